@@ -1,0 +1,124 @@
+// The engine's view of the world. Adapters in src/aws and src/mackerel implement these;
+// every method takes `call` so a deadline or a signal reaches the socket.
+
+export interface Call {
+  readonly signal: AbortSignal;
+}
+
+export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
+
+export interface Instance {
+  readonly id: string;
+  readonly state: InstanceState;
+  readonly az: string;
+  readonly subnetId: string;
+  readonly vpcId: string;
+  readonly imageId: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface Image {
+  readonly id: string;
+  readonly name: string;
+  readonly state: string;
+  /** ISO-8601, as EC2 sends it. */
+  readonly createdAt: string;
+}
+
+export type ImageSelector = { readonly id: string } | { readonly owners: readonly string[]; readonly name: string };
+
+export interface Subnet {
+  readonly id: string;
+  readonly az: string;
+  readonly vpcId: string;
+}
+
+export interface LaunchRequest {
+  readonly imageId: string;
+  readonly instanceType: string;
+  readonly subnetId: string;
+  readonly count: number;
+  readonly securityGroupIds: readonly string[];
+  readonly iamInstanceProfile?: string;
+  readonly keyName?: string;
+  /** Plain text; the adapter encodes it. */
+  readonly userData?: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** At most 64 ASCII characters; the same token returns the same instances. */
+  readonly clientToken: string;
+}
+
+/** EC2. */
+export interface Fleet {
+  /** Proves the credentials work and may launch, without launching (DryRun). */
+  checkAccess(call: Call): Promise<void>;
+  /** The newest `available` image matching the selector; throws when none matches. */
+  resolveImage(selector: ImageSelector, call: Call): Promise<Image>;
+  subnets(ids: readonly string[], call: Call): Promise<Subnet[]>;
+  launch(request: LaunchRequest, call: Call): Promise<Instance[]>;
+  /** Instances that exist, in any state; unknown ids are left out, not thrown. */
+  describe(ids: readonly string[], call: Call): Promise<Instance[]>;
+  /** Instances carrying tag `key` = `value`, not yet terminated. */
+  findByTag(key: string, value: string, call: Call): Promise<Instance[]>;
+  terminate(ids: readonly string[], call: Call): Promise<void>;
+}
+
+export interface TargetGroup {
+  readonly arn: string;
+  readonly vpcId: string;
+  readonly targetType: string;
+  readonly port: number;
+  readonly deregistrationDelaySeconds: number;
+}
+
+export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining' | 'unavailable' | 'unhealthy.draining';
+
+export interface TargetHealth {
+  readonly id: string;
+  readonly state: TargetState;
+  readonly reason?: string;
+}
+
+/** ELBv2. */
+export interface Balancer {
+  /** Throws when any of the arns does not exist. */
+  targetGroups(arns: readonly string[], call: Call): Promise<TargetGroup[]>;
+  register(arn: string, instanceIds: readonly string[], call: Call): Promise<void>;
+  deregister(arn: string, instanceIds: readonly string[], call: Call): Promise<void>;
+  /** Every target of the group in one call. */
+  health(arn: string, call: Call): Promise<TargetHealth[]>;
+}
+
+export type HostStatus = 'working' | 'standby' | 'maintenance' | 'poweroff';
+
+export interface Host {
+  readonly id: string;
+  readonly name: string;
+  readonly status: HostStatus;
+  /** From the agent's EC2 metadata or its customIdentifier; absent for non-EC2 hosts. */
+  readonly instanceId?: string;
+}
+
+export interface Annotation {
+  readonly service: string;
+  readonly roles: readonly string[];
+  readonly title: string;
+  readonly description: string;
+  /** Epoch milliseconds; the adapter converts to the API's seconds. */
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Mackerel. */
+export interface Monitor {
+  /** Every non-retired host of the role, whatever its status. */
+  hosts(service: string, role: string, call: Call): Promise<Host[]>;
+  setStatus(hostIds: readonly string[], status: HostStatus, call: Call): Promise<void>;
+  retire(hostIds: readonly string[], call: Call): Promise<void>;
+  annotate(annotation: Annotation, call: Call): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,27 @@
+import type { ImageSelector } from './ports.js';
+
+/** Everything the engine needs to replace one role of one environment, resolved from the config. */
+export interface RoleSpec {
+  readonly env: string;
+  readonly role: string;
+  /** Mackerel service name; the role is `role` within it. */
+  readonly service: string;
+  readonly ami: ImageSelector;
+  readonly instanceType: string;
+  /** One per Availability Zone. */
+  readonly subnets: readonly string[];
+  readonly securityGroupIds: readonly string[];
+  readonly iamInstanceProfile?: string;
+  readonly keyName?: string;
+  /** Contents of `userDataFile`, already read. */
+  readonly userData?: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** New instances per AZ, or `match` to copy the old fleet's distribution. */
+  readonly perAz: number | 'match';
+  /** Empty: worker mode (Mackerel registration is the only gate). */
+  readonly targetGroups: readonly string[];
+  /** Milliseconds. */
+  readonly timeouts: { readonly launch: number; readonly verify: number; readonly drain: number };
+  /** Milliseconds between two polls of EC2, ELBv2 or Mackerel while waiting. */
+  readonly pollInterval: number;
+}
