@@ -1,0 +1,67 @@
+import type { Outcome, Summary } from '../rollout/deploy.js';
+import type { DeployEvent } from '../rollout/events.js';
+import type { Plan } from '../rollout/plan.js';
+import type { Snapshot } from '../rollout/snapshot.js';
+import { groupName } from '../rollout/verdicts.js';
+
+export type Write = (line: string) => void;
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+const list = (ids: readonly string[]): string => (ids.length > 0 ? ids.join(', ') : '-');
+
+/** Turns engine events into timestamped progress lines. */
+export const renderEvent = (event: DeployEvent): string | undefined => {
+  switch (event.type) {
+    case 'deploy.started':
+      return `deploy ${event.deployId}: replacing ${event.service}:${event.role} (${event.env}, ${event.mode} mode)`;
+    case 'phase.started':
+      return `${event.phase} ...`;
+    case 'phase.done':
+      return `${event.phase} done in ${seconds(event.ms)}`;
+    case 'image.resolved':
+      return `  image ${event.image.id} (${event.image.name}, created ${event.image.createdAt})`;
+    case 'snapshot.taken':
+      return `  ${event.members.length} old instances: ${list(event.members.map((m) => `${m.instanceId} (${m.az}, host ${m.hostId})`))}`;
+    case 'plan.made':
+      return event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`).join('\n');
+    case 'launch.done':
+      return `  ${event.launch.az}: launched ${list(event.instanceIds)}`;
+    case 'launch.failed':
+      return `  ${event.launch.az}: launch failed: ${event.error}`;
+    case 'waiting':
+      return `  waiting for ${event.what}: ${event.done}/${event.total}; pending ${event.pending.join(', ')}`;
+    case 'step.done':
+      return `  ${event.what}: ${list(event.ids)}`;
+    case 'rollback.started':
+      return `rolling back: ${event.reason}`;
+    case 'warning':
+      return `warning: ${event.message}`;
+  }
+};
+
+export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonly string[]): string[] => [
+  `plan for deploy ${plan.deployId} (nothing was changed):`,
+  `  image: ${plan.image.id} (${plan.image.name})`,
+  `  old: ${snapshot.members.length} instances: ${list(snapshot.members.map((m) => `${m.instanceId} (${m.az})`))}`,
+  ...plan.launches.map((l) => `  new: ${l.count} in ${l.az} via ${l.subnetId}`),
+  `  gates: Mackerel registration${targetGroups.length > 0 ? `, target health in ${targetGroups.map(groupName).join(', ')}` : ''}`,
+];
+
+export const renderSummary = (summary: Summary): string[] => [
+  `replaced: deploy ${summary.deployId} in ${seconds(summary.totalMs)}`,
+  `  image: ${list(summary.oldImageIds)} -> ${summary.newImageId}`,
+  ...summary.perAz.map((az) => `  ${az.az}: ${list(az.old)} -> ${list(az.new)}`),
+  `  phases: ${Object.entries(summary.phaseMs).map(([phase, ms]) => `${phase} ${seconds(ms)}`).join(', ')}`,
+];
+
+export const renderFailure = (outcome: Extract<Outcome, { kind: 'rolled-back' | 'incomplete' }>): string[] =>
+  outcome.kind === 'rolled-back'
+    ? [
+        `rolled back: ${outcome.reason}`,
+        '  the new instances were terminated and their hosts retired; the old fleet is as it was',
+      ]
+    : [
+        `INCOMPLETE: ${outcome.reason}`,
+        '  a person must finish. What is left, and the command that finishes it:',
+        ...outcome.leftovers.flatMap((left) => [`  - ${left.what}`, `      ${left.fix}`]),
+      ];

@@ -1,0 +1,30 @@
+import { createAwsClients } from '../aws/clients.js';
+import { createFleet } from '../aws/ec2.js';
+import { createBalancer } from '../aws/elbv2.js';
+import { createMackerelClient } from '../mackerel/client.js';
+import type { Deps } from '../rollout/deploy.js';
+import { UsageError } from '../rollout/errors.js';
+import type { Emit } from '../rollout/events.js';
+import type { Clock } from '../rollout/ports.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: async (ms, signal) => {
+    await sleep(ms, undefined, { signal });
+  },
+};
+
+/** The real adapters, configured from the environment the way mkr and the AWS CLI are. */
+export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, emit: Emit): Deps => {
+  const apiKey = env.MACKEREL_APIKEY;
+  if (!apiKey) throw new UsageError('MACKEREL_APIKEY is not set', 'export MACKEREL_APIKEY with a Read+Write API key of the organization');
+  const { ec2, elbv2 } = createAwsClients({ region });
+  return {
+    fleet: createFleet(ec2),
+    balancer: createBalancer(elbv2),
+    monitor: createMackerelClient({ apiKey, apiBase: env.MACKEREL_APIBASE || 'https://api.mackerelio.com' }),
+    clock: systemClock,
+    emit,
+  };
+};

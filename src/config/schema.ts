@@ -1,0 +1,121 @@
+import * as z from 'zod';
+import { parseDuration } from './duration.js';
+
+// Every message says what is allowed; the loader adds the field path and the value it got.
+
+/** A mapping that rejects unknown keys and names the allowed ones: a typo must not pass silently. */
+const strict = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => {
+  const keys = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown key; allowed: ${keys}` : `expected a mapping with ${keys}`),
+  });
+};
+
+const text = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+
+const matching = (pattern: RegExp, what: string) =>
+  z.string({ error: `expected ${what}` }).regex(pattern, { error: `expected ${what}` });
+
+const list = <Item extends z.ZodType>(item: Item, what: string) =>
+  z.array(item, { error: `expected a list of ${what}s` }).min(1, { error: `expected at least one ${what}` });
+
+// Mackerel's rule for service and role names; environments follow it too, as they end up in tags and deploy ids.
+const name = (kind: string) =>
+  matching(
+    /^[A-Za-z0-9][A-Za-z0-9_-]+$/,
+    `a ${kind} name of at least 2 letters, digits, "_" or "-", starting with a letter or digit`,
+  );
+
+/** Keys are names; at least one entry. */
+const named = <Value extends z.ZodType>(kind: string, value: Value) =>
+  z
+    .record(name(kind), value, { error: `expected a mapping of ${kind} names to ${kind}s` })
+    .refine((entries) => Object.keys(entries).length > 0, { error: `expected at least one ${kind}` });
+
+const durationHint = 'expected a positive duration like "100ms", "30s", "5m" or "1h30m"';
+
+/** Milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string({ error: durationHint })
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms !== undefined && ms > 0) return ms;
+      ctx.addIssue({ code: 'custom', message: durationHint, input: value });
+      return z.NEVER;
+    })
+    .prefault(fallback);
+
+const perAzHint = 'expected a positive integer or "match"';
+
+const ami = z.union(
+  [
+    strict({ id: matching(/^ami-[0-9a-f]+$/, 'an AMI id like "ami-0123abcd"') }),
+    strict({
+      owners: list(text('an account id, "self" or "amazon"'), 'owner'),
+      name: text('an image name pattern like "web-*"'),
+    }),
+  ],
+  { error: 'expected { id: "ami-…" } or { owners: [...], name: "pattern-*" }' },
+);
+
+// Lowercase alphanumerics only: catches "subnet-a, subnet-b" written as one string.
+const subnets = list(matching(/^subnet-[0-9a-z]+$/, 'a subnet id like "subnet-0123abcd"'), 'subnet').superRefine(
+  (ids, ctx) => {
+    const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+    if (repeated.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `expected each subnet once (one per AZ); repeated: ${repeated.join(', ')}`, input: ids });
+    }
+  },
+);
+
+const role = strict({
+  ami,
+  instanceType: text('an instance type like "t3.small"'),
+  subnets,
+  securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id'),
+  iamInstanceProfile: text('an instance profile name or ARN').optional(),
+  keyName: text('a key pair name').optional(),
+  userDataFile: text('a file path, relative to this config file').optional(),
+  tags: z
+    .record(z.string(), z.string({ error: 'expected a string (quote numbers and booleans)' }), {
+      error: 'expected a mapping of tag names to values',
+    })
+    .default({}),
+  perAz: z
+    .union([z.int({ error: perAzHint }).positive({ error: perAzHint }), z.literal('match', { error: perAzHint })], {
+      error: perAzHint,
+    })
+    .default(1),
+  /** Empty: worker mode. */
+  targetGroups: z
+    .array(
+      matching(
+        /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]+\/[0-9a-f]+$/,
+        'a target group ARN like "arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>"',
+      ),
+      { error: 'expected a list of target group ARNs (none: worker mode)' },
+    )
+    .default([]),
+  timeouts: strict({ launch: duration('5m'), verify: duration('10m'), drain: duration('5m') }).prefault({}),
+});
+
+const environment = strict({
+  mackerel: strict({ service: name('service') }),
+  roles: named('role', role),
+});
+
+export const configSchema = strict({
+  region: text('an AWS region like "ap-northeast-1"').optional(),
+  defaultEnv: z.string({ error: 'expected an environment name' }).optional(),
+  pollInterval: duration('5s'),
+  environments: named('environment', environment),
+}).superRefine((config, ctx) => {
+  if (config.defaultEnv !== undefined && !Object.hasOwn(config.environments, config.defaultEnv)) {
+    const known = Object.keys(config.environments).join(', ');
+    ctx.addIssue({ code: 'custom', path: ['defaultEnv'], message: `expected one of the environments: ${known}`, input: config.defaultEnv });
+  }
+});
+
+/** The file's content once validated, with defaults filled in and durations in milliseconds. */
+export type ConfigFile = z.output<typeof configSchema>;

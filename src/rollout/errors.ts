@@ -1,0 +1,45 @@
+// Errors the tool raises on purpose. Anything else reaching the CLI is a bug (exit 1).
+
+/** Bad flags or config, or a preflight/snapshot check failed: nothing was changed (exit 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A config file problem: names the file, the field path and what is allowed. */
+export class ConfigError extends UsageError {
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(path ? `${file}: ${path}: ${problem}` : `${file}: ${problem}`);
+  }
+}
+
+export type Api = 'EC2' | 'ELBv2' | 'Mackerel';
+
+/** A call to AWS or Mackerel failed after its retries: says which call, why, and what to do. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly api: Api,
+    readonly operation: string,
+    /** The service's own error code (`InsufficientInstanceCapacity`, `429`, …). */
+    readonly code: string,
+    readonly reason: string,
+    readonly hint?: string,
+  ) {
+    super(`${api} ${operation} failed: ${code}: ${reason}`);
+  }
+}
+
+/** A wait ran past its deadline. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}

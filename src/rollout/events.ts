@@ -1,0 +1,34 @@
+import type { Image } from './ports.js';
+import type { AzLaunch, Plan } from './plan.js';
+import type { Member } from './snapshot.js';
+
+export type Phase =
+  | 'preflight'
+  | 'snapshot'
+  | 'plan'
+  | 'launch'
+  | 'register'
+  | 'verify'
+  | 'cutover'
+  | 'terminate'
+  | 'retire'
+  | 'rollback';
+
+export type Mode = 'web' | 'worker';
+
+/** What the engine tells the world; only src/cli renders these. */
+export type DeployEvent =
+  | { type: 'deploy.started'; deployId: string; env: string; role: string; service: string; mode: Mode }
+  | { type: 'phase.started'; phase: Phase }
+  | { type: 'phase.done'; phase: Phase; ms: number }
+  | { type: 'image.resolved'; image: Image }
+  | { type: 'snapshot.taken'; members: readonly Member[] }
+  | { type: 'plan.made'; plan: Plan }
+  | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[] }
+  | { type: 'launch.failed'; launch: AzLaunch; error: string }
+  | { type: 'waiting'; phase: Phase; what: string; done: number; total: number; pending: readonly string[] }
+  | { type: 'step.done'; phase: Phase; what: string; ids: readonly string[] }
+  | { type: 'rollback.started'; reason: string }
+  | { type: 'warning'; message: string };
+
+export type Emit = (event: DeployEvent) => void;

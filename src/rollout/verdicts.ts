@@ -1,0 +1,65 @@
+// Pure judgements over one observation of the world. Each returns a Verdict for waitFor.
+import type { Host, Instance, TargetHealth } from './ports.js';
+import type { Verdict } from './wait.js';
+
+export interface GroupHealth {
+  readonly arn: string;
+  readonly targets: readonly TargetHealth[];
+}
+
+const judge = (total: number, waitingFor: string[]): Verdict =>
+  waitingFor.length === 0 ? { kind: 'passed' } : { kind: 'pending', done: total - waitingFor.length, total, waitingFor };
+
+/** Every new instance running; one that died while booting fails the launch at once. */
+export const bootVerdict = (ids: readonly string[], instances: readonly Instance[]): Verdict => {
+  const byId = new Map(instances.map((instance) => [instance.id, instance]));
+  const waitingFor: string[] = [];
+  for (const id of ids) {
+    const state = byId.get(id)?.state;
+    if (state === 'running') continue;
+    if (state === 'terminated' || state === 'shutting-down' || state === 'stopping' || state === 'stopped') {
+      return { kind: 'failed', reason: `${id} is ${state}` };
+    }
+    waitingFor.push(`${id} (${state ?? 'not visible yet'})`);
+  }
+  return judge(ids.length, waitingFor);
+};
+
+/** Gate (a): every new instance is a host of the role in Mackerel with status working. */
+export const registrationVerdict = (ids: readonly string[], hosts: readonly Host[]): Verdict => {
+  const byInstance = new Map(hosts.map((host) => [host.instanceId, host]));
+  const waitingFor = ids.flatMap((id) => {
+    const host = byInstance.get(id);
+    if (!host) return [`${id} (not registered)`];
+    return host.status === 'working' ? [] : [`${id} (host ${host.id} is ${host.status})`];
+  });
+  return judge(ids.length, waitingFor);
+};
+
+/** Gate (b): every new instance healthy in every target group. */
+export const healthVerdict = (ids: readonly string[], groups: readonly GroupHealth[]): Verdict => {
+  const waitingFor = groups.flatMap((group) => {
+    const byId = new Map(group.targets.map((target) => [target.id, target]));
+    return ids.flatMap((id) => {
+      const target = byId.get(id);
+      if (target?.state === 'healthy') return [];
+      const state = target ? `${target.state}${target.reason ? `: ${target.reason}` : ''}` : 'not registered';
+      return [`${id} in ${groupName(group.arn)} (${state})`];
+    });
+  });
+  return judge(ids.length * groups.length, waitingFor);
+};
+
+/** Every old target has left every group: absent or `unused`. */
+export const drainVerdict = (ids: readonly string[], groups: readonly GroupHealth[]): Verdict => {
+  const waitingFor = groups.flatMap((group) =>
+    group.targets
+      .filter((target) => ids.includes(target.id) && target.state !== 'unused')
+      .map((target) => `${target.id} in ${groupName(group.arn)} (${target.state})`),
+  );
+  return judge(ids.length * groups.length, waitingFor);
+};
+
+/** `targetgroup/reactio-web/0123…` → `reactio-web`, for readable progress lines. */
+export const groupName = (arn: string): string => arn.split(':targetgroup/')[1]?.split('/')[0] ?? arn;
+

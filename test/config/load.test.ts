@@ -1,0 +1,215 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { loadConfig, resolveRole } from '../../src/config/load.js';
+import { ConfigError } from '../../src/rollout/errors.js';
+
+const example = 'examples/replacer.yml';
+const tgArn = 'arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/web/0123456789abcdef';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'replacer-config-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const write = async (content: string): Promise<string> => {
+  const file = join(dir, 'replacer.yml');
+  await writeFile(file, content);
+  return file;
+};
+
+const role = (): Record<string, unknown> => ({
+  ami: { id: 'ami-0123abcd' },
+  instanceType: 't3.small',
+  subnets: ['subnet-0aaa1111'],
+  securityGroupIds: ['sg-0123abcd'],
+});
+
+interface Parts {
+  readonly top: Record<string, unknown>;
+  readonly envs: Record<string, unknown>;
+  readonly staging: { mackerel: Record<string, unknown>; roles: Record<string, unknown> };
+  readonly web: Record<string, unknown>;
+}
+
+/** A valid config with one environment `staging` holding the role `web`; `edit` breaks it. */
+const config = (edit: (parts: Parts) => void = () => {}): string => {
+  const web = role();
+  const staging = { mackerel: { service: 'svc' }, roles: { web } as Record<string, unknown> };
+  const envs: Record<string, unknown> = { staging };
+  const top: Record<string, unknown> = { environments: envs };
+  edit({ top, envs, staging, web });
+  return stringify(top);
+};
+
+const configError = async (promise: Promise<unknown>): Promise<ConfigError> => {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
+};
+
+describe('the example config', () => {
+  it('loads with its file, region and poll interval', async () => {
+    const loaded = await loadConfig(example);
+    expect(loaded).toMatchObject({ file: example, region: 'ap-northeast-1', defaultEnv: 'staging', pollInterval: 100 });
+  });
+
+  it('resolves web with its user data read relative to the config file', async () => {
+    const spec = await resolveRole(await loadConfig(example), { role: 'web' });
+    expect(spec).toEqual({
+      env: 'staging',
+      role: 'web',
+      service: 'reactio-staging',
+      ami: { owners: ['self'], name: 'reactio-web-*' },
+      instanceType: 't3.small',
+      subnets: ['subnet-0aaa1111', 'subnet-0ccc3333'],
+      securityGroupIds: ['sg-0123abcd'],
+      iamInstanceProfile: 'reactio-staging-instance',
+      keyName: 'reactio',
+      userData: await readFile('examples/user_data/boot-web.sh', 'utf8'),
+      tags: { Project: 'reactio' },
+      perAz: 1,
+      targetGroups: [tgArn.replace('/web/', '/reactio-web/')],
+      timeouts: { launch: 300_000, verify: 600_000, drain: 300_000 },
+      pollInterval: 100,
+    });
+  });
+
+  it('resolves worker with the defaults: worker mode, one per AZ, no user data', async () => {
+    const spec = await resolveRole(await loadConfig(example), { env: 'staging', role: 'worker' });
+    expect(spec).toEqual({
+      env: 'staging',
+      role: 'worker',
+      service: 'reactio-staging',
+      ami: { owners: ['self'], name: 'reactio-worker-*' },
+      instanceType: 't3.small',
+      subnets: ['subnet-0aaa1111', 'subnet-0ccc3333'],
+      securityGroupIds: ['sg-0123abcd'],
+      tags: {},
+      perAz: 1,
+      targetGroups: [],
+      timeouts: { launch: 300_000, verify: 600_000, drain: 300_000 },
+      pollInterval: 100,
+    });
+  });
+});
+
+describe('loadConfig errors name the file, the field path and what is allowed', () => {
+  it.each<[string, (parts: Parts) => void, string, string]>([
+    ['perAz', ({ web: w }) => { w.perAz = 'two'; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got "two"'],
+    ['perAz zero', ({ web: w }) => { w.perAz = 0; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got 0'],
+    ['a typo', ({ web: w }) => { w.targetGroup = [tgArn]; }, 'environments.staging.roles.web.targetGroup', 'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, perAz, targetGroups, timeouts'],
+    ['a top-level typo', ({ top: c }) => { c.regoin = 'x'; }, 'regoin', 'unknown key; allowed: region, defaultEnv, pollInterval, environments'],
+    ['a missing field', ({ web: w }) => { delete w.instanceType; }, 'environments.staging.roles.web.instanceType', 'missing; expected an instance type like "t3.small"'],
+    ['an AMI id', ({ web: w }) => { w.ami = { id: 'ami-XYZ' }; }, 'environments.staging.roles.web.ami.id', 'expected an AMI id like "ami-0123abcd", got "ami-XYZ"'],
+    ['an AMI filter', ({ web: w }) => { w.ami = { owners: ['self'] }; }, 'environments.staging.roles.web.ami', 'expected { id: "ami-…" } or { owners: [...], name: "pattern-*" }, got {"owners":["self"]}'],
+    ['no owners', ({ web: w }) => { w.ami = { owners: [], name: 'x-*' }; }, 'environments.staging.roles.web.ami.owners', 'expected at least one owner, got []'],
+    ['a subnet', ({ web: w }) => { w.subnets = ['subnet-a, subnet-b']; }, 'environments.staging.roles.web.subnets[0]', 'expected a subnet id like "subnet-0123abcd", got "subnet-a, subnet-b"'],
+    ['no subnets', ({ web: w }) => { w.subnets = []; }, 'environments.staging.roles.web.subnets', 'expected at least one subnet, got []'],
+    ['a repeated subnet', ({ web: w }) => { w.subnets = ['subnet-1', 'subnet-2', 'subnet-1']; }, 'environments.staging.roles.web.subnets', 'expected each subnet once (one per AZ); repeated: subnet-1, got ["subnet-1","subnet-2","subnet-1"]'],
+    ['a security group', ({ web: w }) => { w.securityGroupIds = ['default']; }, 'environments.staging.roles.web.securityGroupIds[0]', 'expected a security group id like "sg-0123abcd", got "default"'],
+    ['a target group', ({ web: w }) => { w.targetGroups = ['web-tg']; }, 'environments.staging.roles.web.targetGroups[0]', 'expected a target group ARN like "arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>", got "web-tg"'],
+    ['a tag value', ({ web: w }) => { w.tags = { Version: 2 }; }, 'environments.staging.roles.web.tags.Version', 'expected a string (quote numbers and booleans), got 2'],
+    ['a timeout', ({ web: w }) => { w.timeouts = { verify: '10 minutes' }; }, 'environments.staging.roles.web.timeouts.verify', 'expected a positive duration like "100ms", "30s", "5m" or "1h30m", got "10 minutes"'],
+    ['a zero poll interval', ({ top: c }) => { c.pollInterval = '0s'; }, 'pollInterval', 'expected a positive duration like "100ms", "30s", "5m" or "1h30m", got "0s"'],
+    ['a bare number as duration', ({ top: c }) => { c.pollInterval = 5; }, 'pollInterval', 'expected a positive duration like "100ms", "30s", "5m" or "1h30m", got 5'],
+    ['a role name', ({ staging, web }) => { staging.roles = { 'web.app': web }; }, 'environments.staging.roles["web.app"]', 'expected a role name of at least 2 letters, digits, "_" or "-", starting with a letter or digit, got "web.app"'],
+    ['a service name', ({ staging }) => { staging.mackerel.service = 'x'; }, 'environments.staging.mackerel.service', 'expected a service name of at least 2 letters'],
+    ['no roles', ({ staging }) => { staging.roles = {}; }, 'environments.staging.roles', 'expected at least one role, got {}'],
+    ['no environments', ({ top }) => { top.environments = {}; }, 'environments', 'expected at least one environment, got {}'],
+    ['an unknown defaultEnv', ({ top: c }) => { c.defaultEnv = 'prod'; }, 'defaultEnv', 'expected one of the environments: staging, got "prod"'],
+  ])('%s', async (_, edit, path, allowed) => {
+    const file = await write(config(edit));
+    const error = await configError(loadConfig(file));
+    expect(error.message).toContain(`${file}: ${path}: ${allowed}`);
+  });
+
+  it('reports every problem, one per line', async () => {
+    const file = await write(
+      config(({ top: c, web: w }) => {
+        c.pollInterval = 'soon';
+        w.perAz = 'two';
+        w.targetGroup = [];
+        delete w.instanceType;
+      }),
+    );
+    const error = await configError(loadConfig(file));
+    expect(error.message.split('\n')).toEqual([
+      `${file}: 4 problems:`,
+      '  pollInterval: expected a positive duration like "100ms", "30s", "5m" or "1h30m", got "soon"',
+      '  environments.staging.roles.web.instanceType: missing; expected an instance type like "t3.small"',
+      '  environments.staging.roles.web.perAz: expected a positive integer or "match", got "two"',
+      expect.stringMatching(/^ {2}environments\.staging\.roles\.web\.targetGroup: unknown key; allowed: ami, /),
+    ]);
+  });
+
+  it('says a missing file is missing, with its path', async () => {
+    const file = join(dir, 'nope.yml');
+    const error = await configError(loadConfig(file));
+    expect(error.message).toBe(`${file}: cannot read ${file}: ENOENT: no such file or directory`);
+  });
+
+  it('gives the line and column of malformed YAML', async () => {
+    const file = await write('region: ap-northeast-1\nenvironments:\n  staging: [a, b\n  other: 1\n');
+    const error = await configError(loadConfig(file));
+    expect(error.message).toMatch(new RegExp(`^${file}: line 4, column 3: Flow sequence`));
+  });
+
+  it('rejects an empty file, saying what the top level holds', async () => {
+    const file = await write('');
+    const error = await configError(loadConfig(file));
+    expect(error.message).toBe(`${file}: expected a mapping with region, defaultEnv, pollInterval, environments, got null`);
+  });
+});
+
+describe('resolveRole', () => {
+  const twoEnvs = (defaultEnv?: string) =>
+    config(({ top, envs }) => {
+      envs.production = { mackerel: { service: 'svc-prod' }, roles: { api: role() } };
+      if (defaultEnv) top.defaultEnv = defaultEnv;
+    });
+
+  it('picks defaultEnv when no env is given', async () => {
+    const spec = await resolveRole(await loadConfig(await write(twoEnvs('production'))), { role: 'api' });
+    expect(spec).toMatchObject({ env: 'production', service: 'svc-prod', role: 'api' });
+  });
+
+  it('picks the only environment when no env is given and there is no defaultEnv', async () => {
+    const spec = await resolveRole(await loadConfig(await write(config())), { role: 'web' });
+    expect(spec).toMatchObject({ env: 'staging', perAz: 1, pollInterval: 5_000, targetGroups: [], tags: {} });
+  });
+
+  it('asks for an env when there are several and no defaultEnv', async () => {
+    const file = await write(twoEnvs());
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toContain(`${file}: defaultEnv: not set and there are 2 environments; choose one with --env (staging, production)`);
+  });
+
+  it('lists the known environments for an unknown one', async () => {
+    const file = await write(twoEnvs());
+    const error = await configError(resolveRole(await loadConfig(file), { env: 'constructor', role: 'web' }));
+    expect(error.message).toBe(`${file}: environments: no environment "constructor"; known environments: staging, production`);
+  });
+
+  it('lists the known roles for an unknown one', async () => {
+    const file = await write(config(({ staging }) => { staging.roles.worker = role(); }));
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'api' }));
+    expect(error.message).toBe(`${file}: environments.staging.roles: no role "api"; known roles: web, worker`);
+  });
+
+  it('names the resolved user data path and the OS reason when it cannot be read', async () => {
+    const file = await write(config(({ web: w }) => { w.userDataFile = 'boot/missing.sh'; }));
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toBe(
+      `${file}: environments.staging.roles.web.userDataFile: cannot read ${resolve(dir, 'boot/missing.sh')}: ENOENT: no such file or directory`,
+    );
+  });
+});

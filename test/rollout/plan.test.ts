@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/rollout/errors.js';
+import { makePlan } from '../../src/rollout/plan.js';
+import { image, member, spec, subnets } from './fixtures.js';
+
+const old = { members: [member('i-1', 'ap-northeast-1a'), member('i-2', 'ap-northeast-1a'), member('i-3', 'ap-northeast-1c')] };
+
+describe('makePlan', () => {
+  it('launches perAz instances in every configured AZ, with a ClientToken per deploy and AZ', () => {
+    const plan = makePlan(spec({ perAz: 2 }), 'd1', image, subnets, old);
+    expect(plan.launches).toEqual([
+      { az: 'ap-northeast-1a', subnetId: 'subnet-a', count: 2, clientToken: 'd1/ap-northeast-1a/0' },
+      { az: 'ap-northeast-1c', subnetId: 'subnet-c', count: 2, clientToken: 'd1/ap-northeast-1c/0' },
+    ]);
+    expect(plan.newCount).toBe(4);
+    expect(plan.oldCount).toBe(3);
+  });
+
+  it('copies the old distribution with perAz: match', () => {
+    const plan = makePlan(spec({ perAz: 'match' }), 'd1', image, subnets, old);
+    expect(plan.launches.map((l) => [l.az, l.count])).toEqual([
+      ['ap-northeast-1a', 2],
+      ['ap-northeast-1c', 1],
+    ]);
+  });
+
+  it('refuses a web plan smaller than the old fleet, since capacity would dip', () => {
+    expect(() => makePlan(spec({ perAz: 1 }), 'd1', image, subnets, old)).toThrow(/capacity behind the load balancer would drop/);
+  });
+
+  it('allows a smaller worker fleet: no load balancer capacity to protect', () => {
+    expect(makePlan(spec({ perAz: 1, targetGroups: [] }), 'd1', image, subnets, old).newCount).toBe(2);
+  });
+
+  it('refuses a plan that launches nothing', () => {
+    expect(() => makePlan(spec({ perAz: 'match' }), 'd1', image, subnets, { members: [] })).toThrow(UsageError);
+  });
+
+  it('keeps ClientTokens within EC2 limit of 64 characters', () => {
+    const plan = makePlan(spec(), '20261123-153600-3fa9', image, subnets, { members: [] });
+    for (const launch of plan.launches) expect(launch.clientToken.length).toBeLessThanOrEqual(64);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { Instance } from '../../src/rollout/ports.js';
+import { bootVerdict, drainVerdict, healthVerdict, registrationVerdict } from '../../src/rollout/verdicts.js';
+
+const instance = (id: string, state: Instance['state']): Instance => ({
+  id, state, az: 'a', subnetId: 's', vpcId: 'v', imageId: 'ami', tags: {},
+});
+const arn = 'arn:aws:elasticloadbalancing:r:1:targetgroup/web/0';
+
+describe('bootVerdict', () => {
+  it('passes when all run, waits for pending or unseen ones, fails on a dead one', () => {
+    expect(bootVerdict(['i-1'], [instance('i-1', 'running')])).toEqual({ kind: 'passed' });
+    expect(bootVerdict(['i-1', 'i-2'], [instance('i-1', 'running')])).toMatchObject({
+      kind: 'pending', done: 1, total: 2, waitingFor: ['i-2 (not visible yet)'],
+    });
+    expect(bootVerdict(['i-1'], [instance('i-1', 'terminated')])).toEqual({ kind: 'failed', reason: 'i-1 is terminated' });
+  });
+});
+
+describe('registrationVerdict', () => {
+  it('needs every new instance as a working host', () => {
+    const hosts = [
+      { id: 'h1', name: 'a', status: 'working' as const, instanceId: 'i-1' },
+      { id: 'h2', name: 'b', status: 'standby' as const, instanceId: 'i-2' },
+    ];
+    expect(registrationVerdict(['i-1'], hosts)).toEqual({ kind: 'passed' });
+    expect(registrationVerdict(['i-1', 'i-2', 'i-3'], hosts)).toMatchObject({
+      kind: 'pending', waitingFor: ['i-2 (host h2 is standby)', 'i-3 (not registered)'],
+    });
+  });
+});
+
+describe('healthVerdict', () => {
+  it('needs every new instance healthy in every group, and names the reason otherwise', () => {
+    const groups = [{ arn, targets: [{ id: 'i-1', state: 'healthy' as const }, { id: 'i-2', state: 'unhealthy' as const, reason: 'Target.Timeout' }] }];
+    expect(healthVerdict(['i-1'], groups)).toEqual({ kind: 'passed' });
+    expect(healthVerdict(['i-1', 'i-2', 'i-3'], groups)).toMatchObject({
+      kind: 'pending', done: 1, total: 3, waitingFor: ['i-2 in web (unhealthy: Target.Timeout)', 'i-3 in web (not registered)'],
+    });
+  });
+});
+
+describe('drainVerdict', () => {
+  it('passes once the old targets are gone or unused', () => {
+    expect(drainVerdict(['i-1'], [{ arn, targets: [{ id: 'i-1', state: 'draining' }] }])).toMatchObject({ kind: 'pending' });
+    expect(drainVerdict(['i-1'], [{ arn, targets: [{ id: 'i-1', state: 'unused' }, { id: 'i-9', state: 'healthy' }] }])).toEqual({ kind: 'passed' });
+    expect(drainVerdict(['i-1'], [{ arn, targets: [] }])).toEqual({ kind: 'passed' });
+  });
+});
