@@ -1,0 +1,16 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+
+export interface AwsClients {
+  readonly ec2: EC2Client;
+  readonly elbv2: ElasticLoadBalancingV2Client;
+}
+
+/** Both clients use the SDK's default chains for credentials and endpoint (so `AWS_ENDPOINT_URL` works). */
+export const createAwsClients = (options: { region?: string }): AwsClients => {
+  // An explicit `region` outranks the SDK's whole chain, so the config's region is passed only when
+  // AWS_REGION is unset; it then also outranks the profile's region, a simplification we accept.
+  const region = process.env.AWS_REGION ? undefined : options.region;
+  const config = { region, maxAttempts: 5 };
+  return { ec2: new EC2Client(config), elbv2: new ElasticLoadBalancingV2Client(config) };
+};

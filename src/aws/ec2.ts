@@ -1,0 +1,180 @@
+import {
+  type _InstanceType,
+  DescribeImagesCommand,
+  type DescribeInstancesCommandInput,
+  DescribeInstancesCommand,
+  DescribeSubnetsCommand,
+  type EC2Client,
+  type Image as Ec2Image,
+  type Instance as Ec2Instance,
+  type Filter,
+  paginateDescribeImages,
+  paginateDescribeInstances,
+  RunInstancesCommand,
+  type Tag,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { UsageError } from '../rollout/errors.js';
+import type { Call, Fleet, Image, ImageSelector, Instance, InstanceState, LaunchRequest } from '../rollout/ports.js';
+import { chunk } from './chunk.js';
+import { callAws } from './errors.js';
+
+const BATCH = 100;
+const NOT_TERMINATED = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+
+const tagRecord = (tags: readonly Tag[] = []): Record<string, string> =>
+  Object.fromEntries(tags.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+
+const toInstance = (instance: Ec2Instance): Instance => ({
+  id: instance.InstanceId ?? '',
+  state: instance.State?.Name as InstanceState,
+  az: instance.Placement?.AvailabilityZone ?? '',
+  subnetId: instance.SubnetId ?? '',
+  vpcId: instance.VpcId ?? '',
+  imageId: instance.ImageId ?? '',
+  tags: tagRecord(instance.Tags),
+});
+
+const toImage = (image: Ec2Image): Image => ({
+  id: image.ImageId ?? '',
+  name: image.Name ?? '',
+  state: image.State ?? '',
+  createdAt: image.CreationDate ?? '',
+});
+
+// Newest first; equal dates fall back to the id so the pick never depends on the API's order.
+const newest = (images: readonly Image[]): Image | undefined =>
+  images.toSorted((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))[0];
+
+const imageById = async (ec2: EC2Client, id: string, call: Call): Promise<Image> => {
+  const images = await callAws('EC2', 'DescribeImages', async () => {
+    try {
+      const out = await ec2.send(new DescribeImagesCommand({ ImageIds: [id] }), { abortSignal: call.signal });
+      return (out.Images ?? []).map(toImage);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'InvalidAMIID.NotFound') return [];
+      throw error;
+    }
+  });
+  const image = images[0];
+  if (!image) throw new UsageError(`image ${id} does not exist or is not shared with this account`);
+  if (image.state !== 'available') throw new UsageError(`image ${id} is ${image.state}, not available`);
+  return image;
+};
+
+const imageByName = async (ec2: EC2Client, owners: readonly string[], name: string, call: Call): Promise<Image> => {
+  const input = {
+    Owners: [...owners],
+    Filters: [
+      { Name: 'name', Values: [name] },
+      { Name: 'state', Values: ['available'] },
+    ],
+  };
+  const images = await callAws('EC2', 'DescribeImages', async () => {
+    const found: Image[] = [];
+    for await (const page of paginateDescribeImages({ client: ec2 }, input, { abortSignal: call.signal })) {
+      found.push(...(page.Images ?? []).map(toImage));
+    }
+    return found;
+  });
+  const image = newest(images);
+  if (!image) {
+    throw new UsageError(
+      `no available image owned by ${owners.join(', ')} has a name matching "${name}"`,
+      'check the AMI owners and name pattern, or name the image by id',
+    );
+  }
+  return image;
+};
+
+const describeAll = (ec2: EC2Client, filters: Filter[], call: Call): Promise<Instance[]> =>
+  callAws('EC2', 'DescribeInstances', async () => {
+    const input: DescribeInstancesCommandInput = { Filters: filters };
+    const found: Instance[] = [];
+    for await (const page of paginateDescribeInstances({ client: ec2 }, input, { abortSignal: call.signal })) {
+      for (const reservation of page.Reservations ?? []) found.push(...(reservation.Instances ?? []).map(toInstance));
+    }
+    return found;
+  });
+
+const launch = async (ec2: EC2Client, request: LaunchRequest, call: Call): Promise<Instance[]> => {
+  const tags = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
+  const command = new RunInstancesCommand({
+    ImageId: request.imageId,
+    InstanceType: request.instanceType as _InstanceType,
+    MinCount: request.count,
+    MaxCount: request.count,
+    SubnetId: request.subnetId,
+    SecurityGroupIds: [...request.securityGroupIds],
+    IamInstanceProfile: request.iamInstanceProfile === undefined ? undefined : { Name: request.iamInstanceProfile },
+    KeyName: request.keyName,
+    // The SDK sends UserData as given; EC2 expects base64.
+    UserData: request.userData === undefined ? undefined : Buffer.from(request.userData, 'utf8').toString('base64'),
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: tags },
+      { ResourceType: 'volume', Tags: tags },
+    ],
+    ClientToken: request.clientToken,
+  });
+  const where = `the Availability Zone of ${request.subnetId}`;
+  const out = await callAws('EC2', 'RunInstances', () => ec2.send(command, { abortSignal: call.signal }), where);
+  return (out.Instances ?? []).map(toInstance);
+};
+
+/** The EC2 side of a deploy, over a real SDK client. */
+export const createFleet = (ec2: EC2Client): Fleet => ({
+  checkAccess: (call) =>
+    callAws('EC2', 'DescribeInstances', async () => {
+      try {
+        await ec2.send(new DescribeInstancesCommand({ DryRun: true }), { abortSignal: call.signal });
+      } catch (error) {
+        // DryRun answers "you would have been allowed" with this error.
+        if (error instanceof Error && error.name === 'DryRunOperation') return;
+        throw error;
+      }
+    }),
+
+  resolveImage: (selector: ImageSelector, call) =>
+    'id' in selector ? imageById(ec2, selector.id, call) : imageByName(ec2, selector.owners, selector.name, call),
+
+  subnets: async (ids, call) => {
+    if (ids.length === 0) return [];
+    const out = await callAws('EC2', 'DescribeSubnets', () =>
+      ec2.send(new DescribeSubnetsCommand({ SubnetIds: [...ids] }), { abortSignal: call.signal }),
+    );
+    return (out.Subnets ?? []).map((subnet) => ({
+      id: subnet.SubnetId ?? '',
+      az: subnet.AvailabilityZone ?? '',
+      vpcId: subnet.VpcId ?? '',
+    }));
+  },
+
+  launch: (request, call) => launch(ec2, request, call),
+
+  // An `instance-id` filter, unlike InstanceIds, leaves unknown ids out instead of failing the whole call.
+  describe: async (ids, call) => {
+    const found: Instance[] = [];
+    for (const ids100 of chunk(ids, BATCH)) {
+      found.push(...(await describeAll(ec2, [{ Name: 'instance-id', Values: ids100 }], call)));
+    }
+    return found;
+  },
+
+  findByTag: (key, value, call) =>
+    describeAll(
+      ec2,
+      [
+        { Name: `tag:${key}`, Values: [value] },
+        { Name: 'instance-state-name', Values: NOT_TERMINATED },
+      ],
+      call,
+    ),
+
+  terminate: async (ids, call) => {
+    for (const ids100 of chunk(ids, BATCH)) {
+      await callAws('EC2', 'TerminateInstances', () =>
+        ec2.send(new TerminateInstancesCommand({ InstanceIds: ids100 }), { abortSignal: call.signal }),
+      );
+    }
+  },
+});

@@ -1,0 +1,104 @@
+// The Monitor port over the Mackerel API v0.
+import type { Dispatcher } from 'undici';
+import { UsageError } from '../rollout/errors.js';
+import type { Annotation, Call, Monitor } from '../rollout/ports.js';
+import { createSend, type Endpoint, type TransportOptions } from './http.js';
+import { toHosts } from './hosts.js';
+import type { RetryPolicy } from './retry.js';
+
+export interface MackerelClientOptions {
+  readonly apiKey: string;
+  /** `MACKEREL_APIBASE`, or https://api.mackerelio.com. */
+  readonly apiBase: string;
+  /** @default undici's global dispatcher */
+  readonly dispatcher?: Dispatcher;
+  /** @default { retries: 5, minTimeoutMs: 1000, maxTimeoutMs: 30000 } */
+  readonly retry?: RetryPolicy;
+  /** Told before each retry, so a caller can show throttling or outages. */
+  readonly onRetry?: TransportOptions['onRetry'];
+}
+
+const defaultRetry: RetryPolicy = { retries: 5, minTimeoutMs: 1000, maxTimeoutMs: 30_000 };
+
+/** The API refuses bulk calls with more ids than this. */
+const bulkLimit = 30;
+
+const hostsPath = '/api/v0/hosts';
+
+/** Without an explicit filter the API lists only working and standby hosts. */
+const everyStatus = ['working', 'standby', 'maintenance', 'poweroff'] as const;
+
+const chunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, index) => items.slice(index * size, (index + 1) * size));
+
+const missingHosts = (ids: readonly string[]): string =>
+  `some of these hosts do not exist in Mackerel or are already retired: ${ids.join(', ')}`;
+
+/** Cuts to at most `max` UTF-16 units without splitting a surrogate pair. */
+const truncate = (text: string, max: number): string => {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+};
+
+const annotationBody = (annotation: Annotation) => {
+  const from = Math.floor(annotation.from / 1000);
+  return {
+    title: truncate(annotation.title, 250),
+    description: truncate(annotation.description, 1024),
+    from,
+    to: Math.max(from, Math.ceil(annotation.to / 1000)),
+    service: annotation.service,
+    // Without roles the annotation covers the whole service.
+    ...(annotation.roles.length > 0 ? { roles: [...annotation.roles] } : {}),
+  };
+};
+
+const assertApiBase = (apiBase: string): void => {
+  const protocol = URL.canParse(apiBase) ? new URL(apiBase).protocol : '';
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new UsageError(
+      `the Mackerel API base "${apiBase}" is not an http(s) URL`,
+      'set MACKEREL_APIBASE to a URL such as https://api.mackerelio.com, or unset it',
+    );
+  }
+};
+
+export const createMackerelClient = (options: MackerelClientOptions): Monitor => {
+  assertApiBase(options.apiBase);
+  const send = createSend({ ...options, retry: options.retry ?? defaultRetry });
+  const bulk = async (ids: readonly string[], endpoint: (chunk: string[]) => Endpoint, call: Call) => {
+    for (const chunk of chunks(ids, bulkLimit)) await send(endpoint(chunk), call);
+  };
+  return {
+    hosts: async (service, role, call) => {
+      const query = new URLSearchParams({ service, role });
+      for (const status of everyStatus) query.append('status', status);
+      const notFound = `service "${service}" or its role "${role}" does not exist in Mackerel`;
+      const body = await send({ method: 'GET', path: hostsPath, query, notFound }, call);
+      return toHosts(body, `GET ${hostsPath}`);
+    },
+    setStatus: (ids, status, call) =>
+      bulk(
+        ids,
+        (chunk) => ({
+          method: 'POST',
+          path: `${hostsPath}/bulk-update-statuses`,
+          body: { status, ids: chunk },
+          notFound: missingHosts(chunk),
+        }),
+        call,
+      ),
+    retire: (ids, call) =>
+      bulk(
+        ids,
+        (chunk) => ({ method: 'POST', path: `${hostsPath}/bulk-retire`, body: { ids: chunk }, notFound: missingHosts(chunk) }),
+        call,
+      ),
+    annotate: async (annotation, call) => {
+      const roles = annotation.roles.length > 0 ? ` or one of its roles (${annotation.roles.join(', ')})` : '';
+      const notFound = `service "${annotation.service}"${roles} does not exist in Mackerel`;
+      await send({ method: 'POST', path: '/api/v0/graph-annotations', body: annotationBody(annotation), notFound }, call);
+    },
+  };
+};

@@ -1,0 +1,44 @@
+// GET /api/v0/hosts responses mapped to the engine's Host.
+import { z } from 'zod';
+import { ApiError } from '../rollout/errors.js';
+import type { Host } from '../rollout/ports.js';
+
+const hostSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(['working', 'standby', 'maintenance', 'poweroff']),
+  isRetired: z.boolean().optional(),
+  customIdentifier: z.string().nullish(),
+  meta: z
+    .object({
+      cloud: z.object({ provider: z.string(), metadata: z.record(z.string(), z.unknown()).nullish() }).nullish(),
+    })
+    .nullish(),
+});
+
+const hostsSchema = z.object({ hosts: z.array(hostSchema) });
+
+type RawHost = z.infer<typeof hostSchema>;
+
+/** The agent on EC2 sets customIdentifier to `<instance-id>.ec2.amazonaws.com`. */
+const customIdentifierPattern = /^(i-[0-9a-f]+)\.ec2\.amazonaws\.com$/;
+
+const instanceIdOf = (host: RawHost): string | undefined => {
+  const cloud = host.meta?.cloud;
+  const fromMetadata = cloud?.provider === 'ec2' ? cloud.metadata?.['instance-id'] : undefined;
+  if (typeof fromMetadata === 'string' && fromMetadata !== '') return fromMetadata;
+  return customIdentifierPattern.exec(host.customIdentifier ?? '')?.[1];
+};
+
+/** The non-retired hosts of a host list; `operation` names the call if the body is not one. */
+export const toHosts = (body: unknown, operation: string): Host[] => {
+  const parsed = hostsSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const problem = `unexpected response: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`;
+    throw new ApiError('Mackerel', operation, 'BAD_RESPONSE', problem, 'check that MACKEREL_APIBASE points at the Mackerel API');
+  }
+  return parsed.data.hosts
+    .filter((host) => host.isRetired !== true)
+    .map((host) => ({ id: host.id, name: host.name, status: host.status, instanceId: instanceIdOf(host) }));
+};
