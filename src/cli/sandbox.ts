@@ -1,0 +1,39 @@
+import { once } from 'node:events';
+import { loadConfig } from '../config/load.js';
+import { startSandbox } from '../sandbox/server.js';
+import { type Io, interruptCode, reportError } from './io.js';
+
+export interface SandboxFlags {
+  readonly config: string;
+  readonly port: string;
+  readonly apiKey: string;
+}
+
+/** The environment that points the tool (and mkr-style tools) at a sandbox. */
+export const sandboxEnv = (url: string, apiKey: string, region: string): Record<string, string> => ({
+  MACKEREL_APIKEY: apiKey,
+  MACKEREL_APIBASE: url,
+  AWS_ENDPOINT_URL: url,
+  AWS_REGION: region,
+  AWS_ACCESS_KEY_ID: 'sandbox',
+  AWS_SECRET_ACCESS_KEY: 'sandbox',
+  AWS_EC2_METADATA_DISABLED: 'true',
+});
+
+/** Serves the sandbox in the foreground until SIGINT/SIGTERM. */
+export const runSandbox = async (flags: SandboxFlags, io: Io): Promise<number> => {
+  try {
+    const config = await loadConfig(flags.config);
+    const region = config.region ?? 'ap-northeast-1';
+    const sandbox = await startSandbox({ config: { ...config, region }, port: Number(flags.port), apiKey: flags.apiKey });
+    io.out(`sandbox serving Mackerel, EC2 and ELBv2 on ${sandbox.url}, seeded from ${flags.config}`);
+    io.out('point the tool at it with:');
+    const env = sandboxEnv(sandbox.url, flags.apiKey, region);
+    io.out(`export ${Object.entries(env).map(([key, value]) => `${key}=${value}`).join(' ')}`);
+    if (!io.signal.aborted) await once(io.signal, 'abort');
+    await sandbox.close();
+    return interruptCode(io.signal);
+  } catch (error) {
+    return reportError(error, io);
+  }
+};
