@@ -30,16 +30,16 @@ export const runReplace = async (flags: ReplaceFlags, io: Io): Promise<number> =
     const outcome = await replace(spec, { deployId: newDeployId(systemClock.now()), dryRun: flags.dryRun ?? false }, deps, io.signal);
     switch (outcome.kind) {
       case 'planned':
-        renderPlan(outcome.plan, outcome.snapshot, spec.targetGroups).forEach(log);
+        for (const line of renderPlan(outcome.plan, outcome.snapshot, spec.targetGroups)) log(line);
         return EXIT.replaced;
       case 'replaced':
-        renderSummary(outcome.summary).forEach(log);
+        for (const line of renderSummary(outcome.summary)) log(line);
         return EXIT.replaced;
       case 'rolled-back':
-        renderFailure(outcome).forEach((line) => io.err(line));
+        for (const line of renderFailure(outcome)) io.err(line);
         return outcome.aborted ? interruptCode(io.signal) : EXIT.rolledBack;
       case 'incomplete':
-        renderFailure(outcome).forEach((line) => io.err(line));
+        for (const line of renderFailure(outcome)) io.err(line);
         return EXIT.incomplete;
     }
   } catch (error) {

@@ -1,13 +1,11 @@
+import { awaitDrained } from './drain.js';
 import type { Emit, Phase } from './events.js';
 import { type Leftover, attempt } from './leftovers.js';
-import { message, pick } from './launch.js';
+import { message } from './launch.js';
 import { ownershipProblem } from './ownership.js';
 import type { Balancer, Call, Clock, Fleet, Instance, Monitor, Subnet } from './ports.js';
 import type { Snapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
-import { drainVerdict } from './verdicts.js';
-import { observeGroups } from './verify.js';
-import { waitFor } from './wait.js';
 
 export interface CutoverDeps {
   readonly fleet: Fleet;
@@ -61,14 +59,7 @@ const drain = async (spec: RoleSpec, oldIds: string[], deps: CutoverDeps, call: 
   }
   deps.emit({ type: 'step.done', phase: 'cutover', what: 'deregistered the old targets', ids: oldIds });
   try {
-    await waitFor(async () => drainVerdict(oldIds, await observeGroups(deps.balancer, spec.targetGroups, call)), {
-      clock: deps.clock,
-      interval: spec.pollInterval,
-      timeout: spec.timeouts.drain,
-      signal: call.signal,
-      what: 'old targets drained',
-      onPending: (verdict) => deps.emit({ type: 'waiting', phase: 'cutover', what: 'old targets drained', ...pick(verdict) }),
-    });
+    await awaitDrained(spec, oldIds, deps, call, 'cutover');
     return true;
   } catch (error) {
     leftovers.push({

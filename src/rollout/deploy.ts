@@ -83,7 +83,9 @@ export const replace = async (spec: RoleSpec, options: ReplaceOptions, deps: Dep
   let newIds: string[];
   try {
     newByAz = await timed('launch', () =>
-      launchAll(spec, plan, deps, call, (ids) => ids.forEach((id) => created.instanceIds.add(id))),
+      launchAll(spec, plan, deps, call, (ids) => {
+        for (const id of ids) created.instanceIds.add(id);
+      }),
     );
     newIds = [...newByAz.values()].flat();
     if (mode === 'web') {

@@ -1,7 +1,9 @@
+import { awaitDrained } from './drain.js';
 import type { Emit } from './events.js';
+import { message } from './launch.js';
 import { type Leftover, attempt } from './leftovers.js';
 import { TAG_DEPLOY } from './ownership.js';
-import type { Balancer, Call, Fleet, Monitor } from './ports.js';
+import type { Balancer, Call, Clock, Fleet, Monitor } from './ports.js';
 import type { RoleSpec } from './spec.js';
 
 /** What the deploy created, as far as this process knows. */
@@ -19,7 +21,7 @@ export interface Created {
 export const rollBack = async (
   spec: RoleSpec,
   created: Created,
-  deps: { fleet: Fleet; balancer: Balancer; monitor: Monitor; emit: Emit },
+  deps: { fleet: Fleet; balancer: Balancer; monitor: Monitor; clock: Clock; emit: Emit },
   call: Call,
 ): Promise<Leftover[]> => {
   const leftovers: Leftover[] = [];
@@ -34,6 +36,13 @@ export const rollBack = async (
     await attempt(leftovers, `new targets ${newIds.join(', ')} may still be registered in ${arn}`,
       `aws elbv2 deregister-targets --target-group-arn ${arn} --targets ${newIds.map((id) => `Id=${id}`).join(' ')}`,
       () => deps.balancer.deregister(arn, newIds, call));
+  }
+  if (created.registeredGroups.size > 0) {
+    // Drained first so requests in flight on a new instance finish; a drain that never ends
+    // must not keep new instances running, so termination follows either way.
+    await awaitDrained(spec, newIds, deps, call, 'rollback').catch((error: unknown) =>
+      deps.emit({ type: 'warning', message: `terminating the new instances before they drained: ${message(error)}` }),
+    );
   }
   const terminated = await attempt(leftovers, `new instances ${newIds.join(', ')} may still be running`,
     `aws ec2 terminate-instances --instance-ids ${newIds.join(' ')}`, () => deps.fleet.terminate(newIds, call));

@@ -1,0 +1,24 @@
+import type { Emit, Phase } from './events.js';
+import { pick } from './launch.js';
+import type { Balancer, Call, Clock } from './ports.js';
+import type { RoleSpec } from './spec.js';
+import { drainVerdict } from './verdicts.js';
+import { observeGroups } from './verify.js';
+import { waitFor } from './wait.js';
+
+/** Waits until `ids` have left every target group of the role (deregistration delay served). */
+export const awaitDrained = (
+  spec: RoleSpec,
+  ids: readonly string[],
+  deps: { balancer: Balancer; clock: Clock; emit: Emit },
+  call: Call,
+  phase: Phase,
+): Promise<void> =>
+  waitFor(async () => drainVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call)), {
+    clock: deps.clock,
+    interval: spec.pollInterval,
+    timeout: spec.timeouts.drain,
+    signal: call.signal,
+    what: 'targets drained',
+    onPending: (verdict) => deps.emit({ type: 'waiting', phase, what: 'targets drained', ...pick(verdict) }),
+  });

@@ -1,0 +1,179 @@
+// Whole deploys against a real sandbox on loopback: the CLI either in-process (main) or as the
+// real child process, with the standard environment switches pointing at the sandbox.
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sandboxEnv } from '../../src/cli/sandbox.js';
+import { main } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/config/load.js';
+import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { Fault } from '../../src/sandbox/faults.js';
+
+export const API_KEY = 'sk-sandbox-SECRET-7f3a91';
+const BIN = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
+
+export interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface SimInstance {
+  id: string;
+  imageId: string;
+  az: string;
+  state: string;
+  tags: Record<string, string>;
+}
+export interface SimHost {
+  id: string;
+  status: string;
+  isRetired: boolean;
+  customIdentifier?: string;
+  roles: Record<string, string[]>;
+}
+export interface SimGroup {
+  arn: string;
+  healthy: number;
+  minHealthy: number;
+  targets: { id: string; state: string }[];
+}
+export interface State {
+  instances: SimInstance[];
+  hosts: SimHost[];
+  targetGroups: SimGroup[];
+  images: { id: string; name: string; creationDate?: string; createdAt?: string }[];
+  annotations: Record<string, unknown>[];
+}
+export interface RequestRecord {
+  t: number;
+  api: 'mackerel' | 'ec2' | 'elbv2';
+  action: string;
+  status: number;
+  mutating: boolean;
+  by: 'client' | 'agent';
+}
+export interface WorldEvent {
+  t: number;
+  type: string;
+  instanceId?: string;
+  hostId?: string;
+}
+
+export interface World {
+  readonly sandbox: Sandbox;
+  readonly configPath: string;
+  readonly env: Record<string, string>;
+  /** Runs the CLI in this process. */
+  cli(...args: string[]): Promise<Run>;
+  /** Runs the built CLI as a child process. */
+  spawn(...args: string[]): Promise<Run>;
+  inject(...faults: Fault[]): Promise<void>;
+  state(): Promise<State>;
+  requests(): Promise<RequestRecord[]>;
+  events(): Promise<WorldEvent[]>;
+  close(): Promise<void>;
+}
+
+/** Writes `yaml` (and a user data file beside it) to a fresh folder and starts a sandbox seeded from it. */
+export const startWorld = async (yaml: string): Promise<World> => {
+  const dir = await mkdtemp(join(tmpdir(), 'mr-it-'));
+  await mkdir(join(dir, 'user_data'));
+  await writeFile(join(dir, 'user_data', 'boot.sh'), '#!/bin/sh\necho pull the app\n');
+  const configPath = join(dir, 'replacer.yml');
+  await writeFile(configPath, yaml);
+  const config = await loadConfig(configPath);
+  const region = config.region ?? 'ap-northeast-1';
+  const sandbox = await startSandbox({ config: { ...config, region }, apiKey: API_KEY });
+  const env = sandboxEnv(sandbox.url, API_KEY, region);
+  // The AWS SDK reads its endpoint and credentials from process.env; each test file has its own process.
+  Object.assign(process.env, env);
+  const control = async <T>(path: string, init?: RequestInit): Promise<T> => {
+    const response = await fetch(`${sandbox.url}/_sandbox/${path}`, init);
+    if (!response.ok) throw new Error(`sandbox ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  return {
+    sandbox,
+    configPath,
+    env,
+    cli: (...args) => runInProcess(args),
+    spawn: (...args) => runChild(args, env),
+    inject: async (...faults) => {
+      await control('faults', { method: 'POST', body: JSON.stringify(faults) });
+    },
+    state: () => control<State>('state'),
+    requests: async () => (await control<{ requests: RequestRecord[] }>('requests')).requests,
+    events: async () => (await control<{ events: WorldEvent[] }>('events')).events,
+    close: () => sandbox.close(),
+  };
+};
+
+const runInProcess = async (args: string[]): Promise<Run> => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, {
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+    env: process.env,
+    signal: new AbortController().signal,
+  });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+};
+
+const runChild = (args: string[], env: Record<string, string>): Promise<Run> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+
+export const TG_ARN = 'arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/reactio-web/0123456789abcdef';
+
+/** A config with one web and one worker role; `web` and `worker` override their fields. */
+export const configYaml = (options: { subnets?: string[]; perAz?: number | 'match'; web?: string; worker?: string } = {}): string => {
+  const subnets = `[${(options.subnets ?? ['subnet-0aaa1111', 'subnet-0ccc3333']).join(', ')}]`;
+  const perAz = options.perAz ?? 1;
+  return `region: ap-northeast-1
+pollInterval: 50ms
+environments:
+  staging:
+    mackerel: { service: reactio-staging }
+    roles:
+      web:
+        ami: { owners: [self], name: "reactio-web-*" }
+        instanceType: t3.small
+        subnets: ${subnets}
+        securityGroupIds: [sg-0123abcd]
+        userDataFile: user_data/boot.sh
+        perAz: ${perAz}
+        targetGroups: [${TG_ARN}]
+        timeouts: { launch: 20s, verify: 3s, drain: 20s }
+${options.web ?? ''}
+      worker:
+        ami: { owners: [self], name: "reactio-worker-*" }
+        instanceType: t3.small
+        subnets: ${subnets}
+        securityGroupIds: [sg-0123abcd]
+        perAz: ${perAz}
+        timeouts: { launch: 20s, verify: 3s, drain: 20s }
+${options.worker ?? ''}
+`;
+};
+
+/** The instance a Mackerel host stands for, from its customIdentifier. */
+export const instanceOf = (host: SimHost): string | undefined => host.customIdentifier?.split('.')[0];
+
+export const newestImage = (state: State, prefix: string): string => {
+  const images = state.images.filter((image) => image.name.startsWith(prefix));
+  images.sort((a, b) => (a.name < b.name ? 1 : -1));
+  return images[0]!.id;
+};

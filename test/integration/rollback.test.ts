@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type World, configYaml, startWorld } from './harness.js';
+import { expectUntouched, live, roleInstances } from './expect.js';
+
+let world: World;
+afterEach(() => world?.close());
+
+const noNewLeft = async (role: string, oldIds: string[]) => {
+  const after = await world.state();
+  const leaked = roleInstances(after, role).filter(
+    (i) => !oldIds.includes(i.id) && (i.state === 'running' || i.state === 'pending'),
+  );
+  expect(leaked).toEqual([]);
+  const launched = roleInstances(after, role).filter((i) => !oldIds.includes(i.id));
+  expect(launched.length).toBeGreaterThan(0);
+  const leakedHosts = after.hosts.filter(
+    (host) => !host.isRetired && launched.some((i) => host.customIdentifier?.startsWith(`${i.id}.`)),
+  );
+  expect(leakedHosts).toEqual([]);
+};
+
+describe('rollback', () => {
+  it('rolls back when one new target never becomes healthy (real child process): exit 3, old fleet untouched', async () => {
+    world = await startWorld(configYaml());
+    const before = await world.state();
+    await world.inject({ type: 'health-fail', count: 1 });
+    const run = await world.spawn('replace', '--config', world.configPath, '--role', 'web');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/rolled back: healthy in the target groups: gave up after 3s; still waiting for i-\w+ in reactio-web \(unhealthy/);
+    await expectUntouched(world, 'web', before);
+    await noNewLeft('web', live(before, 'web').running.map((i) => i.id));
+    const requests = await world.requests();
+    expect(requests.some((r) => r.by === 'client' && r.action === 'TerminateInstances')).toBe(true);
+    const group = (await world.state()).targetGroups[0]!;
+    expect(group.minHealthy).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rolls back when one new host never registers in Mackerel', async () => {
+    world = await startWorld(configYaml());
+    const before = await world.state();
+    await world.inject({ type: 'agent-silent', count: 1 });
+    const run = await world.cli('replace', '--config', world.configPath, '--role', 'web');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/registered in Mackerel: gave up after 3s; still waiting for i-\w+ \(not registered\)/);
+    await expectUntouched(world, 'web', before);
+    await noNewLeft('web', live(before, 'web').running.map((i) => i.id));
+  });
+
+  it('rolls back a worker whose agent never registers', async () => {
+    world = await startWorld(configYaml());
+    const before = await world.state();
+    await world.inject({ type: 'agent-silent', count: 1 });
+    const run = await world.cli('replace', '--config', world.configPath, '--role', 'worker');
+    expect(run.code).toBe(3);
+    await expectUntouched(world, 'worker', before);
+    await noNewLeft('worker', live(before, 'worker').running.map((i) => i.id));
+  });
+
+  it('rolls back the other AZs when RunInstances fails in one AZ with InsufficientInstanceCapacity', async () => {
+    world = await startWorld(configYaml());
+    const before = await world.state();
+    await world.inject({ type: 'capacity', az: 'ap-northeast-1c' });
+    const run = await world.cli('replace', '--config', world.configPath, '--role', 'web');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/launch failed in ap-northeast-1c: EC2 RunInstances failed: InsufficientInstanceCapacity/);
+    await expectUntouched(world, 'web', before);
+    await noNewLeft('web', live(before, 'web').running.map((i) => i.id));
+  });
+});
