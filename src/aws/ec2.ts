@@ -1,4 +1,5 @@
 import {
+  CreateTagsCommand,
   type _InstanceType,
   DescribeImagesCommand,
   type DescribeInstancesCommandInput,
@@ -11,6 +12,7 @@ import {
   paginateDescribeImages,
   paginateDescribeInstances,
   RunInstancesCommand,
+  type RunInstancesCommandInput,
   type Tag,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -97,9 +99,9 @@ const describeAll = (ec2: EC2Client, filters: Filter[], call: Call): Promise<Ins
     return found;
   });
 
-const launch = async (ec2: EC2Client, request: LaunchRequest, call: Call): Promise<Instance[]> => {
+const runInput = (request: LaunchRequest): RunInstancesCommandInput => {
   const tags = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
-  const command = new RunInstancesCommand({
+  return {
     ImageId: request.imageId,
     InstanceType: request.instanceType as _InstanceType,
     MinCount: request.count,
@@ -115,24 +117,45 @@ const launch = async (ec2: EC2Client, request: LaunchRequest, call: Call): Promi
       { ResourceType: 'volume', Tags: tags },
     ],
     ClientToken: request.clientToken,
-  });
+  };
+};
+
+const launch = async (ec2: EC2Client, request: LaunchRequest, call: Call): Promise<Instance[]> => {
+  const command = new RunInstancesCommand(runInput(request));
   const where = `the Availability Zone of ${request.subnetId}`;
   const out = await callAws('EC2', 'RunInstances', () => ec2.send(command, { abortSignal: call.signal }), where);
   return (out.Instances ?? []).map(toInstance);
 };
 
+/** Sends a DryRun call; EC2 answers "you would have been allowed" with the error DryRunOperation. */
+const dryRun = (operation: string, send: () => Promise<unknown>): Promise<void> =>
+  callAws('EC2', operation, async () => {
+    try {
+      await send();
+    } catch (error) {
+      if (error instanceof Error && error.name === 'DryRunOperation') return;
+      throw error;
+    }
+  });
+
 /** The EC2 side of a deploy, over a real SDK client. */
 export const createFleet = (ec2: EC2Client): Fleet => ({
   checkAccess: (call) =>
-    callAws('EC2', 'DescribeInstances', async () => {
-      try {
-        await ec2.send(new DescribeInstancesCommand({ DryRun: true }), { abortSignal: call.signal });
-      } catch (error) {
-        // DryRun answers "you would have been allowed" with this error.
-        if (error instanceof Error && error.name === 'DryRunOperation') return;
-        throw error;
-      }
-    }),
+    dryRun('DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ DryRun: true }), { abortSignal: call.signal })),
+
+  // No ClientToken: a DryRun must not claim the token the real launch will use.
+  mayLaunch: (request, call) =>
+    dryRun('RunInstances', () =>
+      ec2.send(new RunInstancesCommand({ ...runInput(request), ClientToken: undefined, DryRun: true }), { abortSignal: call.signal }),
+    ),
+
+  mayTerminate: async (ids, call) => {
+    for (const ids100 of chunk(ids, BATCH)) {
+      await dryRun('TerminateInstances', () =>
+        ec2.send(new TerminateInstancesCommand({ InstanceIds: ids100, DryRun: true }), { abortSignal: call.signal }),
+      );
+    }
+  },
 
   resolveImage: (selector: ImageSelector, call) =>
     'id' in selector ? imageById(ec2, selector.id, call) : imageByName(ec2, selector.owners, selector.name, call),
@@ -174,6 +197,14 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
     for (const ids100 of chunk(ids, BATCH)) {
       await callAws('EC2', 'TerminateInstances', () =>
         ec2.send(new TerminateInstancesCommand({ InstanceIds: ids100 }), { abortSignal: call.signal }),
+      );
+    }
+  },
+  tag: async (ids, tags, call) => {
+    const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+    for (const ids100 of chunk(ids, BATCH)) {
+      await callAws('EC2', 'CreateTags', () =>
+        ec2.send(new CreateTagsCommand({ Resources: ids100, Tags }), { abortSignal: call.signal }),
       );
     }
   },

@@ -7,6 +7,8 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
   /** Aborted with reason 'SIGINT' or 'SIGTERM' on the first signal. */
   readonly signal: AbortSignal;
+  /** Learns the deploy id as soon as it exists, so a second signal can name it. */
+  readonly onDeploy?: (deployId: string) => void;
 }
 
 /** Exit codes, as the README documents them. */

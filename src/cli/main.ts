@@ -1,9 +1,17 @@
 import { Command, CommanderError, Option } from 'commander';
+import { runIamPolicy } from './iam-policy.js';
 import { EXIT, type Io } from './io.js';
+import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
+import { runRecover } from './recover.js';
 import { runReplace } from './replace.js';
+import { runStatus } from './status.js';
 import { runSandbox } from './sandbox.js';
 
 const configOption = () => new Option('--config <file>', 'configuration file').default('./replacer.yml');
+const journalOption = () =>
+  new Option('--journal-dir <dir>', 'where deploy records are kept')
+    .env('MACKEREL_REPLACER_JOURNAL_DIR')
+    .default(DEFAULT_JOURNAL_DIR);
 
 /** Parses argv, runs one command, and returns its exit code. Never calls process.exit. */
 export const main = async (argv: readonly string[], io: Io): Promise<number> => {
@@ -20,16 +28,51 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
       .addOption(configOption())
       .option('--env <env>', 'environment (default: defaultEnv, or the only one)')
       .requiredOption('--role <role>', 'role to replace')
-      .option('--ami <id>', 'launch this AMI instead of the newest match');
+      .option('--ami <id>', 'launch this AMI instead of the newest match')
+      .addOption(journalOption());
 
   deployCommand('replace', 'replace every instance of the role')
     .option('--dry-run', 'stop after printing the plan')
+    .option('--force-unlock <id>', 'ignore the lock of this deploy, known dead and cleaned up')
     .action(async (flags) => {
       code = await runReplace(flags, io);
     });
   deployCommand('plan', 'print what replace would do, and change nothing').action(async (flags) => {
     code = await runReplace({ ...flags, dryRun: true }, io);
   });
+  for (const [name, description] of [
+    ['resume', 'finish a deploy from where it stopped'],
+    ['rollback', 'undo a deploy: new instances terminated, old fleet restored'],
+  ] as const) {
+    program
+      .command(`${name} <deploy-id>`)
+      .description(description)
+      .addOption(configOption())
+      .option('--env <env>', 'environment (default: from the journal)')
+      .option('--role <role>', 'role (default: from the journal; needed when the journal is gone)')
+      .addOption(journalOption())
+      .action(async (deployId: string, flags) => {
+        code = await runRecover(name, deployId, flags, io);
+      });
+  }
+  program
+    .command('status [deploy-id]')
+    .description('what a deploy did, where it stopped, and what runs now; without an id, the journal')
+    .addOption(configOption())
+    .addOption(journalOption())
+    .option('--json', 'print JSON')
+    .action(async (deployId: string | undefined, flags) => {
+      code = await runStatus(deployId, flags, io);
+    });
+  program
+    .command('iam-policy')
+    .description('print the least IAM policy that deploying the role needs (JSON)')
+    .addOption(configOption())
+    .option('--env <env>', 'environment (default: defaultEnv, or the only one)')
+    .requiredOption('--role <role>', 'role to deploy')
+    .action(async (flags) => {
+      code = await runIamPolicy(flags, io);
+    });
   program
     .command('sandbox')
     .description('serve a simulated Mackerel + EC2 + ELBv2 on loopback, seeded from the config')

@@ -57,11 +57,11 @@ export const renderSummary = (summary: Summary): string[] => [
 export const renderFailure = (outcome: Extract<Outcome, { kind: 'rolled-back' | 'incomplete' }>): string[] =>
   outcome.kind === 'rolled-back'
     ? [
-        `rolled back: ${outcome.reason}`,
+        `rolled back deploy ${outcome.deployId}: ${outcome.reason}`,
         '  the new instances were terminated and their hosts retired; the old fleet is as it was',
       ]
     : [
-        `INCOMPLETE: ${outcome.reason}`,
+        `INCOMPLETE: deploy ${outcome.deployId}: ${outcome.reason}`,
         '  a person must finish. What is left, and the command that finishes it:',
         ...outcome.leftovers.flatMap((left) => [`  - ${left.what}`, `      ${left.fix}`]),
       ];

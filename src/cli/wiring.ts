@@ -6,7 +6,9 @@ import type { Deps } from '../rollout/deploy.js';
 import { UsageError } from '../rollout/errors.js';
 import type { Emit } from '../rollout/events.js';
 import type { Clock } from '../rollout/ports.js';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createFileJournal } from './journal-file.js';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -16,7 +18,7 @@ export const systemClock: Clock = {
 };
 
 /** The real adapters, configured from the environment the way mkr and the AWS CLI are. */
-export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, emit: Emit): Deps => {
+export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, journalDir: string, emit: Emit): Deps => {
   const apiKey = env.MACKEREL_APIKEY;
   if (!apiKey) throw new UsageError('MACKEREL_APIKEY is not set', 'export MACKEREL_APIKEY with a Read+Write API key of the organization');
   const { ec2, elbv2 } = createAwsClients({ region });
@@ -24,7 +26,9 @@ export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, em
     fleet: createFleet(ec2),
     balancer: createBalancer(elbv2),
     monitor: createMackerelClient({ apiKey, apiBase: env.MACKEREL_APIBASE || 'https://api.mackerelio.com' }),
+    journal: createFileJournal(journalDir),
     clock: systemClock,
     emit,
+    runner: `${hostname()}:${process.pid}`,
   };
 };

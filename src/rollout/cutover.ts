@@ -1,100 +1,97 @@
+// The old fleet's retirement, after verification. Each step is idempotent, so `resume` can run
+// it again after a crash; each returns what it left for a person instead of throwing.
+import { type Run, save } from './context.js';
 import { awaitDrained } from './drain.js';
-import type { Emit, Phase } from './events.js';
-import { type Leftover, attempt } from './leftovers.js';
 import { message } from './launch.js';
+import { type Leftover, attempt } from './leftovers.js';
 import { ownershipProblem } from './ownership.js';
-import type { Balancer, Call, Clock, Fleet, Instance, Monitor, Subnet } from './ports.js';
-import type { Snapshot } from './snapshot.js';
-import type { RoleSpec } from './spec.js';
+import type { Instance } from './ports.js';
 
-export interface CutoverDeps {
-  readonly fleet: Fleet;
-  readonly balancer: Balancer;
-  readonly monitor: Monitor;
-  readonly clock: Clock;
-  readonly emit: Emit;
-}
+const oldIds = (run: Run) => run.record.snapshot.map((member) => member.instanceId);
 
-type Timed = <T>(phase: Phase, run: () => Promise<T>) => Promise<T>;
+/** Old hosts to maintenance (silences their alerts), old targets deregistered and drained. */
+export const silenceAndDrain = async (run: Run): Promise<Leftover[]> => {
+  const { spec, deps, record } = run;
+  const leftovers: Leftover[] = [];
+  const call = { signal: AbortSignal.timeout(spec.timeouts.drain + 5 * 60_000) };
+  record.cutoverBegun = true;
+  await save(run);
+  const hostIds = record.snapshot.map((member) => member.hostId);
+  await deps.monitor.setStatus(hostIds, 'maintenance', call).catch((error: unknown) =>
+    deps.emit({ type: 'warning', message: `could not set the old hosts to maintenance (their alerts stay on): ${message(error)}` }),
+  );
+  const ids = oldIds(run);
+  if (spec.targetGroups.length === 0 || ids.length === 0) return leftovers;
+  for (const arn of spec.targetGroups) {
+    await attempt(leftovers, `could not deregister the old targets from ${arn}`,
+      `aws elbv2 deregister-targets --target-group-arn ${arn} --targets ${ids.map((id) => `Id=${id}`).join(' ')}`,
+      () => deps.balancer.deregister(arn, ids, call));
+  }
+  if (leftovers.length > 0) return leftovers;
+  deps.emit({ type: 'step.done', phase: 'cutover', what: 'deregistered the old targets', ids });
+  await awaitDrained(spec, ids, deps, call, 'cutover').catch((error: unknown) => {
+    leftovers.push({
+      what: `old instances ${ids.join(', ')} are deregistered but still running: ${message(error)}`,
+      fix: `mackerel-replacer resume ${record.deployId}, once they have drained`,
+    });
+  });
+  return leftovers;
+};
 
 /**
- * Retires the old fleet once the new one has passed verification: silence, deregister and drain,
- * then terminate exactly the snapshot's instances that still pass the ownership check, then
- * retire their hosts. Returns what is left for a person to finish.
+ * Terminates the snapshot's instances, each re-checked against EC2 ownership right before.
+ * One that fails the check is skipped and reported; one already going away counts as done.
  */
-export const cutOver = async (
-  spec: RoleSpec,
-  snapshot: Snapshot,
-  subnets: readonly Subnet[],
-  deps: CutoverDeps,
-  call: Call,
-  timed: Timed,
-): Promise<{ terminated: string[]; leftovers: Leftover[] }> => {
+export const terminateOld = async (run: Run): Promise<Leftover[]> => {
+  const { spec, deps, record, subnets } = run;
   const leftovers: Leftover[] = [];
-  const oldIds = snapshot.members.map((member) => member.instanceId);
-  const hostIds = snapshot.members.map((member) => member.hostId);
-  const drained = await timed('cutover', async () => {
-    await attempt(leftovers, `could not set the old hosts to maintenance`, `mkr update --status maintenance ${hostIds.join(' ')}`,
-      () => deps.monitor.setStatus(hostIds, 'maintenance', call));
-    if (spec.targetGroups.length === 0 || oldIds.length === 0) return true;
-    return drain(spec, oldIds, deps, call, leftovers);
-  });
-  if (!drained) return { terminated: [], leftovers };
-  const terminated = await timed('terminate', () => terminateOwned(spec, snapshot, subnets, deps, call, leftovers));
-  await timed('retire', async () => {
-    const retired = snapshot.members.filter((member) => terminated.includes(member.instanceId)).map((member) => member.hostId);
-    const done = await attempt(leftovers, `could not retire the old Mackerel hosts ${retired.join(', ')}`,
-      `mkr retire --force ${retired.join(' ')}`, () => deps.monitor.retire(retired, call));
-    if (done && retired.length > 0) deps.emit({ type: 'step.done', phase: 'retire', what: 'retired the old hosts', ids: retired });
-  });
-  return { terminated, leftovers };
-};
-
-const drain = async (spec: RoleSpec, oldIds: string[], deps: CutoverDeps, call: Call, leftovers: Leftover[]) => {
-  for (const arn of spec.targetGroups) {
-    const done = await attempt(leftovers, `could not deregister the old targets from ${arn}`,
-      `aws elbv2 deregister-targets --target-group-arn ${arn} --targets ${oldIds.map((id) => `Id=${id}`).join(' ')}`,
-      () => deps.balancer.deregister(arn, oldIds, call));
-    if (!done) return false;
-  }
-  deps.emit({ type: 'step.done', phase: 'cutover', what: 'deregistered the old targets', ids: oldIds });
-  try {
-    await awaitDrained(spec, oldIds, deps, call, 'cutover');
-    return true;
-  } catch (error) {
-    leftovers.push({
-      what: `old instances ${oldIds.join(', ')} are deregistered but still running: ${message(error)}`,
-      fix: `once they have drained: aws ec2 terminate-instances --instance-ids ${oldIds.join(' ')}`,
-    });
-    return false;
-  }
-};
-
-/** Re-checks ownership right before the kill: an instance that fails it is skipped and reported. */
-const terminateOwned = async (
-  spec: RoleSpec,
-  snapshot: Snapshot,
-  subnets: readonly Subnet[],
-  deps: CutoverDeps,
-  call: Call,
-  leftovers: Leftover[],
-): Promise<string[]> => {
-  const oldIds = snapshot.members.map((member) => member.instanceId);
+  const call = { signal: AbortSignal.timeout(5 * 60_000) };
+  const ids = oldIds(run).filter((id) => !record.terminated.includes(id));
   let instances: Map<string, Instance>;
   try {
-    instances = new Map((await deps.fleet.describe(oldIds, call)).map((instance) => [instance.id, instance]));
+    instances = new Map((await deps.fleet.describe(ids, call)).map((instance) => [instance.id, instance]));
   } catch (error) {
-    leftovers.push({ what: `could not re-check the old instances: ${message(error)}`, fix: `aws ec2 terminate-instances --instance-ids ${oldIds.join(' ')}` });
-    return [];
+    return [{ what: `could not re-check the old instances: ${message(error)}`, fix: `mackerel-replacer resume ${record.deployId}` }];
   }
-  const owned = oldIds.filter((id) => {
-    const problem = ownershipProblem(spec, subnets, instances.get(id));
-    if (problem) leftovers.push({ what: `skipped ${id}: it ${problem}`, fix: `check ${id} and terminate it by hand if it is really old` });
-    return !problem;
-  });
+  const owned: string[] = [];
+  for (const id of ids) {
+    const instance = instances.get(id);
+    if (!instance) {
+      deps.emit({ type: 'warning', message: `old instance ${id} is no longer visible in EC2; nothing to terminate` });
+      record.terminated.push(id);
+      continue;
+    }
+    const problem = ownershipProblem(spec, subnets, { ...instance, state: 'running' });
+    if (problem) {
+      leftovers.push({ what: `skipped ${id}: it ${problem}`, fix: `check ${id}; terminate it by hand only if it really is an old ${spec.role}` });
+    } else if (instance.state === 'shutting-down' || instance.state === 'terminated') {
+      record.terminated.push(id);
+    } else {
+      owned.push(id);
+    }
+  }
   const done = await attempt(leftovers, `could not terminate the old instances ${owned.join(', ')}`,
-    `aws ec2 terminate-instances --instance-ids ${owned.join(' ')}`, () => deps.fleet.terminate(owned, call));
-  if (!done) return [];
-  if (owned.length > 0) deps.emit({ type: 'step.done', phase: 'terminate', what: 'terminated the old instances', ids: owned });
-  return owned;
+    `mackerel-replacer resume ${record.deployId}`, () => deps.fleet.terminate(owned, call));
+  if (done && owned.length > 0) {
+    record.terminated.push(...owned);
+    deps.emit({ type: 'step.done', phase: 'terminate', what: 'terminated the old instances', ids: owned });
+  }
+  await save(run);
+  return leftovers;
+};
+
+/** Retires the Mackerel hosts of the old instances that were terminated, and the stale hosts allowed (not yet retired). */
+export const retireOld = async (run: Run): Promise<Leftover[]> => {
+  const { spec, deps, record } = run;
+  const leftovers: Leftover[] = [];
+  const call = { signal: AbortSignal.timeout(5 * 60_000) };
+  const gone = new Set(record.terminated);
+  const wanted = new Set(record.snapshot.filter((member) => gone.has(member.instanceId)).map((member) => member.hostId));
+  for (const hostId of record.staleHosts ?? []) wanted.add(hostId);
+  await attempt(leftovers, 'could not retire the old Mackerel hosts', `mackerel-replacer resume ${record.deployId}`, async () => {
+    const live = (await deps.monitor.hosts(spec.service, spec.role, call)).filter((host) => wanted.has(host.id)).map((host) => host.id);
+    await deps.monitor.retire(live, call);
+    if (live.length > 0) deps.emit({ type: 'step.done', phase: 'retire', what: 'retired the old hosts', ids: live });
+  });
+  return leftovers;
 };

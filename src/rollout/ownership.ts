@@ -2,12 +2,19 @@ import type { Instance, Subnet } from './ports.js';
 import type { RoleSpec } from './spec.js';
 
 export const TAG_ENV = 'mackerel-replacer:env';
-/** The ownership tag: `<env>/<role>`. Only instances carrying it are ever terminated. */
+/** The tool's role tag, `<env>/<role>`: on every instance it launches, and the default ownership tag. */
 export const TAG_OWNER = 'mackerel-replacer:role';
 export const TAG_DEPLOY = 'mackerel-replacer:deploy-id';
 export const TAG_MANAGED_BY = 'managed-by';
 
-export const ownerValue = (spec: RoleSpec): string => `${spec.env}/${spec.role}`;
+/** The value of the tool's role tag. */
+export const ownerValue = (spec: Pick<RoleSpec, 'env' | 'role'>): string => `${spec.env}/${spec.role}`;
+
+/** The ownership tag when the config names none. */
+export const defaultOwnership = (env: string, role: string): RoleSpec['ownership'] => ({
+  tag: TAG_OWNER,
+  value: ownerValue({ env, role }),
+});
 
 /**
  * Why this instance may not be terminated as part of the role, or undefined when it may.
@@ -22,9 +29,10 @@ export const ownershipProblem = (
   if (instance.state === 'shutting-down') return 'is already shutting down';
   const vpcs = new Set(subnets.map((subnet) => subnet.vpcId));
   if (!vpcs.has(instance.vpcId)) return `is in ${instance.vpcId}, not in the role's VPC (${[...vpcs].join(', ')})`;
-  const owner = instance.tags[TAG_OWNER];
-  if (owner !== ownerValue(spec)) {
-    return `does not carry the ownership tag ${TAG_OWNER}=${ownerValue(spec)}${owner ? ` (it has ${owner})` : ''}`;
+  const { tag, value } = spec.ownership;
+  const found = instance.tags[tag];
+  if (found !== value) {
+    return `does not carry the ownership tag ${tag}=${value}${found === undefined ? '' : ` (it has ${tag}=${found})`}`;
   }
   return undefined;
 };

@@ -25,7 +25,7 @@ export const makePlan = (
   deployId: string,
   image: Image,
   subnets: readonly Subnet[],
-  snapshot: Snapshot,
+  snapshot: Pick<Snapshot, 'members'>,
 ): Plan => {
   const oldPerAz = new Map<string, number>();
   for (const old of snapshot.members) oldPerAz.set(old.az, (oldPerAz.get(old.az) ?? 0) + 1);

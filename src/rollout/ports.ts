@@ -1,3 +1,5 @@
+import type { DeployRecord } from './record.js';
+
 // The engine's view of the world. Adapters in src/aws and src/mackerel implement these;
 // every method takes `call` so a deadline or a signal reaches the socket.
 
@@ -50,8 +52,12 @@ export interface LaunchRequest {
 
 /** EC2. */
 export interface Fleet {
-  /** Proves the credentials work and may launch, without launching (DryRun). */
+  /** Proves the credentials and the region work (DryRun DescribeInstances). */
   checkAccess(call: Call): Promise<void>;
+  /** DryRun: resolves when this launch would be allowed; changes nothing. */
+  mayLaunch(request: LaunchRequest, call: Call): Promise<void>;
+  /** DryRun: resolves when terminating these instances would be allowed; changes nothing. */
+  mayTerminate(ids: readonly string[], call: Call): Promise<void>;
   /** The newest `available` image matching the selector; throws when none matches. */
   resolveImage(selector: ImageSelector, call: Call): Promise<Image>;
   subnets(ids: readonly string[], call: Call): Promise<Subnet[]>;
@@ -61,6 +67,8 @@ export interface Fleet {
   /** Instances carrying tag `key` = `value`, not yet terminated. */
   findByTag(key: string, value: string, call: Call): Promise<Instance[]>;
   terminate(ids: readonly string[], call: Call): Promise<void>;
+  /** Adds or overwrites tags on instances. */
+  tag(ids: readonly string[], tags: Readonly<Record<string, string>>, call: Call): Promise<void>;
 }
 
 export interface TargetGroup {
@@ -121,4 +129,12 @@ export interface Monitor {
 export interface Clock {
   now(): number;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Durable deploy records, so another process can resume or roll back a deploy. */
+export interface Journal {
+  /** Writes atomically: a crash leaves the previous or the new record, never half of one. */
+  save(record: DeployRecord): Promise<void>;
+  load(deployId: string): Promise<DeployRecord | undefined>;
+  list(): Promise<DeployRecord[]>;
 }

@@ -1,43 +1,38 @@
+import { type Run, save } from './context.js';
 import { awaitDrained } from './drain.js';
-import type { Emit } from './events.js';
 import { message } from './launch.js';
 import { type Leftover, attempt } from './leftovers.js';
 import { TAG_DEPLOY } from './ownership.js';
-import type { Balancer, Call, Clock, Fleet, Monitor } from './ports.js';
-import type { RoleSpec } from './spec.js';
+import { launchedIds } from './record.js';
+import { healthVerdict } from './verdicts.js';
+import { observeGroups } from './verify.js';
+import { waitFor } from './wait.js';
 
-/** What the deploy created, as far as this process knows. */
-export interface Created {
-  readonly deployId: string;
-  readonly instanceIds: Set<string>;
-  readonly registeredGroups: Set<string>;
-}
+/** Bounds a rollback, which must not obey the interrupt that may have caused it. */
+const ROLLBACK_MS = 15 * 60_000;
 
 /**
- * Undoes the new side only: deregisters the new targets, terminates the new instances (also any
- * EC2 launched under the deploy's tag whose answer never reached us) and retires their Mackerel
- * hosts. The old fleet is never touched. Returns what could not be undone.
+ * Undoes the new side only: deregisters and drains the new targets, terminates the new instances
+ * (also any launched under the deploy's tag whose answer never reached us) and retires their
+ * Mackerel hosts. The old fleet is never touched. Returns what could not be undone.
  */
-export const rollBack = async (
-  spec: RoleSpec,
-  created: Created,
-  deps: { fleet: Fleet; balancer: Balancer; monitor: Monitor; clock: Clock; emit: Emit },
-  call: Call,
-): Promise<Leftover[]> => {
+export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
+  const { spec, deps, record } = run;
+  const call = { signal: AbortSignal.timeout(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
-  const ids = new Set(created.instanceIds);
-  await attempt(leftovers, `could not list instances tagged ${TAG_DEPLOY}=${created.deployId}`,
-    `aws ec2 describe-instances --filters Name=tag:${TAG_DEPLOY},Values=${created.deployId}`, async () => {
-      for (const instance of await deps.fleet.findByTag(TAG_DEPLOY, created.deployId, call)) ids.add(instance.id);
+  const ids = new Set(launchedIds(record));
+  await attempt(leftovers, `could not list instances tagged ${TAG_DEPLOY}=${record.deployId}`,
+    `aws ec2 describe-instances --filters Name=tag:${TAG_DEPLOY},Values=${record.deployId}`, async () => {
+      for (const instance of await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)) ids.add(instance.id);
     });
   const newIds = [...ids];
   if (newIds.length === 0) return leftovers;
-  for (const arn of created.registeredGroups) {
+  for (const arn of record.registeredGroups) {
     await attempt(leftovers, `new targets ${newIds.join(', ')} may still be registered in ${arn}`,
       `aws elbv2 deregister-targets --target-group-arn ${arn} --targets ${newIds.map((id) => `Id=${id}`).join(' ')}`,
       () => deps.balancer.deregister(arn, newIds, call));
   }
-  if (created.registeredGroups.size > 0) {
+  if (record.registeredGroups.length > 0) {
     // Drained first so requests in flight on a new instance finish; a drain that never ends
     // must not keep new instances running, so termination follows either way.
     await awaitDrained(spec, newIds, deps, call, 'rollback').catch((error: unknown) =>
@@ -55,5 +50,39 @@ export const rollBack = async (
       await deps.monitor.retire(newHosts, call);
       if (newHosts.length > 0) deps.emit({ type: 'step.done', phase: 'rollback', what: 'retired the new Mackerel hosts', ids: newHosts });
     });
+  return leftovers;
+};
+
+/**
+ * Undoes a cutover whose old instances all still run: registers them again, restores their
+ * Mackerel status, and waits until they are healthy, so capacity is back before the new side goes.
+ */
+export const restoreOld = async (run: Run): Promise<Leftover[]> => {
+  const { spec, deps, record } = run;
+  const call = { signal: AbortSignal.timeout(ROLLBACK_MS) };
+  const leftovers: Leftover[] = [];
+  const ids = record.snapshot.map((member) => member.instanceId);
+  for (const arn of spec.targetGroups) {
+    await attempt(leftovers, `could not register the old targets again in ${arn}`,
+      `aws elbv2 register-targets --target-group-arn ${arn} --targets ${ids.map((id) => `Id=${id}`).join(' ')}`,
+      () => deps.balancer.register(arn, ids, call));
+  }
+  for (const status of new Set(record.snapshot.map((member) => member.hostStatus))) {
+    const hostIds = record.snapshot.filter((member) => member.hostStatus === status).map((member) => member.hostId);
+    await attempt(leftovers, `could not set the old hosts back to ${status}`, `mkr update --status ${status} ${hostIds.join(' ')}`,
+      () => deps.monitor.setStatus(hostIds, status, call));
+  }
+  if (leftovers.length > 0 || spec.targetGroups.length === 0) return leftovers;
+  await attempt(leftovers, 'the old targets did not become healthy again', `mackerel-replacer status ${record.deployId}`, () =>
+    waitFor(async () => healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call)), {
+      clock: deps.clock,
+      interval: spec.pollInterval,
+      timeout: spec.timeouts.verify,
+      signal: call.signal,
+      what: 'old targets healthy again',
+    }),
+  );
+  record.cutoverBegun = leftovers.length > 0;
+  await save(run);
   return leftovers;
 };

@@ -1,73 +1,144 @@
 import { UsageError } from './errors.js';
+import type { Emit } from './events.js';
 import { ownershipProblem } from './ownership.js';
-import type { Call, Fleet, Host, Instance, Monitor, Subnet } from './ports.js';
+import type { Call, Fleet, Host, HostStatus, Instance, Monitor, Subnet } from './ports.js';
 import type { RoleSpec } from './spec.js';
 
 /** One old instance of the role, as Mackerel and EC2 agree on it. */
 export interface Member {
   readonly hostId: string;
   readonly hostName: string;
+  /** The host's Mackerel status at snapshot time, restored if a rollback undoes the cutover. */
+  readonly hostStatus: HostStatus;
   readonly instanceId: string;
   readonly az: string;
   readonly imageId: string;
 }
 
+/** A Mackerel host of the role whose instance no longer exists: its agent never retired it. */
+export interface StaleHost {
+  readonly hostId: string;
+  readonly hostName: string;
+  readonly instanceId: string;
+}
+
 export interface Snapshot {
   readonly members: readonly Member[];
+  /** Present only with `allowStale`: retired with the old hosts, never terminated. */
+  readonly stale: readonly StaleHost[];
 }
+
+export interface SnapshotOptions {
+  /** Proceed despite stale hosts, and retire them. */
+  readonly allowStale?: boolean;
+  /** Proceed when the role has no instance: its first deploy. */
+  readonly allowEmpty?: boolean;
+}
+
+type Finding =
+  | { readonly kind: 'member'; readonly member: Member }
+  | { readonly kind: 'stale'; readonly stale: StaleHost; readonly why: string }
+  | { readonly kind: 'problem'; readonly why: string };
 
 /**
  * Lists the role's hosts in Mackerel and checks each against EC2. Any disagreement stops the
- * deploy here, before anything is launched, with every problem listed.
+ * deploy here, before anything is launched, with every problem listed; so do an empty role
+ * (unless allowed) and one larger than its maxInstances. Instances that carry the ownership tag
+ * but have no host are reported, and left alone.
  */
 export const takeSnapshot = async (
   spec: RoleSpec,
   subnets: readonly Subnet[],
-  deps: { fleet: Fleet; monitor: Monitor },
+  deps: { fleet: Fleet; monitor: Monitor; emit: Emit },
   call: Call,
+  options: SnapshotOptions,
 ): Promise<Snapshot> => {
   const hosts = await deps.monitor.hosts(spec.service, spec.role, call);
   const ids = hosts.flatMap((host) => (host.instanceId ? [host.instanceId] : []));
-  const instances = new Map((await deps.fleet.describe(ids, call)).map((instance) => [instance.id, instance]));
-  const problems: string[] = [];
-  const members: Member[] = [];
-  for (const host of hosts) {
-    const problem = hostProblem(spec, subnets, host, instances);
-    if (problem) {
-      problems.push(`host ${host.id} (${host.name}): ${problem}`);
-      continue;
-    }
-    const instance = instances.get(host.instanceId!)!;
-    members.push({
-      hostId: host.id,
-      hostName: host.name,
-      instanceId: instance.id,
-      az: instance.az,
-      imageId: instance.imageId,
+  const [described, owned] = await Promise.all([
+    deps.fleet.describe(ids, call),
+    deps.fleet.findByTag(spec.ownership.tag, spec.ownership.value, call),
+  ]);
+  const instances = new Map(described.map((instance) => [instance.id, instance]));
+  const findings = hosts.map((host) => [host, judge(spec, subnets, host, instances)] as const);
+  warnUnlisted(spec, owned, new Set(ids), deps.emit);
+  refuseDisagreements(spec, findings, options);
+  const members = findings.flatMap(([, finding]) => (finding.kind === 'member' ? [finding.member] : []));
+  const stale = findings.flatMap(([, finding]) => (finding.kind === 'stale' ? [finding.stale] : []));
+  for (const host of stale) {
+    deps.emit({
+      type: 'warning',
+      message: `host ${host.hostId} (${host.hostName}) is stale: instance ${host.instanceId} is gone; --allow-stale: it will be retired with the old hosts, never terminated`,
     });
   }
-  if (problems.length > 0) {
-    throw new UsageError(
-      `Mackerel and EC2 disagree about ${spec.service}:${spec.role}; nothing was launched:\n  ${problems.join('\n  ')}`,
-      'retire stale hosts in Mackerel (mkr retire) or fix the instances, then run again',
-    );
-  }
-  return { members };
+  refuseSize(spec, members.length, hosts.length, options);
+  return { members, stale };
 };
 
-const hostProblem = (
-  spec: RoleSpec,
-  subnets: readonly Subnet[],
-  host: Host,
-  instances: ReadonlyMap<string, Instance>,
-): string | undefined => {
-  if (!host.instanceId) return 'has no EC2 instance id (not an EC2 host, or its agent sent no cloud metadata)';
+const judge = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, instances: ReadonlyMap<string, Instance>): Finding => {
+  if (!host.instanceId) return { kind: 'problem', why: 'has no EC2 instance id (not an EC2 host, or its agent sent no cloud metadata)' };
   const instance = instances.get(host.instanceId);
-  const problem = ownershipProblem(spec, subnets, instance);
-  if (problem) return `instance ${host.instanceId} ${problem}`;
-  if (instance!.state !== 'running') return `instance ${host.instanceId} is ${instance!.state}, not running`;
-  if (!subnets.some((subnet) => subnet.id === instance!.subnetId)) {
-    return `instance ${host.instanceId} is in ${instance!.subnetId}, not in the configured subnets`;
+  const gone = !instance || instance.state === 'terminated' ? 'does not exist in EC2' : instance.state === 'shutting-down' ? 'is shutting down' : undefined;
+  if (gone) {
+    const stale = { hostId: host.id, hostName: host.name, instanceId: host.instanceId };
+    return { kind: 'stale', stale, why: `instance ${host.instanceId} ${gone}: the host is stale, its agent never retired it` };
   }
-  return undefined;
+  const problem = ownershipProblem(spec, subnets, instance);
+  if (problem) return { kind: 'problem', why: `instance ${host.instanceId} ${problem}` };
+  if (instance!.state !== 'running') return { kind: 'problem', why: `instance ${host.instanceId} is ${instance!.state}, not running` };
+  if (!subnets.some((subnet) => subnet.id === instance!.subnetId)) {
+    return { kind: 'problem', why: `instance ${host.instanceId} is in ${instance!.subnetId}, not in the configured subnets` };
+  }
+  const { id, az, imageId } = instance!;
+  return { kind: 'member', member: { hostId: host.id, hostName: host.name, hostStatus: host.status, instanceId: id, az, imageId } };
+};
+
+const refuseDisagreements = (spec: RoleSpec, findings: readonly (readonly [Host, Finding])[], options: SnapshotOptions): void => {
+  const refused = findings.filter(([, finding]) => finding.kind === 'problem' || (finding.kind === 'stale' && !options.allowStale));
+  if (refused.length === 0) return;
+  const lines = refused.map(([host, finding]) => `host ${host.id} (${host.name}): ${(finding as { why: string }).why}`);
+  const stale = refused.filter(([, finding]) => finding.kind === 'stale').map(([host]) => host.id);
+  const hints = [
+    ...(stale.length > 0
+      ? [`retire the stale hosts (mkr retire ${stale.join(' ')}), or run again with --allow-stale to have the deploy retire them`]
+      : []),
+    ...(stale.length < refused.length
+      ? ["fix the other instances listed, or take their hosts out of the role in Mackerel; a fleet launched before this tool is owned by the tag that `ownership` names"]
+      : []),
+  ];
+  throw new UsageError(
+    `Mackerel and EC2 disagree about ${spec.service}:${spec.role}; nothing was launched:\n  ${lines.join('\n  ')}`,
+    hints.join('; '),
+  );
+};
+
+/** Instances the role owns that no Mackerel host stands for: never in the snapshot, so never terminated. */
+const warnUnlisted = (spec: RoleSpec, owned: readonly Instance[], listed: ReadonlySet<string>, emit: Emit): void => {
+  const { tag, value } = spec.ownership;
+  for (const instance of owned.filter((i) => i.state === 'running' && !listed.has(i.id))) {
+    emit({
+      type: 'warning',
+      message:
+        `instance ${instance.id} (${instance.az}) carries ${tag}=${value} and runs, but Mackerel lists no host of ${spec.service}:${spec.role} for it: ` +
+        'its mackerel-agent is down or not installed. It is left alone: start its agent, or terminate it by hand if it is not needed',
+    });
+  }
+};
+
+const refuseSize = (spec: RoleSpec, members: number, hosts: number, options: SnapshotOptions): void => {
+  const role = `${spec.service}:${spec.role}`;
+  if (members === 0 && !options.allowEmpty) {
+    throw new UsageError(
+      hosts === 0
+        ? `Mackerel lists no host of ${role}; a misspelt role or service must not launch a second fleet`
+        : `${role} has no live instance to replace, only stale hosts`,
+      `check --role, --env and mackerel.service; for the role's first deploy, run again with --allow-empty`,
+    );
+  }
+  if (spec.maxInstances !== undefined && members > spec.maxInstances) {
+    throw new UsageError(
+      `${role} has ${members} instances, more than its maxInstances (${spec.maxInstances}); a typo may have matched another fleet`,
+      'check --role, --env and mackerel.service, or raise maxInstances in the config',
+    );
+  }
 };

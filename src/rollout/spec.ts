@@ -16,6 +16,10 @@ export interface RoleSpec {
   /** Contents of `userDataFile`, already read. */
   readonly userData?: string;
   readonly tags: Readonly<Record<string, string>>;
+  /** The tag every instance of the role carries; only instances carrying it are ever terminated. */
+  readonly ownership: { readonly tag: string; readonly value: string };
+  /** More instances in the snapshot than this refuses the deploy: a typo must not match another fleet. */
+  readonly maxInstances?: number;
   /** New instances per AZ, or `match` to copy the old fleet's distribution. */
   readonly perAz: number | 'match';
   /** Empty: worker mode (Mackerel registration is the only gate). */

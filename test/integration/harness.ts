@@ -64,6 +64,8 @@ export interface WorldEvent {
 
 export interface World {
   readonly sandbox: Sandbox;
+  /** The test's own folder: config, user data, and the journal under journal/. */
+  readonly dir: string;
   readonly configPath: string;
   readonly env: Record<string, string>;
   /** Runs the CLI in this process. */
@@ -77,17 +79,27 @@ export interface World {
   close(): Promise<void>;
 }
 
+export interface WorldOptions {
+  /** The Mackerel API key the sandbox accepts and the tool is given. @default API_KEY */
+  readonly apiKey?: string;
+  /** The contents of user_data/boot.sh. */
+  readonly userData?: string;
+  /** Added to the tool's environment, in process and as a child. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /** Writes `yaml` (and a user data file beside it) to a fresh folder and starts a sandbox seeded from it. */
-export const startWorld = async (yaml: string): Promise<World> => {
+export const startWorld = async (yaml: string, options: WorldOptions = {}): Promise<World> => {
+  const apiKey = options.apiKey ?? API_KEY;
   const dir = await mkdtemp(join(tmpdir(), 'mr-it-'));
   await mkdir(join(dir, 'user_data'));
-  await writeFile(join(dir, 'user_data', 'boot.sh'), '#!/bin/sh\necho pull the app\n');
+  await writeFile(join(dir, 'user_data', 'boot.sh'), options.userData ?? '#!/bin/sh\necho pull the app\n');
   const configPath = join(dir, 'replacer.yml');
   await writeFile(configPath, yaml);
   const config = await loadConfig(configPath);
   const region = config.region ?? 'ap-northeast-1';
-  const sandbox = await startSandbox({ config: { ...config, region }, apiKey: API_KEY });
-  const env = sandboxEnv(sandbox.url, API_KEY, region);
+  const sandbox = await startSandbox({ config: { ...config, region }, apiKey });
+  const env = { ...sandboxEnv(sandbox.url, apiKey, region), MACKEREL_REPLACER_JOURNAL_DIR: join(dir, 'journal'), ...options.env };
   // The AWS SDK reads its endpoint and credentials from process.env; each test file has its own process.
   Object.assign(process.env, env);
   const control = async <T>(path: string, init?: RequestInit): Promise<T> => {
@@ -97,6 +109,7 @@ export const startWorld = async (yaml: string): Promise<World> => {
   };
   return {
     sandbox,
+    dir,
     configPath,
     env,
     cli: (...args) => runInProcess(args),

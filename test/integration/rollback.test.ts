@@ -26,7 +26,7 @@ describe('rollback', () => {
     await world.inject({ type: 'health-fail', count: 1 });
     const run = await world.spawn('replace', '--config', world.configPath, '--role', 'web');
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/rolled back: healthy in the target groups: gave up after 3s; still waiting for i-\w+ in reactio-web \(unhealthy/);
+    expect(run.stderr).toMatch(/rolled back deploy \S+: healthy in the target groups: gave up after 3s; still waiting for i-\w+ in reactio-web \(unhealthy/);
     await expectUntouched(world, 'web', before);
     await noNewLeft('web', live(before, 'web').running.map((i) => i.id));
     const requests = await world.requests();

@@ -11,6 +11,7 @@ export const spec = (overrides: Partial<RoleSpec> = {}): RoleSpec => ({
   subnets: ['subnet-a', 'subnet-c'],
   securityGroupIds: ['sg-1'],
   tags: {},
+  ownership: { tag: 'mackerel-replacer:role', value: 'staging/web' },
   perAz: 1,
   targetGroups: ['arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/web/0123'],
   timeouts: { launch: 1000, verify: 1000, drain: 1000 },
@@ -28,6 +29,7 @@ export const subnets: Subnet[] = [
 export const member = (instanceId: string, az: string): Member => ({
   hostId: `h-${instanceId}`,
   hostName: instanceId,
+  hostStatus: 'working',
   instanceId,
   az,
   imageId: 'ami-old',

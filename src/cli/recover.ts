@@ -1,0 +1,38 @@
+import { UsageError } from '../rollout/errors.js';
+import { resumeDeploy, rollbackDeploy } from '../rollout/resume.js';
+import { type Io, reportError } from './io.js';
+import { DEFAULT_JOURNAL_DIR, createFileJournal } from './journal-file.js';
+import { type DeployFlags, runDeploy } from './run-deploy.js';
+
+export interface RecoverFlags extends Omit<DeployFlags, 'role'> {
+  readonly role?: string;
+}
+
+/** `resume <id>` and `rollback <id>`: env and role come from the journal unless given (needed when the journal is gone). */
+export const runRecover = async (command: 'resume' | 'rollback', deployId: string, flags: RecoverFlags, io: Io): Promise<number> => {
+  let env = flags.env;
+  let role = flags.role;
+  try {
+    if (!role) {
+      const record = await createFileJournal(flags.journalDir ?? DEFAULT_JOURNAL_DIR).load(deployId);
+      if (!record) {
+        throw new UsageError(
+          `deploy ${deployId} is not in the journal (${flags.journalDir ?? DEFAULT_JOURNAL_DIR})`,
+          `pass --env and --role: the deploy is then found through its instances' tags in AWS`,
+        );
+      }
+      env = record.env;
+      role = record.role;
+    }
+  } catch (error) {
+    return reportError(error, io);
+  }
+  const act = command === 'resume' ? resumeDeploy : rollbackDeploy;
+  return runDeploy({ ...flags, env, role }, io, async (spec, deps) => {
+    const outcome = await act(spec, deployId, deps, io.signal);
+    if (command === 'rollback' && outcome.kind === 'finished' && outcome.status === 'replaced') {
+      throw new UsageError(`deploy ${deployId} already replaced the fleet and terminated the old instances; it cannot be rolled back`);
+    }
+    return outcome;
+  });
+};

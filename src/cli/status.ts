@@ -1,0 +1,64 @@
+import { loadConfig, resolveRole } from '../config/load.js';
+import { UsageError } from '../rollout/errors.js';
+import { type DeployRecord, launchedIds } from '../rollout/record.js';
+import { observeGroups } from '../rollout/verify.js';
+import { groupName } from '../rollout/verdicts.js';
+import { EXIT, type Io, reportError } from './io.js';
+import { DEFAULT_JOURNAL_DIR, createFileJournal } from './journal-file.js';
+import { buildDeps } from './wiring.js';
+
+export interface StatusFlags {
+  readonly config: string;
+  readonly journalDir?: string;
+  readonly json?: boolean;
+}
+
+const line = (record: DeployRecord): string =>
+  `${record.deployId}  ${record.env}/${record.role}  ${record.status} at ${record.step}  started ${new Date(record.startedAt).toISOString()} on ${record.runner}`;
+
+/** Without an id: every deploy in the journal. With one: its record and a fresh look at AWS and Mackerel. */
+export const runStatus = async (deployId: string | undefined, flags: StatusFlags, io: Io): Promise<number> => {
+  try {
+    const journal = createFileJournal(flags.journalDir ?? DEFAULT_JOURNAL_DIR);
+    if (!deployId) {
+      const records = await journal.list();
+      if (flags.json) io.out(JSON.stringify(records));
+      else for (const record of records) io.out(line(record));
+      if (!flags.json && records.length === 0) io.out(`no deploys in ${flags.journalDir ?? DEFAULT_JOURNAL_DIR}`);
+      return EXIT.replaced;
+    }
+    const record = await journal.load(deployId);
+    if (!record) throw new UsageError(`deploy ${deployId} is not in the journal (${flags.journalDir ?? DEFAULT_JOURNAL_DIR})`);
+    const config = await loadConfig(flags.config);
+    const spec = await resolveRole(config, { env: record.env, role: record.role });
+    const deps = buildDeps(io.env, config.region, flags.journalDir ?? DEFAULT_JOURNAL_DIR, () => {});
+    const call = { signal: io.signal };
+    const newIds = launchedIds(record);
+    const oldIds = record.snapshot.map((member) => member.instanceId);
+    const [instances, groups, hosts] = await Promise.all([
+      deps.fleet.describe([...newIds, ...oldIds], call),
+      observeGroups(deps.balancer, spec.targetGroups, call),
+      deps.monitor.hosts(spec.service, spec.role, call),
+    ]);
+    const look = (id: string) => ({
+      id,
+      state: instances.find((instance) => instance.id === id)?.state ?? 'gone',
+      targets: groups.map((group) => `${groupName(group.arn)}: ${group.targets.find((t) => t.id === id)?.state ?? 'not registered'}`),
+      host: hosts.find((host) => host.instanceId === id)?.status ?? 'no live host',
+    });
+    const now = { new: newIds.map(look), old: oldIds.map(look) };
+    if (flags.json) {
+      io.out(JSON.stringify({ record, now }));
+      return EXIT.replaced;
+    }
+    io.out(line(record));
+    if (record.reason) io.out(`  reason: ${record.reason}`);
+    for (const left of record.leftovers) io.out(`  left: ${left.what}\n    ${left.fix}`);
+    for (const [side, looks] of Object.entries(now)) {
+      for (const it of looks) io.out(`  ${side} ${it.id}: EC2 ${it.state}; Mackerel ${it.host}${it.targets.length ? `; ${it.targets.join(', ')}` : ''}`);
+    }
+    return EXIT.replaced;
+  } catch (error) {
+    return reportError(error, io);
+  }
+};

@@ -1,0 +1,44 @@
+import type { Emit, Phase } from './events.js';
+import type { Balancer, Clock, Fleet, Journal, Monitor, Subnet } from './ports.js';
+import type { DeployRecord } from './record.js';
+import type { RoleSpec } from './spec.js';
+
+export interface Deps {
+  readonly fleet: Fleet;
+  readonly balancer: Balancer;
+  readonly monitor: Monitor;
+  readonly journal: Journal;
+  readonly clock: Clock;
+  readonly emit: Emit;
+  /** `hostname:pid`, recorded so an operator can tell where a deploy runs. */
+  readonly runner: string;
+}
+
+/** One deploy in progress: its spec, its durable record, and how to time and save steps. */
+export interface Run {
+  readonly spec: RoleSpec;
+  readonly deps: Deps;
+  readonly record: DeployRecord;
+  readonly subnets: readonly Subnet[];
+  /** The operator's interrupt. */
+  readonly signal: AbortSignal;
+  readonly phaseMs: Partial<Record<Phase, number>>;
+}
+
+/** Runs one phase, emitting its start and end and recording its duration. */
+export const timed = async <T>(run: Pick<Run, 'deps' | 'phaseMs'>, phase: Phase, body: () => Promise<T>): Promise<T> => {
+  const { clock, emit } = run.deps;
+  emit({ type: 'phase.started', phase });
+  const t0 = clock.now();
+  const result = await body();
+  const ms = clock.now() - t0;
+  run.phaseMs[phase] = (run.phaseMs[phase] ?? 0) + ms;
+  emit({ type: 'phase.done', phase, ms });
+  return result;
+};
+
+/** Persists the record; called before and after every step that changes the world. */
+export const save = (run: Run): Promise<void> => {
+  run.record.updatedAt = run.deps.clock.now();
+  return run.deps.journal.save(run.record);
+};

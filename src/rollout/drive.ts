@@ -1,0 +1,173 @@
+import { type Run, save, timed } from './context.js';
+import { retireOld, silenceAndDrain, terminateOld } from './cutover.js';
+import type { Phase } from './events.js';
+import { launchAll, message } from './launch.js';
+import type { Leftover } from './leftovers.js';
+import { type DeployRecord, type Step, isBefore, launchedIds } from './record.js';
+import { DONE, TAG_STATE, lifecycleTags } from './recovery.js';
+import { rollBackNew } from './rollback.js';
+import { verifyAll } from './verify.js';
+
+export interface Summary {
+  readonly deployId: string;
+  readonly oldImageIds: readonly string[];
+  readonly newImageId: string;
+  readonly perAz: readonly { az: string; old: readonly string[]; new: readonly string[] }[];
+  readonly phaseMs: Readonly<Partial<Record<Phase, number>>>;
+  readonly totalMs: number;
+}
+
+export type Outcome =
+  | { readonly kind: 'replaced'; readonly summary: Summary }
+  /** The new instances were undone; the old fleet is as it was. */
+  | { readonly kind: 'rolled-back'; readonly deployId: string; readonly reason: string; readonly aborted: boolean }
+  /** A person must finish: each leftover names what is left and the command that finishes it. */
+  | { readonly kind: 'incomplete'; readonly deployId: string; readonly reason: string; readonly leftovers: readonly Leftover[] }
+  /** Stopped by a signal between two steps of the old fleet's retirement; `resume` finishes it. */
+  | { readonly kind: 'interrupted'; readonly deployId: string; readonly step: Step };
+
+/** Runs the deploy from `record.step` to the end, saving the record around every step. */
+export const drive = async (run: Run): Promise<Outcome> => {
+  if (isBefore(run.record.step, 'cutover')) {
+    try {
+      await bringUp(run);
+    } catch (error) {
+      return undo(run, run.signal.aborted ? `interrupted by ${String(run.signal.reason)}` : message(error));
+    }
+  }
+  return retire(run);
+};
+
+/** Launch, register, verify: all of it can be undone, and an interrupt undoes it. */
+const bringUp = async (run: Run): Promise<void> => {
+  const { spec, deps, record } = run;
+  const call = { signal: run.signal };
+  record.status = 'running';
+  await enter(run, 'launch');
+  await timed(run, 'launch', () =>
+    launchAll(spec, record, lifecycleTags(record), deps, call, async (az, ids) => {
+      record.launched[az] = ids;
+      await save(run);
+    }),
+  );
+  const ids = launchedIds(record);
+  if (spec.targetGroups.length > 0) {
+    await enter(run, 'register');
+    await timed(run, 'register', async () => {
+      for (const arn of spec.targetGroups) {
+        if (!record.registeredGroups.includes(arn)) record.registeredGroups.push(arn);
+        await save(run);
+        await deps.balancer.register(arn, ids, call);
+      }
+    });
+  }
+  await enter(run, 'verify');
+  await timed(run, 'verify', () => verifyAll(spec, ids, deps, call));
+  await enter(run, 'cutover');
+};
+
+/** Rolls the new side back and records how that ended. */
+export const undo = async (run: Run, reason: string): Promise<Outcome> => {
+  const { record, deps } = run;
+  record.status = 'rolling-back';
+  record.reason = reason;
+  await save(run);
+  deps.emit({ type: 'rollback.started', reason });
+  const leftovers = await timed(run, 'rollback', () => rollBackNew(run));
+  return settle(run, leftovers, { kind: 'rolled-back', deployId: record.deployId, reason, aborted: run.signal.aborted });
+};
+
+const OLD_FLEET_STEPS: readonly [Step & Phase, (run: Run) => Promise<Leftover[]>][] = [
+  ['cutover', silenceAndDrain],
+  ['terminate', terminateOld],
+  ['retire', retireOld],
+];
+
+/** Cutover, terminate, retire: past the point of no return, an interrupt waits for the step in flight. */
+const retire = async (run: Run): Promise<Outcome> => {
+  const { record, deps } = run;
+  for (const [step, body] of OLD_FLEET_STEPS) {
+    if (isBefore(step, record.step)) continue;
+    if (run.signal.aborted) {
+      record.status = 'interrupted';
+      await save(run);
+      return { kind: 'interrupted', deployId: record.deployId, step };
+    }
+    await enter(run, step);
+    const leftovers = await timed(run, step, () => body(run));
+    if (leftovers.length > 0) {
+      record.reason = 'the new fleet is serving, but the old one was not fully retired';
+      return settle(run, leftovers, { kind: 'replaced', summary: summarize(run) });
+    }
+  }
+  const call = { signal: AbortSignal.timeout(60_000) };
+  const marked = await deps.fleet.tag(launchedIds(record), { [TAG_STATE]: DONE }, call).then(
+    () => [],
+    (error: unknown) => [{
+      what: `could not mark the new instances done (${message(error)}); the next deploy will see this one as in flight`,
+      fix: `aws ec2 create-tags --resources ${launchedIds(record).join(' ')} --tags Key=${TAG_STATE},Value=${DONE}`,
+    }],
+  );
+  await annotate(run);
+  await enter(run, 'done');
+  return settle(run, marked, { kind: 'replaced', summary: summarize(run) });
+};
+
+/** Records the final status: any leftover makes the deploy incomplete, whatever it was heading for. */
+const settle = async (run: Run, leftovers: Leftover[], outcome: Outcome): Promise<Outcome> => {
+  const { record } = run;
+  record.leftovers = leftovers;
+  if (leftovers.length > 0) {
+    record.status = 'incomplete';
+    await save(run);
+    const reason = outcome.kind === 'rolled-back' ? `${outcome.reason}; the rollback is incomplete` : (record.reason ?? 'incomplete');
+    return { kind: 'incomplete', deployId: record.deployId, reason, leftovers };
+  }
+  record.status = outcome.kind === 'rolled-back' ? 'rolled-back' : 'replaced';
+  await save(run);
+  return outcome;
+};
+
+const enter = (run: Run, step: Step): Promise<void> => {
+  run.record.step = step;
+  return save(run);
+};
+
+const summarize = (run: Run): Summary => {
+  const { record } = run;
+  const azs = [...new Set([...record.launches.map((l) => l.az), ...record.snapshot.map((m) => m.az)])];
+  return {
+    deployId: record.deployId,
+    oldImageIds: oldImages(record),
+    newImageId: record.image.id,
+    perAz: azs.map((az) => ({
+      az,
+      old: record.snapshot.filter((member) => member.az === az).map((member) => member.instanceId),
+      new: record.launched[az] ?? [],
+    })),
+    phaseMs: run.phaseMs,
+    totalMs: run.deps.clock.now() - record.startedAt,
+  };
+};
+
+const oldImages = (record: DeployRecord): string[] => [...new Set(record.snapshot.map((member) => member.imageId))];
+
+/** A graph annotation marks the deploy on the role's graphs; failing to write it is only a warning. */
+const annotate = async (run: Run): Promise<void> => {
+  const { spec, deps, record } = run;
+  try {
+    await deps.monitor.annotate(
+      {
+        service: spec.service,
+        roles: [spec.role],
+        title: `mackerel-replacer: ${spec.role} replaced (${oldImages(record).join(', ') || 'none'} -> ${record.image.id})`,
+        description: `deploy ${record.deployId}: ${record.snapshot.length} old -> ${launchedIds(record).length} new instances in ${spec.env}`,
+        from: record.startedAt,
+        to: deps.clock.now(),
+      },
+      { signal: AbortSignal.timeout(60_000) },
+    );
+  } catch (error) {
+    deps.emit({ type: 'warning', message: `could not write the graph annotation: ${message(error)}` });
+  }
+};

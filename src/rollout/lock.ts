@@ -1,0 +1,51 @@
+import type { Deps } from './context.js';
+import { UsageError } from './errors.js';
+import { TAG_DEPLOY, TAG_OWNER, ownerValue } from './ownership.js';
+import type { Call } from './ports.js';
+import { isOpen } from './record.js';
+import { IN_FLIGHT, TAG_RUNNER, TAG_STARTED, TAG_STATE } from './recovery.js';
+import type { RoleSpec } from './spec.js';
+
+interface InFlight {
+  readonly deployId: string;
+  readonly startedAt: string;
+  readonly runner: string;
+  readonly status: string;
+}
+
+/**
+ * One deploy per env and role: refuses while another is in flight, as the journal knows it or as
+ * the in-flight tags on instances in AWS show it (a deploy started on another machine).
+ * `forceUnlock` names a deploy known dead: it is ignored, and its record marked abandoned.
+ */
+export const checkLock = async (spec: RoleSpec, deps: Deps, call: Call, forceUnlock?: string): Promise<void> => {
+  const others = new Map<string, InFlight>();
+  for (const record of await deps.journal.list()) {
+    if (record.env !== spec.env || record.role !== spec.role || !isOpen(record)) continue;
+    if (record.deployId === forceUnlock) {
+      record.status = 'abandoned';
+      await deps.journal.save(record);
+      continue;
+    }
+    const startedAt = new Date(record.startedAt).toISOString();
+    others.set(record.deployId, { deployId: record.deployId, startedAt, runner: record.runner, status: `${record.status} at ${record.step}` });
+  }
+  for (const instance of await deps.fleet.findByTag(TAG_STATE, IN_FLIGHT, call)) {
+    const deployId = instance.tags[TAG_DEPLOY];
+    if (!deployId || instance.tags[TAG_OWNER] !== ownerValue(spec) || deployId === forceUnlock || others.has(deployId)) continue;
+    others.set(deployId, {
+      deployId,
+      startedAt: instance.tags[TAG_STARTED] ?? 'unknown',
+      runner: instance.tags[TAG_RUNNER] ?? 'unknown',
+      status: 'in flight (seen in AWS)',
+    });
+  }
+  const [other] = others.values();
+  if (other) {
+    throw new UsageError(
+      `another deploy of ${spec.env}/${spec.role} is in flight: ${other.deployId}, started ${other.startedAt} on ${other.runner}, ${other.status}`,
+      `finish it with "mackerel-replacer resume ${other.deployId}" or undo it with "mackerel-replacer rollback ${other.deployId}"; ` +
+        `only if it is known dead and cleaned up: --force-unlock ${other.deployId}`,
+    );
+  }
+};

@@ -1,0 +1,57 @@
+import type { Leftover } from './leftovers.js';
+import type { AzLaunch } from './plan.js';
+import type { Image } from './ports.js';
+import type { Member } from './snapshot.js';
+
+/** Where a deploy stands. `running` and `interrupted` hold the role's lock until resumed or rolled back. */
+export type DeployStatus =
+  | 'running'
+  | 'interrupted'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'replaced'
+  | 'incomplete'
+  | 'abandoned';
+
+/** The next step to run (or the one in flight when the process stopped). */
+export type Step = 'launch' | 'register' | 'verify' | 'cutover' | 'terminate' | 'retire' | 'done';
+
+export const STEPS: readonly Step[] = ['launch', 'register', 'verify', 'cutover', 'terminate', 'retire', 'done'];
+
+/** Everything needed to resume or roll back a deploy from another process. Written after every step. */
+export interface DeployRecord {
+  readonly version: 1;
+  readonly deployId: string;
+  readonly env: string;
+  readonly role: string;
+  readonly service: string;
+  /** `hostname:pid` of the process that started the deploy. */
+  readonly runner: string;
+  /** Epoch ms. */
+  readonly startedAt: number;
+  updatedAt: number;
+  status: DeployStatus;
+  step: Step;
+  readonly image: Image;
+  readonly snapshot: readonly Member[];
+  /** Hosts whose instance was already gone (--allow-stale): retired in the retire step, never terminated. */
+  readonly staleHosts?: readonly string[];
+  readonly launches: readonly AzLaunch[];
+  /** AZ → new instance ids, as EC2 returned them. */
+  launched: Record<string, string[]>;
+  registeredGroups: string[];
+  /** Once true, the old hosts may be in maintenance and deregistered. */
+  cutoverBegun: boolean;
+  /** Old instances terminated. After the first, the deploy can no longer be rolled back. */
+  terminated: string[];
+  reason?: string;
+  leftovers: Leftover[];
+}
+
+export const launchedIds = (record: DeployRecord): string[] => Object.values(record.launched).flat();
+
+/** Statuses that hold the role's lock: the deploy may still change the world. */
+export const isOpen = (record: DeployRecord): boolean =>
+  record.status === 'running' || record.status === 'interrupted' || record.status === 'rolling-back' || record.status === 'incomplete';
+
+export const isBefore = (step: Step, other: Step): boolean => STEPS.indexOf(step) < STEPS.indexOf(other);

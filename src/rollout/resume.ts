@@ -1,0 +1,75 @@
+// `resume <id>` and `rollback <id>`: finish or undo a deploy from its journal record, or from its
+// instances' tags when the journal is gone, re-observing the world rather than trusting memory.
+import { type Deps, type Run, save, timed } from './context.js';
+import { type Outcome, drive, undo } from './drive.js';
+import { UsageError } from './errors.js';
+import { type DeployRecord, isBefore } from './record.js';
+import { recoverRecord } from './recovery.js';
+import { restoreOld } from './rollback.js';
+import type { RoleSpec } from './spec.js';
+
+export type Finished = { readonly kind: 'finished'; readonly deployId: string; readonly status: DeployRecord['status'] };
+
+const load = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Run> => {
+  const call = { signal };
+  const record = (await deps.journal.load(deployId)) ?? (await recoverRecord(spec, deployId, deps, deps.clock.now(), call));
+  if (!record) {
+    throw new UsageError(
+      `no deploy ${deployId} in the journal, and no instance in AWS carries its tag`,
+      'check the id (mackerel-replacer status lists the journal) and --journal-dir',
+    );
+  }
+  if (record.env !== spec.env || record.role !== spec.role) {
+    throw new UsageError(`deploy ${deployId} is of ${record.env}/${record.role}, not ${spec.env}/${spec.role}`, `pass --env ${record.env} --role ${record.role}`);
+  }
+  const subnets = await deps.fleet.subnets(spec.subnets, call);
+  deps.emit({ type: 'deploy.started', deployId, env: spec.env, role: spec.role, service: spec.service, mode: spec.targetGroups.length > 0 ? 'web' : 'worker' });
+  return { spec, deps, record, subnets, signal, phaseMs: {} };
+};
+
+const settled = (record: DeployRecord): Finished | undefined =>
+  record.status === 'replaced' || record.status === 'rolled-back' || record.status === 'abandoned'
+    ? { kind: 'finished', deployId: record.deployId, status: record.status }
+    : undefined;
+
+/** Continues from the step the deploy reached. Before cutover it re-verifies from launch: the ClientTokens return the same instances. */
+export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Outcome | Finished> => {
+  const run = await load(spec, deployId, deps, signal);
+  const { record } = run;
+  const finished = settled(record);
+  if (finished) return finished;
+  if (record.status === 'rolling-back') return undo(run, record.reason ?? 'resumed rollback');
+  if (isBefore(record.step, 'cutover')) record.step = 'launch';
+  record.status = 'running';
+  await save(run);
+  return drive(run);
+};
+
+/** Undoes the deploy; refuses once an old instance has been terminated, since the old fleet can no longer be restored. */
+export const rollbackDeploy = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Outcome | Finished> => {
+  const run = await load(spec, deployId, deps, signal);
+  const { record } = run;
+  const finished = settled(record);
+  if (finished) return finished;
+  const oldIds = record.snapshot.map((member) => member.instanceId);
+  const alive = new Set(
+    (await deps.fleet.describe(oldIds, { signal })).filter((i) => i.state === 'running').map((i) => i.id),
+  );
+  const gone = oldIds.filter((id) => record.terminated.includes(id) || !alive.has(id));
+  if (gone.length > 0) {
+    throw new UsageError(
+      `deploy ${deployId} can no longer be rolled back: old instances ${gone.join(', ')} are terminated or not running`,
+      `finish it instead: mackerel-replacer resume ${deployId}`,
+    );
+  }
+  if (record.cutoverBegun) {
+    const leftovers = await timed(run, 'rollback', () => restoreOld(run));
+    if (leftovers.length > 0) {
+      record.status = 'incomplete';
+      record.leftovers = leftovers;
+      await save(run);
+      return { kind: 'incomplete', deployId, reason: 'could not restore the old fleet; the new one is left in place', leftovers };
+    }
+  }
+  return undo(run, 'rolled back on request');
+};

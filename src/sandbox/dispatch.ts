@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { ec2Actions, ec2Mutates } from './ec2.js';
+import { elbActions, elbMutates } from './elbv2.js';
+import type { FaultApi, RequestFault } from './faults.js';
+import { findMackerelRoute, MackerelError } from './mackerel.js';
+import { ec2ErrorResponse, ec2Response, elbErrorResponse, elbResponse, QueryError } from './query.js';
+import type { ActionContext, World } from './world.js';
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** One API request, known by its API and action before anything runs, so faults can match it. */
+export interface ApiCall {
+  readonly api: FaultApi;
+  readonly action: string;
+  readonly mutating: boolean;
+  answer(): Reply;
+  fail(fault: Extract<RequestFault, { type: 'api-error' }>): Reply;
+}
+
+export interface IncomingCall {
+  readonly world: World;
+  readonly apiKey: string;
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+  readonly now: number;
+}
+
+const VERSIONS: Readonly<Record<string, 'ec2' | 'elbv2'>> = { '2016-11-15': 'ec2', '2015-12-01': 'elbv2' };
+
+// What an injected AWS error looks like when the fault names only a status.
+const injectedAwsError = (api: 'ec2' | 'elbv2', status: number, code: string | undefined): QueryError => {
+  const throttling = status < 500 || status === 503;
+  const fallback = throttling ? (api === 'ec2' ? 'RequestLimitExceeded' : 'Throttling') : api === 'ec2' ? 'InternalError' : 'InternalFailure';
+  return new QueryError(status, code ?? fallback, throttling ? 'Rate exceeded (injected by the sandbox)' : 'An internal error has occurred (injected by the sandbox)');
+};
+
+const awsCall = ({ world, body, now }: IncomingCall): ApiCall => {
+  const params = new URLSearchParams(body);
+  const version = params.get('Version') ?? '';
+  const action = params.get('Action') ?? '';
+  const api = VERSIONS[version] ?? 'ec2';
+  const render = (produce: () => string): Reply => {
+    const requestId = randomUUID();
+    const headers = { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId };
+    try {
+      return { status: 200, headers, body: (api === 'ec2' ? ec2Response : elbResponse)(action, requestId, produce()) };
+    } catch (error) {
+      const known = error instanceof QueryError ? error : new QueryError(500, 'InternalError', `sandbox bug: ${String(error)}`);
+      return { status: known.status, headers, body: (api === 'ec2' ? ec2ErrorResponse : elbErrorResponse)(known, requestId) };
+    }
+  };
+  const handlers: Readonly<Record<string, (params: URLSearchParams, context: ActionContext) => string>> =
+    api === 'ec2' ? ec2Actions : elbActions;
+  return {
+    api,
+    action,
+    mutating: api === 'ec2' ? ec2Mutates(action, params) : elbMutates(action),
+    answer: () =>
+      render(() => {
+        if (VERSIONS[version] === undefined) throw new QueryError(400, 'NoSuchVersion', `The requested version (${version}) of service is not supported.`);
+        if (!Object.hasOwn(handlers, action)) throw new QueryError(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+        return handlers[action]!(params, { world, now });
+      }),
+    fail: (fault) =>
+      render(() => {
+        throw injectedAwsError(api, fault.status, fault.code);
+      }),
+  };
+};
+
+const json = (status: number, value: unknown, extra: Record<string, string> = {}): Reply => ({
+  status,
+  headers: { 'content-type': 'application/json; charset=utf-8', ...extra },
+  body: JSON.stringify(value),
+});
+
+const mackerelError = (status: number, message: string, extra?: Record<string, string>) => json(status, { error: { message } }, extra);
+
+const mackerelCall = ({ world, apiKey, method, url, headers, body, now }: IncomingCall): ApiCall => {
+  const route = findMackerelRoute(method, url.pathname);
+  return {
+    api: 'mackerel',
+    action: route.action,
+    mutating: method !== 'GET',
+    answer: () => {
+      if (headers['x-api-key'] !== apiKey) return mackerelError(401, 'Authentication failed. Please try again.');
+      if (!route.handle) return mackerelError(404, 'API not found.');
+      try {
+        return json(200, route.handle({ world, now, args: route.args, query: url.searchParams, body }));
+      } catch (error) {
+        if (error instanceof MackerelError) return mackerelError(error.status, error.message);
+        return mackerelError(500, `sandbox bug: ${String(error)}`);
+      }
+    },
+    fail: (fault) =>
+      mackerelError(
+        fault.status,
+        fault.status === 429 ? 'Too many requests (injected by the sandbox)' : 'Internal server error (injected by the sandbox)',
+        fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
+      ),
+  };
+};
+
+/** The API a request is for: Mackerel under /api/v0/, AWS (by its Version field) on POST /. */
+export const classify = (incoming: IncomingCall): ApiCall | undefined => {
+  if (incoming.url.pathname.startsWith('/api/v0/')) return mackerelCall(incoming);
+  if (incoming.method === 'POST' && incoming.url.pathname === '/') return awsCall(incoming);
+  return undefined;
+};

@@ -1,0 +1,114 @@
+import { dryRunError, findInstances, isDryRun } from './ec2-describe.js';
+import { reservationXml, stateXml } from './ec2-xml.js';
+import { type LaunchSpec, launchInstances, terminateInstances } from './instances.js';
+import { intParam, leaf, listEl, listParam, QueryError, requiredParam, structListParam } from './query.js';
+import type { ActionContext, SimInstance, World } from './world.js';
+
+const instanceTags = (params: URLSearchParams): Record<string, string> => {
+  const tags: Record<string, string> = {};
+  for (const spec of structListParam(params, 'TagSpecification')) {
+    if (spec.get('ResourceType') !== 'instance') continue;
+    for (const tag of structListParam(spec, 'Tag')) tags[tag.get('Key') ?? ''] = tag.get('Value') ?? '';
+  }
+  return tags;
+};
+
+const launchCount = (params: URLSearchParams): number => {
+  const min = intParam(params, 'MinCount');
+  const max = intParam(params, 'MaxCount');
+  if (min === undefined) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter MinCount');
+  if (max === undefined) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter MaxCount');
+  if (min < 1 || max < min) throw new QueryError(400, 'InvalidParameterValue', `MinCount (${min}) must be at least 1 and at most MaxCount (${max}).`);
+  return max;
+};
+
+const checkUserData = (params: URLSearchParams): void => {
+  const userData = params.get('UserData');
+  if (userData !== null && (userData.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(userData))) {
+    throw new QueryError(400, 'InvalidParameterValue', 'Invalid BASE64 encoding of user data.');
+  }
+};
+
+const launchSpec = (params: URLSearchParams, world: World): LaunchSpec => {
+  const imageId = requiredParam(params, 'ImageId');
+  if (!imageId.startsWith('ami-')) throw new QueryError(400, 'InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
+  if (!world.images.has(imageId)) throw new QueryError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+  const subnetId = requiredParam(params, 'SubnetId');
+  const subnet = world.subnets.get(subnetId);
+  if (!subnet) throw new QueryError(400, 'InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);
+  checkUserData(params);
+  const keyName = params.get('KeyName');
+  const profile = params.get('IamInstanceProfile.Name') ?? params.get('IamInstanceProfile.Arn')?.split('/').pop();
+  return {
+    imageId,
+    instanceType: params.get('InstanceType') ?? 'm1.small',
+    subnet,
+    count: launchCount(params),
+    securityGroupIds: listParam(params, 'SecurityGroupId'),
+    ...(keyName === null ? {} : { keyName }),
+    ...(profile === undefined ? {} : { iamInstanceProfile: profile }),
+    tags: instanceTags(params),
+  };
+};
+
+// Two requests are "the same" for idempotency when every parameter but the token matches.
+const fingerprint = (params: URLSearchParams): string =>
+  JSON.stringify([...params].filter(([key]) => key !== 'ClientToken' && key !== 'DryRun').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+const alreadyLaunched = (world: World, params: URLSearchParams): SimInstance[] | undefined => {
+  const token = params.get('ClientToken');
+  const prior = token === null ? undefined : world.clientTokens.get(token);
+  if (!prior) return undefined;
+  if (prior.fingerprint !== fingerprint(params)) {
+    throw new QueryError(400, 'IdempotentParameterMismatch', `The client token '${token}' was already used with different parameters.`);
+  }
+  return prior.instanceIds.map((id) => world.instances.get(id)!);
+};
+
+export const runInstances = (params: URLSearchParams, { world, now }: ActionContext): string => {
+  const spec = launchSpec(params, world);
+  if (isDryRun(params)) throw dryRunError();
+  const prior = alreadyLaunched(world, params);
+  if (prior) return reservationXml(world, prior);
+  const az = spec.subnet.az;
+  if (world.faults.take((f) => f.type === 'capacity' && f.az === az)) {
+    throw new QueryError(
+      500,
+      'InsufficientInstanceCapacity',
+      `We currently do not have sufficient ${spec.instanceType} capacity in the Availability Zone you requested (${az}). Our system will be working on provisioning additional capacity.`,
+    );
+  }
+  const instances = launchInstances(world, spec, now);
+  const token = params.get('ClientToken');
+  if (token !== null) world.clientTokens.set(token, { fingerprint: fingerprint(params), instanceIds: instances.map((i) => i.id) });
+  return reservationXml(world, instances);
+};
+
+/** CreateTags on instances (the only resources the tool tags); all or nothing, as EC2 does. */
+export const createTags = (params: URLSearchParams, { world, now }: ActionContext): string => {
+  const ids = listParam(params, 'ResourceId');
+  if (ids.length === 0) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter ResourceId');
+  const instances = findInstances(world, ids);
+  const tags = structListParam(params, 'Tag').map((tag) => [tag.get('Key') ?? '', tag.get('Value') ?? ''] as const);
+  if (tags.length === 0) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter Tag');
+  if (isDryRun(params)) throw dryRunError();
+  for (const instance of instances) {
+    for (const [key, value] of tags) instance.tags[key] = value;
+    world.record({ t: now, type: 'instance.tagged', instanceId: instance.id });
+  }
+  return leaf('return', true);
+};
+
+/** All or nothing: one unknown id fails the call before anything is terminated. */
+export const terminate = (params: URLSearchParams, { world, now }: ActionContext): string => {
+  const ids = listParam(params, 'InstanceId');
+  if (ids.length === 0) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter InstanceId');
+  const instances = findInstances(world, ids);
+  if (isDryRun(params)) throw dryRunError();
+  const changes = terminateInstances(world, instances, now);
+  return listEl(
+    'instancesSet',
+    'item',
+    changes.map((change) => leaf('instanceId', change.id) + stateXml('currentState', change.current) + stateXml('previousState', change.previous)),
+  );
+};

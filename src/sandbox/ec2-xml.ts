@@ -1,0 +1,86 @@
+import { el, leaf, listEl } from './query.js';
+import { ACCOUNT_ID, type InstanceState, type SimImage, type SimInstance, type SimSubnet, VPC_ID, type World } from './world.js';
+
+const stateCodes: Record<InstanceState, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
+
+export const stateXml = (name: string, state: InstanceState): string =>
+  el(name, leaf('code', stateCodes[state]), leaf('name', state));
+
+const tagSetXml = (tags: Readonly<Record<string, string>>): string =>
+  listEl(
+    'tagSet',
+    'item',
+    Object.entries(tags).map(([key, value]) => leaf('key', key) + leaf('value', value)),
+  );
+
+export const privateDnsName = (world: World, ip: string): string =>
+  `ip-${ip.replaceAll('.', '-')}.${world.region}.compute.internal`;
+
+const instanceXml = (world: World, instance: SimInstance): string =>
+  [
+    leaf('instanceId', instance.id),
+    leaf('imageId', instance.imageId),
+    stateXml('instanceState', instance.state),
+    leaf('privateDnsName', privateDnsName(world, instance.privateIp)),
+    leaf('dnsName', ''),
+    leaf('keyName', instance.keyName),
+    leaf('amiLaunchIndex', 0),
+    leaf('instanceType', instance.instanceType),
+    leaf('launchTime', new Date(world.clock.epoch(instance.launchedAt)).toISOString()),
+    el('placement', leaf('availabilityZone', instance.az), leaf('tenancy', 'default')),
+    leaf('subnetId', instance.subnetId),
+    leaf('vpcId', VPC_ID),
+    leaf('privateIpAddress', instance.privateIp),
+    listEl(
+      'groupSet',
+      'item',
+      instance.securityGroupIds.map((id) => leaf('groupId', id) + leaf('groupName', id)),
+    ),
+    instance.iamInstanceProfile === undefined
+      ? ''
+      : el('iamInstanceProfile', leaf('arn', `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${instance.iamInstanceProfile}`)),
+    leaf('architecture', 'x86_64'),
+    leaf('rootDeviceType', 'ebs'),
+    leaf('virtualizationType', 'hvm'),
+    tagSetXml(instance.tags),
+  ].join('');
+
+/** `<reservationId>…<instancesSet>` for instances of one reservation. */
+export const reservationXml = (world: World, instances: readonly SimInstance[]): string =>
+  leaf('reservationId', instances[0]?.reservationId) +
+  leaf('ownerId', ACCOUNT_ID) +
+  listEl('groupSet', 'item', []) +
+  listEl(
+    'instancesSet',
+    'item',
+    instances.map((instance) => instanceXml(world, instance)),
+  );
+
+export const imageXml = (image: SimImage): string =>
+  [
+    leaf('imageId', image.id),
+    leaf('imageLocation', `${image.ownerAlias ?? image.ownerId}/${image.name}`),
+    leaf('imageState', 'available'),
+    leaf('imageOwnerId', image.ownerId),
+    leaf('imageOwnerAlias', image.ownerAlias),
+    leaf('creationDate', image.createdAt),
+    leaf('isPublic', false),
+    leaf('architecture', 'x86_64'),
+    leaf('imageType', 'machine'),
+    leaf('name', image.name),
+    leaf('rootDeviceType', 'ebs'),
+    leaf('virtualizationType', 'hvm'),
+  ].join('');
+
+export const subnetXml = (subnet: SimSubnet): string =>
+  [
+    leaf('subnetId', subnet.id),
+    leaf('state', 'available'),
+    leaf('vpcId', subnet.vpcId),
+    leaf('cidrBlock', subnet.cidr),
+    leaf('availableIpAddressCount', 4091 - subnet.addressesUsed),
+    leaf('availabilityZone', subnet.az),
+    leaf('defaultForAz', false),
+    leaf('mapPublicIpOnLaunch', false),
+    leaf('ownerId', ACCOUNT_ID),
+  ].join('');

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+// Every fault the sandbox can inject. A new kind is one more member here plus the one place in
+// the world or the server that asks for it with `take`.
+
+const api = z.enum(['mackerel', 'ec2', 'elbv2']);
+const count = z.number().int().positive();
+
+export const faultSchema = z.discriminatedUnion('type', [
+  /** The next `count` newly registered targets fail their health checks. */
+  z.object({ type: z.literal('health-fail'), count }),
+  /** The next `count` launched instances never register in Mackerel. */
+  z.object({ type: z.literal('agent-silent'), count }),
+  /** The next `count` launched instances stay pending. */
+  z.object({ type: z.literal('never-boot'), count }),
+  /** RunInstances in this AZ fails with InsufficientInstanceCapacity until the fault is removed. */
+  z.object({ type: z.literal('capacity'), az: z.string().min(1) }),
+  /** The next `count` matching requests fail with this status (and error code, for AWS). */
+  z.object({
+    type: z.literal('api-error'),
+    api,
+    /** EC2/ELBv2 Action, or `METHOD /route` for Mackerel (`POST /api/v0/hosts/:id/status`); absent: any. */
+    action: z.string().min(1).optional(),
+    status: z.number().int().min(400).max(599),
+    code: z.string().min(1).optional(),
+    count,
+    /** Seconds, sent as Retry-After (Mackerel only). */
+    retryAfter: z.number().int().nonnegative().optional(),
+  }),
+  /** The next `count` matching requests get their connection destroyed without an answer. */
+  z.object({ type: z.literal('drop'), api, action: z.string().min(1).optional(), count }),
+]);
+
+export type Fault = z.infer<typeof faultSchema>;
+export type FaultApi = z.infer<typeof api>;
+export type RequestFault = Extract<Fault, { type: 'api-error' | 'drop' }>;
+
+export interface FaultBox {
+  add(faults: readonly Fault[]): void;
+  clear(): void;
+  /** The faults still active, with their remaining counts. */
+  list(): Fault[];
+  /** Uses up one count of the first active fault that `match` accepts, and returns it. */
+  take(match: (fault: Fault) => boolean): Fault | undefined;
+}
+
+export const createFaultBox = (): FaultBox => {
+  let active: Fault[] = [];
+  const take = (match: (fault: Fault) => boolean): Fault | undefined => {
+    const index = active.findIndex(match);
+    if (index < 0) return undefined;
+    const fault = active[index]!;
+    if ('count' in fault) {
+      if (fault.count <= 1) active.splice(index, 1);
+      else active[index] = { ...fault, count: fault.count - 1 };
+    }
+    return fault;
+  };
+  return {
+    add: (faults) => {
+      active = [...active, ...faults];
+    },
+    clear: () => {
+      active = [];
+    },
+    list: () => [...active],
+    take,
+  };
+};
+
+/** The request fault (api-error or drop) a request to `api`/`action` meets, if any. */
+export const requestFaultFor = (box: FaultBox, target: FaultApi, action: string): RequestFault | undefined =>
+  box.take(
+    (fault) =>
+      (fault.type === 'api-error' || fault.type === 'drop') &&
+      fault.api === target &&
+      (fault.action === undefined || fault.action === action),
+  ) as RequestFault | undefined;

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { createHost, retireHost, setHostStatus } from './hosts.js';
+import type { HostStatus, SimHost, World } from './world.js';
+
+/** A Mackerel API error: `{"error":{"message":…}}` with this status. */
+export class MackerelError extends Error {
+  override readonly name = 'MackerelError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface MackerelRequest {
+  readonly world: World;
+  readonly now: number;
+  /** Path segments captured by the route (`:id`). */
+  readonly args: readonly string[];
+  readonly query: URLSearchParams;
+  readonly body: string;
+}
+
+type Handler = (request: MackerelRequest) => unknown;
+
+const statuses = ['working', 'standby', 'maintenance', 'poweroff'] as const;
+const name = /^[A-Za-z0-9][A-Za-z0-9_-]+$/;
+const ids = z.array(z.string()).max(30, 'at most 30 ids per request');
+
+const parseBody = <T>(schema: z.ZodType<T>, body: string): T => {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new MackerelError(400, 'Invalid JSON body');
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw new MackerelError(400, z.prettifyError(result.error));
+  return result.data;
+};
+
+const hostOf = (world: World, id: string): SimHost => {
+  const host = world.hosts.get(id);
+  if (!host) throw new MackerelError(404, 'Host Not Found.');
+  return host;
+};
+
+const hostsOf = (world: World, hostIds: readonly string[]): SimHost[] => {
+  if (hostIds.some((id) => !world.hosts.has(id))) throw new MackerelError(404, 'Some of the hosts were not found.');
+  return hostIds.map((id) => world.hosts.get(id)!);
+};
+
+const listHosts: Handler = ({ world, query }) => {
+  const service = query.get('service');
+  const roles = query.getAll('role');
+  const wanted = query.getAll('status');
+  const status: readonly string[] = wanted.length > 0 ? wanted : ['working', 'standby'];
+  const hosts = [...world.hosts.values()].filter(
+    (host) =>
+      !host.isRetired &&
+      status.includes(host.status) &&
+      (service === null || (host.roles[service] !== undefined && (roles.length === 0 || roles.some((r) => host.roles[service]!.includes(r))))) &&
+      (query.get('customIdentifier') === null || host.customIdentifier === query.get('customIdentifier')) &&
+      (query.get('name') === null || host.name === query.get('name')),
+  );
+  return { hosts };
+};
+
+const hostBody = z.object({
+  name: z.string().min(1),
+  displayName: z.string().optional(),
+  customIdentifier: z.string().optional(),
+  memo: z.string().optional(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+  interfaces: z.array(z.record(z.string(), z.unknown())).optional(),
+  roleFullnames: z
+    .array(z.string().refine((full) => full.split(':').length === 2 && full.split(':').every((part) => name.test(part)), 'must be "Service:role"'))
+    .optional(),
+});
+
+const statusBody = z.object({ status: z.enum(statuses) });
+const bulkStatusBody = z.object({ status: z.enum(statuses), ids });
+
+const setStatuses = (world: World, hosts: readonly SimHost[], status: HostStatus, now: number) => {
+  for (const host of hosts) setHostStatus(world, host, status, now);
+  return { success: true };
+};
+
+const retire = (world: World, hosts: readonly SimHost[], now: number) => {
+  for (const host of hosts) retireHost(world, host, now);
+  return { success: true };
+};
+
+const annotationBody = z
+  .object({
+    title: z.string().min(1).max(250),
+    description: z.string().max(1024).optional(),
+    from: z.number().int(),
+    to: z.number().int(),
+    service: z.string().min(1),
+    roles: z.array(z.string()).optional(),
+  })
+  .refine((a) => a.from <= a.to, 'from must not be after to');
+
+const annotate: Handler = ({ world, now, body }) => {
+  const annotation = parseBody(annotationBody, body);
+  const roles = world.services.get(annotation.service);
+  if (!roles) throw new MackerelError(404, `Service not found: ${annotation.service}`);
+  const unknown = (annotation.roles ?? []).find((role) => !roles.has(role));
+  if (unknown !== undefined) throw new MackerelError(404, `Role not found: ${annotation.service}:${unknown}`);
+  const stored = { id: world.nextId('annotation'), ...annotation };
+  world.annotations.push(stored);
+  world.record({ t: now, type: 'annotation.created', annotationId: stored.id });
+  return stored;
+};
+
+const routes: readonly (readonly [method: string, path: string, handle: Handler])[] = [
+  ['GET', '/api/v0/hosts', listHosts],
+  ['GET', '/api/v0/hosts.json', listHosts],
+  ['GET', '/api/v0/hosts/:id', ({ world, args }) => ({ host: hostOf(world, args[0]!) })],
+  ['POST', '/api/v0/hosts', ({ world, now, body }) => ({ id: createHost(world, parseBody(hostBody, body), now).id })],
+  [
+    'POST',
+    '/api/v0/hosts/bulk-update-statuses',
+    ({ world, now, body }) => {
+      const { status, ids: hostIds } = parseBody(bulkStatusBody, body);
+      return setStatuses(world, hostsOf(world, hostIds), status, now);
+    },
+  ],
+  ['POST', '/api/v0/hosts/bulk-retire', ({ world, now, body }) => retire(world, hostsOf(world, parseBody(z.object({ ids }), body).ids), now)],
+  [
+    'POST',
+    '/api/v0/hosts/:id/status',
+    ({ world, now, args, body }) => setStatuses(world, [hostOf(world, args[0]!)], parseBody(statusBody, body).status, now),
+  ],
+  ['POST', '/api/v0/hosts/:id/retire', ({ world, now, args }) => retire(world, [hostOf(world, args[0]!)], now)],
+  ['POST', '/api/v0/graph-annotations', annotate],
+];
+
+export interface MackerelRoute {
+  /** `METHOD /path` with `:id` for captured segments: the action in the request log and in faults. */
+  readonly action: string;
+  readonly handle?: Handler;
+  readonly args: readonly string[];
+}
+
+export const findMackerelRoute = (method: string, path: string): MackerelRoute => {
+  const segments = path.split('/');
+  for (const [routeMethod, routePath, handle] of routes) {
+    const pattern = routePath.split('/');
+    if (routeMethod !== method || pattern.length !== segments.length) continue;
+    if (pattern.every((part, i) => part === ':id' || part === segments[i])) {
+      return { action: `${method} ${routePath}`, handle, args: segments.filter((_, i) => pattern[i] === ':id') };
+    }
+  }
+  return { action: `${method} ${path}`, args: [] };
+};

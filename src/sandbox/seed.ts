@@ -1,0 +1,147 @@
+import { privateDnsName } from './ec2-xml.js';
+import { agentHostBody, ENV_TAG, ROLE_TAG } from './host-payload.js';
+import { createHost } from './hosts.js';
+import { seedInstances, subnetCidr } from './instances.js';
+import { healthyCount } from './targets.js';
+import { ACCOUNT_ID, type SimImage, type SimInstance, type SimSubnet, type SimTargetGroup, VPC_ID, type World } from './world.js';
+
+export type SeedAmi = { readonly id: string } | { readonly owners: readonly string[]; readonly name: string };
+
+export interface SeedRole {
+  readonly ami: SeedAmi;
+  readonly instanceType: string;
+  readonly subnets: readonly string[];
+  readonly securityGroupIds: readonly string[];
+  readonly targetGroups: readonly string[];
+  readonly perAz: number | 'match';
+}
+
+/** What the sandbox builds its world from: per environment, its Mackerel service and roles. */
+export interface SandboxSeed {
+  readonly region: string;
+  readonly environments: Readonly<Record<string, { readonly service: string; readonly roles: Readonly<Record<string, SeedRole>> }>>;
+}
+
+/** The part of the parsed config (examples/replacer.yml) the seed reads. */
+export interface SeedableConfig {
+  readonly region: string;
+  readonly environments: Readonly<
+    Record<
+      string,
+      {
+        readonly mackerel: { readonly service: string };
+        readonly roles: Readonly<
+          Record<
+            string,
+            {
+              readonly ami: SeedAmi;
+              readonly instanceType: string;
+              readonly subnets: readonly string[];
+              readonly securityGroupIds?: readonly string[];
+              readonly targetGroups?: readonly string[];
+              readonly perAz?: number | 'match';
+            }
+          >
+        >;
+      }
+    >
+  >;
+}
+
+const mapValues = <A, B>(record: Readonly<Record<string, A>>, f: (value: A) => B): Record<string, B> =>
+  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value)]));
+
+export const seedFromConfig = (config: SeedableConfig): SandboxSeed => ({
+  region: config.region,
+  environments: mapValues(config.environments, (env) => ({
+    service: env.mackerel.service,
+    roles: mapValues(env.roles, (role) => ({
+      ami: role.ami,
+      instanceType: role.instanceType,
+      subnets: role.subnets,
+      securityGroupIds: role.securityGroupIds ?? [],
+      targetGroups: role.targetGroups ?? [],
+      perAz: role.perAz ?? 1,
+    })),
+  })),
+});
+
+const OLD_DATE = '2026-10-01';
+const NEW_DATE = '2026-11-01';
+/** ap-northeast-1 has a, c and d; further letters only matter for configs with more subnets. */
+const AZ_LETTERS = 'acdbefghijklmnopqrstuvwxyz';
+
+const addImage = (world: World, image: Omit<SimImage, 'id'> & { id?: string }): SimImage => {
+  const existing = [...world.images.values()].find((known) => known.name === image.name);
+  if (existing) return existing;
+  const stored = { ...image, id: image.id ?? world.nextId('ami') };
+  world.images.set(stored.id, stored);
+  return stored;
+};
+
+/** Two images for a name filter (the newest is what a deploy picks); the pinned one plus an older one for an id. */
+const seedImages = (world: World, env: string, role: string, ami: SeedAmi): SimImage => {
+  const at = (date: string) => `${date}T00:00:00.000Z`;
+  if ('id' in ami) {
+    addImage(world, { id: ami.id, name: `${env}-${role}-pinned`, ownerId: ACCOUNT_ID, createdAt: at(NEW_DATE) });
+    return addImage(world, { name: `${env}-${role}-${OLD_DATE}`, ownerId: ACCOUNT_ID, createdAt: at(OLD_DATE) });
+  }
+  const owner = ami.owners[0] ?? 'self';
+  const ownership = /^\d{12}$/.test(owner) ? { ownerId: owner } : owner === 'self' ? { ownerId: ACCOUNT_ID } : { ownerId: ACCOUNT_ID, ownerAlias: owner };
+  const named = (date: string) => ami.name.replaceAll('*', date).replaceAll('?', '0');
+  addImage(world, { name: named(NEW_DATE), createdAt: at(NEW_DATE), ...ownership });
+  return addImage(world, { name: named(OLD_DATE), createdAt: at(OLD_DATE), ...ownership });
+};
+
+const seedSubnet = (world: World, id: string): SimSubnet => {
+  const known = world.subnets.get(id);
+  if (known) return known;
+  const index = world.subnets.size;
+  const subnet: SimSubnet = { id, az: `${world.region}${AZ_LETTERS[index % AZ_LETTERS.length]}`, vpcId: VPC_ID, cidr: subnetCidr(index), index, addressesUsed: 0 };
+  world.subnets.set(id, subnet);
+  return subnet;
+};
+
+const seedTargetGroup = (world: World, arn: string): SimTargetGroup => {
+  const known = world.targetGroups.get(arn);
+  if (known) return known;
+  const group: SimTargetGroup = { arn, name: /targetgroup\/([^/]+)/.exec(arn)?.[1] ?? arn, port: 80, targets: new Map(), minHealthy: 0 };
+  world.targetGroups.set(arn, group);
+  return group;
+};
+
+// The old fleet has been up for a week: running, registered in Mackerel, healthy everywhere.
+const LAUNCHED_AT = -7 * 24 * 3600 * 1000;
+
+const seedHost = (world: World, instance: SimInstance, roleFullname: string): void => {
+  const facts = {
+    ...instance,
+    securityGroups: instance.securityGroupIds,
+    privateDns: privateDnsName(world, instance.privateIp),
+  };
+  createHost(world, agentHostBody(facts, [roleFullname]), LAUNCHED_AT, 'working');
+};
+
+const seedRole = (world: World, env: string, service: string, role: string, spec: SeedRole): void => {
+  const image = seedImages(world, env, role, spec.ami);
+  const groups = spec.targetGroups.map((arn) => seedTargetGroup(world, arn));
+  const tags = { Name: `${env}-${role}`, [ENV_TAG]: env, [ROLE_TAG]: `${env}/${role}`, 'managed-by': 'mackerel-replacer' };
+  for (const subnetId of spec.subnets) {
+    const count = spec.perAz === 'match' ? 1 : spec.perAz;
+    const launch = { imageId: image.id, instanceType: spec.instanceType, subnet: seedSubnet(world, subnetId), count, securityGroupIds: spec.securityGroupIds, tags };
+    for (const instance of seedInstances(world, launch, LAUNCHED_AT)) {
+      seedHost(world, instance, `${service}:${role}`);
+      for (const group of groups) group.targets.set(instance.id, { id: instance.id, port: group.port, state: 'healthy', failing: false, generation: 0 });
+    }
+  }
+};
+
+/** Builds the world a deploy starts from. The event log starts empty: seeding is not a change. */
+export const seedWorld = (world: World, seed: SandboxSeed): void => {
+  for (const [env, { service, roles }] of Object.entries(seed.environments)) {
+    world.services.set(service, new Set([...(world.services.get(service) ?? []), ...Object.keys(roles)]));
+    for (const [role, spec] of Object.entries(roles)) seedRole(world, env, service, role, spec);
+  }
+  for (const group of world.targetGroups.values()) group.minHealthy = healthyCount(group);
+  world.events.splice(0);
+};

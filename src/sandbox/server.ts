@@ -1,0 +1,107 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startAgent } from './agent.js';
+import { createSimClock } from './clock.js';
+import { handleControl, type RequestRecord } from './control.js';
+import { classify, type Reply } from './dispatch.js';
+import { requestFaultFor } from './faults.js';
+import { AGENT_USER_AGENT } from './host-payload.js';
+import { type SandboxSeed, type SeedableConfig, seedFromConfig, seedWorld } from './seed.js';
+import { createWorld, type World } from './world.js';
+
+export type SandboxOptions = ({ readonly seed: SandboxSeed } | { readonly config: SeedableConfig }) & {
+  /** The Mackerel API key the sandbox accepts. @default 'sandbox' */
+  readonly apiKey?: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** Real ms per simulated ms. @default 0.01 (a simulated second lasts 10 ms) */
+  readonly timeScale?: number;
+};
+
+export interface Sandbox {
+  /** `http://127.0.0.1:<port>`: the Mackerel API base and the AWS endpoint at once. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops the agent and the server, closing every connection. */
+  close(): Promise<void>;
+}
+
+const readBody = async (request: IncomingMessage): Promise<string> => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+const send = (response: ServerResponse, reply: Reply) => {
+  response.writeHead(reply.status, reply.headers).end(reply.body);
+};
+
+const isAgent = (request: IncomingMessage): boolean =>
+  [request.headers['user-agent'], request.headers['x-amz-user-agent']].some((header) => header?.includes(AGENT_USER_AGENT.split(' ')[0]!));
+
+const handler = (world: World, apiKey: string, requests: RequestRecord[]) => async (request: IncomingMessage, response: ServerResponse) => {
+  const body = await readBody(request);
+  const method = request.method ?? 'GET';
+  const url = new URL(request.url ?? '/', 'http://sandbox');
+  if (url.pathname.startsWith('/_sandbox/')) return send(response, handleControl(world, requests, method, url.pathname, body));
+  const now = world.advance();
+  const call = classify({ world, apiKey, method, url, headers: request.headers, body, now });
+  if (!call) return send(response, { status: 404, headers: { 'content-type': 'text/plain' }, body: `nothing at ${method} ${url.pathname}\n` });
+  const by = isAgent(request) ? 'agent' : 'client';
+  // Faults are for the tool under test; the simulated agent has its own (agent-silent).
+  const fault = by === 'client' ? requestFaultFor(world.faults, call.api, call.action) : undefined;
+  const record = (status: number) => requests.push({ t: now, api: call.api, action: call.action, status, mutating: call.mutating, by });
+  if (fault?.type === 'drop') {
+    record(0);
+    request.socket.destroy();
+    return;
+  }
+  const reply = fault ? call.fail(fault) : call.answer();
+  record(reply.status);
+  send(response, reply);
+};
+
+const listen = (server: ReturnType<typeof createServer>, port: number) =>
+  new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+
+/** Starts the loopback Mackerel + EC2 + ELBv2 sandbox, seeded, with its simulated mackerel-agent. */
+export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> => {
+  const seed = 'seed' in options ? options.seed : seedFromConfig(options.config);
+  const apiKey = options.apiKey ?? 'sandbox';
+  const clock = createSimClock(options.timeScale ?? 0.01);
+  const world = createWorld({ clock, region: seed.region });
+  seedWorld(world, seed);
+  const requests: RequestRecord[] = [];
+  const serve = handler(world, apiKey, requests);
+  const server = createServer((request, response) => {
+    serve(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+      response.end(`sandbox bug: ${String(error)}\n`);
+    });
+  });
+  const port = await listen(server, options.port ?? 0);
+  const url = `http://127.0.0.1:${port}`;
+  const services = new Map(Object.entries(seed.environments).map(([env, { service }]) => [env, service]));
+  const agent = startAgent({
+    ec2Endpoint: url,
+    region: seed.region,
+    mackerelBase: url,
+    apiKey,
+    clock,
+    serviceOf: (env) => services.get(env),
+    isSilent: (id) => world.instances.get(id)?.agentSilent ?? false,
+  });
+  return {
+    url,
+    port,
+    close: async () => {
+      await agent.stop();
+      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+};

@@ -1,0 +1,95 @@
+import type { SimTarget, SimTargetGroup, TargetState, World } from './world.js';
+
+const eventFor = {
+  initial: 'target.registered',
+  healthy: 'target.healthy',
+  unhealthy: 'target.unhealthy',
+  draining: 'target.deregistered',
+  unused: 'target.unused',
+} as const;
+
+export const healthyCount = (group: SimTargetGroup): number => {
+  let n = 0;
+  for (const target of group.targets.values()) if (target.state === 'healthy') n++;
+  return n;
+};
+
+const observeCapacity = (group: SimTargetGroup): void => {
+  group.minHealthy = Math.min(group.minHealthy, healthyCount(group));
+};
+
+const setState = (world: World, group: SimTargetGroup, target: SimTarget, state: TargetState, reason: string | undefined, t: number) => {
+  target.state = state;
+  target.reason = reason;
+  target.generation++;
+  world.record({ t, type: eventFor[state], targetGroupArn: group.arn, instanceId: target.id });
+  observeCapacity(group);
+};
+
+/** A transition that still applies only if the target has not changed (or been replaced) since. */
+const whileUnchanged = (group: SimTargetGroup, target: SimTarget, apply: (t: number) => void) => {
+  const generation = target.generation;
+  return (t: number) => {
+    if (group.targets.get(target.id) === target && target.generation === generation) apply(t);
+  };
+};
+
+// Checks start once both the target is registered and its instance runs; the verdict comes
+// after `threshold` consecutive checks.
+const startHealthChecks = (world: World, group: SimTargetGroup, target: SimTarget, at: number) => {
+  target.reason = 'Elb.InitialHealthChecking';
+  const { healthInterval, healthyThreshold, unhealthyThreshold } = world.timing;
+  const checks = target.failing ? unhealthyThreshold : healthyThreshold;
+  world.schedule(
+    at + healthInterval * checks,
+    whileUnchanged(group, target, (t) => {
+      if (target.failing) setState(world, group, target, 'unhealthy', 'Target.FailedHealthChecks', t);
+      else setState(world, group, target, 'healthy', undefined, t);
+    }),
+  );
+};
+
+/** Registers instances that exist and are not terminated (the caller checks); re-registering a live target is a no-op. */
+export const registerTargets = (world: World, group: SimTargetGroup, ids: readonly string[], now: number): void => {
+  for (const id of ids) {
+    const existing = group.targets.get(id);
+    if (existing && existing.state !== 'draining') continue;
+    const failing = world.faults.take((f) => f.type === 'health-fail') !== undefined;
+    const target: SimTarget = { id, port: group.port, state: 'initial', failing, generation: 0 };
+    group.targets.set(id, target);
+    setState(world, group, target, 'initial', 'Elb.RegistrationInProgress', now);
+    if (world.instances.get(id)?.state === 'running') startHealthChecks(world, group, target, now);
+  }
+};
+
+export const deregisterTargets = (world: World, group: SimTargetGroup, ids: readonly string[], now: number): void => {
+  for (const id of ids) {
+    const target = group.targets.get(id);
+    if (!target || target.state === 'draining') continue;
+    setState(world, group, target, 'draining', 'Target.DeregistrationInProgress', now);
+    world.schedule(
+      now + world.timing.deregistrationDelay,
+      whileUnchanged(group, target, (t) => {
+        group.targets.delete(id);
+        world.record({ t, type: 'target.removed', targetGroupArn: group.arn, instanceId: id });
+        observeCapacity(group);
+      }),
+    );
+  }
+};
+
+export const instanceStartedRunning = (world: World, instanceId: string, at: number): void => {
+  for (const group of world.targetGroups.values()) {
+    const target = group.targets.get(instanceId);
+    if (target?.state === 'initial') startHealthChecks(world, group, target, at);
+  }
+};
+
+export const instanceStoppedRunning = (world: World, instanceId: string, at: number): void => {
+  for (const group of world.targetGroups.values()) {
+    const target = group.targets.get(instanceId);
+    if (target && target.state !== 'draining' && target.state !== 'unused') {
+      setState(world, group, target, 'unused', 'Target.InvalidState', at);
+    }
+  }
+};

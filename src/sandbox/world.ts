@@ -1,0 +1,190 @@
+import type { SimClock } from './clock.js';
+import { createFaultBox, type FaultBox } from './faults.js';
+import { createTimeline, type Transition } from './timeline.js';
+
+export const ACCOUNT_ID = '123456789012';
+export const VPC_ID = 'vpc-0sandbox';
+
+export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated';
+export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining';
+export type HostStatus = 'working' | 'standby' | 'maintenance' | 'poweroff';
+
+/** Simulated milliseconds (thresholds are counts). */
+export interface Timing {
+  /** pending → running */
+  readonly boot: number;
+  /** shutting-down → terminated */
+  readonly terminate: number;
+  readonly healthInterval: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+  readonly deregistrationDelay: number;
+}
+
+export const defaultTiming: Timing = {
+  boot: 20_000,
+  terminate: 5_000,
+  healthInterval: 5_000,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+  deregistrationDelay: 30_000,
+};
+
+export interface SimImage {
+  readonly id: string;
+  readonly name: string;
+  readonly ownerId: string;
+  readonly ownerAlias?: string;
+  readonly createdAt: string;
+}
+
+export interface SimSubnet {
+  readonly id: string;
+  readonly az: string;
+  readonly vpcId: string;
+  readonly cidr: string;
+  /** Position among the sandbox's subnets: picks its address block. */
+  readonly index: number;
+  addressesUsed: number;
+}
+
+export interface SimInstance {
+  readonly id: string;
+  readonly reservationId: string;
+  readonly imageId: string;
+  readonly instanceType: string;
+  readonly subnetId: string;
+  readonly az: string;
+  readonly privateIp: string;
+  readonly securityGroupIds: readonly string[];
+  readonly keyName?: string;
+  readonly iamInstanceProfile?: string;
+  /** CreateTags adds to them. */
+  readonly tags: Record<string, string>;
+  /** Simulated ms. */
+  readonly launchedAt: number;
+  /** agent-silent fault: the simulated agent never registers this one. */
+  readonly agentSilent: boolean;
+  state: InstanceState;
+}
+
+export interface SimTarget {
+  readonly id: string;
+  readonly port: number;
+  state: TargetState;
+  reason?: string;
+  /** health-fail fault: its checks never pass. */
+  readonly failing: boolean;
+  /** Bumped on every state change so transitions scheduled for an older state are skipped. */
+  generation: number;
+}
+
+export interface SimTargetGroup {
+  readonly arn: string;
+  readonly name: string;
+  readonly port: number;
+  readonly targets: Map<string, SimTarget>;
+  /** The fewest healthy targets ever seen since seeding (capacity invariant). */
+  minHealthy: number;
+}
+
+/** The Mackerel host, in the API's own JSON shape. */
+export interface SimHost {
+  readonly id: string;
+  name: string;
+  displayName?: string;
+  customIdentifier?: string;
+  size: 'standard';
+  status: HostStatus;
+  memo: string;
+  isRetired: boolean;
+  retiredAt?: number;
+  /** Epoch seconds. */
+  createdAt: number;
+  roles: Record<string, string[]>;
+  interfaces: Record<string, unknown>[];
+  meta: Record<string, unknown>;
+}
+
+type InstanceEventType = 'instance.launched' | 'instance.running' | 'instance.tagged' | 'instance.terminating' | 'instance.terminated';
+type TargetEventType =
+  | 'target.registered'
+  | 'target.healthy'
+  | 'target.unhealthy'
+  | 'target.deregistered'
+  | 'target.unused'
+  | 'target.removed';
+
+/** A change in the world; `t` is simulated ms since the sandbox started. */
+export type WorldEvent =
+  | { readonly t: number; readonly type: InstanceEventType; readonly instanceId: string }
+  | { readonly t: number; readonly type: 'host.registered' | 'host.retired'; readonly hostId: string }
+  | { readonly t: number; readonly type: 'host.status'; readonly hostId: string; readonly status: HostStatus }
+  | { readonly t: number; readonly type: TargetEventType; readonly targetGroupArn: string; readonly instanceId: string }
+  | { readonly t: number; readonly type: 'annotation.created'; readonly annotationId: string };
+
+export interface World {
+  readonly clock: SimClock;
+  readonly timing: Timing;
+  readonly region: string;
+  readonly images: Map<string, SimImage>;
+  readonly subnets: Map<string, SimSubnet>;
+  readonly targetGroups: Map<string, SimTargetGroup>;
+  readonly instances: Map<string, SimInstance>;
+  readonly hosts: Map<string, SimHost>;
+  /** Mackerel service → its roles. */
+  readonly services: Map<string, Set<string>>;
+  readonly annotations: Record<string, unknown>[];
+  /** RunInstances ClientToken → what it launched, for idempotent retries. */
+  readonly clientTokens: Map<string, { readonly fingerprint: string; readonly instanceIds: readonly string[] }>;
+  readonly events: WorldEvent[];
+  readonly faults: FaultBox;
+  /** Applies every transition due by now and returns now. */
+  advance(): number;
+  schedule(at: number, run: Transition): void;
+  record(event: WorldEvent): void;
+  /** A fresh id: `i-0…`, `r-0…`, `ami-0…` (17 hex digits after the dash), or an opaque Mackerel id. */
+  nextId(kind: 'i' | 'r' | 'ami' | 'host' | 'annotation'): string;
+}
+
+/** What an EC2 or ELBv2 action runs against: the world at one instant. */
+export interface ActionContext {
+  readonly world: World;
+  readonly now: number;
+}
+
+export const createWorld = (options: { clock: SimClock; region: string }): World => {
+  const timeline = createTimeline();
+  const counters = new Map<string, number>();
+  const events: WorldEvent[] = [];
+  return {
+    clock: options.clock,
+    timing: defaultTiming,
+    region: options.region,
+    images: new Map(),
+    subnets: new Map(),
+    targetGroups: new Map(),
+    instances: new Map(),
+    hosts: new Map(),
+    services: new Map(),
+    annotations: [],
+    clientTokens: new Map(),
+    events,
+    faults: createFaultBox(),
+    advance: () => {
+      const now = options.clock.now();
+      timeline.runUntil(now);
+      return now;
+    },
+    schedule: timeline.schedule,
+    record: (event) => {
+      events.push(event);
+    },
+    nextId: (kind) => {
+      const n = (counters.get(kind) ?? 0) + 1;
+      counters.set(kind, n);
+      if (kind === 'host' || kind === 'annotation') return `${kind === 'host' ? 'sbh' : 'sba'}${n.toString(36).padStart(8, '0')}`;
+      return `${kind}-0${n.toString(16).padStart(16, '0')}`;
+    },
+  };
+};

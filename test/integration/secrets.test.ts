@@ -1,0 +1,161 @@
+// Secrets stay secret: the Mackerel API key, the AWS secret key and session token, and the user data
+// appear in no output stream and no file the tool writes, in happy paths and failure paths, in
+// process and as the real child process.
+import { spawn } from 'node:child_process';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { Fault } from '../../src/sandbox/faults.js';
+import { type Run, type World, configYaml, startWorld } from './harness.js';
+
+const API_KEY = 'sk-SECRET-mackerel-9f8e';
+const REJECTED_KEY = 'sk-SECRET-rejected-31d7';
+const AWS_SECRET = 'aws-SECRET-access-4b1d0c';
+const SESSION_TOKEN = 'aws-SECRET-session-8a2b77';
+const USER_DATA = '#!/bin/sh\n# USERDATA-SECRET-1f6c: a deploy token\necho pull the app\n';
+const SECRETS = [API_KEY, REJECTED_KEY, AWS_SECRET, SESSION_TOKEN, 'USERDATA-SECRET-1f6c', Buffer.from(USER_DATA).toString('base64')];
+
+const BIN = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
+const SKIP = new Set(['node_modules', '.git', 'test']);
+
+let world: World;
+afterEach(() => world?.close());
+
+const start = (apiKey = API_KEY) =>
+  startWorld(configYaml(), {
+    userData: USER_DATA,
+    env: { MACKEREL_APIKEY: apiKey, AWS_SECRET_ACCESS_KEY: AWS_SECRET, AWS_SESSION_TOKEN: SESSION_TOKEN },
+  });
+
+/** Every file under `dir` changed since `since`, skipping the folders the tool never writes to. */
+const writtenSince = async (dir: string, since: number): Promise<string[]> => {
+  const found: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && !SKIP.has(entry.name)) found.push(...(await writtenSince(path, since)));
+    else if (entry.isFile() && (await stat(path)).mtimeMs >= since) found.push(path);
+  }
+  return found;
+};
+
+const expectClean = (where: string, text: string) => {
+  for (const secret of SECRETS) expect(text.includes(secret), `${where} holds ${secret}`).toBe(false);
+};
+
+/** Searches every stream of every run and every file written since `since`; returns the files searched. */
+const expectNoSecrets = async (runs: readonly Run[], since: number): Promise<string[]> => {
+  for (const run of runs) {
+    expectClean('stdout', run.stdout);
+    expectClean('stderr', run.stderr);
+  }
+  const files = [...(await writtenSince(world.dir, since)), ...(await writtenSince(process.cwd(), since))];
+  for (const file of files) expectClean(file, await readFile(file, 'utf8'));
+  return files;
+};
+
+type Runner = (...args: string[]) => Promise<Run>;
+type Interrupted = (when: RegExp, args: string[]) => Promise<Run>;
+
+/** In process: the first line matching `when` aborts the run, as the first SIGINT does. */
+const interruptInProcess: Interrupted = async (when, args) => {
+  const controller = new AbortController();
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, {
+    out: (line) => {
+      out.push(line);
+      if (when.test(line)) controller.abort('SIGINT');
+    },
+    err: (line) => err.push(line),
+    env: process.env,
+    signal: controller.signal,
+  });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+};
+
+/** As a child: SIGINT as soon as its stdout matches `when`. */
+const interruptChild: Interrupted = (when, args) =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...world.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (when.test(stdout) && !child.killed) child.kill('SIGINT');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+
+const ways: [string, (w: World) => Runner, Interrupted][] = [
+  ['in process', (w) => w.cli, interruptInProcess],
+  ['as a child process', (w) => w.spawn, interruptChild],
+];
+
+describe.each(ways)('no secret in any output or written file, %s', (_, runnerOf, interrupt) => {
+  const deploy = (run: Runner, role = 'web', ...extra: string[]) =>
+    run('replace', '--config', world.configPath, '--role', role, '--journal-dir', join(world.dir, 'journal'), ...extra);
+  const status = (run: Runner) => run('status', '--config', world.configPath, '--journal-dir', join(world.dir, 'journal'));
+
+  it('a good deploy, its plan, and the status of the journal', async () => {
+    world = await start();
+    const since = Date.now();
+    const run = runnerOf(world);
+    const planned = await run('plan', '--config', world.configPath, '--role', 'web');
+    const replaced = await deploy(run);
+    expect([planned.code, replaced.code]).toEqual([0, 0]);
+    const files = await expectNoSecrets([planned, replaced, await status(run)], since);
+    expect(files.some((file) => file.startsWith(join(world.dir, 'journal')))).toBe(true);
+  });
+
+  it('a rollback after a target fails its health checks (exit 3)', async () => {
+    world = await start();
+    const since = Date.now();
+    await world.inject({ type: 'health-fail', count: 1 });
+    const run = await deploy(runnerOf(world));
+    expect(run.code).toBe(3);
+    const files = await expectNoSecrets([run, await status(runnerOf(world))], since);
+    expect(files.length).toBeGreaterThan(0);
+  });
+
+  it.each<[string, Fault, number]>([
+    ['an EC2 500 storm on RunInstances (rolled back)', { type: 'api-error', api: 'ec2', action: 'RunInstances', status: 500, count: 50 }, 3],
+    ['EC2 refusing a permission at preflight', { type: 'api-error', api: 'ec2', status: 403, code: 'UnauthorizedOperation', count: 1 }, 2],
+    ['an ELBv2 error while registering (rolled back)', { type: 'api-error', api: 'elbv2', action: 'RegisterTargets', status: 400, code: 'InvalidTarget', count: 5 }, 3],
+    // A 5xx storm exhausts the Mackerel retries only after 31-62 s of back-off; a 429 storm with
+    // Retry-After: 0 exhausts them at once through the same error path.
+    ['a Mackerel 429 storm', { type: 'api-error', api: 'mackerel', status: 429, retryAfter: 0, count: 50 }, 2],
+    ['a Mackerel 500, retried', { type: 'api-error', api: 'mackerel', status: 500, count: 1 }, 0],
+  ])('%s', async (_, fault, code) => {
+    world = await start();
+    const since = Date.now();
+    await world.inject(fault);
+    const run = await deploy(runnerOf(world));
+    expect(run.code).toBe(code);
+    await expectNoSecrets([run], since);
+  });
+
+  it('a rejected API key (401)', async () => {
+    world = await start(REJECTED_KEY);
+    const since = Date.now();
+    const run = await deploy(runnerOf(world));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('the API key was rejected');
+    await expectNoSecrets([run], since);
+  });
+
+  it('an interrupt after launch (rolled back, exit 130)', async () => {
+    world = await start();
+    const since = Date.now();
+    const run = await interrupt(/launched i-/, [
+      'replace', '--config', world.configPath, '--role', 'web', '--journal-dir', join(world.dir, 'journal'),
+    ]);
+    expect(run.code).toBe(130);
+    const files = await expectNoSecrets([run, await status(runnerOf(world))], since);
+    expect(files.length).toBeGreaterThan(0);
+  });
+});

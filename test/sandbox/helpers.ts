@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { RequestRecord, SandboxState } from '../../src/sandbox/control.js';
+import type { Fault } from '../../src/sandbox/faults.js';
+import type { SandboxSeed } from '../../src/sandbox/seed.js';
+import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { SimHost, WorldEvent } from '../../src/sandbox/world.js';
+
+export const WEB_TG = 'arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/shop-web/0123456789abcdef';
+
+export const testSeed: SandboxSeed = {
+  region: 'ap-northeast-1',
+  environments: {
+    staging: {
+      service: 'shop',
+      roles: {
+        web: {
+          ami: { owners: ['self'], name: 'shop-web-*' },
+          instanceType: 't3.small',
+          subnets: ['subnet-0aaa', 'subnet-0ccc'],
+          securityGroupIds: ['sg-0web'],
+          targetGroups: [WEB_TG],
+          perAz: 1,
+        },
+        worker: {
+          ami: { id: 'ami-0pinnedworker' },
+          instanceType: 't3.small',
+          subnets: ['subnet-0aaa'],
+          securityGroupIds: [],
+          targetGroups: [],
+          perAz: 2,
+        },
+      },
+    },
+  },
+};
+
+/** One simulated second lasts 2 ms: a boot (20 s) takes 40 ms. */
+export const TIME_SCALE = 0.002;
+
+export const startTestSandbox = (): Promise<Sandbox> => startSandbox({ seed: testSeed, timeScale: TIME_SCALE, apiKey: 'test-key' });
+
+const clientConfig = (sandbox: Sandbox) => ({
+  endpoint: sandbox.url,
+  region: 'ap-northeast-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  maxAttempts: 1,
+});
+
+export const ec2Of = (sandbox: Sandbox) => new EC2Client(clientConfig(sandbox));
+export const elbOf = (sandbox: Sandbox) => new ElasticLoadBalancingV2Client(clientConfig(sandbox));
+
+/** Polls `check` every few real ms until it returns something other than undefined. */
+export const until = async <T>(check: () => Promise<T | undefined>, what: string, tries = 400): Promise<T> => {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await sleep(5);
+  }
+  throw new Error(`gave up waiting for ${what}`);
+};
+
+/** A Mackerel API answer: whichever of these the endpoint returns. */
+export interface MackerelAnswer {
+  readonly hosts: SimHost[];
+  readonly host: SimHost;
+  readonly id: string;
+  readonly success: boolean;
+  readonly error: { readonly message: string };
+}
+
+export const mackerel = async (sandbox: Sandbox, method: string, path: string, body?: unknown, apiKey = 'test-key') => {
+  const response = await fetch(`${sandbox.url}${path}`, {
+    method,
+    headers: { 'X-Api-Key': apiKey, 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, headers: response.headers, json: (await response.json()) as Partial<MackerelAnswer> };
+};
+
+export const cloudMetadata = (host: SimHost): Record<string, string> => (host.meta.cloud as { metadata: Record<string, string> }).metadata;
+
+const controlJson = async <T>(sandbox: Sandbox, method: string, path: string, body?: unknown): Promise<T> => {
+  const response = await fetch(`${sandbox.url}/_sandbox/${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return (await response.json()) as T;
+};
+
+export const sandboxState = (sandbox: Sandbox) => controlJson<SandboxState>(sandbox, 'GET', 'state');
+export const requestLog = async (sandbox: Sandbox) => (await controlJson<{ requests: RequestRecord[] }>(sandbox, 'GET', 'requests')).requests;
+export const eventLog = async (sandbox: Sandbox) => (await controlJson<{ events: WorldEvent[] }>(sandbox, 'GET', 'events')).events;
+export const activeFaults = async (sandbox: Sandbox) => (await controlJson<{ faults: Fault[] }>(sandbox, 'GET', 'faults')).faults;
+export const injectFaults = (sandbox: Sandbox, faults: readonly Fault[]) => controlJson<unknown>(sandbox, 'POST', 'faults', faults);
+export const clearFaults = (sandbox: Sandbox) => controlJson<unknown>(sandbox, 'DELETE', 'faults');
