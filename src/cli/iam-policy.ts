@@ -22,7 +22,7 @@ export const runIamPolicy = async (flags: IamPolicyFlags, io: Io): Promise<numbe
           `${passedRoleName(spec.iamInstanceProfile)}; change that Resource if its role is named otherwise`,
       );
     }
-    return EXIT.replaced;
+    return EXIT.ok;
   } catch (error) {
     return reportError(error, io);
   }

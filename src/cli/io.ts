@@ -13,7 +13,7 @@ export interface Io {
 
 /** Exit codes, as the README documents them. */
 export const EXIT = {
-  replaced: 0,
+  ok: 0,
   bug: 1,
   refused: 2,
   rolledBack: 3,

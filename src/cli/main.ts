@@ -15,7 +15,7 @@ const journalOption = () =>
 
 /** Parses argv, runs one command, and returns its exit code. Never calls process.exit. */
 export const main = async (argv: readonly string[], io: Io): Promise<number> => {
-  let code: number = EXIT.replaced;
+  let code: number = EXIT.ok;
   const program = new Command('mackerel-replacer')
     .description('Replace every EC2 instance of a Mackerel role with fresh ones from the newest AMI')
     .exitOverride()
@@ -29,6 +29,8 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
       .option('--env <env>', 'environment (default: defaultEnv, or the only one)')
       .requiredOption('--role <role>', 'role to replace')
       .option('--ami <id>', 'launch this AMI instead of the newest match')
+      .option('--allow-stale', 'retire Mackerel hosts whose instance is gone (never terminated) instead of refusing')
+      .option('--allow-empty', 'launch even though the role has no instance (its first deploy)')
       .addOption(journalOption());
 
   deployCommand('replace', 'replace every instance of the role')
@@ -87,7 +89,7 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.replaced : EXIT.refused;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.refused;
     throw error;
   }
 };

@@ -13,7 +13,7 @@ const list = (ids: readonly string[]): string => (ids.length > 0 ? ids.join(', '
 export const renderEvent = (event: DeployEvent): string | undefined => {
   switch (event.type) {
     case 'deploy.started':
-      return `deploy ${event.deployId}: replacing ${event.service}:${event.role} (${event.env}, ${event.mode} mode)`;
+      return `deploy ${event.deployId}: ${event.action === 'replace' ? 'replacing' : `${event.action} of`} ${event.service}:${event.role} (${event.env}, ${event.mode} mode)`;
     case 'phase.started':
       return `${event.phase} ...`;
     case 'phase.done':

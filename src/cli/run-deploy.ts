@@ -48,14 +48,18 @@ const report = (outcome: AnyOutcome, spec: RoleSpec, io: Io, log: (line: string)
   switch (outcome.kind) {
     case 'planned':
       for (const line of renderPlan(outcome.plan, outcome.snapshot, spec.targetGroups)) log(line);
-      return EXIT.replaced;
+      return EXIT.ok;
     case 'replaced':
       for (const line of renderSummary(outcome.summary)) log(line);
-      return EXIT.replaced;
+      return EXIT.ok;
     case 'finished':
       log(`deploy ${outcome.deployId} is already ${outcome.status}; nothing to do`);
-      return EXIT.replaced;
+      return EXIT.ok;
     case 'rolled-back':
+      if (outcome.requested) {
+        for (const line of renderFailure(outcome)) log(line);
+        return EXIT.ok;
+      }
       for (const line of renderFailure(outcome)) io.err(line);
       return outcome.aborted ? interruptCode(io.signal) : EXIT.rolledBack;
     case 'incomplete':

@@ -25,7 +25,7 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
       if (flags.json) io.out(JSON.stringify(records));
       else for (const record of records) io.out(line(record));
       if (!flags.json && records.length === 0) io.out(`no deploys in ${flags.journalDir ?? DEFAULT_JOURNAL_DIR}`);
-      return EXIT.replaced;
+      return EXIT.ok;
     }
     const record = await journal.load(deployId);
     if (!record) throw new UsageError(`deploy ${deployId} is not in the journal (${flags.journalDir ?? DEFAULT_JOURNAL_DIR})`);
@@ -49,7 +49,7 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
     const now = { new: newIds.map(look), old: oldIds.map(look) };
     if (flags.json) {
       io.out(JSON.stringify({ record, now }));
-      return EXIT.replaced;
+      return EXIT.ok;
     }
     io.out(line(record));
     if (record.reason) io.out(`  reason: ${record.reason}`);
@@ -57,7 +57,7 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
     for (const [side, looks] of Object.entries(now)) {
       for (const it of looks) io.out(`  ${side} ${it.id}: EC2 ${it.state}; Mackerel ${it.host}${it.targets.length ? `; ${it.targets.join(', ')}` : ''}`);
     }
-    return EXIT.replaced;
+    return EXIT.ok;
   } catch (error) {
     return reportError(error, io);
   }

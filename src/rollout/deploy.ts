@@ -3,7 +3,7 @@ import { type Deps, timed } from './context.js';
 import { type Outcome, drive } from './drive.js';
 import { checkLock } from './lock.js';
 import { type Plan, makePlan } from './plan.js';
-import { preflight } from './preflight.js';
+import { checkPermissions, preflight } from './preflight.js';
 import type { DeployRecord } from './record.js';
 import { type Snapshot, type SnapshotOptions, takeSnapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
@@ -38,7 +38,7 @@ export const replace = async (
   const startedAt = deps.clock.now();
   const phaseMs = {};
   const early = { deps, phaseMs };
-  deps.emit({ type: 'deploy.started', deployId, env: spec.env, role: spec.role, service: spec.service, mode: spec.targetGroups.length > 0 ? 'web' : 'worker' });
+  deps.emit({ type: 'deploy.started', action: 'replace', deployId, env: spec.env, role: spec.role, service: spec.service, mode: spec.targetGroups.length > 0 ? 'web' : 'worker' });
   const call = { signal };
   const resolved = await timed(early, 'preflight', async () => {
     const found = await preflight(spec, deps, call);
@@ -48,7 +48,11 @@ export const replace = async (
   deps.emit({ type: 'image.resolved', image: resolved.image });
   const snapshot = await timed(early, 'snapshot', () => takeSnapshot(spec, resolved.subnets, deps, call, options));
   deps.emit({ type: 'snapshot.taken', members: snapshot.members });
-  const plan = await timed(early, 'plan', async () => makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot));
+  const plan = await timed(early, 'plan', async () => {
+    const made = makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot);
+    await checkPermissions(spec, made, snapshot, deps, call, { write: !options.dryRun });
+    return made;
+  });
   deps.emit({ type: 'plan.made', plan });
   if (options.dryRun) return { kind: 'planned', plan, snapshot };
 

@@ -20,7 +20,7 @@ export interface Summary {
 export type Outcome =
   | { readonly kind: 'replaced'; readonly summary: Summary }
   /** The new instances were undone; the old fleet is as it was. */
-  | { readonly kind: 'rolled-back'; readonly deployId: string; readonly reason: string; readonly aborted: boolean }
+  | { readonly kind: 'rolled-back'; readonly deployId: string; readonly reason: string; readonly aborted: boolean; readonly requested: boolean }
   /** A person must finish: each leftover names what is left and the command that finishes it. */
   | { readonly kind: 'incomplete'; readonly deployId: string; readonly reason: string; readonly leftovers: readonly Leftover[] }
   /** Stopped by a signal between two steps of the old fleet's retirement; `resume` finishes it. */
@@ -67,14 +67,14 @@ const bringUp = async (run: Run): Promise<void> => {
 };
 
 /** Rolls the new side back and records how that ended. */
-export const undo = async (run: Run, reason: string): Promise<Outcome> => {
+export const undo = async (run: Run, reason: string, requested = false): Promise<Outcome> => {
   const { record, deps } = run;
   record.status = 'rolling-back';
   record.reason = reason;
   await save(run);
   deps.emit({ type: 'rollback.started', reason });
   const leftovers = await timed(run, 'rollback', () => rollBackNew(run));
-  return settle(run, leftovers, { kind: 'rolled-back', deployId: record.deployId, reason, aborted: run.signal.aborted });
+  return settle(run, leftovers, { kind: 'rolled-back', deployId: record.deployId, reason, aborted: run.signal.aborted, requested });
 };
 
 const OLD_FLEET_STEPS: readonly [Step & Phase, (run: Run) => Promise<Leftover[]>][] = [

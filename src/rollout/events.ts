@@ -12,13 +12,14 @@ export type Phase =
   | 'cutover'
   | 'terminate'
   | 'retire'
-  | 'rollback';
+  | 'rollback'
+  | 'restore';
 
 export type Mode = 'web' | 'worker';
 
 /** What the engine tells the world; only src/cli renders these. */
 export type DeployEvent =
-  | { type: 'deploy.started'; deployId: string; env: string; role: string; service: string; mode: Mode }
+  | { type: 'deploy.started'; action: 'replace' | 'resume' | 'rollback'; deployId: string; env: string; role: string; service: string; mode: Mode }
   | { type: 'phase.started'; phase: Phase }
   | { type: 'phase.done'; phase: Phase; ms: number }
   | { type: 'image.resolved'; image: Image }

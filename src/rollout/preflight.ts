@@ -1,5 +1,8 @@
-import { UsageError } from './errors.js';
-import type { Call, Fleet, Balancer, Image, Subnet, TargetGroup } from './ports.js';
+import { ApiError, UsageError } from './errors.js';
+import { launchRequest, launchTags } from './launch.js';
+import type { Plan } from './plan.js';
+import type { Call, Fleet, Balancer, Image, Monitor, Subnet, TargetGroup } from './ports.js';
+import type { Snapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
 
 export interface Resolved {
@@ -19,6 +22,36 @@ export const preflight = async (spec: RoleSpec, deps: { fleet: Fleet; balancer: 
   checkSubnets(spec, subnets);
   checkTargetGroups(subnets[0]!.vpcId, targetGroups);
   return { image, subnets: spec.subnets.map((id) => subnets.find((subnet) => subnet.id === id)!), targetGroups };
+};
+
+/**
+ * Proves, changing nothing, that the deploy may do what it is about to: EC2 DryRuns of the first
+ * AZ's launch and of terminating the snapshot, and (with `write`) a Mackerel write that sets one
+ * old host's status to the status it already has. Throws on the first refusal.
+ */
+export const checkPermissions = async (
+  spec: RoleSpec,
+  plan: Plan,
+  snapshot: Pick<Snapshot, 'members'>,
+  deps: { fleet: Fleet; monitor: Monitor },
+  call: Call,
+  options: { write: boolean },
+): Promise<void> => {
+  const [first] = plan.launches;
+  if (first) await deps.fleet.mayLaunch(launchRequest(spec, plan, first, launchTags(spec, plan.deployId)), call);
+  const oldIds = snapshot.members.map((member) => member.instanceId);
+  if (oldIds.length > 0) await deps.fleet.mayTerminate(oldIds, call);
+  const [probe] = snapshot.members;
+  if (!options.write || !probe) return;
+  try {
+    await deps.monitor.setStatus([probe.hostId], probe.hostStatus, call);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === '403')) throw error;
+    throw new UsageError(
+      `the Mackerel API key may not write: keeping host ${probe.hostId} ${probe.hostStatus} was refused (${error.operation}: 403: ${error.reason})`,
+      "use an API key with Write permission, from inside the organization's allowed IP range; the deploy would otherwise fail at cutover",
+    );
+  }
 };
 
 const checkSubnets = (spec: RoleSpec, subnets: readonly Subnet[]): void => {

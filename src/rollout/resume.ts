@@ -10,7 +10,7 @@ import type { RoleSpec } from './spec.js';
 
 export type Finished = { readonly kind: 'finished'; readonly deployId: string; readonly status: DeployRecord['status'] };
 
-const load = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Run> => {
+const load = async (action: 'resume' | 'rollback', spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Run> => {
   const call = { signal };
   const record = (await deps.journal.load(deployId)) ?? (await recoverRecord(spec, deployId, deps, deps.clock.now(), call));
   if (!record) {
@@ -23,7 +23,7 @@ const load = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortS
     throw new UsageError(`deploy ${deployId} is of ${record.env}/${record.role}, not ${spec.env}/${spec.role}`, `pass --env ${record.env} --role ${record.role}`);
   }
   const subnets = await deps.fleet.subnets(spec.subnets, call);
-  deps.emit({ type: 'deploy.started', deployId, env: spec.env, role: spec.role, service: spec.service, mode: spec.targetGroups.length > 0 ? 'web' : 'worker' });
+  deps.emit({ type: 'deploy.started', action, deployId, env: spec.env, role: spec.role, service: spec.service, mode: spec.targetGroups.length > 0 ? 'web' : 'worker' });
   return { spec, deps, record, subnets, signal, phaseMs: {} };
 };
 
@@ -34,7 +34,7 @@ const settled = (record: DeployRecord): Finished | undefined =>
 
 /** Continues from the step the deploy reached. Before cutover it re-verifies from launch: the ClientTokens return the same instances. */
 export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Outcome | Finished> => {
-  const run = await load(spec, deployId, deps, signal);
+  const run = await load('resume', spec, deployId, deps, signal);
   const { record } = run;
   const finished = settled(record);
   if (finished) return finished;
@@ -47,7 +47,7 @@ export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps,
 
 /** Undoes the deploy; refuses once an old instance has been terminated, since the old fleet can no longer be restored. */
 export const rollbackDeploy = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Outcome | Finished> => {
-  const run = await load(spec, deployId, deps, signal);
+  const run = await load('rollback', spec, deployId, deps, signal);
   const { record } = run;
   const finished = settled(record);
   if (finished) return finished;
@@ -63,7 +63,7 @@ export const rollbackDeploy = async (spec: RoleSpec, deployId: string, deps: Dep
     );
   }
   if (record.cutoverBegun) {
-    const leftovers = await timed(run, 'rollback', () => restoreOld(run));
+    const leftovers = await timed(run, 'restore', () => restoreOld(run));
     if (leftovers.length > 0) {
       record.status = 'incomplete';
       record.leftovers = leftovers;
@@ -71,5 +71,5 @@ export const rollbackDeploy = async (spec: RoleSpec, deployId: string, deps: Dep
       return { kind: 'incomplete', deployId, reason: 'could not restore the old fleet; the new one is left in place', leftovers };
     }
   }
-  return undo(run, 'rolled back on request');
+  return undo(run, 'rolled back on request', true);
 };

@@ -1,6 +1,6 @@
 // Whole deploys against a real sandbox on loopback: the CLI either in-process (main) or as the
 // real child process, with the standard environment switches pointing at the sandbox.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,8 @@ export interface World {
   cli(...args: string[]): Promise<Run>;
   /** Runs the built CLI as a child process. */
   spawn(...args: string[]): Promise<Run>;
+  /** Runs the built CLI as a child process and sends it `signal` when its stdout first matches `when`. */
+  spawnUntil(when: RegExp, signal: NodeJS.Signals, ...args: string[]): Promise<Run & { signalled: boolean }>;
   inject(...faults: Fault[]): Promise<void>;
   state(): Promise<State>;
   requests(): Promise<RequestRecord[]>;
@@ -114,6 +116,7 @@ export const startWorld = async (yaml: string, options: WorldOptions = {}): Prom
     env,
     cli: (...args) => runInProcess(args),
     spawn: (...args) => runChild(args, env),
+    spawnUntil: (when, signal, ...args) => runChildUntil(args, env, when, signal),
     inject: async (...faults) => {
       await control('faults', { method: 'POST', body: JSON.stringify(faults) });
     },
@@ -147,6 +150,25 @@ const runChild = (args: string[], env: Record<string, string>): Promise<Run> =>
         resolve({ code, stdout, stderr });
       },
     );
+  });
+
+const runChildUntil = (args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals) =>
+  new Promise<Run & { signalled: boolean }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (!signalled && when.test(stdout)) {
+        signalled = true;
+        child.kill(signal);
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (code, killedBy) => resolve({ code: code ?? (killedBy === 'SIGKILL' ? 137 : 1), stdout, stderr, signalled }));
   });
 
 export const TG_ARN = 'arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/reactio-web/0123456789abcdef';
