@@ -1,5 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { redactErrors } from './redact.js';
 
 export interface AwsClients {
   readonly ec2: EC2Client;
@@ -11,6 +12,10 @@ export const createAwsClients = (options: { region?: string }): AwsClients => {
   // An explicit `region` outranks the SDK's whole chain, so the config's region is passed only when
   // AWS_REGION is unset; it then also outranks the profile's region, a simplification we accept.
   const region = process.env.AWS_REGION ? undefined : options.region;
-  const config = { region, maxAttempts: 5 };
-  return { ec2: new EC2Client(config), elbv2: new ElasticLoadBalancingV2Client(config) };
+  // A hung connection is abandoned after 30 s and retried, never waited on forever.
+  const config = { region, maxAttempts: 5, requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 } };
+  const clients = { ec2: new EC2Client(config), elbv2: new ElasticLoadBalancingV2Client(config) };
+  redactErrors(clients.ec2);
+  redactErrors(clients.elbv2);
+  return clients;
 };

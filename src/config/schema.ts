@@ -69,6 +69,18 @@ const subnets = list(matching(/^subnet-[0-9a-z]+$/, 'a subnet id like "subnet-01
   },
 );
 
+// The tool writes these itself; owning a fleet by one of them would match other roles or deploys.
+const reservedTags = ['mackerel-replacer:env', 'mackerel-replacer:deploy-id', 'managed-by'];
+const ownershipHint = 'expected a tag key of at most 128 characters, not starting with "aws:"';
+
+const ownership = strict({
+  tag: text(ownershipHint)
+    .max(128, { error: ownershipHint })
+    .refine((key) => !key.startsWith('aws:'), { error: ownershipHint })
+    .refine((key) => !reservedTags.includes(key), { error: `expected a tag the tool does not set itself (${reservedTags.join(', ')})` }),
+  value: text('a tag value').max(256, { error: 'expected a tag value of at most 256 characters' }),
+});
+
 const role = strict({
   ami,
   instanceType: text('an instance type like "t3.small"'),
@@ -97,7 +109,18 @@ const role = strict({
       { error: 'expected a list of target group ARNs (none: worker mode)' },
     )
     .default([]),
-  timeouts: strict({ launch: duration('5m'), verify: duration('10m'), drain: duration('5m') }).prefault({}),
+  timeouts: strict({
+    launch: duration('5m'),
+    verify: duration('10m'),
+    drain: duration('5m'),
+    /** A new target unhealthy this long in a row fails verification at once. */
+    unhealthy: duration('3m'),
+    /** Launch, register and verify together. */
+    total: duration('30m'),
+  }).prefault({}),
+  /** Default: `mackerel-replacer:role` = `<env>/<role>`, filled in by resolveRole. */
+  ownership: ownership.optional(),
+  maxInstances: z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' }).optional(),
 });
 
 const environment = strict({

@@ -29,19 +29,22 @@ export type Outcome =
 /** Runs the deploy from `record.step` to the end, saving the record around every step. */
 export const drive = async (run: Run): Promise<Outcome> => {
   if (isBefore(run.record.step, 'cutover')) {
+    const deadline = AbortSignal.timeout(run.spec.timeouts.total);
     try {
-      await bringUp(run);
+      await bringUp(run, AbortSignal.any([run.signal, deadline]));
     } catch (error) {
-      return undo(run, run.signal.aborted ? `interrupted by ${String(run.signal.reason)}` : message(error));
+      if (run.signal.aborted) return undo(run, `interrupted by ${String(run.signal.reason)}`);
+      if (deadline.aborted) return undo(run, `launch, register and verify ran past the ${Math.round(run.spec.timeouts.total / 1000)}s deadline`);
+      return undo(run, message(error));
     }
   }
   return retire(run);
 };
 
 /** Launch, register, verify: all of it can be undone, and an interrupt undoes it. */
-const bringUp = async (run: Run): Promise<void> => {
+const bringUp = async (run: Run, signal: AbortSignal): Promise<void> => {
   const { spec, deps, record } = run;
-  const call = { signal: run.signal };
+  const call = { signal };
   record.status = 'running';
   await enter(run, 'launch');
   await timed(run, 'launch', () =>

@@ -25,7 +25,15 @@ export interface RoleSpec {
   /** Empty: worker mode (Mackerel registration is the only gate). */
   readonly targetGroups: readonly string[];
   /** Milliseconds. */
-  readonly timeouts: { readonly launch: number; readonly verify: number; readonly drain: number };
+  readonly timeouts: {
+    readonly launch: number;
+    readonly verify: number;
+    readonly drain: number;
+    /** A new target continuously `unhealthy` this long fails verification before `verify` runs out. */
+    readonly unhealthy: number;
+    /** The deadline for launch, register and verify together. */
+    readonly total: number;
+  };
   /** Milliseconds between two polls of EC2, ELBv2 or Mackerel while waiting. */
   readonly pollInterval: number;
 }

@@ -63,3 +63,32 @@ export const drainVerdict = (ids: readonly string[], groups: readonly GroupHealt
 /** `targetgroup/reactio-web/0123…` → `reactio-web`, for readable progress lines. */
 export const groupName = (arn: string): string => arn.split(':targetgroup/')[1]?.split('/')[0] ?? arn;
 
+
+/** New instances AWS has taken away: verification fails at once instead of waiting out its timeout. */
+export const aliveVerdict = (ids: readonly string[], instances: readonly Instance[]): Verdict => {
+  const byId = new Map(instances.map((instance) => [instance.id, instance]));
+  const lost = ids.filter((id) => {
+    const state = byId.get(id)?.state;
+    return state !== undefined && state !== 'running' && state !== 'pending';
+  });
+  if (lost.length > 0) return { kind: 'failed', reason: lost.map((id) => `${id} is ${byId.get(id)!.state}`).join(', ') };
+  return { kind: 'pending', done: ids.length, total: ids.length, waitingFor: [] };
+};
+
+/** When each new target turned unhealthy, carried from one look to the next; a healthy look resets it. */
+export const unhealthySince = (
+  previous: ReadonlyMap<string, number>,
+  ids: readonly string[],
+  groups: readonly GroupHealth[],
+  now: number,
+): Map<string, number> => {
+  const next = new Map<string, number>();
+  for (const group of groups) {
+    for (const target of group.targets) {
+      if (!ids.includes(target.id) || target.state !== 'unhealthy') continue;
+      const key = `${target.id} in ${groupName(group.arn)}${target.reason ? ` (${target.reason})` : ''}`;
+      next.set(key, previous.get(key) ?? now);
+    }
+  }
+  return next;
+};

@@ -1,11 +1,12 @@
-import type { Emit, Phase } from './events.js';
+import type { Emit } from './events.js';
 import { pick } from './launch.js';
-import type { Balancer, Call, Clock, Monitor } from './ports.js';
+import type { Balancer, Call, Clock, Fleet, Monitor } from './ports.js';
 import type { RoleSpec } from './spec.js';
-import { type GroupHealth, healthVerdict, registrationVerdict } from './verdicts.js';
+import { type GroupHealth, aliveVerdict, healthVerdict, registrationVerdict, unhealthySince } from './verdicts.js';
 import { type Verdict, waitFor } from './wait.js';
 
 export interface VerifyDeps {
+  readonly fleet: Fleet;
   readonly balancer: Balancer;
   readonly monitor: Monitor;
   readonly clock: Clock;
@@ -18,37 +19,49 @@ export const observeGroups = (balancer: Balancer, arns: readonly string[], call:
 
 /**
  * Both gates at once: every new instance working in Mackerel and (web mode) healthy in every
- * target group. Each poll is one call for all instances. The first gate to fail stops the other.
+ * target group, while a watcher fails the lot as soon as AWS takes an instance away. Each poll is
+ * one call for all instances. The first failure stops the others.
  */
 export const verifyAll = async (spec: RoleSpec, ids: readonly string[], deps: VerifyDeps, call: Call): Promise<void> => {
-  const bothGates = new AbortController();
-  const signal = AbortSignal.any([call.signal, bothGates.signal]);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([call.signal, stop.signal]);
   let firstFailure: unknown;
-  const gate = (what: string, look: () => Promise<Verdict>) =>
+  const watch = (what: string, look: () => Promise<Verdict>, timeout = spec.timeouts.verify) =>
     waitFor(look, {
       clock: deps.clock,
       interval: spec.pollInterval,
-      timeout: spec.timeouts.verify,
+      timeout,
       signal,
       what,
-      onPending: (verdict) => deps.emit({ type: 'waiting', phase: 'verify' satisfies Phase, what, ...pick(verdict) }),
+      onPending: (verdict) => {
+        if (verdict.waitingFor.length > 0) deps.emit({ type: 'waiting', phase: 'verify', what, ...pick(verdict) });
+      },
     }).catch((error: unknown) => {
-      firstFailure ??= error;
-      bothGates.abort();
-      throw error;
+      if (!stop.signal.aborted) firstFailure ??= error;
+      stop.abort();
     });
   const gates = [
-    gate('registered in Mackerel', async () =>
+    watch('registered in Mackerel', async () =>
       registrationVerdict(ids, await deps.monitor.hosts(spec.service, spec.role, { signal })),
     ),
   ];
   if (spec.targetGroups.length > 0) {
+    let since = new Map<string, number>();
     gates.push(
-      gate('healthy in the target groups', async () =>
-        healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, { signal })),
-      ),
+      watch('healthy in the target groups', async () => {
+        const groups = await observeGroups(deps.balancer, spec.targetGroups, { signal });
+        const now = deps.clock.now();
+        since = unhealthySince(since, ids, groups, now);
+        const stuck = [...since].find(([, from]) => now - from >= spec.timeouts.unhealthy);
+        if (stuck) return { kind: 'failed', reason: `${stuck[0]} unhealthy for ${Math.round((now - stuck[1]) / 1000)}s` };
+        return healthVerdict(ids, groups);
+      }),
     );
   }
-  await Promise.allSettled(gates);
+  // The watcher never passes; it ends when the gates do, so it has no deadline of its own.
+  const watcher = watch('new instances alive', async () => aliveVerdict(ids, await deps.fleet.describe(ids, { signal })), Infinity);
+  await Promise.all(gates);
+  if (firstFailure === undefined) stop.abort();
+  await watcher;
   if (firstFailure !== undefined) throw firstFailure;
 };

@@ -191,7 +191,7 @@ environments:
         userDataFile: user_data/boot.sh
         perAz: ${perAz}
         targetGroups: [${TG_ARN}]
-        timeouts: { launch: 20s, verify: 3s, drain: 20s }
+        timeouts: { launch: 20s, verify: 3s, drain: 20s, unhealthy: 1s }
 ${options.web ?? ''}
       worker:
         ami: { owners: [self], name: "reactio-worker-*" }
@@ -199,7 +199,7 @@ ${options.web ?? ''}
         subnets: ${subnets}
         securityGroupIds: [sg-0123abcd]
         perAz: ${perAz}
-        timeouts: { launch: 20s, verify: 3s, drain: 20s }
+        timeouts: { launch: 20s, verify: 3s, drain: 20s, unhealthy: 1s }
 ${options.worker ?? ''}
 `;
 };

@@ -20,13 +20,13 @@ const noNewLeft = async (role: string, oldIds: string[]) => {
 };
 
 describe('rollback', () => {
-  it('rolls back when one new target never becomes healthy (real child process): exit 3, old fleet untouched', async () => {
+  it('rolls back as soon as one new target stays unhealthy past the allowance (real child process): exit 3, old fleet untouched', async () => {
     world = await startWorld(configYaml());
     const before = await world.state();
     await world.inject({ type: 'health-fail', count: 1 });
     const run = await world.spawn('replace', '--config', world.configPath, '--role', 'web');
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/rolled back deploy \S+: healthy in the target groups: gave up after 3s; still waiting for i-\w+ in reactio-web \(unhealthy/);
+    expect(run.stderr).toMatch(/rolled back deploy \S+: healthy in the target groups: i-\w+ in reactio-web \(Target.FailedHealthChecks\) unhealthy for 1s/);
     await expectUntouched(world, 'web', before);
     await noNewLeft('web', live(before, 'web').running.map((i) => i.id));
     const requests = await world.requests();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Instance } from '../../src/rollout/ports.js';
-import { bootVerdict, drainVerdict, healthVerdict, registrationVerdict } from '../../src/rollout/verdicts.js';
+import { aliveVerdict, bootVerdict, drainVerdict, healthVerdict, registrationVerdict, unhealthySince } from '../../src/rollout/verdicts.js';
 
 const instance = (id: string, state: Instance['state']): Instance => ({
   id, state, az: 'a', subnetId: 's', vpcId: 'v', imageId: 'ami', tags: {},
@@ -45,5 +45,25 @@ describe('drainVerdict', () => {
     expect(drainVerdict(['i-1'], [{ arn, targets: [{ id: 'i-1', state: 'draining' }] }])).toMatchObject({ kind: 'pending' });
     expect(drainVerdict(['i-1'], [{ arn, targets: [{ id: 'i-1', state: 'unused' }, { id: 'i-9', state: 'healthy' }] }])).toEqual({ kind: 'passed' });
     expect(drainVerdict(['i-1'], [{ arn, targets: [] }])).toEqual({ kind: 'passed' });
+  });
+});
+
+describe('aliveVerdict', () => {
+  it('never passes on its own, and fails as soon as AWS takes a new instance away', () => {
+    expect(aliveVerdict(['i-1'], [instance('i-1', 'running')])).toMatchObject({ kind: 'pending' });
+    expect(aliveVerdict(['i-1', 'i-2'], [instance('i-1', 'running'), instance('i-2', 'terminated')])).toEqual({
+      kind: 'failed', reason: 'i-2 is terminated',
+    });
+  });
+});
+
+describe('unhealthySince', () => {
+  it('keeps the first time a target was seen unhealthy, and forgets it once healthy', () => {
+    const unhealthy = [{ arn, targets: [{ id: 'i-1', state: 'unhealthy' as const, reason: 'Target.Timeout' }] }];
+    const first = unhealthySince(new Map(), ['i-1'], unhealthy, 100);
+    expect([...first]).toEqual([['i-1 in web (Target.Timeout)', 100]]);
+    expect([...unhealthySince(first, ['i-1'], unhealthy, 900)]).toEqual([['i-1 in web (Target.Timeout)', 100]]);
+    expect(unhealthySince(first, ['i-1'], [{ arn, targets: [{ id: 'i-1', state: 'healthy' }] }], 950).size).toBe(0);
+    expect(unhealthySince(new Map(), ['i-2'], unhealthy, 100).size).toBe(0);
   });
 });
