@@ -1,4 +1,5 @@
 import { ApiError, UsageError } from '../rollout/errors.js';
+import { redactEnvSecrets } from './redact.js';
 import type { Write } from './render.js';
 
 export interface Io {
@@ -34,6 +35,8 @@ export const reportError = (error: unknown, io: Io): number => {
     io.err('nothing was changed');
     return EXIT.refused;
   }
-  io.err(`internal error (a bug, please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  // A bug's message may quote anything, a secret included.
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  io.err(`internal error (a bug, please report it): ${redactEnvSecrets(detail, io.env)}`);
   return EXIT.bug;
 };

@@ -88,6 +88,8 @@ export interface WorldOptions {
   readonly userData?: string;
   /** Added to the tool's environment, in process and as a child. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The sandbox's real ms per simulated ms. @default the sandbox's own (0.01) */
+  readonly timeScale?: number;
 }
 
 /** Writes `yaml` (and a user data file beside it) to a fresh folder and starts a sandbox seeded from it. */
@@ -100,7 +102,7 @@ export const startWorld = async (yaml: string, options: WorldOptions = {}): Prom
   await writeFile(configPath, yaml);
   const config = await loadConfig(configPath);
   const region = config.region ?? 'ap-northeast-1';
-  const sandbox = await startSandbox({ config: { ...config, region }, apiKey });
+  const sandbox = await startSandbox({ config: { ...config, region }, apiKey, timeScale: options.timeScale });
   const env = { ...sandboxEnv(sandbox.url, apiKey, region), MACKEREL_REPLACER_JOURNAL_DIR: join(dir, 'journal'), ...options.env };
   // The AWS SDK reads its endpoint and credentials from process.env; each test file has its own process.
   Object.assign(process.env, env);

@@ -1,0 +1,112 @@
+// The least IAM policy one role's deploys need: every action the adapters call, each scoped by
+// resource ARN or tag condition wherever AWS supports it. Pure: no SDK import.
+import { TAG_STATE } from '../rollout/recovery.js';
+import type { RoleSpec } from '../rollout/spec.js';
+
+export interface PolicyStatement {
+  readonly Sid: string;
+  readonly Effect: 'Allow';
+  readonly Action: readonly string[];
+  readonly Resource: string | readonly string[];
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+export interface PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly PolicyStatement[];
+}
+
+const partitionOf = (region: string): string => {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+};
+
+/** The role an instance profile passes is assumed to share its name (what the console creates). */
+export const passedRoleName = (instanceProfile: string): string => instanceProfile.slice(instanceProfile.lastIndexOf('/') + 1);
+
+/**
+ * The policy for deploying `spec` in `region` (`*` when unknown). Accounts are `*`: the config
+ * names none, and the ids in the ARNs are unique anyway.
+ */
+export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
+  const partition = partitionOf(region);
+  const ec2 = (resource: string) => `arn:${partition}:ec2:${region}:*:${resource}`;
+  // Every instance the tool launches carries the ownership tag too, so one tag covers old and new.
+  const { tag, value } = spec.ownership;
+  const owned = { [`aws:RequestTag/${tag}`]: value };
+  const launched = [ec2('instance/*'), ec2('volume/*')];
+  const statements: PolicyStatement[] = [
+    // Describe calls support no resource-level permissions.
+    { Sid: 'Describe', Effect: 'Allow', Action: ['ec2:DescribeImages', 'ec2:DescribeInstances', 'ec2:DescribeSubnets'], Resource: '*' },
+    // What RunInstances creates must carry the ownership tag; what it uses is the role's own.
+    { Sid: 'LaunchOwnedOnly', Effect: 'Allow', Action: ['ec2:RunInstances'], Resource: launched, Condition: { StringEquals: owned } },
+    {
+      Sid: 'LaunchWithRoleResources',
+      Effect: 'Allow',
+      Action: ['ec2:RunInstances'],
+      Resource: [
+        // No account in an image ARN; any image, since the newest AMI changes with every build.
+        `arn:${partition}:ec2:${region}::image/*`,
+        ...spec.subnets.map((id) => ec2(`subnet/${id}`)),
+        ...spec.securityGroupIds.map((id) => ec2(`security-group/${id}`)),
+        ec2('network-interface/*'),
+        ...(spec.keyName === undefined ? [] : [ec2(`key-pair/${spec.keyName}`)]),
+      ],
+    },
+    {
+      Sid: 'TagOnLaunch',
+      Effect: 'Allow',
+      Action: ['ec2:CreateTags'],
+      Resource: launched,
+      Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+    },
+    {
+      Sid: 'MarkOwnedDeployState',
+      Effect: 'Allow',
+      Action: ['ec2:CreateTags'],
+      Resource: ec2('instance/*'),
+      Condition: {
+        StringEquals: { [`ec2:ResourceTag/${tag}`]: value },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_STATE] },
+      },
+    },
+    {
+      Sid: 'TerminateOwnedOnly',
+      Effect: 'Allow',
+      Action: ['ec2:TerminateInstances'],
+      Resource: ec2('instance/*'),
+      Condition: { StringEquals: { [`ec2:ResourceTag/${tag}`]: value } },
+    },
+  ];
+  if (spec.iamInstanceProfile !== undefined) {
+    statements.push({
+      Sid: 'PassInstanceRole',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: `arn:${partition}:iam::*:role/${passedRoleName(spec.iamInstanceProfile)}`,
+      Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+    });
+  }
+  if (spec.targetGroups.length > 0) statements.push(...balancerStatements(spec.targetGroups));
+  return { Version: '2012-10-17', Statement: statements };
+};
+
+const balancerStatements = (targetGroups: readonly string[]): PolicyStatement[] => [
+  {
+    Sid: 'DescribeTargets',
+    Effect: 'Allow',
+    Action: [
+      'elasticloadbalancing:DescribeTargetGroups',
+      'elasticloadbalancing:DescribeTargetGroupAttributes',
+      'elasticloadbalancing:DescribeTargetHealth',
+    ],
+    Resource: '*',
+  },
+  {
+    Sid: 'RegisterRoleTargets',
+    Effect: 'Allow',
+    Action: ['elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets'],
+    Resource: [...targetGroups],
+  },
+];

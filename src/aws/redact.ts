@@ -1,0 +1,47 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+
+const MASK = '[redacted]';
+
+type Credentials = EC2Client['config']['credentials'];
+
+/** What a failed request could echo back: the credentials that signed it, and a launch's user data. */
+const secretsOf = async (credentials: Credentials, input: unknown): Promise<string[]> => {
+  const identity = await credentials().catch(() => undefined);
+  const userData = (input as { UserData?: unknown } | undefined)?.UserData;
+  const launch = typeof userData === 'string' && userData !== '' ? [userData, Buffer.from(userData, 'base64').toString('utf8')] : [];
+  // Longest first, so a secret inside another is not left half masked.
+  return [identity?.secretAccessKey, identity?.sessionToken, ...launch]
+    .filter((secret): secret is string => typeof secret === 'string' && secret !== '')
+    .sort((a, b) => b.length - a.length);
+};
+
+const mask = (text: string, secrets: readonly string[]): string =>
+  secrets.reduce((masked, secret) => masked.replaceAll(secret, MASK), text);
+
+const redacting =
+  (credentials: Credentials) =>
+  <Args extends { input: unknown }, Output>(next: (args: Args) => Promise<Output>) =>
+  async (args: Args): Promise<Output> => {
+    try {
+      return await next(args);
+    } catch (error) {
+      if (error instanceof Error) {
+        const secrets = await secretsOf(credentials, args.input);
+        error.message = mask(error.message, secrets);
+        if (error.stack) error.stack = mask(error.stack, secrets);
+      }
+      throw error;
+    }
+  };
+
+const step = { step: 'initialize', name: 'redactSecretsInErrors' } as const;
+
+/**
+ * Masks the request's secrets in any error the client throws: a server, or a proxy before it, may
+ * quote the request's headers or body in its message. Runs outermost, after the SDK's retries.
+ */
+export const redactErrors = (client: EC2Client | ElasticLoadBalancingV2Client): void => {
+  if (client instanceof EC2Client) client.middlewareStack.add(redacting(client.config.credentials), step);
+  else client.middlewareStack.add(redacting(client.config.credentials), step);
+};

@@ -1,0 +1,132 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { iamPolicy, type PolicyDocument, type PolicyStatement } from '../../src/aws/iam-policy.js';
+import { TAG_OWNER } from '../../src/rollout/ownership.js';
+import { spec } from '../rollout/fixtures.js';
+
+const AWS_DIR = fileURLToPath(new URL('../../src/aws/', import.meta.url));
+const iamPrefix: Record<string, string> = { ec2: 'ec2', 'elastic-load-balancing-v2': 'elasticloadbalancing' };
+
+/** What each adapter file imports from an SDK client package: export name → IAM service prefix. */
+const sdkImports = (source: string): Map<string, string> => {
+  const names = new Map<string, string>();
+  for (const [, list, client] of source.matchAll(/import\s*{([^}]*)}\s*from\s*'@aws-sdk\/client-([\w-]+)'/g)) {
+    for (const entry of list!.split(',')) {
+      const name = entry.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!;
+      if (name) names.set(name, iamPrefix[client!]!);
+    }
+  }
+  return names;
+};
+
+/** Every AWS action the adapters call, read from their source: `new XCommand(` and `paginateX(`. */
+const calledActions = (): Set<string> => {
+  const actions = new Set<string>();
+  for (const file of readdirSync(AWS_DIR).filter((name) => name.endsWith('.ts'))) {
+    const source = readFileSync(`${AWS_DIR}${file}`, 'utf8');
+    const imports = sdkImports(source);
+    for (const match of source.matchAll(/\b(?:new\s+((\w+)Command)|(paginate(\w+)))\s*\(/g)) {
+      const prefix = imports.get(match[1] ?? match[3]!);
+      if (prefix) actions.add(`${prefix}:${match[2] ?? match[4]}`);
+    }
+  }
+  return actions;
+};
+
+const actionsOf = (policy: PolicyDocument): Set<string> => new Set(policy.Statement.flatMap((statement) => statement.Action));
+const resources = (statement: PolicyStatement): readonly string[] =>
+  typeof statement.Resource === 'string' ? [statement.Resource] : statement.Resource;
+const granting = (policy: PolicyDocument, action: string) => policy.Statement.filter((statement) => statement.Action.includes(action));
+
+const region = 'ap-northeast-1';
+const web = spec({ iamInstanceProfile: 'reactio-staging-instance', keyName: 'reactio' });
+const worker = spec({ role: 'worker', targetGroups: [] });
+
+describe('iamPolicy names exactly the actions the adapters call', () => {
+  const called = calledActions();
+
+  it('finds the EC2 and ELBv2 calls in the adapters', () => {
+    expect(called).toContain('ec2:RunInstances');
+    expect(called).toContain('ec2:DescribeImages');
+    expect(called).toContain('elasticloadbalancing:RegisterTargets');
+  });
+
+  it('web role: every called action and nothing more (plus iam:PassRole, which RunInstances needs for IamInstanceProfile)', () => {
+    expect(readFileSync(`${AWS_DIR}ec2.ts`, 'utf8')).toContain('IamInstanceProfile:');
+    expect([...actionsOf(iamPolicy(web, region))].sort()).toEqual([...called, 'iam:PassRole'].sort());
+  });
+
+  it('worker role: the EC2 actions, and no load balancer action at all', () => {
+    const ec2Calls = [...called].filter((action) => action.startsWith('ec2:'));
+    expect([...actionsOf(iamPolicy(worker, region))].sort()).toEqual(ec2Calls.sort());
+    expect(ec2Calls).toContain('ec2:DescribeInstances');
+  });
+});
+
+describe('iamPolicy scoping', () => {
+  const policy = iamPolicy(web, region);
+  const owner = { [`ec2:ResourceTag/${TAG_OWNER}`]: 'staging/web' };
+
+  it('terminates only instances carrying the ownership tag', () => {
+    const [terminate, ...others] = granting(policy, 'ec2:TerminateInstances');
+    expect(others).toEqual([]);
+    expect(terminate).toMatchObject({ Resource: 'arn:aws:ec2:ap-northeast-1:*:instance/*', Condition: { StringEquals: owner } });
+  });
+
+  it('launches only tagged instances and volumes, from the role subnets, security groups and key pair', () => {
+    const run = granting(policy, 'ec2:RunInstances');
+    const tagged = run.find((statement) => statement.Condition !== undefined)!;
+    expect(tagged.Condition).toEqual({ StringEquals: { [`aws:RequestTag/${TAG_OWNER}`]: 'staging/web' } });
+    expect(resources(tagged)).toEqual(['arn:aws:ec2:ap-northeast-1:*:instance/*', 'arn:aws:ec2:ap-northeast-1:*:volume/*']);
+    expect(run.flatMap(resources).sort()).toEqual(
+      [
+        'arn:aws:ec2:ap-northeast-1:*:instance/*',
+        'arn:aws:ec2:ap-northeast-1:*:volume/*',
+        'arn:aws:ec2:ap-northeast-1::image/*',
+        'arn:aws:ec2:ap-northeast-1:*:subnet/subnet-a',
+        'arn:aws:ec2:ap-northeast-1:*:subnet/subnet-c',
+        'arn:aws:ec2:ap-northeast-1:*:security-group/sg-1',
+        'arn:aws:ec2:ap-northeast-1:*:network-interface/*',
+        'arn:aws:ec2:ap-northeast-1:*:key-pair/reactio',
+      ].sort(),
+    );
+  });
+
+  it('tags only at launch, or the deploy state of owned instances', () => {
+    const conditions = granting(policy, 'ec2:CreateTags').map((statement) => statement.Condition);
+    expect(conditions).toEqual([
+      { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:state'] } },
+    ]);
+  });
+
+  it('registers and deregisters only in the role target groups', () => {
+    const [statement, ...others] = granting(policy, 'elasticloadbalancing:RegisterTargets');
+    expect(others).toEqual([]);
+    expect(statement!.Action).toContain('elasticloadbalancing:DeregisterTargets');
+    expect(statement!.Resource).toEqual(web.targetGroups);
+  });
+
+  it('passes only the instance profile role, only to EC2; none without a profile', () => {
+    expect(granting(policy, 'iam:PassRole')).toEqual([
+      expect.objectContaining({
+        Resource: 'arn:aws:iam::*:role/reactio-staging-instance',
+        Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      }),
+    ]);
+    expect(granting(iamPolicy(spec(), region), 'iam:PassRole')).toEqual([]);
+  });
+
+  it('scopes by the ownership tag the config names, for a fleet launched before the tool', () => {
+    const legacy = iamPolicy({ ...web, ownership: { tag: 'Role', value: 'web' } }, region);
+    expect(granting(legacy, 'ec2:TerminateInstances')[0]!.Condition).toEqual({ StringEquals: { 'ec2:ResourceTag/Role': 'web' } });
+    expect(granting(legacy, 'ec2:RunInstances')[0]!.Condition).toEqual({ StringEquals: { 'aws:RequestTag/Role': 'web' } });
+  });
+
+  it('uses the partition of the region', () => {
+    const china = JSON.stringify(iamPolicy({ ...web, targetGroups: [] }, 'cn-north-1'));
+    expect(china).toContain('arn:aws-cn:ec2:cn-north-1::image/*');
+    expect(china).not.toContain('arn:aws:');
+  });
+});
