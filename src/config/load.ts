@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../rollout/errors.js';
+import { defaultOwnership } from '../rollout/ownership.js';
 import type { RoleSpec } from '../rollout/spec.js';
 import { describeIssues, dotted, type Problem } from './issues.js';
 import { type ConfigFile, configSchema } from './schema.js';
@@ -28,20 +29,33 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     const known = Object.keys(environment.roles).join(', ');
     throw new ConfigError(config.file, rolesPath, `no role "${choice.role}"; known roles: ${known}`);
   }
-  const { userDataFile, ...role } = environment.roles[choice.role]!;
+  const { userDataFile, ownership, ...role } = environment.roles[choice.role]!;
   const userDataPath = dotted(['environments', env, 'roles', choice.role, 'userDataFile']);
   const userData =
     userDataFile === undefined
       ? undefined
-      : await readText(config.file, resolve(dirname(resolve(config.file)), userDataFile), userDataPath);
+      : await readUserData(config.file, resolve(dirname(resolve(config.file)), userDataFile), userDataPath);
   return {
     env,
     role: choice.role,
     service: environment.mackerel.service,
     ...role,
+    ownership: ownership ?? defaultOwnership(env, choice.role),
     ...(userData !== undefined && { userData }),
     pollInterval: config.pollInterval,
   };
+};
+
+/** EC2 refuses user data over 16 KB, counted before base64; said here, before any AWS call. */
+const USER_DATA_LIMIT = 16_384;
+
+const readUserData = async (file: string, target: string, path: string): Promise<string> => {
+  const text = await readText(file, target, path);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > USER_DATA_LIMIT) {
+    throw new ConfigError(file, path, `${target} is ${bytes} bytes; EC2 accepts at most ${USER_DATA_LIMIT} bytes of user data`);
+  }
+  return text;
 };
 
 const chooseEnv = (config: Config, env: string | undefined): string => {

@@ -94,10 +94,12 @@ const judge = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, instances
 };
 
 const refuseDisagreements = (spec: RoleSpec, findings: readonly (readonly [Host, Finding])[], options: SnapshotOptions): void => {
-  const refused = findings.filter(([, finding]) => finding.kind === 'problem' || (finding.kind === 'stale' && !options.allowStale));
+  const refused = findings.flatMap(([host, finding]) =>
+    finding.kind === 'problem' || (finding.kind === 'stale' && !options.allowStale) ? [{ host, kind: finding.kind, why: finding.why }] : [],
+  );
   if (refused.length === 0) return;
-  const lines = refused.map(([host, finding]) => `host ${host.id} (${host.name}): ${(finding as { why: string }).why}`);
-  const stale = refused.filter(([, finding]) => finding.kind === 'stale').map(([host]) => host.id);
+  const lines = refused.map(({ host, why }) => `host ${host.id} (${host.name}): ${why}`);
+  const stale = refused.filter(({ kind }) => kind === 'stale').map(({ host }) => host.id);
   const hints = [
     ...(stale.length > 0
       ? [`retire the stale hosts (mkr retire ${stale.join(' ')}), or run again with --allow-stale to have the deploy retire them`]

@@ -4,7 +4,7 @@ import { elbActions, elbMutates } from './elbv2.js';
 import type { FaultApi, RequestFault } from './faults.js';
 import { findMackerelRoute, MackerelError } from './mackerel.js';
 import { ec2ErrorResponse, ec2Response, elbErrorResponse, elbResponse, QueryError } from './query.js';
-import type { ActionContext, World } from './world.js';
+import { ACCOUNT_ID, type ActionContext, type World } from './world.js';
 
 export interface Reply {
   readonly status: number;
@@ -17,7 +17,8 @@ export interface ApiCall {
   readonly api: FaultApi;
   readonly action: string;
   readonly mutating: boolean;
-  answer(): Reply;
+  /** The world's answer at simulated instant `now`. */
+  answer(now: number): Reply;
   fail(fault: Extract<RequestFault, { type: 'api-error' }>): Reply;
 }
 
@@ -28,7 +29,8 @@ export interface IncomingCall {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: string;
-  readonly now: number;
+  /** Permissions and faults apply to the tool (`client`), never to the simulated agent. */
+  readonly by: 'client' | 'agent';
 }
 
 const VERSIONS: Readonly<Record<string, 'ec2' | 'elbv2'>> = { '2016-11-15': 'ec2', '2015-12-01': 'elbv2' };
@@ -40,7 +42,17 @@ const injectedAwsError = (api: 'ec2' | 'elbv2', status: number, code: string | u
   return new QueryError(status, code ?? fallback, throttling ? 'Rate exceeded (injected by the sandbox)' : 'An internal error has occurred (injected by the sandbox)');
 };
 
-const awsCall = ({ world, body, now }: IncomingCall): ApiCall => {
+// What IAM answers when the tool's credentials may not call `action` (a `deny` world edit).
+const accessDenied = (api: 'ec2' | 'elbv2', action: string): QueryError =>
+  api === 'ec2'
+    ? new QueryError(403, 'UnauthorizedOperation', 'You are not authorized to perform this operation.')
+    : new QueryError(
+        403,
+        'AccessDenied',
+        `User: arn:aws:iam::${ACCOUNT_ID}:user/sandbox is not authorized to perform: elasticloadbalancing:${action} because no identity-based policy allows the elasticloadbalancing:${action} action`,
+      );
+
+const awsCall = ({ world, body, by }: IncomingCall): ApiCall => {
   const params = new URLSearchParams(body);
   const version = params.get('Version') ?? '';
   const action = params.get('Action') ?? '';
@@ -61,10 +73,12 @@ const awsCall = ({ world, body, now }: IncomingCall): ApiCall => {
     api,
     action,
     mutating: api === 'ec2' ? ec2Mutates(action, params) : elbMutates(action),
-    answer: () =>
+    answer: (now) =>
       render(() => {
         if (VERSIONS[version] === undefined) throw new QueryError(400, 'NoSuchVersion', `The requested version (${version}) of service is not supported.`);
         if (!Object.hasOwn(handlers, action)) throw new QueryError(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+        // IAM decides before the action looks at its parameters, so a DryRun is refused too.
+        if (by === 'client' && world.access.deniedActions.has(action)) throw accessDenied(api, action);
         return handlers[action]!(params, { world, now });
       }),
     fail: (fault) =>
@@ -82,14 +96,17 @@ const json = (status: number, value: unknown, extra: Record<string, string> = {}
 
 const mackerelError = (status: number, message: string, extra?: Record<string, string>) => json(status, { error: { message } }, extra);
 
-const mackerelCall = ({ world, apiKey, method, url, headers, body, now }: IncomingCall): ApiCall => {
+const mackerelCall = ({ world, apiKey, method, url, headers, body }: IncomingCall): ApiCall => {
   const route = findMackerelRoute(method, url.pathname);
+  const key = headers['x-api-key'];
+  const readOnly = typeof key === 'string' && world.access.readOnlyKeys.has(key);
   return {
     api: 'mackerel',
     action: route.action,
     mutating: method !== 'GET',
-    answer: () => {
-      if (headers['x-api-key'] !== apiKey) return mackerelError(401, 'Authentication failed. Please try again.');
+    answer: (now) => {
+      if (key !== apiKey && !readOnly) return mackerelError(401, 'Authentication failed. Please try again.');
+      if (readOnly && method !== 'GET') return mackerelError(403, 'Permission denied');
       if (!route.handle) return mackerelError(404, 'API not found.');
       try {
         return json(200, route.handle({ world, now, args: route.args, query: url.searchParams, body }));

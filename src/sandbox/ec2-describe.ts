@@ -1,6 +1,6 @@
 import { imageXml, reservationXml, subnetXml } from './ec2-xml.js';
 import { type Filter, filterParam, intParam, leaf, listEl, listParam, QueryError, wildcardMatch } from './query.js';
-import { ACCOUNT_ID, type ActionContext, type SimImage, type SimInstance, type SimSubnet, VPC_ID, type World } from './world.js';
+import { ACCOUNT_ID, type ActionContext, type SimImage, type SimInstance, type SimSubnet, type World } from './world.js';
 
 export const isDryRun = (params: URLSearchParams): boolean => params.get('DryRun') === 'true';
 
@@ -50,7 +50,7 @@ export const findInstances = (world: World, ids: readonly string[]): SimInstance
 
 const imageFields: Fields<SimImage> = {
   name: (image) => [image.name],
-  state: () => ['available'],
+  state: (image) => [image.state],
   'image-id': (image) => [image.id],
   'owner-id': (image) => [image.ownerId],
 };
@@ -91,7 +91,7 @@ const instanceFields: Fields<SimInstance> = {
   'subnet-id': (instance) => [instance.subnetId],
   'availability-zone': (instance) => [instance.az],
   'image-id': (instance) => [instance.imageId],
-  'vpc-id': () => [VPC_ID],
+  'vpc-id': (instance) => [instance.vpcId],
   'tag-key': (instance) => Object.keys(instance.tags),
 };
 

@@ -1,5 +1,5 @@
 import { el, leaf, listEl } from './query.js';
-import { ACCOUNT_ID, type InstanceState, type SimImage, type SimInstance, type SimSubnet, VPC_ID, type World } from './world.js';
+import { ACCOUNT_ID, type InstanceState, type SimImage, type SimInstance, type SimSubnet, type World } from './world.js';
 
 const stateCodes: Record<InstanceState, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
 
@@ -21,6 +21,7 @@ const instanceXml = (world: World, instance: SimInstance): string =>
     leaf('instanceId', instance.id),
     leaf('imageId', instance.imageId),
     stateXml('instanceState', instance.state),
+    instance.stateReason === undefined ? '' : el('stateReason', leaf('code', instance.stateReason.code), leaf('message', instance.stateReason.message)),
     leaf('privateDnsName', privateDnsName(world, instance.privateIp)),
     leaf('dnsName', ''),
     leaf('keyName', instance.keyName),
@@ -29,7 +30,7 @@ const instanceXml = (world: World, instance: SimInstance): string =>
     leaf('launchTime', new Date(world.clock.epoch(instance.launchedAt)).toISOString()),
     el('placement', leaf('availabilityZone', instance.az), leaf('tenancy', 'default')),
     leaf('subnetId', instance.subnetId),
-    leaf('vpcId', VPC_ID),
+    leaf('vpcId', instance.vpcId),
     leaf('privateIpAddress', instance.privateIp),
     listEl(
       'groupSet',
@@ -60,7 +61,7 @@ export const imageXml = (image: SimImage): string =>
   [
     leaf('imageId', image.id),
     leaf('imageLocation', `${image.ownerAlias ?? image.ownerId}/${image.name}`),
-    leaf('imageState', 'available'),
+    leaf('imageState', image.state),
     leaf('imageOwnerId', image.ownerId),
     leaf('imageOwnerAlias', image.ownerAlias),
     leaf('creationDate', image.createdAt),

@@ -1,6 +1,6 @@
 import { el, leaf, listEl, listParam, QueryError, requiredParam, structListParam } from './query.js';
 import { deregisterTargets, registerTargets } from './targets.js';
-import { ACCOUNT_ID, type ActionContext, type SimTarget, type SimTargetGroup, VPC_ID, type World } from './world.js';
+import { ACCOUNT_ID, type ActionContext, type SimTarget, type SimTargetGroup, type World } from './world.js';
 
 type ElbHandler = (params: URLSearchParams, context: ActionContext) => string;
 
@@ -23,7 +23,7 @@ const groupXml = (world: World, group: SimTargetGroup): string =>
     leaf('TargetGroupName', group.name),
     leaf('Protocol', 'HTTP'),
     leaf('Port', group.port),
-    leaf('VpcId', VPC_ID),
+    leaf('VpcId', group.vpcId),
     leaf('HealthCheckProtocol', 'HTTP'),
     leaf('HealthCheckPort', 'traffic-port'),
     leaf('HealthCheckEnabled', true),
@@ -34,7 +34,7 @@ const groupXml = (world: World, group: SimTargetGroup): string =>
     leaf('HealthCheckPath', '/'),
     el('Matcher', leaf('HttpCode', '200')),
     listEl('LoadBalancerArns', 'member', [loadBalancerArn(world)]),
-    leaf('TargetType', 'instance'),
+    leaf('TargetType', group.targetType),
     leaf('ProtocolVersion', 'HTTP1'),
     leaf('IpAddressType', 'ipv4'),
   ].join('');
@@ -94,6 +94,7 @@ const descriptions: Record<string, string> = {
   'Elb.RegistrationInProgress': 'Target registration is in progress',
   'Elb.InitialHealthChecking': 'Initial health checks in progress',
   'Target.FailedHealthChecks': 'Health checks failed',
+  'Target.Timeout': 'Request timed out',
   'Target.DeregistrationInProgress': 'Target deregistration is in progress',
   'Target.InvalidState': 'Target is in the stopped or terminated state',
   'Target.NotRegistered': 'Target is not registered to the target group',

@@ -5,6 +5,8 @@ import { z } from 'zod';
 
 const api = z.enum(['mackerel', 'ec2', 'elbv2']);
 const count = z.number().int().positive();
+/** EC2/ELBv2 Action, or `METHOD /route` for Mackerel (`POST /api/v0/hosts/:id/status`); absent: any. */
+const action = z.string().min(1).optional();
 
 export const faultSchema = z.discriminatedUnion('type', [
   /** The next `count` newly registered targets fail their health checks. */
@@ -13,14 +15,19 @@ export const faultSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('agent-silent'), count }),
   /** The next `count` launched instances stay pending. */
   z.object({ type: z.literal('never-boot'), count }),
+  /** The next `count` launched instances go from pending to terminated (Server.InternalError) instead of running. */
+  z.object({ type: z.literal('die-while-booting'), count }),
+  /** The next `count` newly registered targets fall back from healthy to unhealthy twice before they stay healthy. */
+  z.object({ type: z.literal('health-flap'), count }),
+  /** Targets deregistered while this is active drain `factor` times the advertised deregistration delay. */
+  z.object({ type: z.literal('slow-drain'), factor: z.number().positive() }),
   /** RunInstances in this AZ fails with InsufficientInstanceCapacity until the fault is removed. */
   z.object({ type: z.literal('capacity'), az: z.string().min(1) }),
   /** The next `count` matching requests fail with this status (and error code, for AWS). */
   z.object({
     type: z.literal('api-error'),
     api,
-    /** EC2/ELBv2 Action, or `METHOD /route` for Mackerel (`POST /api/v0/hosts/:id/status`); absent: any. */
-    action: z.string().min(1).optional(),
+    action,
     status: z.number().int().min(400).max(599),
     code: z.string().min(1).optional(),
     count,
@@ -28,12 +35,21 @@ export const faultSchema = z.discriminatedUnion('type', [
     retryAfter: z.number().int().nonnegative().optional(),
   }),
   /** The next `count` matching requests get their connection destroyed without an answer. */
-  z.object({ type: z.literal('drop'), api, action: z.string().min(1).optional(), count }),
+  z.object({ type: z.literal('drop'), api, action, count }),
+  /** The next `count` matching requests are processed (the world changes), then their connection is destroyed unanswered. */
+  z.object({ type: z.literal('drop-after'), api, action, count }),
+  /**
+   * The next `count` matching requests wait `ms` real milliseconds before the sandbox processes and
+   * answers them; with 0 they hang until the client gives up. A request its client gives up on is never processed.
+   */
+  z.object({ type: z.literal('stall'), api, action, count, ms: z.number().int().nonnegative() }),
 ]);
 
 export type Fault = z.infer<typeof faultSchema>;
 export type FaultApi = z.infer<typeof api>;
-export type RequestFault = Extract<Fault, { type: 'api-error' | 'drop' }>;
+const requestFaultTypes = ['api-error', 'drop', 'drop-after', 'stall'] as const;
+/** A fault that meets one API request rather than the world. */
+export type RequestFault = Extract<Fault, { type: (typeof requestFaultTypes)[number] }>;
 
 export interface FaultBox {
   add(faults: readonly Fault[]): void;
@@ -68,11 +84,10 @@ export const createFaultBox = (): FaultBox => {
   };
 };
 
-/** The request fault (api-error or drop) a request to `api`/`action` meets, if any. */
-export const requestFaultFor = (box: FaultBox, target: FaultApi, action: string): RequestFault | undefined =>
-  box.take(
-    (fault) =>
-      (fault.type === 'api-error' || fault.type === 'drop') &&
-      fault.api === target &&
-      (fault.action === undefined || fault.action === action),
-  ) as RequestFault | undefined;
+const isRequestFault = (fault: Fault): fault is RequestFault => (requestFaultTypes as readonly string[]).includes(fault.type);
+
+/** The request fault a request to `api`/`action` meets, if any. */
+export const requestFaultFor = (box: FaultBox, target: FaultApi, name: string): RequestFault | undefined =>
+  box.take((fault) => isRequestFault(fault) && fault.api === target && (fault.action === undefined || fault.action === name)) as
+    | RequestFault
+    | undefined;

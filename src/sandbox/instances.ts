@@ -1,5 +1,5 @@
 import { instanceStartedRunning, instanceStoppedRunning } from './targets.js';
-import type { InstanceState, SimInstance, SimSubnet, World } from './world.js';
+import type { InstanceState, SimInstance, SimSubnet, StateReason, World } from './world.js';
 
 export interface LaunchSpec {
   readonly imageId: string;
@@ -28,6 +28,7 @@ const place = (world: World, spec: LaunchSpec, reservationId: string, launchedAt
     instanceType: spec.instanceType,
     subnetId: spec.subnet.id,
     az: spec.subnet.az,
+    vpcId: spec.subnet.vpcId,
     privateIp: nextAddress(spec.subnet),
     securityGroupIds: spec.securityGroupIds,
     ...(spec.keyName === undefined ? {} : { keyName: spec.keyName }),
@@ -51,6 +52,25 @@ export const seedInstances = (world: World, spec: LaunchSpec, launchedAt: number
   });
 };
 
+/** What EC2 says of an instance it could not start. */
+const LAUNCH_FAILED: StateReason = { code: 'Server.InternalError', message: 'Server.InternalError: Internal error on launch' };
+const USER_SHUTDOWN: StateReason = { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' };
+
+// At the end of its boot an instance runs, or, under die-while-booting, is terminated at once.
+const boot = (world: World, instance: SimInstance, dies: boolean) => (t: number) => {
+  if (instance.state !== 'pending') return;
+  if (dies) {
+    instance.state = 'terminated';
+    instance.stateReason = LAUNCH_FAILED;
+    world.record({ t, type: 'instance.terminated', instanceId: instance.id });
+    instanceStoppedRunning(world, instance.id, t);
+    return;
+  }
+  instance.state = 'running';
+  world.record({ t, type: 'instance.running', instanceId: instance.id });
+  instanceStartedRunning(world, instance.id, t);
+};
+
 /** RunInstances: new instances start pending and boot unless a never-boot fault holds them. */
 export const launchInstances = (world: World, spec: LaunchSpec, now: number): SimInstance[] => {
   const reservationId = world.nextId('r');
@@ -59,12 +79,8 @@ export const launchInstances = (world: World, spec: LaunchSpec, now: number): Si
     const instance = place(world, spec, reservationId, now, silent);
     world.record({ t: now, type: 'instance.launched', instanceId: instance.id });
     if (world.faults.take((f) => f.type === 'never-boot')) return instance;
-    world.schedule(now + world.timing.boot, (t) => {
-      if (instance.state !== 'pending') return;
-      instance.state = 'running';
-      world.record({ t, type: 'instance.running', instanceId: instance.id });
-      instanceStartedRunning(world, instance.id, t);
-    });
+    const dies = world.faults.take((f) => f.type === 'die-while-booting') !== undefined;
+    world.schedule(now + world.timing.boot, boot(world, instance, dies));
     return instance;
   });
 };
@@ -75,12 +91,16 @@ export interface StateChange {
   readonly current: InstanceState;
 }
 
-/** TerminateInstances on instances known to exist; terminating a terminated one changes nothing. */
-export const terminateInstances = (world: World, instances: readonly SimInstance[], now: number): StateChange[] =>
+/**
+ * TerminateInstances on instances known to exist (or AWS ending them, with `reason`);
+ * terminating a terminated one changes nothing.
+ */
+export const terminateInstances = (world: World, instances: readonly SimInstance[], now: number, reason = USER_SHUTDOWN): StateChange[] =>
   instances.map((instance) => {
     const previous = instance.state;
     if (previous === 'shutting-down' || previous === 'terminated') return { id: instance.id, previous, current: previous };
     instance.state = 'shutting-down';
+    instance.stateReason = reason;
     world.record({ t: now, type: 'instance.terminating', instanceId: instance.id });
     instanceStoppedRunning(world, instance.id, now);
     world.schedule(now + world.timing.terminate, (t) => {

@@ -71,10 +71,10 @@ const NEW_DATE = '2026-11-01';
 /** ap-northeast-1 has a, c and d; further letters only matter for configs with more subnets. */
 const AZ_LETTERS = 'acdbefghijklmnopqrstuvwxyz';
 
-const addImage = (world: World, image: Omit<SimImage, 'id'> & { id?: string }): SimImage => {
+const addImage = (world: World, image: Omit<SimImage, 'id' | 'state'> & { id?: string }): SimImage => {
   const existing = [...world.images.values()].find((known) => known.name === image.name);
   if (existing) return existing;
-  const stored = { ...image, id: image.id ?? world.nextId('ami') };
+  const stored = { ...image, id: image.id ?? world.nextId('ami'), state: 'available' };
   world.images.set(stored.id, stored);
   return stored;
 };
@@ -105,7 +105,8 @@ const seedSubnet = (world: World, id: string): SimSubnet => {
 const seedTargetGroup = (world: World, arn: string): SimTargetGroup => {
   const known = world.targetGroups.get(arn);
   if (known) return known;
-  const group: SimTargetGroup = { arn, name: /targetgroup\/([^/]+)/.exec(arn)?.[1] ?? arn, port: 80, targets: new Map(), minHealthy: 0 };
+  const name = /targetgroup\/([^/]+)/.exec(arn)?.[1] ?? arn;
+  const group: SimTargetGroup = { arn, name, port: 80, vpcId: VPC_ID, targetType: 'instance', targets: new Map(), minHealthy: 0 };
   world.targetGroups.set(arn, group);
   return group;
 };
@@ -131,7 +132,7 @@ const seedRole = (world: World, env: string, service: string, role: string, spec
     const launch = { imageId: image.id, instanceType: spec.instanceType, subnet: seedSubnet(world, subnetId), count, securityGroupIds: spec.securityGroupIds, tags };
     for (const instance of seedInstances(world, launch, LAUNCHED_AT)) {
       seedHost(world, instance, `${service}:${role}`);
-      for (const group of groups) group.targets.set(instance.id, { id: instance.id, port: group.port, state: 'healthy', failing: false, generation: 0 });
+      for (const group of groups) group.targets.set(instance.id, { id: instance.id, port: group.port, state: 'healthy', failing: false, flapsLeft: 0, generation: 0 });
     }
   }
 };

@@ -1,13 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startAgent } from './agent.js';
+import { type ApiServer, send, serveApi } from './api-request.js';
 import { createSimClock } from './clock.js';
 import { handleControl, type RequestRecord } from './control.js';
-import { classify, type Reply } from './dispatch.js';
-import { requestFaultFor } from './faults.js';
-import { AGENT_USER_AGENT } from './host-payload.js';
 import { type SandboxSeed, type SeedableConfig, seedFromConfig, seedWorld } from './seed.js';
-import { createWorld, type World } from './world.js';
+import { createWorld } from './world.js';
 
 export type SandboxOptions = ({ readonly seed: SandboxSeed } | { readonly config: SeedableConfig }) & {
   /** The Mackerel API key the sandbox accepts. @default 'sandbox' */
@@ -32,33 +30,11 @@ const readBody = async (request: IncomingMessage): Promise<string> => {
   return Buffer.concat(chunks).toString('utf8');
 };
 
-const send = (response: ServerResponse, reply: Reply) => {
-  response.writeHead(reply.status, reply.headers).end(reply.body);
-};
-
-const isAgent = (request: IncomingMessage): boolean =>
-  [request.headers['user-agent'], request.headers['x-amz-user-agent']].some((header) => header?.includes(AGENT_USER_AGENT.split(' ')[0]!));
-
-const handler = (world: World, apiKey: string, requests: RequestRecord[]) => async (request: IncomingMessage, response: ServerResponse) => {
+const handler = (server: ApiServer) => async (request: IncomingMessage, response: ServerResponse) => {
   const body = await readBody(request);
-  const method = request.method ?? 'GET';
-  const url = new URL(request.url ?? '/', 'http://sandbox');
-  if (url.pathname.startsWith('/_sandbox/')) return send(response, handleControl(world, requests, method, url.pathname, body));
-  const now = world.advance();
-  const call = classify({ world, apiKey, method, url, headers: request.headers, body, now });
-  if (!call) return send(response, { status: 404, headers: { 'content-type': 'text/plain' }, body: `nothing at ${method} ${url.pathname}\n` });
-  const by = isAgent(request) ? 'agent' : 'client';
-  // Faults are for the tool under test; the simulated agent has its own (agent-silent).
-  const fault = by === 'client' ? requestFaultFor(world.faults, call.api, call.action) : undefined;
-  const record = (status: number) => requests.push({ t: now, api: call.api, action: call.action, status, mutating: call.mutating, by });
-  if (fault?.type === 'drop') {
-    record(0);
-    request.socket.destroy();
-    return;
-  }
-  const reply = fault ? call.fail(fault) : call.answer();
-  record(reply.status);
-  send(response, reply);
+  const path = new URL(request.url ?? '/', 'http://sandbox').pathname;
+  if (path.startsWith('/_sandbox/')) return send(response, handleControl(server.world, server.requests, request.method ?? 'GET', path, body));
+  await serveApi(server, request, response, body);
 };
 
 const listen = (server: ReturnType<typeof createServer>, port: number) =>
@@ -75,7 +51,7 @@ export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> =>
   const world = createWorld({ clock, region: seed.region });
   seedWorld(world, seed);
   const requests: RequestRecord[] = [];
-  const serve = handler(world, apiKey, requests);
+  const serve = handler({ world, apiKey, requests });
   const server = createServer((request, response) => {
     serve(request, response).catch((error: unknown) => {
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });

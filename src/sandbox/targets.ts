@@ -34,19 +34,35 @@ const whileUnchanged = (group: SimTargetGroup, target: SimTarget, apply: (t: num
   };
 };
 
-// Checks start once both the target is registered and its instance runs; the verdict comes
-// after `threshold` consecutive checks.
+/** How often a health-flap target falls back to unhealthy before it stays healthy. */
+const FLAPS = 2;
+
+// The verdict comes after `threshold` consecutive checks from `at`. A flapping target, once
+// healthy, fails `unhealthyThreshold` checks later and is judged again, until its flaps run out.
+const scheduleVerdict = (world: World, group: SimTargetGroup, target: SimTarget, at: number): void => {
+  const { healthInterval, healthyThreshold, unhealthyThreshold } = world.timing;
+  if (target.failing) {
+    const fail = (t: number) => setState(world, group, target, 'unhealthy', 'Target.FailedHealthChecks', t);
+    world.schedule(at + healthInterval * unhealthyThreshold, whileUnchanged(group, target, fail));
+    return;
+  }
+  const flap = (t: number) => {
+    setState(world, group, target, 'unhealthy', 'Target.Timeout', t);
+    scheduleVerdict(world, group, target, t);
+  };
+  const pass = (t: number) => {
+    setState(world, group, target, 'healthy', undefined, t);
+    if (target.flapsLeft === 0) return;
+    target.flapsLeft--;
+    world.schedule(t + healthInterval * unhealthyThreshold, whileUnchanged(group, target, flap));
+  };
+  world.schedule(at + healthInterval * healthyThreshold, whileUnchanged(group, target, pass));
+};
+
+// Checks start once both the target is registered and its instance runs.
 const startHealthChecks = (world: World, group: SimTargetGroup, target: SimTarget, at: number) => {
   target.reason = 'Elb.InitialHealthChecking';
-  const { healthInterval, healthyThreshold, unhealthyThreshold } = world.timing;
-  const checks = target.failing ? unhealthyThreshold : healthyThreshold;
-  world.schedule(
-    at + healthInterval * checks,
-    whileUnchanged(group, target, (t) => {
-      if (target.failing) setState(world, group, target, 'unhealthy', 'Target.FailedHealthChecks', t);
-      else setState(world, group, target, 'healthy', undefined, t);
-    }),
-  );
+  scheduleVerdict(world, group, target, at);
 };
 
 /** Registers instances that exist and are not terminated (the caller checks); re-registering a live target is a no-op. */
@@ -55,7 +71,8 @@ export const registerTargets = (world: World, group: SimTargetGroup, ids: readon
     const existing = group.targets.get(id);
     if (existing && existing.state !== 'draining') continue;
     const failing = world.faults.take((f) => f.type === 'health-fail') !== undefined;
-    const target: SimTarget = { id, port: group.port, state: 'initial', failing, generation: 0 };
+    const flapping = !failing && world.faults.take((f) => f.type === 'health-flap') !== undefined;
+    const target: SimTarget = { id, port: group.port, state: 'initial', failing, flapsLeft: flapping ? FLAPS : 0, generation: 0 };
     group.targets.set(id, target);
     setState(world, group, target, 'initial', 'Elb.RegistrationInProgress', now);
     if (world.instances.get(id)?.state === 'running') startHealthChecks(world, group, target, now);
@@ -67,8 +84,11 @@ export const deregisterTargets = (world: World, group: SimTargetGroup, ids: read
     const target = group.targets.get(id);
     if (!target || target.state === 'draining') continue;
     setState(world, group, target, 'draining', 'Target.DeregistrationInProgress', now);
+    // slow-drain has no count: `take` leaves it active.
+    const slow = world.faults.take((f) => f.type === 'slow-drain');
+    const factor = slow?.type === 'slow-drain' ? slow.factor : 1;
     world.schedule(
-      now + world.timing.deregistrationDelay,
+      now + Math.round(world.timing.deregistrationDelay * factor),
       whileUnchanged(group, target, (t) => {
         group.targets.delete(id);
         world.record({ t, type: 'target.removed', targetGroupArn: group.arn, instanceId: id });

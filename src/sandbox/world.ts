@@ -1,4 +1,5 @@
 import type { SimClock } from './clock.js';
+import type { WorldEdit } from './edits.js';
 import { createFaultBox, type FaultBox } from './faults.js';
 import { createTimeline, type Transition } from './timeline.js';
 
@@ -36,12 +37,14 @@ export interface SimImage {
   readonly ownerId: string;
   readonly ownerAlias?: string;
   readonly createdAt: string;
+  /** `available` unless a world edit says otherwise. */
+  state: string;
 }
 
 export interface SimSubnet {
   readonly id: string;
   readonly az: string;
-  readonly vpcId: string;
+  vpcId: string;
   readonly cidr: string;
   /** Position among the sandbox's subnets: picks its address block. */
   readonly index: number;
@@ -55,6 +58,8 @@ export interface SimInstance {
   readonly instanceType: string;
   readonly subnetId: string;
   readonly az: string;
+  /** The subnet's VPC at launch. */
+  vpcId: string;
   readonly privateIp: string;
   readonly securityGroupIds: readonly string[];
   readonly keyName?: string;
@@ -66,6 +71,13 @@ export interface SimInstance {
   /** agent-silent fault: the simulated agent never registers this one. */
   readonly agentSilent: boolean;
   state: InstanceState;
+  /** Why it last changed state (EC2 StateReason), once it stopped or failed. */
+  stateReason?: StateReason;
+}
+
+export interface StateReason {
+  readonly code: string;
+  readonly message: string;
 }
 
 export interface SimTarget {
@@ -75,6 +87,8 @@ export interface SimTarget {
   reason?: string;
   /** health-fail fault: its checks never pass. */
   readonly failing: boolean;
+  /** health-flap fault: how often it still falls back to unhealthy after turning healthy. */
+  flapsLeft: number;
   /** Bumped on every state change so transitions scheduled for an older state are skipped. */
   generation: number;
 }
@@ -83,6 +97,8 @@ export interface SimTargetGroup {
   readonly arn: string;
   readonly name: string;
   readonly port: number;
+  vpcId: string;
+  targetType: 'instance' | 'ip' | 'lambda' | 'alb';
   readonly targets: Map<string, SimTarget>;
   /** The fewest healthy targets ever seen since seeding (capacity invariant). */
   minHealthy: number;
@@ -121,7 +137,9 @@ export type WorldEvent =
   | { readonly t: number; readonly type: 'host.registered' | 'host.retired'; readonly hostId: string }
   | { readonly t: number; readonly type: 'host.status'; readonly hostId: string; readonly status: HostStatus }
   | { readonly t: number; readonly type: TargetEventType; readonly targetGroupArn: string; readonly instanceId: string }
-  | { readonly t: number; readonly type: 'annotation.created'; readonly annotationId: string };
+  | { readonly t: number; readonly type: 'annotation.created'; readonly annotationId: string }
+  /** POST /_sandbox/world changed the world (the changes it causes are logged after it). */
+  | { readonly t: number; readonly type: 'world.edited'; readonly edit: WorldEdit };
 
 export interface World {
   readonly clock: SimClock;
@@ -139,12 +157,21 @@ export interface World {
   readonly clientTokens: Map<string, { readonly fingerprint: string; readonly instanceIds: readonly string[] }>;
   readonly events: WorldEvent[];
   readonly faults: FaultBox;
+  /** What the tool's credentials may not do (world edits `deny` and `read-only-key`). */
+  readonly access: Access;
   /** Applies every transition due by now and returns now. */
   advance(): number;
   schedule(at: number, run: Transition): void;
   record(event: WorldEvent): void;
   /** A fresh id: `i-0…`, `r-0…`, `ami-0…` (17 hex digits after the dash), or an opaque Mackerel id. */
   nextId(kind: 'i' | 'r' | 'ami' | 'host' | 'annotation'): string;
+}
+
+export interface Access {
+  /** EC2/ELBv2 Actions refused to the tool: UnauthorizedOperation (EC2) or AccessDenied (ELBv2). */
+  readonly deniedActions: Set<string>;
+  /** Mackerel API keys that may read but not write. */
+  readonly readOnlyKeys: Set<string>;
 }
 
 /** What an EC2 or ELBv2 action runs against: the world at one instant. */
@@ -171,6 +198,7 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     clientTokens: new Map(),
     events,
     faults: createFaultBox(),
+    access: { deniedActions: new Set(), readOnlyKeys: new Set() },
     advance: () => {
       const now = options.clock.now();
       timeline.runUntil(now);

@@ -178,6 +178,37 @@ describe('launch', () => {
   });
 });
 
+describe('DryRun checks', () => {
+  const dryRunOk = () => ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+
+  it('mayLaunch sends the launch as a DryRun, with its parameters but not its ClientToken, and takes DryRunOperation as allowed', async () => {
+    const { fleet, server } = await fleetAnswering(dryRunOk);
+    await expect(fleet.mayLaunch(launchRequest, call)).resolves.toBeUndefined();
+    const [sent] = server.calls('RunInstances');
+    expect(sent!.params.get('DryRun')).toBe('true');
+    expect(sent!.params.get('ClientToken')).not.toBe(launchRequest.clientToken);
+    expect([sent!.params.get('ImageId'), sent!.params.get('SubnetId'), sent!.params.get('MaxCount')]).toEqual(['ami-new', 'subnet-a', '2']);
+    expect(listParam(sent!.params, 'TagSpecification.1.Tag', '.Key')).toEqual(Object.keys(launchRequest.tags));
+  });
+
+  it('mayTerminate sends DryRun TerminateInstances in chunks of 100', async () => {
+    const { fleet, server } = await fleetAnswering(dryRunOk);
+    await fleet.mayTerminate(ids(150), call);
+    const sent = server.calls('TerminateInstances');
+    expect(sent.map(({ params }) => [params.get('DryRun'), listParam(params, 'InstanceId').length])).toEqual([['true', 100], ['true', 50]]);
+  });
+
+  it.each([
+    ['mayLaunch', 'RunInstances', (fleet: Fleet) => fleet.mayLaunch(launchRequest, call)],
+    ['mayTerminate', 'TerminateInstances', (fleet: Fleet) => fleet.mayTerminate(['i-1'], call)],
+  ])('%s turns UnauthorizedOperation into an ApiError naming ec2:%s', async (_, action, run) => {
+    const { fleet } = await fleetAnswering(() => ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
+    const error = await run(fleet).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ api: 'EC2', operation: action, code: 'UnauthorizedOperation' });
+    expect((error as ApiError).hint).toContain(`ec2:${action}`);
+  });
+});
+
 describe('describe', () => {
   it('asks in chunks of 100 by instance-id filter and leaves unknown ids out', async () => {
     const known = new Set(ids(250).filter((_, index) => index % 2 === 0));
@@ -252,6 +283,8 @@ describe('cancellation', () => {
     ['describe', (fleet: Fleet, signal: AbortSignal) => fleet.describe(['i-1'], { signal })],
     ['findByTag', (fleet: Fleet, signal: AbortSignal) => fleet.findByTag('role', 'web', { signal })],
     ['terminate', (fleet: Fleet, signal: AbortSignal) => fleet.terminate(['i-1'], { signal })],
+    ['mayLaunch', (fleet: Fleet, signal: AbortSignal) => fleet.mayLaunch(launchRequest, { signal })],
+    ['mayTerminate', (fleet: Fleet, signal: AbortSignal) => fleet.mayTerminate(['i-1'], { signal })],
   ])('%s passes the signal to the SDK and rethrows its AbortError', async (_, run) => {
     const { fleet, server } = await fleetAnswering(() => ec2Ok('DescribeInstances', ''));
     const controller = new AbortController();

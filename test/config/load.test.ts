@@ -76,9 +76,10 @@ describe('the example config', () => {
       keyName: 'reactio',
       userData: await readFile('examples/user_data/boot-web.sh', 'utf8'),
       tags: { Project: 'reactio' },
+      ownership: { tag: 'mackerel-replacer:role', value: 'staging/web' },
       perAz: 1,
       targetGroups: [tgArn.replace('/web/', '/reactio-web/')],
-      timeouts: { launch: 300_000, verify: 600_000, drain: 300_000 },
+      timeouts: { launch: 300_000, verify: 600_000, drain: 300_000, unhealthy: 180_000, total: 1_800_000 },
       pollInterval: 100,
     });
   });
@@ -94,9 +95,10 @@ describe('the example config', () => {
       subnets: ['subnet-0aaa1111', 'subnet-0ccc3333'],
       securityGroupIds: ['sg-0123abcd'],
       tags: {},
+      ownership: { tag: 'mackerel-replacer:role', value: 'staging/worker' },
       perAz: 1,
       targetGroups: [],
-      timeouts: { launch: 300_000, verify: 600_000, drain: 300_000 },
+      timeouts: { launch: 300_000, verify: 600_000, drain: 300_000, unhealthy: 180_000, total: 1_800_000 },
       pollInterval: 100,
     });
   });
@@ -125,6 +127,10 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
     ['a service name', ({ staging }) => { staging.mackerel.service = 'x'; }, 'environments.staging.mackerel.service', 'expected a service name of at least 2 letters'],
     ['no roles', ({ staging }) => { staging.roles = {}; }, 'environments.staging.roles', 'expected at least one role, got {}'],
     ['no environments', ({ top }) => { top.environments = {}; }, 'environments', 'expected at least one environment, got {}'],
+    ['an ownership without value', ({ web: w }) => { w.ownership = { tag: 'Role' }; }, 'environments.staging.roles.web.ownership.value', 'missing; expected a tag value'],
+    ['an AWS-reserved ownership tag', ({ web: w }) => { w.ownership = { tag: 'aws:autoscaling:groupName', value: 'web' }; }, 'environments.staging.roles.web.ownership.tag', 'expected a tag key of at most 128 characters, not starting with "aws:", got "aws:autoscaling:groupName"'],
+    ['an ownership tag the tool sets', ({ web: w }) => { w.ownership = { tag: 'mackerel-replacer:env', value: 'staging' }; }, 'environments.staging.roles.web.ownership.tag', 'expected a tag the tool does not set itself (mackerel-replacer:env, mackerel-replacer:deploy-id, managed-by), got "mackerel-replacer:env"'],
+    ['a maxInstances', ({ web: w }) => { w.maxInstances = 0; }, 'environments.staging.roles.web.maxInstances', 'expected a positive integer, got 0'],
     ['an unknown defaultEnv', ({ top: c }) => { c.defaultEnv = 'prod'; }, 'defaultEnv', 'expected one of the environments: staging, got "prod"'],
   ])('%s', async (_, edit, path, allowed) => {
     const file = await write(config(edit));
@@ -203,6 +209,24 @@ describe('resolveRole', () => {
     const file = await write(config(({ staging }) => { staging.roles.worker = role(); }));
     const error = await configError(resolveRole(await loadConfig(file), { role: 'api' }));
     expect(error.message).toBe(`${file}: environments.staging.roles: no role "api"; known roles: web, worker`);
+  });
+
+  it('takes a configured ownership tag and maxInstances', async () => {
+    const file = await write(config(({ web: w }) => { w.ownership = { tag: 'Role', value: 'web' }; w.maxInstances = 12; }));
+    const spec = await resolveRole(await loadConfig(file), { role: 'web' });
+    expect(spec).toMatchObject({ ownership: { tag: 'Role', value: 'web' }, maxInstances: 12 });
+  });
+
+  it('accepts user data of exactly 16384 bytes and refuses one byte more, before any AWS call', async () => {
+    const file = await write(config(({ web: w }) => { w.userDataFile = 'boot.sh'; }));
+    // Multi-byte characters: the limit counts bytes, not characters.
+    await writeFile(join(dir, 'boot.sh'), 'é'.repeat(8192));
+    expect((await resolveRole(await loadConfig(file), { role: 'web' })).userData).toHaveLength(8192);
+    await writeFile(join(dir, 'boot.sh'), `${'é'.repeat(8192)}\n`);
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toBe(
+      `${file}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')} is 16385 bytes; EC2 accepts at most 16384 bytes of user data`,
+    );
   });
 
   it('names the resolved user data path and the OS reason when it cannot be read', async () => {

@@ -12,7 +12,8 @@ import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import type { Fault } from '../../src/sandbox/faults.js';
 
 export const API_KEY = 'sk-sandbox-SECRET-7f3a91';
-const BIN = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
+// The built CLI, whether this module runs from source (vitest) or from dist/ (the chaos script).
+const BIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/src/cli/bin.js' : '../../src/cli/bin.js', import.meta.url));
 
 export interface Run {
   readonly code: number;

@@ -34,7 +34,7 @@ describe('replace, web mode', () => {
     });
     const group = after.targetGroups.find((g) => g.arn === TG_ARN)!;
     expect(group.minHealthy).toBeGreaterThanOrEqual(6);
-    const launches = (await world.requests()).filter((r) => r.by === 'client' && r.action === 'RunInstances');
+    const launches = (await world.requests()).filter((r) => r.by === 'client' && r.action === 'RunInstances' && r.mutating);
     expect(launches).toHaveLength(3);
   });
 });

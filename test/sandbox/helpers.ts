@@ -95,3 +95,9 @@ export const eventLog = async (sandbox: Sandbox) => (await controlJson<{ events:
 export const activeFaults = async (sandbox: Sandbox) => (await controlJson<{ faults: Fault[] }>(sandbox, 'GET', 'faults')).faults;
 export const injectFaults = (sandbox: Sandbox, faults: readonly Fault[]) => controlJson<unknown>(sandbox, 'POST', 'faults', faults);
 export const clearFaults = (sandbox: Sandbox) => controlJson<unknown>(sandbox, 'DELETE', 'faults');
+
+/** POST /_sandbox/world, with the answer's status so refusals can be checked. */
+export const editWorld = async (sandbox: Sandbox, edits: unknown) => {
+  const response = await fetch(`${sandbox.url}/_sandbox/world`, { method: 'POST', body: typeof edits === 'string' ? edits : JSON.stringify(edits) });
+  return { status: response.status, json: (await response.json()) as { applied?: number; error?: string } };
+};
