@@ -42,7 +42,7 @@ export const replace = async (
   const call = { signal };
   const resolved = await timed(early, 'preflight', async () => {
     const found = await preflight(spec, deps, call);
-    if (!options.dryRun) await checkLock(spec, deps, call, options.forceUnlock);
+    if (!options.dryRun) await checkLock(spec, deps, call, { forceUnlock: options.forceUnlock });
     return found;
   });
   deps.emit({ type: 'image.resolved', image: resolved.image });
@@ -76,6 +76,7 @@ export const replace = async (
     cutoverBegun: false,
     terminated: [],
     leftovers: [],
+    ...(options.forceUnlock && { unlocked: options.forceUnlock }),
   };
   await deps.journal.save(record);
   return drive({ spec, deps, record, subnets: resolved.subnets, signal, phaseMs });

@@ -2,6 +2,7 @@ import { type Run, save, timed } from './context.js';
 import { retireOld, silenceAndDrain, terminateOld } from './cutover.js';
 import type { Phase } from './events.js';
 import { launchAll, message } from './launch.js';
+import { checkLock } from './lock.js';
 import type { Leftover } from './leftovers.js';
 import { type DeployRecord, type Step, isBefore, launchedIds } from './record.js';
 import { DONE, TAG_STATE, lifecycleTags } from './recovery.js';
@@ -53,6 +54,9 @@ const bringUp = async (run: Run, signal: AbortSignal): Promise<void> => {
       await save(run);
     }),
   );
+  // Two deploys that passed the lock at the same moment both see each other's instances now, and
+  // each rolls itself back: neither may go on to retire the same old fleet.
+  await checkLock(spec, deps, call, { self: record.deployId, forceUnlock: record.unlocked });
   const ids = launchedIds(record);
   if (spec.targetGroups.length > 0) {
     await enter(run, 'register');

@@ -17,11 +17,17 @@ interface InFlight {
  * One deploy per env and role: refuses while another is in flight, as the journal knows it or as
  * the in-flight tags on instances in AWS show it (a deploy started on another machine).
  * `forceUnlock` names a deploy known dead: it is ignored, and its record marked abandoned.
+ * `self` is the deploy asking, once it has a record and instances of its own.
  */
-export const checkLock = async (spec: RoleSpec, deps: Deps, call: Call, forceUnlock?: string): Promise<void> => {
+export const checkLock = async (
+  spec: RoleSpec,
+  deps: Deps,
+  call: Call,
+  { forceUnlock, self }: { forceUnlock?: string; self?: string } = {},
+): Promise<void> => {
   const others = new Map<string, InFlight>();
   for (const record of await deps.journal.list()) {
-    if (record.env !== spec.env || record.role !== spec.role || !isOpen(record)) continue;
+    if (record.env !== spec.env || record.role !== spec.role || !isOpen(record) || record.deployId === self) continue;
     if (record.deployId === forceUnlock) {
       record.status = 'abandoned';
       await deps.journal.save(record);
@@ -32,7 +38,8 @@ export const checkLock = async (spec: RoleSpec, deps: Deps, call: Call, forceUnl
   }
   for (const instance of await deps.fleet.findByTag(TAG_STATE, IN_FLIGHT, call)) {
     const deployId = instance.tags[TAG_DEPLOY];
-    if (!deployId || instance.tags[TAG_OWNER] !== ownerValue(spec) || deployId === forceUnlock || others.has(deployId)) continue;
+    if (!deployId || instance.tags[TAG_OWNER] !== ownerValue(spec) || deployId === forceUnlock || deployId === self) continue;
+    if (others.has(deployId)) continue;
     others.set(deployId, {
       deployId,
       startedAt: instance.tags[TAG_STARTED] ?? 'unknown',

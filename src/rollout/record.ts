@@ -45,6 +45,8 @@ export interface DeployRecord {
   /** Old instances terminated. After the first, the deploy can no longer be rolled back. */
   terminated: string[];
   reason?: string;
+  /** A dead deploy whose lock this one was told to ignore (`--force-unlock`). */
+  readonly unlocked?: string;
   leftovers: Leftover[];
 }
 
