@@ -1,6 +1,9 @@
 // `npm run demo`: starts the sandbox from examples/replacer.yml, replaces the web role and the
 // worker role with the real CLI process, and prints what the sandbox saw.
 import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sandboxEnv } from '../src/cli/sandbox.js';
 import { loadConfig } from '../src/config/load.js';
@@ -30,7 +33,9 @@ const config = await loadConfig(configPath);
 const region = config.region ?? 'ap-northeast-1';
 const sandbox = await startSandbox({ config: { ...config, region } });
 console.log(`sandbox on ${sandbox.url}, seeded from examples/replacer.yml`);
-const env = sandboxEnv(sandbox.url, 'sandbox', region);
+// The demo's deploy records go to a folder of their own, not into the journal of real deploys.
+const journal = await mkdtemp(join(tmpdir(), 'mackerel-replacer-demo-'));
+const env = { ...sandboxEnv(sandbox.url, 'sandbox', region), MACKEREL_REPLACER_JOURNAL_DIR: journal };
 let failed = 0;
 try {
   for (const role of ['web', 'worker']) {
