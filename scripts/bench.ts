@@ -25,6 +25,7 @@ environments:
         securityGroupIds: [sg-0123abcd]
         perAz: ${perAz}
         maxInstances: 1000
+        stableFor: 300ms
         targetGroups: [arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/bench-web/0123456789abcdef]
 `;
 

@@ -109,6 +109,8 @@ const role = strict({
       { error: 'expected a list of target group ARNs (none: worker mode)' },
     )
     .default([]),
+  /** Web mode: every new target healthy this long without a break before the old fleet is touched. */
+  stableFor: duration('30s'),
   timeouts: strict({
     launch: duration('5m'),
     verify: duration('10m'),

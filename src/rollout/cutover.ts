@@ -23,8 +23,7 @@ export const silenceAndDrain = async (run: Run): Promise<Leftover[]> => {
   const ids = oldIds(run);
   if (spec.targetGroups.length === 0 || ids.length === 0) return leftovers;
   for (const arn of spec.targetGroups) {
-    await attempt(leftovers, `could not deregister the old targets from ${arn}`,
-      `aws elbv2 deregister-targets --target-group-arn ${arn} --targets ${ids.map((id) => `Id=${id}`).join(' ')}`,
+    await attempt(leftovers, `could not deregister the old targets from ${arn}`, `mackerel-replacer resume ${record.deployId}`,
       () => deps.balancer.deregister(arn, ids, call));
   }
   if (leftovers.length > 0) return leftovers;

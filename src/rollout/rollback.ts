@@ -4,7 +4,7 @@ import { message } from './launch.js';
 import { type Leftover, attempt } from './leftovers.js';
 import { TAG_DEPLOY } from './ownership.js';
 import { launchedIds } from './record.js';
-import { healthVerdict } from './verdicts.js';
+import { goneVerdict, healthVerdict } from './verdicts.js';
 import { observeGroups } from './verify.js';
 import { waitFor } from './wait.js';
 
@@ -41,7 +41,18 @@ export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
   }
   const terminated = await attempt(leftovers, `new instances ${newIds.join(', ')} may still be running`,
     `aws ec2 terminate-instances --instance-ids ${newIds.join(' ')}`, () => deps.fleet.terminate(newIds, call));
-  if (terminated) deps.emit({ type: 'step.done', phase: 'rollback', what: 'terminated the new instances', ids: newIds });
+  if (terminated) {
+    deps.emit({ type: 'step.done', phase: 'rollback', what: 'terminated the new instances', ids: newIds });
+    // An agent that saw its instance running a moment ago may still register; once the instance
+    // is terminated it cannot, so the hosts are listed only then.
+    await waitFor(async () => goneVerdict(newIds, await deps.fleet.describe(newIds, call)), {
+      clock: deps.clock,
+      interval: spec.pollInterval,
+      timeout: spec.timeouts.launch,
+      signal: call.signal,
+      what: 'new instances terminated',
+    }).catch((error: unknown) => deps.emit({ type: 'warning', message: `retiring the new hosts before their instances ended: ${message(error)}` }));
+  }
   await attempt(leftovers, `the new instances' Mackerel hosts may still be registered`,
     `mkr hosts --service ${spec.service} --role ${spec.role}, then mkr retire --force <host ids of ${newIds.join(', ')}>`,
     async () => {

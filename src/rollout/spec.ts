@@ -22,6 +22,8 @@ export interface RoleSpec {
   readonly maxInstances?: number;
   /** New instances per AZ, or `match` to copy the old fleet's distribution. */
   readonly perAz: number | 'match';
+  /** Milliseconds every new target must stay healthy, without a break, to pass verification. */
+  readonly stableFor: number;
   /** Empty: worker mode (Mackerel registration is the only gate). */
   readonly targetGroups: readonly string[];
   /** Milliseconds. */

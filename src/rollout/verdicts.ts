@@ -92,3 +92,20 @@ export const unhealthySince = (
   }
   return next;
 };
+
+/**
+ * A passing health verdict counts only once it has held for `stableFor` without a break, so a
+ * target that flaps right after its first healthy check never lets the old fleet go.
+ */
+export const stableVerdict = (verdict: Verdict, healthySince: number | undefined, now: number, stableFor: number): Verdict => {
+  if (verdict.kind !== 'passed' || healthySince === undefined) return verdict;
+  const left = stableFor - (now - healthySince);
+  if (left <= 0) return verdict;
+  return { kind: 'pending', done: 0, total: 1, waitingFor: [`every new target healthy for ${stableFor / 1000}s without a break`] };
+};
+
+/** Every instance terminated, or gone from EC2 altogether. */
+export const goneVerdict = (ids: readonly string[], instances: readonly Instance[]): Verdict => {
+  const waitingFor = instances.filter((i) => ids.includes(i.id) && i.state !== 'terminated').map((i) => `${i.id} (${i.state})`);
+  return waitingFor.length === 0 ? { kind: 'passed' } : { kind: 'pending', done: ids.length - waitingFor.length, total: ids.length, waitingFor };
+};

@@ -2,7 +2,7 @@ import type { Emit } from './events.js';
 import { pick } from './launch.js';
 import type { Balancer, Call, Clock, Fleet, Monitor } from './ports.js';
 import type { RoleSpec } from './spec.js';
-import { type GroupHealth, aliveVerdict, healthVerdict, registrationVerdict, unhealthySince } from './verdicts.js';
+import { type GroupHealth, aliveVerdict, healthVerdict, registrationVerdict, stableVerdict, unhealthySince } from './verdicts.js';
 import { type Verdict, waitFor } from './wait.js';
 
 export interface VerifyDeps {
@@ -47,6 +47,7 @@ export const verifyAll = async (spec: RoleSpec, ids: readonly string[], deps: Ve
   ];
   if (spec.targetGroups.length > 0) {
     let since = new Map<string, number>();
+    let allHealthySince: number | undefined;
     gates.push(
       watch('healthy in the target groups', async () => {
         const groups = await observeGroups(deps.balancer, spec.targetGroups, { signal });
@@ -54,7 +55,9 @@ export const verifyAll = async (spec: RoleSpec, ids: readonly string[], deps: Ve
         since = unhealthySince(since, ids, groups, now);
         const stuck = [...since].find(([, from]) => now - from >= spec.timeouts.unhealthy);
         if (stuck) return { kind: 'failed', reason: `${stuck[0]} unhealthy for ${Math.round((now - stuck[1]) / 1000)}s` };
-        return healthVerdict(ids, groups);
+        const verdict = healthVerdict(ids, groups);
+        allHealthySince = verdict.kind === 'passed' ? (allHealthySince ?? now) : undefined;
+        return stableVerdict(verdict, allHealthySince, now, spec.stableFor);
       }),
     );
   }

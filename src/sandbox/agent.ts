@@ -73,6 +73,12 @@ export const startAgent = (options: AgentOptions): Agent => {
     // adopt it and leave its status alone, whatever the tool has set it to.
     const found = (await mackerel('GET', `/hosts?${query}`)) as { hosts: unknown[] };
     if (found.hosts.length > 0) return;
+    // A real agent dies with its instance: one terminated since the last poll never registers.
+    const still = await ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [facts.id] }, { Name: 'instance-state-name', Values: ['running'] }] }),
+      { abortSignal: signal },
+    );
+    if (!still.Reservations?.some((reservation) => reservation.Instances?.length)) return;
     const body = agentHostBody(facts, roleFullnamesFromTags(tags, options.serviceOf));
     const { id } = (await mackerel('POST', '/hosts', body)) as { id: string };
     await mackerel('POST', `/hosts/${id}/status`, { status: 'working' });

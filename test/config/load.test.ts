@@ -79,6 +79,7 @@ describe('the example config', () => {
       ownership: { tag: 'mackerel-replacer:role', value: 'staging/web' },
       perAz: 1,
       targetGroups: [tgArn.replace('/web/', '/reactio-web/')],
+      stableFor: 300,
       timeouts: { launch: 300_000, verify: 600_000, drain: 300_000, unhealthy: 180_000, total: 1_800_000 },
       pollInterval: 100,
     });
@@ -98,6 +99,7 @@ describe('the example config', () => {
       ownership: { tag: 'mackerel-replacer:role', value: 'staging/worker' },
       perAz: 1,
       targetGroups: [],
+      stableFor: 30_000,
       timeouts: { launch: 300_000, verify: 600_000, drain: 300_000, unhealthy: 180_000, total: 1_800_000 },
       pollInterval: 100,
     });
@@ -108,7 +110,7 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
   it.each<[string, (parts: Parts) => void, string, string]>([
     ['perAz', ({ web: w }) => { w.perAz = 'two'; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got "two"'],
     ['perAz zero', ({ web: w }) => { w.perAz = 0; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got 0'],
-    ['a typo', ({ web: w }) => { w.targetGroup = [tgArn]; }, 'environments.staging.roles.web.targetGroup', 'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, perAz, targetGroups, timeouts'],
+    ['a typo', ({ web: w }) => { w.targetGroup = [tgArn]; }, 'environments.staging.roles.web.targetGroup', 'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, perAz, targetGroups, stableFor, timeouts'],
     ['a top-level typo', ({ top: c }) => { c.regoin = 'x'; }, 'regoin', 'unknown key; allowed: region, defaultEnv, pollInterval, environments'],
     ['a missing field', ({ web: w }) => { delete w.instanceType; }, 'environments.staging.roles.web.instanceType', 'missing; expected an instance type like "t3.small"'],
     ['an AMI id', ({ web: w }) => { w.ami = { id: 'ami-XYZ' }; }, 'environments.staging.roles.web.ami.id', 'expected an AMI id like "ami-0123abcd", got "ami-XYZ"'],

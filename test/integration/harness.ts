@@ -1,7 +1,7 @@
 // Whole deploys against a real sandbox on loopback: the CLI either in-process (main) or as the
 // real child process, with the standard environment switches pointing at the sandbox.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,8 @@ import type { Fault } from '../../src/sandbox/faults.js';
 
 export const API_KEY = 'sk-sandbox-SECRET-7f3a91';
 // The built CLI, whether this module runs from source (vitest) or from dist/ (the chaos script).
-const BIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dist/src/cli/bin.js' : '../../src/cli/bin.js', import.meta.url));
+const here = import.meta.url;
+const BIN = fileURLToPath(new URL(here.endsWith('.ts') ? '../../dist/src/cli/bin.js' : '../../src/cli/bin.js', here));
 
 export interface Run {
   readonly code: number;
@@ -126,7 +127,10 @@ export const startWorld = async (yaml: string, options: WorldOptions = {}): Prom
     state: () => control<State>('state'),
     requests: async () => (await control<{ requests: RequestRecord[] }>('requests')).requests,
     events: async () => (await control<{ events: WorldEvent[] }>('events')).events,
-    close: () => sandbox.close(),
+    close: async () => {
+      await sandbox.close();
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 };
 
@@ -194,6 +198,7 @@ environments:
         userDataFile: user_data/boot.sh
         perAz: ${perAz}
         targetGroups: [${TG_ARN}]
+        stableFor: 150ms
         timeouts: { launch: 20s, verify: 3s, drain: 20s, unhealthy: 1s }
 ${options.web ?? ''}
       worker:

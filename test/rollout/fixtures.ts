@@ -14,6 +14,7 @@ export const spec = (overrides: Partial<RoleSpec> = {}): RoleSpec => ({
   ownership: { tag: 'mackerel-replacer:role', value: 'staging/web' },
   perAz: 1,
   targetGroups: ['arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/web/0123'],
+  stableFor: 50,
   timeouts: { launch: 1000, verify: 1000, drain: 1000, unhealthy: 500, total: 3000 },
   pollInterval: 10,
   ...overrides,

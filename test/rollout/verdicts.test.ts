@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Instance } from '../../src/rollout/ports.js';
-import { aliveVerdict, bootVerdict, drainVerdict, healthVerdict, registrationVerdict, unhealthySince } from '../../src/rollout/verdicts.js';
+import {
+  aliveVerdict,
+  bootVerdict,
+  drainVerdict,
+  goneVerdict,
+  healthVerdict,
+  registrationVerdict,
+  stableVerdict,
+  unhealthySince,
+} from '../../src/rollout/verdicts.js';
 
 const instance = (id: string, state: Instance['state']): Instance => ({
   id, state, az: 'a', subnetId: 's', vpcId: 'v', imageId: 'ami', tags: {},
@@ -65,5 +74,22 @@ describe('unhealthySince', () => {
     expect([...unhealthySince(first, ['i-1'], unhealthy, 900)]).toEqual([['i-1 in web (Target.Timeout)', 100]]);
     expect(unhealthySince(first, ['i-1'], [{ arn, targets: [{ id: 'i-1', state: 'healthy' }] }], 950).size).toBe(0);
     expect(unhealthySince(new Map(), ['i-2'], unhealthy, 100).size).toBe(0);
+  });
+});
+
+describe('stableVerdict', () => {
+  const passed = { kind: 'passed' } as const;
+  it('holds a passing verdict back until it has lasted stableFor without a break', () => {
+    expect(stableVerdict(passed, 1000, 1200, 500)).toMatchObject({ kind: 'pending' });
+    expect(stableVerdict(passed, 1000, 1500, 500)).toEqual(passed);
+    const pending = healthVerdict(['i-1'], [{ arn, targets: [] }]);
+    expect(stableVerdict(pending, undefined, 1500, 500)).toBe(pending);
+  });
+});
+
+describe('goneVerdict', () => {
+  it('passes once every instance is terminated or no longer visible', () => {
+    expect(goneVerdict(['i-1', 'i-2'], [instance('i-1', 'terminated')])).toEqual({ kind: 'passed' });
+    expect(goneVerdict(['i-1'], [instance('i-1', 'shutting-down')])).toMatchObject({ kind: 'pending', waitingFor: ['i-1 (shutting-down)'] });
   });
 });

@@ -1,0 +1,58 @@
+// The chaos suite in CI, with a fixed seed: the pinned runs (every crash point among them) and 200
+// generated fault schedules. The runs execute the build (dist/) on worker threads; `npm test` builds first.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ChaosResult, runChaos } from './chaos.js';
+import { CRASH_CASES, formatFigures } from './figures.js';
+import { PINNED } from './pinned.js';
+import { describeRun } from './property.js';
+
+const SEED = 20261123;
+const RUNS = 200;
+
+let result: ChaosResult;
+beforeAll(async () => {
+  const t0 = performance.now();
+  result = await runChaos({ runs: RUNS, seed: SEED, shrink: false });
+  console.log(formatFigures(result.figures, performance.now() - t0).join('\n'));
+  for (const failure of result.failures) console.error(`FAILED: ${failure}`);
+}, 540_000);
+
+describe('pinned: every crash point, lost RunInstances answers, an exit 4', () => {
+  it.each(PINNED.map(({ name }, index) => [name, index] as const))('%s', (_, index) => {
+    const report = result.pinned[index]!;
+    expect(PINNED[index]!.problems(report), describeRun(report)).toEqual([]);
+  });
+});
+
+describe('generated fault schedules', () => {
+  it(`${RUNS} schedules (seed ${SEED}) keep every invariant`, () => {
+    expect(result.shards.flatMap((shard) => (shard.failure ? [shard.failure] : [])).join('\n\n')).toBe('');
+    expect(result.shards.reduce((sum, shard) => sum + shard.figures.schedules, 0)).toBe(RUNS);
+  });
+
+  it('met every kind of fault and every crash point', () => {
+    const { faults, faultsMet, crashes, violations } = result.figures;
+    const apis = ['ec2', 'elbv2', 'mackerel'];
+    expect(Object.keys(faults).sort()).toEqual(
+      [
+        'agent-silent',
+        'aws-5xx',
+        'capacity',
+        'die-while-booting',
+        ...apis.flatMap((api) => [`drop-${api}`, `drop-after-${api}`, `stall-${api}`]),
+        'ec2-RequestLimitExceeded',
+        'elbv2-Throttling',
+        'health-fail',
+        'health-flap',
+        'mackerel-429',
+        'mackerel-429-retry-after',
+        'mackerel-5xx',
+        'never-boot',
+        'slow-drain',
+      ].sort(),
+    );
+    expect(Object.keys(faultsMet).sort()).toEqual(['api-error', 'drop', 'drop-after', 'stall']);
+    expect(Object.keys(crashes)).toHaveLength(CRASH_CASES);
+    expect(violations).toEqual({});
+  });
+});

@@ -1,0 +1,95 @@
+// Invariant 3 (no orphans) and the exit codes: how the run ended must match what the world shows.
+import { TG_ARN } from '../integration/harness.js';
+import { type CommandRun, type Evidence, type Violation, hostsOf, newIds, oldIds } from './evidence.js';
+
+const serving = new Set(['initial', 'healthy', 'unhealthy', 'unused']);
+const gone = new Set(['shutting-down', 'terminated']);
+
+const orphan = (detail: string): Violation => ({ invariant: '3', detail });
+
+const targetsOf = (ev: Evidence) => (ev.role === 'web' ? ev.after.targetGroups.find((group) => group.arn === TG_ARN)!.targets : []);
+const stateOf = (ev: Evidence, id: string) => ev.after.instances.find((instance) => instance.id === id)?.state;
+
+/** Replaced: the old fleet gone, the plan's new instances running, working and healthy. */
+const replacedWorld = (ev: Evidence): Violation[] => {
+  const problems: string[] = [];
+  for (const id of oldIds(ev)) {
+    if (!gone.has(stateOf(ev, id) ?? 'terminated')) problems.push(`old ${id} is ${stateOf(ev, id)}`);
+    if (hostsOf(ev.after, id).some((host) => !host.isRetired)) problems.push(`old ${id}'s host is not retired`);
+    if (targetsOf(ev).some((target) => target.id === id)) problems.push(`old ${id} is still a target`);
+  }
+  const fresh = newIds(ev);
+  if (fresh.length !== ev.planned) problems.push(`${fresh.length} new instances for a plan of ${ev.planned}`);
+  for (const id of fresh) {
+    if (stateOf(ev, id) !== 'running') problems.push(`new ${id} is ${stateOf(ev, id)}`);
+    if (!hostsOf(ev.after, id).some((host) => !host.isRetired && host.status === 'working')) problems.push(`new ${id} has no working host`);
+    if (ev.role === 'web' && targetsOf(ev).find((target) => target.id === id)?.state !== 'healthy') problems.push(`new ${id} is not a healthy target`);
+  }
+  return problems.map((problem) => orphan(`replaced, but ${problem}`));
+};
+
+/** Rolled back or refused: nothing new left running, registered or in Mackerel; the old fleet as it was. */
+const untouchedWorld = (ev: Evidence, outcome: string): Violation[] => {
+  const problems: string[] = [];
+  for (const id of newIds(ev)) {
+    if (!gone.has(stateOf(ev, id) ?? 'terminated')) problems.push(`new ${id} is ${stateOf(ev, id)}`);
+    for (const host of hostsOf(ev.after, id).filter((h) => !h.isRetired)) {
+      const at = (type: string, key: 'hostId' | 'instanceId', value: string) => ev.events.find((e) => e.type === type && e[key] === value)?.t;
+      problems.push(
+        `new ${id} has a live Mackerel host ${host.id} (${host.status}, registered at t=${at('host.registered', 'hostId', host.id)}; ` +
+          `the instance was terminated at t=${at('instance.terminating', 'instanceId', id)})`,
+      );
+    }
+    const target = targetsOf(ev).find((t) => t.id === id);
+    if (target && serving.has(target.state)) problems.push(`new ${id} is still a target (${target.state})`);
+  }
+  for (const id of oldIds(ev)) {
+    if (stateOf(ev, id) !== 'running') problems.push(`old ${id} is ${stateOf(ev, id)}`);
+    for (const host of hostsOf(ev.after, id)) {
+      const was = hostsOf(ev.before, id).find((h) => h.id === host.id);
+      if (host.isRetired || host.status !== was?.status) problems.push(`old ${id}'s host is ${host.isRetired ? 'retired' : host.status}, was ${was?.status}`);
+    }
+    if (ev.role === 'web' && targetsOf(ev).find((target) => target.id === id)?.state !== 'healthy') problems.push(`old ${id} is not a healthy target`);
+  }
+  return problems.map((problem) => orphan(`${outcome}, but ${problem}`));
+};
+
+const exit = (detail: string): Violation => ({ invariant: 'exit', detail });
+
+/** Exit 4 must name what is left and the command that finishes it. */
+const namesLeftovers = (ev: Evidence, run: CommandRun): boolean =>
+  run.stderr.includes(`INCOMPLETE: deploy ${ev.deployId}`) && /\n {2}- .+\n {6}\S/.test(run.stderr);
+
+const checkCodes = (ev: Evidence): Violation[] => {
+  const problems: Violation[] = [];
+  ev.commands.forEach((run, i) => {
+    const said = `${run.command} (command ${i + 1}) exited ${run.code}`;
+    if (run.killed) return;
+    if (run.code === 1) problems.push(exit(`${said}, an internal error: ${run.stderr.slice(0, 400)}`));
+    if (run.code === 4 && !namesLeftovers(ev, run)) problems.push(exit(`${said} without naming what is left: ${run.stderr.slice(0, 400)}`));
+    const refusedRollback = run.command === 'rollback' && run.code === 2 && /can no longer be rolled back/.test(run.stderr);
+    if (run.code === 2 && i > 0 && !(refusedRollback && ev.commands[i + 1]?.command === 'resume')) {
+      problems.push(exit(`${said}: ${run.stderr.slice(0, 400)}`));
+    }
+  });
+  const last = ev.commands.at(-1)!;
+  const expected: Record<string, readonly number[]> = { replaced: [0], 'rolled-back': last.command === 'rollback' ? [0] : [3, 0], refused: [2] };
+  const outcome = ev.status ?? 'refused';
+  if (!expected[outcome]?.includes(last.code)) problems.push(exit(`the deploy ended ${outcome}, but ${last.command} exited ${last.code}`));
+  return problems;
+};
+
+/** 3 and the exit codes. */
+export const checkEndState = (ev: Evidence): Violation[] => {
+  const codes = checkCodes(ev);
+  switch (ev.status) {
+    case 'replaced':
+      return [...codes, ...replacedWorld(ev)];
+    case 'rolled-back':
+      return [...codes, ...untouchedWorld(ev, 'rolled back')];
+    case undefined:
+      return [...codes, ...untouchedWorld(ev, 'refused'), ...newIds(ev).map((id) => orphan(`refused, but ${id} was launched`))];
+    default:
+      return [...codes, orphan(`the deploy was left ${ev.status}`)];
+  }
+};

@@ -1,0 +1,51 @@
+// What a chaos run leaves to judge it by: the sandbox's state before and after, its event log, the
+// commands run with their output, the deploy's final journal status and every file written.
+import type { State, WorldEvent } from '../integration/harness.js';
+import type { Role } from './schedule.js';
+
+export type Event = WorldEvent & { readonly targetGroupArn?: string; readonly status?: string };
+
+export interface CommandRun {
+  readonly command: 'replace' | 'resume' | 'rollback';
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Killed with SIGKILL at its crash point. */
+  readonly killed: boolean;
+}
+
+export interface Evidence {
+  readonly role: Role;
+  /** New instances the plan launches. */
+  readonly planned: number;
+  readonly before: State;
+  readonly after: State;
+  readonly events: readonly Event[];
+  readonly commands: readonly CommandRun[];
+  readonly deployId?: string;
+  /** The deploy record's final status; absent when the deploy was refused before it had one. */
+  readonly status?: string;
+  /** Values that must appear nowhere. */
+  readonly secrets: readonly string[];
+  readonly files: readonly { readonly path: string; readonly text: string }[];
+}
+
+export interface Violation {
+  /** 1-6 as numbered in DESIGN.md's invariants, or `exit` for an exit code that contradicts the outcome. */
+  readonly invariant: string;
+  readonly detail: string;
+}
+
+const ROLE_TAG = 'mackerel-replacer:role';
+
+/** The role's instances before the run: the snapshot the deploy may replace. */
+export const oldIds = (ev: Evidence): string[] =>
+  ev.before.instances.filter((instance) => instance.tags[ROLE_TAG] === `staging/${ev.role}`).map((instance) => instance.id);
+
+/** Every instance that exists now and did not before: the deploy's launches (one deploy per run). */
+export const newIds = (ev: Evidence): string[] => {
+  const existed = new Set(ev.before.instances.map((instance) => instance.id));
+  return ev.after.instances.filter((instance) => !existed.has(instance.id)).map((instance) => instance.id);
+};
+
+export const hostsOf = (state: State, instanceId: string) => state.hosts.filter((host) => host.customIdentifier?.split('.')[0] === instanceId);

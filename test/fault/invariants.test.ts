@@ -1,0 +1,125 @@
+// The invariant checks must be able to fail: real runs' evidence, doctored the way each bug would
+// show in the sandbox's logs and state, is judged a violation of exactly that invariant.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TG_ARN } from '../integration/harness.js';
+import { type Event, type Evidence, newIds, oldIds } from './evidence.js';
+import { checkInvariants } from './invariants.js';
+import { collectEvidence } from './run.js';
+
+let web: Evidence;
+let worker: Evidence;
+let rolledBack: Evidence;
+beforeAll(async () => {
+  web = (await collectEvidence({ role: 'web', perAz: 1, faults: [] })).evidence;
+  worker = (await collectEvidence({ role: 'worker', perAz: 1, faults: [] })).evidence;
+  rolledBack = (await collectEvidence({ role: 'web', perAz: 1, faults: [{ type: 'die-while-booting', count: 1 }] })).evidence;
+}, 60_000);
+
+type Doctor = (ev: { -readonly [K in keyof Evidence]: Evidence[K] }) => void;
+const doctored = (ev: Evidence, change: Doctor): Evidence => {
+  const copy = structuredClone(ev);
+  change(copy);
+  return copy;
+};
+const invariantsBroken = (ev: Evidence) => [...new Set(checkInvariants(ev).map((v) => v.invariant))];
+const isOld = (ev: Evidence) => (e: Event) => oldIds(ev).includes(e.instanceId ?? '');
+
+describe('real runs', () => {
+  it('keep every invariant: a web and a worker replace, and a rollback', () => {
+    expect(web.status).toBe('replaced');
+    expect(worker.status).toBe('replaced');
+    expect(rolledBack.status).toBe('rolled-back');
+    for (const ev of [web, worker, rolledBack]) expect(checkInvariants(ev)).toEqual([]);
+  });
+});
+
+describe('each invariant can fail', () => {
+  it('1: an old target deregistered before the new ones were healthy', () => {
+    const ev = doctored(web, (e) => {
+      const events = [...e.events];
+      const first = events.findIndex((x) => x.type === 'target.deregistered' && isOld(web)(x));
+      e.events = [events[first]!, ...events.filter((_, i) => i !== first)];
+    });
+    expect(invariantsBroken(ev)).toEqual(['1']);
+    expect(checkInvariants(ev)[0]!.detail).toMatch(/before new i-\w+ was working in Mackerel and healthy/);
+  });
+
+  it('1: an old instance terminated while a new one was never working in Mackerel', () => {
+    const lost = newIds(worker)[0]!;
+    const hosts = new Set(worker.after.hosts.filter((h) => h.customIdentifier?.startsWith(lost)).map((h) => h.id));
+    const ev = doctored(worker, (e) => {
+      e.events = e.events.filter((x) => !(x.type === 'host.status' && hosts.has(x.hostId ?? '')));
+    });
+    expect(invariantsBroken(ev)).toEqual(['1']);
+  });
+
+  it('2: an instance of another role terminated', () => {
+    const other = worker.before.instances.find((i) => i.tags['mackerel-replacer:role'] === 'staging/worker')!.id;
+    const ev = doctored(web, (e) => {
+      e.events = [...e.events, { t: 1e9, type: 'instance.terminating', instanceId: other }];
+    });
+    expect(invariantsBroken(ev)).toContain('2');
+  });
+
+  it('3: replaced, but a new instance is gone', () => {
+    const ev = doctored(web, (e) => {
+      e.after.instances.find((i) => i.id === newIds(web)[0])!.state = 'terminated';
+    });
+    expect(invariantsBroken(ev)).toEqual(['3']);
+  });
+
+  it('3: rolled back, but a new instance still runs', () => {
+    const ev = doctored(rolledBack, (e) => {
+      e.after.instances.find((i) => i.id === newIds(rolledBack)[0])!.state = 'running';
+    });
+    expect(invariantsBroken(ev)).toEqual(['3']);
+  });
+
+  it('3: rolled back, but an old host was left in maintenance', () => {
+    const ev = doctored(rolledBack, (e) => {
+      e.after.hosts.find((h) => h.customIdentifier?.startsWith(oldIds(rolledBack)[0]!))!.status = 'maintenance';
+    });
+    expect(invariantsBroken(ev)).toEqual(['3']);
+  });
+
+  it('4: more instances than the plan', () => {
+    const ev = doctored(worker, (e) => {
+      const extra = { ...e.after.instances.find((i) => i.id === newIds(worker)[0])!, id: 'i-0ffffffffffffffff', state: 'terminated' };
+      e.after.instances = [...e.after.instances, extra];
+    });
+    expect(invariantsBroken(ev)).toContain('4');
+  });
+
+  it('5: healthy targets dipped below the old count', () => {
+    const ev = doctored(web, (e) => {
+      e.after.targetGroups.find((g) => g.arn === TG_ARN)!.minHealthy = 1;
+    });
+    expect(invariantsBroken(ev)).toEqual(['5']);
+  });
+
+  it('6: the API key in the output or in the journal', () => {
+    const [secret] = web.secrets;
+    const inOutput = doctored(web, (e) => {
+      e.commands = [{ ...e.commands[0]!, stderr: `request failed: X-Api-Key: ${secret}` }];
+    });
+    const inFile = doctored(web, (e) => {
+      e.files = [...e.files, { path: 'journal/x.json', text: `{"key":"${secret}"}` }];
+    });
+    expect(invariantsBroken(inOutput)).toEqual(['6']);
+    expect(invariantsBroken(inFile)).toEqual(['6']);
+  });
+
+  it('exit codes: an internal error, and an exit 4 that names nothing', () => {
+    const bug = doctored(web, (e) => {
+      e.commands = [{ ...e.commands[0]!, code: 1 }];
+    });
+    const silent = doctored(web, (e) => {
+      e.status = 'incomplete';
+      e.commands = [{ ...e.commands[0]!, code: 4, stderr: 'something went wrong' }];
+    });
+    expect(invariantsBroken(bug)).toEqual(['exit']);
+    expect(checkInvariants(silent).map((v) => v.detail)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/without naming what is left/), 'the deploy was left incomplete']),
+    );
+  });
+});

@@ -1,0 +1,87 @@
+// The runs that are never left to chance: a kill -9 at every step boundary × resume/rollback ×
+// web/worker, RunInstances answers lost while a resume launches again, and an exit 4. Each comes
+// with what its end must look like, beyond the invariants every run keeps.
+import type { Fault } from '../../src/sandbox/faults.js';
+import type { RunReport } from './run.js';
+import { type Recovery, type Role, type Schedule, crashPointsOf } from './schedule.js';
+
+export interface Pinned {
+  readonly name: string;
+  readonly schedule: Schedule;
+  /** Empty when the run ended as it must. */
+  readonly problems: (report: RunReport) => string[];
+}
+
+const broken = (report: RunReport) => report.violations.map((v) => `invariant ${v.invariant}: ${v.detail}`);
+
+// Once old instances are terminated a rollback is refused and resume finishes; at `terminate ...`
+// the kill may land before or after TerminateInstances went out.
+const mayBeRefused = new Set(['terminate', 'terminated', 'retire']);
+const mustBeRefused = new Set(['terminated', 'retire']);
+
+/** Killed at its point, and the recovery ended as it promises: resume replaces, rollback restores unless refused. */
+const crashProblems = (report: RunReport): string[] => {
+  const crash = report.schedule.crash!;
+  const problems = broken(report);
+  if (!report.commands[0]?.killed) problems.push(`the CLI was not killed at ${crash.at}: it exited ${report.commands[0]?.code}`);
+  const refused = report.commands.some((run) => run.command === 'rollback' && run.code === 2);
+  if (refused && !mayBeRefused.has(crash.at)) problems.push(`rollback after a kill at ${crash.at} was refused`);
+  if (!refused && crash.recover === 'rollback' && mustBeRefused.has(crash.at)) problems.push(`rollback after a kill at ${crash.at} was not refused`);
+  const expected = crash.recover === 'resume' || refused ? 'replaced' : 'rolled-back';
+  if (report.status !== expected) problems.push(`${crash.recover} ended ${report.status}, not ${expected}`);
+  return problems;
+};
+
+const crashes: Pinned[] = (['web', 'worker'] as const satisfies readonly Role[]).flatMap((role) =>
+  crashPointsOf(role).flatMap((point) =>
+    (['resume', 'rollback'] as const satisfies readonly Recovery[]).map((recover) => ({
+      name: `${role}: kill -9 at ${point.name}, then ${recover}`,
+      schedule: { role, perAz: 1, faults: [], crash: { at: point.name, recover } },
+      problems: crashProblems,
+    })),
+  ),
+);
+
+// Injected after the kill: before the first run they would meet preflight's DryRun launch instead.
+const lostAnswers = (count: number): Fault[] => [{ type: 'drop-after', api: 'ec2', action: 'RunInstances', count }];
+
+/** The SDK's retries and the resume itself send the same ClientTokens: processed launches whose answers were lost launch nothing more. */
+const lostLaunchProblems = (report: RunReport): string[] => [
+  ...broken(report),
+  ...(report.lostLaunches === 0 ? ['no RunInstances that launched lost its answer'] : []),
+  ...(report.status === 'replaced' ? [] : [`ended ${report.status}, not replaced`]),
+];
+
+const lostLaunches: Pinned[] = (
+  [
+    ['web', 2, 'launch', 2],
+    ['web', 1, 'register', 1],
+    ['worker', 2, 'verify', 3],
+  ] as const
+).map(([role, perAz, at, count]) => ({
+  name: `${role}: RunInstances answers lost while resuming after a kill at ${at}`,
+  schedule: { role, perAz, faults: [], crash: { at, recover: 'resume', faults: lostAnswers(count) } },
+  problems: lostLaunchProblems,
+}));
+
+/** Exited 4, and the command its output pointed to (faults lifted) finished the deploy. */
+const incompleteProblems = (report: RunReport): string[] => [
+  ...broken(report),
+  ...(report.commands[0]?.code === 4 ? [] : [`replace exited ${report.commands[0]?.code}, not 4`]),
+  ...(report.commands.length > 1 ? [] : ['nothing was run to finish the deploy']),
+];
+
+const incomplete: Pinned = {
+  name: 'web: exit 4 when the old targets cannot be deregistered (six failures outlast the SDK five attempts)',
+  schedule: {
+    role: 'web',
+    perAz: 1,
+    faults: [
+      { type: 'api-error', api: 'elbv2', action: 'DeregisterTargets', status: 400, code: 'Throttling', count: 3 },
+      { type: 'api-error', api: 'elbv2', action: 'DeregisterTargets', status: 500, code: 'InternalFailure', count: 3 },
+    ],
+  },
+  problems: incompleteProblems,
+};
+
+export const PINNED: readonly Pinned[] = [...crashes, ...lostLaunches, incomplete];
