@@ -2,7 +2,7 @@
 // it again after a crash; each returns what it left for a person instead of throwing.
 import { type Run, save } from './context.js';
 import { awaitDrained } from './drain.js';
-import { message } from './launch.js';
+import { message } from './errors.js';
 import { type Leftover, attempt } from './leftovers.js';
 import { ownershipProblem } from './ownership.js';
 import type { Instance } from './ports.js';

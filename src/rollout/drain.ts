@@ -1,10 +1,9 @@
 import type { Emit, Phase } from './events.js';
-import { pick } from './launch.js';
 import type { Balancer, Call, Clock } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { drainVerdict } from './verdicts.js';
 import { observeGroups } from './verify.js';
-import { waitFor } from './wait.js';
+import { pick, waitFor } from './wait.js';
 
 /** Waits until `ids` have left every target group of the role (deregistration delay served). */
 export const awaitDrained = (

@@ -1,7 +1,8 @@
 import { type Run, save, timed } from './context.js';
 import { retireOld, silenceAndDrain, terminateOld } from './cutover.js';
 import type { Phase } from './events.js';
-import { launchAll, message } from './launch.js';
+import { message } from './errors.js';
+import { launchAll } from './launch.js';
 import { checkLock } from './lock.js';
 import type { Leftover } from './leftovers.js';
 import { type DeployRecord, type Step, isBefore, launchedIds } from './record.js';

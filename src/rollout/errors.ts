@@ -43,3 +43,6 @@ export class ApiError extends Error {
 export class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
 }
+
+/** The message of anything thrown, for a progress line or a leftover. */
+export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,10 +1,11 @@
+import { message } from './errors.js';
 import type { Emit } from './events.js';
 import { TAG_DEPLOY, TAG_ENV, TAG_MANAGED_BY, TAG_OWNER, ownerValue } from './ownership.js';
 import type { AzLaunch, Plan } from './plan.js';
 import type { Call, Clock, Fleet, LaunchRequest } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { bootVerdict } from './verdicts.js';
-import { waitFor } from './wait.js';
+import { pick, waitFor } from './wait.js';
 
 // The tool's role tag stays even when ownership names another tag: it marks what the tool launched.
 export const launchTags = (spec: RoleSpec, deployId: string): Record<string, string> => ({
@@ -78,11 +79,3 @@ export const launchAll = async (
   });
   return ids;
 };
-
-export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-export const pick = (verdict: { done: number; total: number; waitingFor: readonly string[] }) => ({
-  done: verdict.done,
-  total: verdict.total,
-  pending: verdict.waitingFor,
-});

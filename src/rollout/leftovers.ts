@@ -1,4 +1,4 @@
-import { message } from './launch.js';
+import { message } from './errors.js';
 
 /** Something a failed step left behind, and the command that finishes it by hand. */
 export interface Leftover {

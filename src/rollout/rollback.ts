@@ -1,6 +1,6 @@
 import { type Run, save } from './context.js';
 import { awaitDrained } from './drain.js';
-import { message } from './launch.js';
+import { message } from './errors.js';
 import { type Leftover, attempt } from './leftovers.js';
 import { TAG_DEPLOY } from './ownership.js';
 import { launchedIds } from './record.js';

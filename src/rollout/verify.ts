@@ -1,9 +1,8 @@
 import type { Emit } from './events.js';
-import { pick } from './launch.js';
 import type { Balancer, Call, Clock, Fleet, Monitor } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { type GroupHealth, aliveVerdict, healthVerdict, registrationVerdict, stableVerdict, unhealthySince } from './verdicts.js';
-import { type Verdict, waitFor } from './wait.js';
+import { type Verdict, pick, waitFor } from './wait.js';
 
 export interface VerifyDeps {
   readonly fleet: Fleet;

@@ -39,3 +39,10 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
 
 const sameList = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((item, index) => item === b[index]);
+
+/** The fields of a pending verdict that a `waiting` event carries. */
+export const pick = (verdict: { done: number; total: number; waitingFor: readonly string[] }) => ({
+  done: verdict.done,
+  total: verdict.total,
+  pending: verdict.waitingFor,
+});
