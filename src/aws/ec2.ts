@@ -108,7 +108,7 @@ const runInput = (request: LaunchRequest): RunInstancesCommandInput => {
     MaxCount: request.count,
     SubnetId: request.subnetId,
     SecurityGroupIds: [...request.securityGroupIds],
-    IamInstanceProfile: request.iamInstanceProfile === undefined ? undefined : { Name: request.iamInstanceProfile },
+    IamInstanceProfile: instanceProfile(request.iamInstanceProfile),
     KeyName: request.keyName,
     // The SDK sends UserData as given; EC2 expects base64.
     UserData: request.userData === undefined ? undefined : Buffer.from(request.userData, 'utf8').toString('base64'),
@@ -139,6 +139,10 @@ const dryRun = (operation: string, send: () => Promise<unknown>): Promise<void> 
   });
 
 /** The EC2 side of a deploy, over a real SDK client. */
+/** The config accepts an instance profile's name or its ARN; EC2 takes them in different fields. */
+const instanceProfile = (profile: string | undefined) =>
+  profile === undefined ? undefined : profile.startsWith('arn:') ? { Arn: profile } : { Name: profile };
+
 export const createFleet = (ec2: EC2Client): Fleet => ({
   checkAccess: (call) =>
     dryRun('DescribeInstances', () => ec2.send(new DescribeInstancesCommand({ DryRun: true }), { abortSignal: call.signal })),

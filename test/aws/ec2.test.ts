@@ -125,6 +125,14 @@ const launchRequest: LaunchRequest = {
 };
 
 describe('launch', () => {
+  it('sends an instance profile given as an ARN in the Arn field, not as a name', async () => {
+    const { fleet, server } = await fleetAnswering(() => ec2Ok('RunInstances', reservation([{ id: 'i-new1', state: 'pending', imageId: 'ami-new', tags: {} }])));
+    const arn = 'arn:aws:iam::123456789012:instance-profile/web-profile';
+    await fleet.launch({ ...launchRequest, iamInstanceProfile: arn }, call);
+    const params = server.calls('RunInstances')[0]!.params;
+    expect([params.get('IamInstanceProfile.Arn'), params.get('IamInstanceProfile.Name')]).toEqual([arn, null]);
+  });
+
   it('sends one RunInstances carrying the token, base64 user data and tags for instances and volumes', async () => {
     const launched = [
       { id: 'i-new1', state: 'pending', imageId: 'ami-new', tags: launchRequest.tags },
