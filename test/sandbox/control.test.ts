@@ -1,22 +1,15 @@
 import { DescribeImagesCommand, DescribeInstancesCommand, type EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.js';
-import { activeFaults, ec2Of, elbOf, eventLog, injectFaults, mackerel, requestLog, startTestSandbox, until, WEB_TG } from './helpers.js';
+import { activeFaults, eventLog, injectFaults, mackerel, requestLog, until, WEB_TG, eachTestSandbox } from './helpers.js';
 
 describe('the sandbox control endpoint', () => {
   let sandbox: Sandbox;
   let ec2: EC2Client;
   let elb: ElasticLoadBalancingV2Client;
-  beforeEach(async () => {
-    sandbox = await startTestSandbox();
-    ec2 = ec2Of(sandbox);
-    elb = elbOf(sandbox);
-  });
-  afterEach(async () => {
-    ec2.destroy();
-    elb.destroy();
-    await sandbox.close();
+  eachTestSandbox((made) => {
+    ({ sandbox, ec2, elb } = made);
   });
 
   const clientRequests = async () => (await requestLog(sandbox)).filter((r) => r.by === 'client');

@@ -6,23 +6,16 @@ import {
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { activeFaults, clearFaults, ec2Of, elbOf, eventLog, injectFaults, requestLog, sandboxState, startTestSandbox, testSeed, until, WEB_TG } from './helpers.js';
+import { activeFaults, clearFaults, ec2Of, elbOf, eventLog, injectFaults, requestLog, sandboxState, startTestSandbox, testSeed, until, WEB_TG, eachTestSandbox } from './helpers.js';
 
 describe('the chaos faults', () => {
   let sandbox: Sandbox;
   let ec2: EC2Client;
   let elb: ElasticLoadBalancingV2Client;
-  beforeEach(async () => {
-    sandbox = await startTestSandbox();
-    ec2 = ec2Of(sandbox);
-    elb = elbOf(sandbox);
-  });
-  afterEach(async () => {
-    ec2.destroy();
-    elb.destroy();
-    await sandbox.close();
+  eachTestSandbox((made) => {
+    ({ sandbox, ec2, elb } = made);
   });
 
   const runInput = (overrides: Partial<RunInstancesCommandInput> = {}) =>

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -50,6 +51,27 @@ const clientConfig = (sandbox: Sandbox) => ({
 
 export const ec2Of = (sandbox: Sandbox) => new EC2Client(clientConfig(sandbox));
 export const elbOf = (sandbox: Sandbox) => new ElasticLoadBalancingV2Client(clientConfig(sandbox));
+
+export interface SandboxUnderTest {
+  readonly sandbox: Sandbox;
+  readonly ec2: EC2Client;
+  readonly elb: ElasticLoadBalancingV2Client;
+}
+
+/** A fresh sandbox and SDK clients for every test of the calling block, handed to `use`, and closed after it. */
+export const eachTestSandbox = (use: (made: SandboxUnderTest) => void): void => {
+  let made: SandboxUnderTest;
+  beforeEach(async () => {
+    const sandbox = await startTestSandbox();
+    made = { sandbox, ec2: ec2Of(sandbox), elb: elbOf(sandbox) };
+    use(made);
+  });
+  afterEach(async () => {
+    made.ec2.destroy();
+    made.elb.destroy();
+    await made.sandbox.close();
+  });
+};
 
 /** Polls `check` every few real ms until it returns something other than undefined. */
 export const until = async <T>(check: () => Promise<T | undefined>, what: string, tries = 400): Promise<T> => {

@@ -12,23 +12,16 @@ import {
   type ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.js';
-import { ec2Of, editWorld, elbOf, eventLog, mackerel, requestLog, sandboxState, startTestSandbox, until, WEB_TG } from './helpers.js';
+import { editWorld, eventLog, mackerel, requestLog, sandboxState, until, WEB_TG, eachTestSandbox } from './helpers.js';
 
 describe('POST /_sandbox/world', () => {
   let sandbox: Sandbox;
   let ec2: EC2Client;
   let elb: ElasticLoadBalancingV2Client;
-  beforeEach(async () => {
-    sandbox = await startTestSandbox();
-    ec2 = ec2Of(sandbox);
-    elb = elbOf(sandbox);
-  });
-  afterEach(async () => {
-    ec2.destroy();
-    elb.destroy();
-    await sandbox.close();
+  eachTestSandbox((made) => {
+    ({ sandbox, ec2, elb } = made);
   });
 
   const launch = async (subnet = 'subnet-0aaa') => {
