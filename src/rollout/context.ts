@@ -42,3 +42,15 @@ export const save = (run: Run): Promise<void> => {
   run.record.updatedAt = run.deps.clock.now();
   return run.deps.journal.save(run.record);
 };
+
+/** The first event of every deploy command: which deploy, of what, and in which mode. */
+export const announce = (deps: Deps, action: 'replace' | 'resume' | 'rollback', deployId: string, spec: RoleSpec): void =>
+  deps.emit({
+    type: 'deploy.started',
+    action,
+    deployId,
+    env: spec.env,
+    role: spec.role,
+    service: spec.service,
+    mode: spec.targetGroups.length > 0 ? 'web' : 'worker',
+  });

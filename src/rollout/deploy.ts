@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Deps, timed } from './context.js';
+import { type Deps, announce, timed } from './context.js';
 import { type Outcome, drive } from './drive.js';
 import { checkLock } from './lock.js';
 import { type Plan, makePlan } from './plan.js';
@@ -38,7 +38,7 @@ export const replace = async (
   const startedAt = deps.clock.now();
   const phaseMs = {};
   const early = { deps, phaseMs };
-  deps.emit({ type: 'deploy.started', action: 'replace', deployId, env: spec.env, role: spec.role, service: spec.service, mode: spec.targetGroups.length > 0 ? 'web' : 'worker' });
+  announce(deps, 'replace', deployId, spec);
   const call = { signal };
   const resolved = await timed(early, 'preflight', async () => {
     const found = await preflight(spec, deps, call);

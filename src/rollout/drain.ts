@@ -3,7 +3,7 @@ import type { Balancer, Call, Clock } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { drainVerdict } from './verdicts.js';
 import { observeGroups } from './verify.js';
-import { pick, waitFor } from './wait.js';
+import { waitFor } from './wait.js';
 
 /** Waits until `ids` have left every target group of the role (deregistration delay served). */
 export const awaitDrained = (
@@ -19,5 +19,5 @@ export const awaitDrained = (
     timeout: spec.timeouts.drain,
     signal: call.signal,
     what: 'targets drained',
-    onPending: (verdict) => deps.emit({ type: 'waiting', phase, what: 'targets drained', ...pick(verdict) }),
+    report: { emit: deps.emit, phase },
   });

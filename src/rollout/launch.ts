@@ -5,7 +5,7 @@ import type { AzLaunch, Plan } from './plan.js';
 import type { Call, Clock, Fleet, LaunchRequest } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { bootVerdict } from './verdicts.js';
-import { pick, waitFor } from './wait.js';
+import { waitFor } from './wait.js';
 
 // The tool's role tag stays even when ownership names another tag: it marks what the tool launched.
 export const launchTags = (spec: RoleSpec, deployId: string): Record<string, string> => ({
@@ -75,7 +75,7 @@ export const launchAll = async (
     timeout: spec.timeouts.launch,
     signal: call.signal,
     what: 'new instances running',
-    onPending: (verdict) => deps.emit({ type: 'waiting', phase: 'launch', what: 'instances running', ...pick(verdict) }),
+    report: { emit: deps.emit, phase: 'launch' },
   });
   return ids;
 };

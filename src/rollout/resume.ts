@@ -1,6 +1,6 @@
 // `resume <id>` and `rollback <id>`: finish or undo a deploy from its journal record, or from its
 // instances' tags when the journal is gone, re-observing the world rather than trusting memory.
-import { type Deps, type Run, save, timed } from './context.js';
+import { type Deps, type Run, announce, save, timed } from './context.js';
 import { type Outcome, drive, undo } from './drive.js';
 import { UsageError } from './errors.js';
 import { type DeployRecord, isBefore } from './record.js';
@@ -23,7 +23,7 @@ const load = async (action: 'resume' | 'rollback', spec: RoleSpec, deployId: str
     throw new UsageError(`deploy ${deployId} is of ${record.env}/${record.role}, not ${spec.env}/${spec.role}`, `pass --env ${record.env} --role ${record.role}`);
   }
   const subnets = await deps.fleet.subnets(spec.subnets, call);
-  deps.emit({ type: 'deploy.started', action, deployId, env: spec.env, role: spec.role, service: spec.service, mode: spec.targetGroups.length > 0 ? 'web' : 'worker' });
+  announce(deps, action, deployId, spec);
   return { spec, deps, record, subnets, signal, phaseMs: {} };
 };
 

@@ -2,7 +2,7 @@ import type { Emit } from './events.js';
 import type { Balancer, Call, Clock, Fleet, Monitor } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { type GroupHealth, aliveVerdict, healthVerdict, registrationVerdict, stableVerdict, unhealthySince } from './verdicts.js';
-import { type Verdict, pick, waitFor } from './wait.js';
+import { type Verdict, waitFor } from './wait.js';
 
 export interface VerifyDeps {
   readonly fleet: Fleet;
@@ -32,9 +32,7 @@ export const verifyAll = async (spec: RoleSpec, ids: readonly string[], deps: Ve
       timeout,
       signal,
       what,
-      onPending: (verdict) => {
-        if (verdict.waitingFor.length > 0) deps.emit({ type: 'waiting', phase: 'verify', what, ...pick(verdict) });
-      },
+      report: { emit: deps.emit, phase: 'verify' },
     }).catch((error: unknown) => {
       if (!stop.signal.aborted) firstFailure ??= error;
       stop.abort();

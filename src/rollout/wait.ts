@@ -1,4 +1,5 @@
 import { TimeoutError } from './errors.js';
+import type { Emit, Phase } from './events.js';
 import type { Clock } from './ports.js';
 
 /** The result of one look at the world while waiting. */
@@ -14,7 +15,8 @@ export interface WaitOptions {
   readonly signal: AbortSignal;
   /** Names what is awaited, for the timeout message. */
   readonly what: string;
-  readonly onPending?: (verdict: Extract<Verdict, { kind: 'pending' }>) => void;
+  /** Reports each change in what is still awaited as a `waiting` event of this phase. */
+  readonly report?: { readonly emit: Emit; readonly phase: Phase };
 }
 
 /** Looks until the verdict passes; throws on a failed verdict, on the deadline, or on abort. */
@@ -26,7 +28,11 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
     const verdict = await look();
     if (verdict.kind === 'passed') return;
     if (verdict.kind === 'failed') throw new Error(`${options.what}: ${verdict.reason}`);
-    if (!sameList(lastPending, verdict.waitingFor)) options.onPending?.(verdict);
+    const { report } = options;
+    if (report && verdict.waitingFor.length > 0 && !sameList(lastPending, verdict.waitingFor)) {
+      const { done, total, waitingFor: pending } = verdict;
+      report.emit({ type: 'waiting', phase: report.phase, what: options.what, done, total, pending });
+    }
     lastPending = verdict.waitingFor;
     if (options.clock.now() + options.interval > deadline) {
       throw new TimeoutError(
@@ -40,9 +46,3 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
 const sameList = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((item, index) => item === b[index]);
 
-/** The fields of a pending verdict that a `waiting` event carries. */
-export const pick = (verdict: { done: number; total: number; waitingFor: readonly string[] }) => ({
-  done: verdict.done,
-  total: verdict.total,
-  pending: verdict.waitingFor,
-});
