@@ -1,5 +1,6 @@
 import {
   CreateTagsCommand,
+  DeleteTagsCommand,
   type _InstanceType,
   DescribeImagesCommand,
   type DescribeInstancesCommandInput,
@@ -187,12 +188,12 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
     return found;
   },
 
-  findByTag: (key, value, call) =>
+  findByTag: (key, value, call, options) =>
     describeAll(
       ec2,
       [
         { Name: `tag:${key}`, Values: [value] },
-        { Name: 'instance-state-name', Values: NOT_TERMINATED },
+        { Name: 'instance-state-name', Values: options?.withTerminated ? [...NOT_TERMINATED, 'terminated'] : NOT_TERMINATED },
       ],
       call,
     ),
@@ -209,6 +210,16 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
     for (const ids100 of chunk(ids, BATCH)) {
       await callAws('EC2', 'CreateTags', () =>
         ec2.send(new CreateTagsCommand({ Resources: ids100, Tags }), { abortSignal: call.signal }),
+      );
+    }
+  },
+
+  // With a Value, DeleteTags removes the tag only where it has that value.
+  untag: async (ids, tags, call) => {
+    const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+    for (const ids100 of chunk(ids, BATCH)) {
+      await callAws('EC2', 'DeleteTags', () =>
+        ec2.send(new DeleteTagsCommand({ Resources: ids100, Tags }), { abortSignal: call.signal }),
       );
     }
   },

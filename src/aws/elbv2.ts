@@ -1,5 +1,6 @@
 import {
   DeregisterTargetsCommand,
+  DescribeLoadBalancersCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
@@ -37,7 +38,7 @@ const targetGroup = async (elbv2: ElasticLoadBalancingV2Client, arn: string, cal
     arn,
     vpcId: group.VpcId ?? '',
     targetType: group.TargetType ?? '',
-    port: group.Port ?? 0,
+    loadBalancerArns: group.LoadBalancerArns ?? [],
     deregistrationDelaySeconds: delay === undefined ? DEFAULT_DEREGISTRATION_DELAY : Number(delay),
   };
 };
@@ -48,6 +49,18 @@ export const createBalancer = (elbv2: ElasticLoadBalancingV2Client): Balancer =>
     const groups: TargetGroup[] = [];
     for (const arn of arns) groups.push(await targetGroup(elbv2, arn, call));
     return groups;
+  },
+
+  loadBalancers: async (arns, call) => {
+    if (arns.length === 0) return [];
+    const out = await callAws('ELBv2', 'DescribeLoadBalancers', () =>
+      elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [...arns] }), { abortSignal: call.signal }),
+    );
+    return (out.LoadBalancers ?? []).map((balancer) => ({
+      arn: balancer.LoadBalancerArn ?? '',
+      name: balancer.LoadBalancerName ?? '',
+      azs: (balancer.AvailabilityZones ?? []).map((zone) => zone.ZoneName ?? ''),
+    }));
   },
 
   // No Port: each target takes the group's own port.

@@ -1,6 +1,6 @@
 // The least IAM policy one role's deploys need: every action the adapters call, each scoped by
 // resource ARN or tag condition wherever AWS supports it. Pure: no SDK import.
-import { TAG_STATE } from '../rollout/recovery.js';
+import { TAG_REPLACED_BY, TAG_STATE } from '../rollout/tags.js';
 import type { RoleSpec } from '../rollout/spec.js';
 
 export interface PolicyStatement {
@@ -68,7 +68,17 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
       Resource: ec2('instance/*'),
       Condition: {
         StringEquals: { [`ec2:ResourceTag/${tag}`]: value },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_STATE] },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_STATE, TAG_REPLACED_BY] },
+      },
+    },
+    {
+      Sid: 'UnmarkOwnedOldFleet',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteTags'],
+      Resource: ec2('instance/*'),
+      Condition: {
+        StringEquals: { [`ec2:ResourceTag/${tag}`]: value },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_REPLACED_BY] },
       },
     },
     {
@@ -97,6 +107,7 @@ const balancerStatements = (targetGroups: readonly string[]): PolicyStatement[] 
     Sid: 'DescribeTargets',
     Effect: 'Allow',
     Action: [
+      'elasticloadbalancing:DescribeLoadBalancers',
       'elasticloadbalancing:DescribeTargetGroups',
       'elasticloadbalancing:DescribeTargetGroupAttributes',
       'elasticloadbalancing:DescribeTargetHealth',

@@ -43,6 +43,8 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     ownership: ownership ?? defaultOwnership(env, choice.role),
     ...(userData !== undefined && { userData }),
     pollInterval: config.pollInterval,
+    newHostStatus: environment.mackerel.newHostStatus,
+    targetsPerGroup: config.limits.targetsPerGroup,
   };
 };
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { TAG_DEPLOY, TAG_ENV, TAG_LIMITS, TAG_MANAGED_BY } from '../rollout/tags.js';
 import { parseDuration } from './duration.js';
 
 // Every message says what is allowed; the loader adds the field path and the value it got.
@@ -35,16 +36,14 @@ const named = <Value extends z.ZodType>(kind: string, value: Value) =>
 const durationHint = 'expected a positive duration like "100ms", "30s", "5m" or "1h30m"';
 
 /** Milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .string({ error: durationHint })
-    .transform((value, ctx) => {
-      const ms = parseDuration(value);
-      if (ms !== undefined && ms > 0) return ms;
-      ctx.addIssue({ code: 'custom', message: durationHint, input: value });
-      return z.NEVER;
-    })
-    .prefault(fallback);
+const anyDuration = z.string({ error: durationHint }).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms !== undefined && ms > 0) return ms;
+  ctx.addIssue({ code: 'custom', message: durationHint, input: value });
+  return z.NEVER;
+});
+
+const duration = (fallback: string) => anyDuration.prefault(fallback);
 
 const perAzHint = 'expected a positive integer or "match"';
 
@@ -70,7 +69,7 @@ const subnets = list(matching(/^subnet-[0-9a-z]+$/, 'a subnet id like "subnet-01
 );
 
 // The tool writes these itself; owning a fleet by one of them would match other roles or deploys.
-const reservedTags = ['mackerel-replacer:env', 'mackerel-replacer:deploy-id', 'managed-by'];
+const reservedTags = [TAG_ENV, TAG_DEPLOY, TAG_MANAGED_BY];
 const ownershipHint = 'expected a tag key of at most 128 characters, not starting with "aws:"';
 
 const ownership = strict({
@@ -90,8 +89,19 @@ const role = strict({
   keyName: text('a key pair name').optional(),
   userDataFile: text('a file path, relative to this config file').optional(),
   tags: z
-    .record(z.string(), z.string({ error: 'expected a string (quote numbers and booleans)' }), {
-      error: 'expected a mapping of tag names to values',
+    .record(
+      z
+        .string()
+        .max(TAG_LIMITS.key, { error: `expected a tag key of at most ${TAG_LIMITS.key} characters` })
+        .refine((key) => !key.toLowerCase().startsWith('aws:'), { error: 'expected a tag key not starting with "aws:" (AWS reserves it)' }),
+      z
+        .string({ error: 'expected a string (quote numbers and booleans)' })
+        .max(TAG_LIMITS.value, { error: `expected a tag value of at most ${TAG_LIMITS.value} characters` }),
+      { error: 'expected a mapping of tag names to values' },
+    )
+    // The tool adds up to 11 tags of its own to every new instance.
+    .refine((tags) => Object.keys(tags).length <= TAG_LIMITS.perResource - 11, {
+      error: `expected at most ${TAG_LIMITS.perResource - 11} tags: EC2 allows ${TAG_LIMITS.perResource} per instance and the tool adds up to 11`,
     })
     .default({}),
   perAz: z
@@ -114,7 +124,8 @@ const role = strict({
   timeouts: strict({
     launch: duration('5m'),
     verify: duration('10m'),
-    drain: duration('5m'),
+    /** Default: the longest deregistration delay of the role's target groups, plus a minute. */
+    drain: anyDuration.optional(),
     /** A new target unhealthy this long in a row fails verification at once. */
     unhealthy: duration('3m'),
     /** Launch, register and verify together. */
@@ -126,7 +137,11 @@ const role = strict({
 });
 
 const environment = strict({
-  mackerel: strict({ service: name('service') }),
+  mackerel: strict({
+    service: name('service'),
+    /** At cutover: the new hosts to `working` before the old ones go to `maintenance`, or `keep` their status. */
+    newHostStatus: z.enum(['working', 'keep'], { error: 'expected "working" or "keep"' }).default('working'),
+  }),
   roles: named('role', role),
 });
 
@@ -134,6 +149,10 @@ export const configSchema = strict({
   region: text('an AWS region like "ap-northeast-1"').optional(),
   defaultEnv: z.string({ error: 'expected an environment name' }).optional(),
   pollInterval: duration('5s'),
+  /** The account's AWS quotas, where they were raised. */
+  limits: strict({
+    targetsPerGroup: z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' }).default(1000),
+  }).prefault({}),
   environments: named('environment', environment),
 }).superRefine((config, ctx) => {
   if (config.defaultEnv !== undefined && !Object.hasOwn(config.environments, config.defaultEnv)) {

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { UsageError } from '../rollout/errors.js';
 import type { Annotation, Call, Monitor } from '../rollout/ports.js';
 import { createSend, type Endpoint, type TransportOptions } from './http.js';
-import { toHosts } from './hosts.js';
+import { customIdentifierOf, toHosts } from './hosts.js';
 import type { RetryPolicy } from './retry.js';
 
 export interface MackerelClientOptions {
@@ -77,6 +77,12 @@ export const createMackerelClient = (options: MackerelClientOptions): Monitor =>
       const notFound = `service "${service}" or its role "${role}" does not exist in Mackerel`;
       const body = await send({ method: 'GET', path: hostsPath, query, notFound }, call);
       return toHosts(body, `GET ${hostsPath}`);
+    },
+    hostOfInstance: async (instanceId, call) => {
+      const query = new URLSearchParams({ customIdentifier: customIdentifierOf(instanceId) });
+      for (const status of everyStatus) query.append('status', status);
+      const body = await send({ method: 'GET', path: hostsPath, query, notFound: 'the hosts listing is not found' }, call);
+      return toHosts(body, `GET ${hostsPath}`)[0];
     },
     setStatus: (ids, status, call) =>
       bulk(

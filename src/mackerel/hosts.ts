@@ -9,6 +9,7 @@ const hostSchema = z.object({
   status: z.enum(['working', 'standby', 'maintenance', 'poweroff']),
   isRetired: z.boolean().optional(),
   customIdentifier: z.string().nullish(),
+  roles: z.record(z.string(), z.array(z.string())).nullish(),
   meta: z
     .object({
       cloud: z.object({ provider: z.string(), metadata: z.record(z.string(), z.unknown()).nullish() }).nullish(),
@@ -27,8 +28,16 @@ const instanceIdOf = (host: RawHost): string | undefined => {
   const cloud = host.meta?.cloud;
   const fromMetadata = cloud?.provider === 'ec2' ? cloud.metadata?.['instance-id'] : undefined;
   if (typeof fromMetadata === 'string' && fromMetadata !== '') return fromMetadata;
-  return customIdentifierPattern.exec(host.customIdentifier ?? '')?.[1];
+  return identifiedAs(host);
 };
+
+const identifiedAs = (host: RawHost): string | undefined => customIdentifierPattern.exec(host.customIdentifier ?? '')?.[1];
+
+const roleFullnames = (host: RawHost): string[] =>
+  Object.entries(host.roles ?? {}).flatMap(([service, roles]) => roles.map((role) => `${service}:${role}`));
+
+/** The customIdentifier mackerel-agent gives an EC2 instance's host. */
+export const customIdentifierOf = (instanceId: string): string => `${instanceId}.ec2.amazonaws.com`;
 
 /** The non-retired hosts of a host list; `operation` names the call if the body is not one. */
 export const toHosts = (body: unknown, operation: string): Host[] => {
@@ -40,5 +49,12 @@ export const toHosts = (body: unknown, operation: string): Host[] => {
   }
   return parsed.data.hosts
     .filter((host) => host.isRetired !== true)
-    .map((host) => ({ id: host.id, name: host.name, status: host.status, instanceId: instanceIdOf(host) }));
+    .map((host) => ({
+      id: host.id,
+      name: host.name,
+      status: host.status,
+      instanceId: instanceIdOf(host),
+      identifiedAs: identifiedAs(host),
+      roles: roleFullnames(host),
+    }));
 };

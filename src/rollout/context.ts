@@ -20,6 +20,8 @@ export interface Run {
   readonly deps: Deps;
   readonly record: DeployRecord;
   readonly subnets: readonly Subnet[];
+  /** How long targets may take to drain (see drainTimeout). */
+  readonly drainMs: number;
   /** The operator's interrupt. */
   readonly signal: AbortSignal;
   readonly phaseMs: Partial<Record<Phase, number>>;

@@ -6,21 +6,35 @@ import { message } from './errors.js';
 import { type Leftover, attempt } from './leftovers.js';
 import { ownershipProblem } from './ownership.js';
 import type { Instance } from './ports.js';
+import { launchedIds, oldIds } from './record.js';
+import { retireHosts } from './retire.js';
 
-const oldIds = (run: Run) => run.record.snapshot.map((member) => member.instanceId);
 
-/** Old hosts to maintenance (silences their alerts), old targets deregistered and drained. */
+/**
+ * New hosts to `working` (alerting covers them), then old hosts to `maintenance` (silences their
+ * alerts), old targets deregistered and drained.
+ */
 export const silenceAndDrain = async (run: Run): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const leftovers: Leftover[] = [];
-  const call = { signal: AbortSignal.timeout(spec.timeouts.drain + 5 * 60_000) };
+  const call = { signal: AbortSignal.timeout(run.drainMs + 5 * 60_000) };
+  if (spec.newHostStatus === 'working') {
+    const newIds = new Set(launchedIds(record));
+    await attempt(leftovers, 'could not set the new hosts working, so the old ones were not silenced', `mackerel-replacer resume ${record.deployId}`, async () => {
+      const hosts = await deps.monitor.hosts(spec.service, spec.role, call);
+      const idle = hosts.filter((host) => host.instanceId !== undefined && newIds.has(host.instanceId) && host.status !== 'working');
+      await deps.monitor.setStatus(idle.map((host) => host.id), 'working', call);
+      if (idle.length > 0) deps.emit({ type: 'step.done', phase: 'cutover', what: 'set the new hosts working', ids: idle.map((host) => host.id) });
+    });
+    if (leftovers.length > 0) return leftovers;
+  }
   record.cutoverBegun = true;
   await save(run);
   const hostIds = record.snapshot.map((member) => member.hostId);
   await deps.monitor.setStatus(hostIds, 'maintenance', call).catch((error: unknown) =>
     deps.emit({ type: 'warning', message: `could not set the old hosts to maintenance (their alerts stay on): ${message(error)}` }),
   );
-  const ids = oldIds(run);
+  const ids = oldIds(record);
   if (spec.targetGroups.length === 0 || ids.length === 0) return leftovers;
   for (const arn of spec.targetGroups) {
     await attempt(leftovers, `could not deregister the old targets from ${arn}`, `mackerel-replacer resume ${record.deployId}`,
@@ -28,7 +42,7 @@ export const silenceAndDrain = async (run: Run): Promise<Leftover[]> => {
   }
   if (leftovers.length > 0) return leftovers;
   deps.emit({ type: 'step.done', phase: 'cutover', what: 'deregistered the old targets', ids });
-  await awaitDrained(spec, ids, deps, call, 'cutover').catch((error: unknown) => {
+  await awaitDrained(spec, ids, deps, call, 'cutover', run.drainMs).catch((error: unknown) => {
     leftovers.push({
       what: `old instances ${ids.join(', ')} are deregistered but still running: ${message(error)}`,
       fix: `mackerel-replacer resume ${record.deployId}, once they have drained`,
@@ -45,7 +59,7 @@ export const terminateOld = async (run: Run): Promise<Leftover[]> => {
   const { spec, deps, record, subnets } = run;
   const leftovers: Leftover[] = [];
   const call = { signal: AbortSignal.timeout(5 * 60_000) };
-  const ids = oldIds(run).filter((id) => !record.terminated.includes(id));
+  const ids = oldIds(record).filter((id) => !record.terminated.includes(id));
   let instances: Map<string, Instance>;
   try {
     instances = new Map((await deps.fleet.describe(ids, call)).map((instance) => [instance.id, instance]));
@@ -88,8 +102,7 @@ export const retireOld = async (run: Run): Promise<Leftover[]> => {
   const wanted = new Set(record.snapshot.filter((member) => gone.has(member.instanceId)).map((member) => member.hostId));
   for (const hostId of record.staleHosts ?? []) wanted.add(hostId);
   await attempt(leftovers, 'could not retire the old Mackerel hosts', `mackerel-replacer resume ${record.deployId}`, async () => {
-    const live = (await deps.monitor.hosts(spec.service, spec.role, call)).filter((host) => wanted.has(host.id)).map((host) => host.id);
-    await deps.monitor.retire(live, call);
+    const live = await retireHosts(spec, deps.monitor, (host) => wanted.has(host.id), call);
     if (live.length > 0) deps.emit({ type: 'step.done', phase: 'retire', what: 'retired the old hosts', ids: live });
   });
   return leftovers;

@@ -3,7 +3,7 @@ import { type Deps, announce, timed } from './context.js';
 import { type Outcome, drive } from './drive.js';
 import { checkLock } from './lock.js';
 import { type Plan, makePlan } from './plan.js';
-import { checkPermissions, preflight } from './preflight.js';
+import { checkPermissions, checkTargetQuota, preflight } from './preflight.js';
 import type { DeployRecord } from './record.js';
 import { type Snapshot, type SnapshotOptions, takeSnapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
@@ -50,7 +50,8 @@ export const replace = async (
   deps.emit({ type: 'snapshot.taken', members: snapshot.members });
   const plan = await timed(early, 'plan', async () => {
     const made = makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot);
-    await checkPermissions(spec, made, snapshot, deps, call, { write: !options.dryRun });
+    await checkTargetQuota(spec, made, deps.balancer, call);
+    await checkPermissions(spec, made, snapshot, deps, call, { write: !options.dryRun, startedAt, runner: deps.runner });
     return made;
   });
   deps.emit({ type: 'plan.made', plan });
@@ -79,5 +80,5 @@ export const replace = async (
     ...(options.forceUnlock && { unlocked: options.forceUnlock }),
   };
   await deps.journal.save(record);
-  return drive({ spec, deps, record, subnets: resolved.subnets, signal, phaseMs });
+  return drive({ spec, deps, record, subnets: resolved.subnets, drainMs: resolved.drainMs, signal, phaseMs });
 };

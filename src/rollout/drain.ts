@@ -12,11 +12,12 @@ export const awaitDrained = (
   deps: { balancer: Balancer; clock: Clock; emit: Emit },
   call: Call,
   phase: Phase,
+  timeout: number,
 ): Promise<void> =>
   waitFor(async () => drainVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call)), {
     clock: deps.clock,
     interval: spec.pollInterval,
-    timeout: spec.timeouts.drain,
+    timeout,
     signal: call.signal,
     what: 'targets drained',
     report: { emit: deps.emit, phase },

@@ -5,9 +5,9 @@ import { message } from './errors.js';
 import { launchAll } from './launch.js';
 import { checkLock } from './lock.js';
 import type { Leftover } from './leftovers.js';
-import { type DeployRecord, type Step, isBefore, launchedIds } from './record.js';
-import { DONE, TAG_STATE, lifecycleTags } from './recovery.js';
-import { rollBackNew } from './rollback.js';
+import { type DeployRecord, type Step, isBefore, launchedIds, oldIds } from './record.js';
+import { releaseOld, rollBackNew } from './rollback.js';
+import { DONE, TAG_REPLACED_BY, TAG_STATE } from './tags.js';
 import { verifyAll } from './verify.js';
 
 export interface Summary {
@@ -49,12 +49,14 @@ const bringUp = async (run: Run, signal: AbortSignal): Promise<void> => {
   const call = { signal };
   record.status = 'running';
   await enter(run, 'launch');
-  await timed(run, 'launch', () =>
-    launchAll(spec, record, lifecycleTags(record), deps, call, async (az, ids) => {
+  await timed(run, 'launch', async () => {
+    // Before anything is launched, so resume and rollback from another machine find the old fleet.
+    await deps.fleet.tag(oldIds(record), { [TAG_REPLACED_BY]: record.deployId }, call);
+    await launchAll(spec, record, deps, call, async (az, ids) => {
       record.launched[az] = ids;
       await save(run);
-    }),
-  );
+    });
+  });
   // Two deploys that passed the lock at the same moment both see each other's instances now, and
   // each rolls itself back: neither may go on to retire the same old fleet.
   await checkLock(spec, deps, call, { self: record.deployId, forceUnlock: record.unlocked });
@@ -81,7 +83,7 @@ export const undo = async (run: Run, reason: string, requested = false): Promise
   record.reason = reason;
   await save(run);
   deps.emit({ type: 'rollback.started', reason });
-  const leftovers = await timed(run, 'rollback', () => rollBackNew(run));
+  const leftovers = await timed(run, 'rollback', async () => [...(await rollBackNew(run)), ...(await releaseOld(run))]);
   return settle(run, leftovers, { kind: 'rolled-back', deployId: record.deployId, reason, aborted: run.signal.aborted, requested });
 };
 

@@ -1,9 +1,8 @@
 import type { Deps } from './context.js';
 import { UsageError } from './errors.js';
-import { TAG_DEPLOY, TAG_OWNER, ownerValue } from './ownership.js';
 import type { Call } from './ports.js';
 import { isOpen } from './record.js';
-import { IN_FLIGHT, TAG_RUNNER, TAG_STARTED, TAG_STATE } from './recovery.js';
+import { IN_FLIGHT, TAG_DEPLOY, TAG_OWNER, TAG_RUNNER, TAG_STARTED, TAG_STATE, ownerValue } from './tags.js';
 import type { RoleSpec } from './spec.js';
 
 interface InFlight {

@@ -1,14 +1,6 @@
 import type { Instance, Subnet } from './ports.js';
 import type { RoleSpec } from './spec.js';
-
-export const TAG_ENV = 'mackerel-replacer:env';
-/** The tool's role tag, `<env>/<role>`: on every instance it launches, and the default ownership tag. */
-export const TAG_OWNER = 'mackerel-replacer:role';
-export const TAG_DEPLOY = 'mackerel-replacer:deploy-id';
-export const TAG_MANAGED_BY = 'managed-by';
-
-/** The value of the tool's role tag. */
-export const ownerValue = (spec: Pick<RoleSpec, 'env' | 'role'>): string => `${spec.env}/${spec.role}`;
+import { TAG_OWNER, ownerValue } from './tags.js';
 
 /** The ownership tag when the config names none. */
 export const defaultOwnership = (env: string, role: string): RoleSpec['ownership'] => ({

@@ -19,6 +19,9 @@ export interface Plan {
   readonly oldCount: number;
 }
 
+/** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15. */
+export const clientToken = (deployId: string, az: string): string => `${deployId}/${az}/0`;
+
 /** How many new instances go to each AZ. Pure: the same inputs always give the same plan. */
 export const makePlan = (
   spec: RoleSpec,
@@ -34,7 +37,7 @@ export const makePlan = (
       az: subnet.az,
       subnetId: subnet.id,
       count: spec.perAz === 'match' ? (oldPerAz.get(subnet.az) ?? 0) : spec.perAz,
-      clientToken: `${deployId}/${subnet.az}/0`,
+      clientToken: clientToken(deployId, subnet.az),
     }))
     .filter((launch) => launch.count > 0);
   const newCount = launches.reduce((sum, launch) => sum + launch.count, 0);

@@ -64,19 +64,29 @@ export interface Fleet {
   launch(request: LaunchRequest, call: Call): Promise<Instance[]>;
   /** Instances that exist, in any state; unknown ids are left out, not thrown. */
   describe(ids: readonly string[], call: Call): Promise<Instance[]>;
-  /** Instances carrying tag `key` = `value`, not yet terminated. */
-  findByTag(key: string, value: string, call: Call): Promise<Instance[]>;
+  /** Instances carrying tag `key` = `value`, not yet terminated (or, with `withTerminated`, terminated ones EC2 still shows too). */
+  findByTag(key: string, value: string, call: Call, options?: { readonly withTerminated?: boolean }): Promise<Instance[]>;
   terminate(ids: readonly string[], call: Call): Promise<void>;
   /** Adds or overwrites tags on instances. */
   tag(ids: readonly string[], tags: Readonly<Record<string, string>>, call: Call): Promise<void>;
+  /** Removes each tag `key` from instances where it has exactly `value`. */
+  untag(ids: readonly string[], tags: Readonly<Record<string, string>>, call: Call): Promise<void>;
 }
 
 export interface TargetGroup {
   readonly arn: string;
   readonly vpcId: string;
   readonly targetType: string;
-  readonly port: number;
+  /** Empty when no load balancer forwards to the group: its targets stay `unused`. */
+  readonly loadBalancerArns: readonly string[];
   readonly deregistrationDelaySeconds: number;
+}
+
+export interface LoadBalancer {
+  readonly arn: string;
+  readonly name: string;
+  /** The Availability Zones it is enabled in: targets elsewhere stay `unused`. */
+  readonly azs: readonly string[];
 }
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining' | 'unavailable' | 'unhealthy.draining';
@@ -91,6 +101,7 @@ export interface TargetHealth {
 export interface Balancer {
   /** Throws when any of the arns does not exist. */
   targetGroups(arns: readonly string[], call: Call): Promise<TargetGroup[]>;
+  loadBalancers(arns: readonly string[], call: Call): Promise<LoadBalancer[]>;
   register(arn: string, instanceIds: readonly string[], call: Call): Promise<void>;
   deregister(arn: string, instanceIds: readonly string[], call: Call): Promise<void>;
   /** Every target of the group in one call. */
@@ -105,6 +116,10 @@ export interface Host {
   readonly status: HostStatus;
   /** From the agent's EC2 metadata or its customIdentifier; absent for non-EC2 hosts. */
   readonly instanceId?: string;
+  /** The instance its customIdentifier (`<instance-id>.ec2.amazonaws.com`) names, when it names one. */
+  readonly identifiedAs?: string;
+  /** `service:role`, as the agent's `roles` setting gave them. */
+  readonly roles: readonly string[];
 }
 
 export interface Annotation {
@@ -121,7 +136,10 @@ export interface Annotation {
 export interface Monitor {
   /** Every non-retired host of the role, whatever its status. */
   hosts(service: string, role: string, call: Call): Promise<Host[]>;
+  /** The non-retired host whose customIdentifier names this EC2 instance, whatever its roles and status. */
+  hostOfInstance(instanceId: string, call: Call): Promise<Host | undefined>;
   setStatus(hostIds: readonly string[], status: HostStatus, call: Call): Promise<void>;
+  /** Throws an ApiError with code 404 when any of them is unknown or already retired. */
   retire(hostIds: readonly string[], call: Call): Promise<void>;
   annotate(annotation: Annotation, call: Call): Promise<void>;
 }

@@ -1,15 +1,22 @@
 import { ApiError, UsageError } from './errors.js';
-import { launchRequest, launchTags } from './launch.js';
+import { launchRequest } from './launch.js';
 import type { Plan } from './plan.js';
-import type { Call, Fleet, Balancer, Image, Monitor, Subnet, TargetGroup } from './ports.js';
+import type { Balancer, Call, Fleet, Image, LoadBalancer, Monitor, Subnet, TargetGroup } from './ports.js';
 import type { Snapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
+import { type LaunchFacts, instanceTags, tagLimitProblem } from './tags.js';
+import { groupName } from './verdicts.js';
 
 export interface Resolved {
   readonly image: Image;
   readonly subnets: readonly Subnet[];
   readonly targetGroups: readonly TargetGroup[];
+  /** How long old or new targets may take to drain. */
+  readonly drainMs: number;
 }
+
+/** Added to the longest deregistration delay for the default drain timeout. */
+export const DRAIN_MARGIN_MS = 60_000;
 
 /** Everything that can be checked without changing anything. Throws UsageError on the first problem found. */
 export const preflight = async (spec: RoleSpec, deps: { fleet: Fleet; balancer: Balancer }, call: Call): Promise<Resolved> => {
@@ -21,7 +28,28 @@ export const preflight = async (spec: RoleSpec, deps: { fleet: Fleet; balancer: 
   ]);
   checkSubnets(spec, subnets);
   checkTargetGroups(subnets[0]!.vpcId, targetGroups);
-  return { image, subnets: spec.subnets.map((id) => subnets.find((subnet) => subnet.id === id)!), targetGroups };
+  const balancerArns = [...new Set(targetGroups.flatMap((group) => group.loadBalancerArns))];
+  checkBalancers(subnets, targetGroups, await deps.balancer.loadBalancers(balancerArns, call));
+  const ordered = spec.subnets.map((id) => subnets.find((subnet) => subnet.id === id)!);
+  return { image, subnets: ordered, targetGroups, drainMs: drainTimeout(spec, targetGroups) };
+};
+
+/**
+ * The drain timeout: the configured one, which must cover every group's deregistration delay,
+ * or else the longest delay plus a margin.
+ */
+export const drainTimeout = (spec: RoleSpec, groups: readonly TargetGroup[]): number => {
+  const slowest = groups.toSorted((a, b) => b.deregistrationDelaySeconds - a.deregistrationDelaySeconds)[0];
+  const delayMs = (slowest?.deregistrationDelaySeconds ?? 0) * 1000;
+  const configured = spec.timeouts.drain;
+  if (configured === undefined) return delayMs + DRAIN_MARGIN_MS;
+  if (slowest && configured < delayMs) {
+    throw new UsageError(
+      `timeouts.drain (${configured / 1000}s) is shorter than the deregistration delay of target group ${groupName(slowest.arn)} (${slowest.deregistrationDelaySeconds}s): the old targets could never finish draining`,
+      `raise timeouts.drain to at least ${slowest.deregistrationDelaySeconds}s, or leave it out to wait the delay plus ${DRAIN_MARGIN_MS / 1000}s`,
+    );
+  }
+  return configured;
 };
 
 /**
@@ -35,10 +63,13 @@ export const checkPermissions = async (
   snapshot: Pick<Snapshot, 'members'>,
   deps: { fleet: Fleet; monitor: Monitor },
   call: Call,
-  options: { write: boolean },
+  options: { write: boolean } & Omit<LaunchFacts, 'deployId' | 'launches'>,
 ): Promise<void> => {
+  const tags = instanceTags(spec, { ...options, deployId: plan.deployId, launches: plan.launches });
+  const tagProblem = tagLimitProblem(tags);
+  if (tagProblem) throw new UsageError(tagProblem, 'remove tags from the role\'s `tags` in the config');
   const [first] = plan.launches;
-  if (first) await deps.fleet.mayLaunch(launchRequest(spec, plan, first, launchTags(spec, plan.deployId)), call);
+  if (first) await deps.fleet.mayLaunch(launchRequest(spec, plan, first, tags), call);
   const oldIds = snapshot.members.map((member) => member.instanceId);
   if (oldIds.length > 0) await deps.fleet.mayTerminate(oldIds, call);
   const [probe] = snapshot.members;
@@ -68,6 +99,42 @@ const checkSubnets = (spec: RoleSpec, subnets: readonly Subnet[]): void => {
   const vpcs = new Set(subnets.map((subnet) => subnet.vpcId));
   if (vpcs.size > 1) {
     throw new UsageError(`the subnets span several VPCs (${[...vpcs].join(', ')})`, 'configure subnets of one VPC');
+  }
+};
+
+/**
+ * Old and new targets together must fit each group's quota (1,000 targets by default), or
+ * RegisterTargets fails halfway through the deploy.
+ */
+export const checkTargetQuota = async (spec: RoleSpec, plan: Plan, balancer: Balancer, call: Call): Promise<void> => {
+  for (const arn of spec.targetGroups) {
+    const held = (await balancer.health(arn, call)).length;
+    if (held + plan.newCount <= spec.targetsPerGroup) continue;
+    throw new UsageError(
+      `target group ${groupName(arn)} holds ${held} targets and the plan adds ${plan.newCount}: ${held + plan.newCount} is above its quota of ${spec.targetsPerGroup} targets`,
+      'ask AWS for a higher "Targets per target group" quota and set limits.targetsPerGroup to it, or launch fewer instances (perAz)',
+    );
+  }
+};
+
+/** Targets are used only where a load balancer forwards to their group and is enabled in their AZ. */
+const checkBalancers = (subnets: readonly Subnet[], groups: readonly TargetGroup[], balancers: readonly LoadBalancer[]): void => {
+  for (const group of groups) {
+    if (group.loadBalancerArns.length === 0) {
+      throw new UsageError(
+        `target group ${groupName(group.arn)} is attached to no load balancer: its targets would stay unused (Target.NotInUse) and never become healthy`,
+        'add the target group to a listener rule of the load balancer, or remove it from targetGroups',
+      );
+    }
+    const enabled = new Set(balancers.filter((lb) => group.loadBalancerArns.includes(lb.arn)).flatMap((lb) => lb.azs));
+    const outside = subnets.find((subnet) => !enabled.has(subnet.az));
+    if (outside) {
+      const names = balancers.filter((lb) => group.loadBalancerArns.includes(lb.arn)).map((lb) => lb.name).join(', ');
+      throw new UsageError(
+        `the load balancer of target group ${groupName(group.arn)} (${names}) is not enabled in ${outside.az}, where ${outside.id} launches: targets there would stay unused (Target.NotInUse)`,
+        `enable ${outside.az} on the load balancer, or remove ${outside.id} from subnets`,
+      );
+    }
   }
 };
 

@@ -52,6 +52,8 @@ export interface DeployRecord {
 
 export const launchedIds = (record: DeployRecord): string[] => Object.values(record.launched).flat();
 
+export const oldIds = (record: DeployRecord): string[] => record.snapshot.map((member) => member.instanceId);
+
 /** Statuses that hold the role's lock: the deploy may still change the world. */
 export const isOpen = (record: DeployRecord): boolean =>
   record.status === 'running' || record.status === 'interrupted' || record.status === 'rolling-back' || record.status === 'incomplete';

@@ -3,6 +3,7 @@
 import { type Deps, type Run, announce, save, timed } from './context.js';
 import { type Outcome, drive, undo } from './drive.js';
 import { UsageError } from './errors.js';
+import { drainTimeout } from './preflight.js';
 import { type DeployRecord, isBefore } from './record.js';
 import { recoverRecord } from './recovery.js';
 import { restoreOld } from './rollback.js';
@@ -22,9 +23,9 @@ const load = async (action: 'resume' | 'rollback', spec: RoleSpec, deployId: str
   if (record.env !== spec.env || record.role !== spec.role) {
     throw new UsageError(`deploy ${deployId} is of ${record.env}/${record.role}, not ${spec.env}/${spec.role}`, `pass --env ${record.env} --role ${record.role}`);
   }
-  const subnets = await deps.fleet.subnets(spec.subnets, call);
+  const [subnets, groups] = await Promise.all([deps.fleet.subnets(spec.subnets, call), deps.balancer.targetGroups(spec.targetGroups, call)]);
   announce(deps, action, deployId, spec);
-  return { spec, deps, record, subnets, signal, phaseMs: {} };
+  return { spec, deps, record, subnets, drainMs: drainTimeout(spec, groups), signal, phaseMs: {} };
 };
 
 const settled = (record: DeployRecord): Finished | undefined =>

@@ -2,8 +2,9 @@ import { type Run, save } from './context.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, attempt } from './leftovers.js';
-import { TAG_DEPLOY } from './ownership.js';
-import { launchedIds } from './record.js';
+import { launchedIds, oldIds } from './record.js';
+import { retireHosts } from './retire.js';
+import { TAG_DEPLOY, TAG_REPLACED_BY } from './tags.js';
 import { goneVerdict, healthVerdict } from './verdicts.js';
 import { observeGroups } from './verify.js';
 import { waitFor } from './wait.js';
@@ -35,7 +36,7 @@ export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
   if (record.registeredGroups.length > 0) {
     // Drained first so requests in flight on a new instance finish; a drain that never ends
     // must not keep new instances running, so termination follows either way.
-    await awaitDrained(spec, newIds, deps, call, 'rollback').catch((error: unknown) =>
+    await awaitDrained(spec, newIds, deps, call, 'rollback', run.drainMs).catch((error: unknown) =>
       deps.emit({ type: 'warning', message: `terminating the new instances before they drained: ${message(error)}` }),
     );
   }
@@ -56,11 +57,21 @@ export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
   await attempt(leftovers, `the new instances' Mackerel hosts may still be registered`,
     `mkr hosts --service ${spec.service} --role ${spec.role}, then mkr retire --force <host ids of ${newIds.join(', ')}>`,
     async () => {
-      const hosts = await deps.monitor.hosts(spec.service, spec.role, call);
-      const newHosts = hosts.filter((host) => host.instanceId && ids.has(host.instanceId)).map((host) => host.id);
-      await deps.monitor.retire(newHosts, call);
+      const newHosts = await retireHosts(spec, deps.monitor, (host) => host.instanceId !== undefined && ids.has(host.instanceId), call);
       if (newHosts.length > 0) deps.emit({ type: 'step.done', phase: 'rollback', what: 'retired the new Mackerel hosts', ids: newHosts });
     });
+  return leftovers;
+};
+
+/** Takes the deploy's mark off the old instances, where it is still this deploy's. */
+export const releaseOld = async (run: Run): Promise<Leftover[]> => {
+  const { deps, record } = run;
+  const leftovers: Leftover[] = [];
+  const ids = oldIds(record);
+  if (ids.length === 0) return leftovers;
+  await attempt(leftovers, `could not remove the tag ${TAG_REPLACED_BY} from the old instances`,
+    `aws ec2 delete-tags --resources ${ids.join(' ')} --tags Key=${TAG_REPLACED_BY},Value=${record.deployId}`,
+    () => deps.fleet.untag(ids, { [TAG_REPLACED_BY]: record.deployId }, { signal: AbortSignal.timeout(ROLLBACK_MS) }));
   return leftovers;
 };
 
@@ -72,7 +83,7 @@ export const restoreOld = async (run: Run): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const call = { signal: AbortSignal.timeout(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
-  const ids = record.snapshot.map((member) => member.instanceId);
+  const ids = oldIds(record);
   for (const arn of spec.targetGroups) {
     await attempt(leftovers, `could not register the old targets again in ${arn}`,
       `aws elbv2 register-targets --target-group-arn ${arn} --targets ${ids.map((id) => `Id=${id}`).join(' ')}`,

@@ -3,6 +3,7 @@ import type { Emit } from './events.js';
 import { ownershipProblem } from './ownership.js';
 import type { Call, Fleet, Host, HostStatus, Instance, Monitor, Subnet } from './ports.js';
 import type { RoleSpec } from './spec.js';
+import { TAG_LIMITS, TAG_REPLACED_BY } from './tags.js';
 
 /** One old instance of the role, as Mackerel and EC2 agree on it. */
 export interface Member {
@@ -86,6 +87,9 @@ const judge = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, instances
   const problem = ownershipProblem(spec, subnets, instance);
   if (problem) return { kind: 'problem', why: `instance ${host.instanceId} ${problem}` };
   if (instance!.state !== 'running') return { kind: 'problem', why: `instance ${host.instanceId} is ${instance!.state}, not running` };
+  if (Object.keys(instance!.tags).length >= TAG_LIMITS.perResource && instance!.tags[TAG_REPLACED_BY] === undefined) {
+    return { kind: 'problem', why: `instance ${host.instanceId} carries ${TAG_LIMITS.perResource} tags: EC2 allows no more, and the deploy marks it with ${TAG_REPLACED_BY}` };
+  }
   if (!subnets.some((subnet) => subnet.id === instance!.subnetId)) {
     return { kind: 'problem', why: `instance ${host.instanceId} is in ${instance!.subnetId}, not in the configured subnets` };
   }

@@ -30,12 +30,17 @@ export interface RoleSpec {
   readonly timeouts: {
     readonly launch: number;
     readonly verify: number;
-    readonly drain: number;
+    /** Unset: the longest deregistration delay of the role's target groups, plus a margin. */
+    readonly drain?: number;
     /** A new target continuously `unhealthy` this long fails verification before `verify` runs out. */
     readonly unhealthy: number;
     /** The deadline for launch, register and verify together. */
     readonly total: number;
   };
+  /** At cutover, set the new hosts `working` before the old ones go to `maintenance`, or keep their status. */
+  readonly newHostStatus: 'working' | 'keep';
+  /** The quota of targets per target group (old and new targets must fit). */
+  readonly targetsPerGroup: number;
   /** Milliseconds between two polls of EC2, ELBv2 or Mackerel while waiting. */
   readonly pollInterval: number;
 }

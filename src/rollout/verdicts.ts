@@ -25,15 +25,67 @@ export const bootVerdict = (ids: readonly string[], instances: readonly Instance
   return judge(ids.length, waitingFor);
 };
 
-/** Gate (a): every new instance is a host of the role in Mackerel with status working. */
-export const registrationVerdict = (ids: readonly string[], hosts: readonly Host[]): Verdict => {
-  const byInstance = new Map(hosts.map((host) => [host.instanceId, host]));
-  const waitingFor = ids.flatMap((id) => {
+/** What Mackerel says of the new instances at one look. */
+export interface Registrations {
+  /** Every non-retired host of the role. */
+  readonly roleHosts: readonly Host[];
+  /** Some new instances missing from the role, looked up by their customIdentifier. */
+  readonly lookedUp: ReadonlyMap<string, Host | undefined>;
+  /** Host id → the new instance it stood for at earlier looks. */
+  readonly earlierClaims: ReadonlyMap<string, string>;
+}
+
+const ID_FILE_FIX = "the image was baked with mackerel-agent's id file: delete /var/lib/mackerel-agent/id before baking the AMI";
+
+/**
+ * Gate (a): every new instance is a non-retired host of the role in `working` or `standby` (a
+ * default agent leaves the organization's starting status). A host under other roles, or one
+ * host standing for two instances, fails at once: waiting would not fix either.
+ */
+export const registrationVerdict = (roleFullname: string, ids: readonly string[], seen: Registrations): Verdict => {
+  const wanted = new Set(ids);
+  const claims = new Map<string, string>();
+  for (const host of [...seen.roleHosts, ...[...seen.lookedUp.values()].filter((h) => h !== undefined)]) {
+    const { instanceId, identifiedAs } = host;
+    if (instanceId === undefined || !wanted.has(instanceId)) continue;
+    if (identifiedAs !== undefined && identifiedAs !== instanceId) {
+      return { kind: 'failed', reason: `instance ${instanceId} registered as host ${host.id}, which carries the customIdentifier of ${identifiedAs}: ${ID_FILE_FIX}` };
+    }
+    const other = claims.get(host.id) ?? seen.earlierClaims.get(host.id);
+    if (other !== undefined && other !== instanceId) {
+      return { kind: 'failed', reason: `instances ${other} and ${instanceId} both registered as host ${host.id}: ${ID_FILE_FIX}` };
+    }
+    claims.set(host.id, instanceId);
+  }
+  const byInstance = new Map(seen.roleHosts.map((host) => [host.instanceId, host]));
+  const waitingFor: string[] = [];
+  for (const id of ids) {
     const host = byInstance.get(id);
-    if (!host) return [`${id} (not registered)`];
-    return host.status === 'working' ? [] : [`${id} (host ${host.id} is ${host.status})`];
-  });
+    if (host) {
+      if (host.status !== 'working' && host.status !== 'standby') waitingFor.push(`${id} (host ${host.id} is ${host.status})`);
+      continue;
+    }
+    const elsewhere = seen.lookedUp.get(id);
+    if (elsewhere && !elsewhere.roles.includes(roleFullname)) {
+      const roles = elsewhere.roles.length > 0 ? `roles ${elsewhere.roles.join(', ')}` : 'no roles';
+      return {
+        kind: 'failed',
+        reason: `instance ${id} registered as host ${elsewhere.id} with ${roles}, not ${roleFullname}: set roles = ["${roleFullname}"] in its mackerel-agent.conf`,
+      };
+    }
+    waitingFor.push(`${id} (not registered)`);
+  }
   return judge(ids.length, waitingFor);
+};
+
+/** Host id → new instance, as this look shows them: the earlier claims of the next look. */
+export const claimsOf = (ids: readonly string[], hosts: readonly Host[], earlier: ReadonlyMap<string, string>): Map<string, string> => {
+  const wanted = new Set(ids);
+  const claims = new Map(earlier);
+  for (const host of hosts) {
+    if (host.instanceId !== undefined && wanted.has(host.instanceId) && !claims.has(host.id)) claims.set(host.id, host.instanceId);
+  }
+  return claims;
 };
 
 /** Gate (b): every new instance healthy in every target group. */

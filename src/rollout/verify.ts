@@ -1,7 +1,7 @@
 import type { Emit } from './events.js';
 import type { Balancer, Call, Clock, Fleet, Monitor } from './ports.js';
 import type { RoleSpec } from './spec.js';
-import { type GroupHealth, aliveVerdict, healthVerdict, registrationVerdict, stableVerdict, unhealthySince } from './verdicts.js';
+import { type GroupHealth, aliveVerdict, claimsOf, healthVerdict, registrationVerdict, stableVerdict, unhealthySince } from './verdicts.js';
 import { type Verdict, waitFor } from './wait.js';
 
 export interface VerifyDeps {
@@ -17,7 +17,30 @@ export const observeGroups = (balancer: Balancer, arns: readonly string[], call:
   Promise.all(arns.map(async (arn) => ({ arn, targets: await balancer.health(arn, call) })));
 
 /**
- * Both gates at once: every new instance working in Mackerel and (web mode) healthy in every
+ * New instances missing from the role are looked up by customIdentifier, a few per look in turn,
+ * so a host registered under the wrong roles is found at once without a call per instance.
+ */
+const LOOKUPS_PER_LOOK = 3;
+
+const registrationLook = (spec: RoleSpec, ids: readonly string[], monitor: Monitor, signal: AbortSignal) => {
+  let claims = new Map<string, string>();
+  let turn = 0;
+  return async (): Promise<Verdict> => {
+    const roleHosts = await monitor.hosts(spec.service, spec.role, { signal });
+    const listed = new Set(roleHosts.map((host) => host.instanceId));
+    const missing = ids.filter((id) => !listed.has(id));
+    const start = missing.length > 0 ? turn % missing.length : 0;
+    const sample = [...missing, ...missing].slice(start, start + Math.min(LOOKUPS_PER_LOOK, missing.length));
+    turn += LOOKUPS_PER_LOOK;
+    const lookedUp = new Map(await Promise.all(sample.map(async (id) => [id, await monitor.hostOfInstance(id, { signal })] as const)));
+    const verdict = registrationVerdict(`${spec.service}:${spec.role}`, ids, { roleHosts, lookedUp, earlierClaims: claims });
+    claims = claimsOf(ids, roleHosts, claims);
+    return verdict;
+  };
+};
+
+/**
+ * Both gates at once: every new instance working or standby in Mackerel and (web mode) healthy in every
  * target group, while a watcher fails the lot as soon as AWS takes an instance away. Each poll is
  * one call for all instances. The first failure stops the others.
  */
@@ -37,11 +60,7 @@ export const verifyAll = async (spec: RoleSpec, ids: readonly string[], deps: Ve
       if (!stop.signal.aborted) firstFailure ??= error;
       stop.abort();
     });
-  const gates = [
-    watch('registered in Mackerel', async () =>
-      registrationVerdict(ids, await deps.monitor.hosts(spec.service, spec.role, { signal })),
-    ),
-  ];
+  const gates = [watch('registered in Mackerel', registrationLook(spec, ids, deps.monitor, signal))];
   if (spec.targetGroups.length > 0) {
     let since = new Map<string, number>();
     let allHealthySince: number | undefined;

@@ -261,6 +261,22 @@ describe('findByTag', () => {
     expect(filterValues(params, 'tag:deploy-id')).toEqual(['d-1']);
     expect(filterValues(params, 'instance-state-name')?.toSorted()).toEqual(['pending', 'running', 'shutting-down', 'stopped', 'stopping']);
   });
+
+  it('includes terminated instances EC2 still shows when asked to', async () => {
+    const { fleet, server } = await fleetAnswering(() => ec2Ok('DescribeInstances', reservations([])));
+    await fleet.findByTag('replaced-by', 'd-1', call, { withTerminated: true });
+    expect(filterValues(server.requests[0]!.params, 'instance-state-name')).toContain('terminated');
+  });
+});
+
+describe('untag', () => {
+  it('deletes each tag only where it has the value given, in chunks of 100', async () => {
+    const { fleet, server } = await fleetAnswering(() => ec2Ok('DeleteTags', '<return>true</return>'));
+    await fleet.untag(ids(150), { 'replaced-by': 'd-1' }, call);
+    const calls = server.calls('DeleteTags');
+    expect(calls.map(({ params }) => listParam(params, 'ResourceId').length)).toEqual([100, 50]);
+    expect([calls[0]!.params.get('Tag.1.Key'), calls[0]!.params.get('Tag.1.Value')]).toEqual(['replaced-by', 'd-1']);
+  });
 });
 
 describe('terminate', () => {

@@ -23,6 +23,23 @@ const group = (arn: string, port: number) =>
 const attributes = (delay?: number) =>
   `<Attributes><member><Key>stickiness.enabled</Key><Value>false</Value></member>${delay === undefined ? '' : `<member><Key>deregistration_delay.timeout_seconds</Key><Value>${delay}</Value></member>`}</Attributes>`;
 
+describe('loadBalancers', () => {
+  it('names each load balancer\'s enabled Availability Zones', async () => {
+    const zones = (...names: string[]) => names.map((name) => `<member><ZoneName>${name}</ZoneName><SubnetId>subnet-${name}</SubnetId></member>`).join('');
+    const { balancer, server } = await balancerAnswering(({ action }) =>
+      elbOk(action, `<LoadBalancers><member><LoadBalancerArn>arn:lb</LoadBalancerArn><LoadBalancerName>web</LoadBalancerName><AvailabilityZones>${zones('az-a', 'az-c')}</AvailabilityZones></member></LoadBalancers>`),
+    );
+    await expect(balancer.loadBalancers(['arn:lb'], call)).resolves.toEqual([{ arn: 'arn:lb', name: 'web', azs: ['az-a', 'az-c'] }]);
+    expect(listParam(server.requests[0]!.params, 'LoadBalancerArns.member')).toEqual(['arn:lb']);
+  });
+
+  it('sends no request for no load balancers', async () => {
+    const { balancer, server } = await balancerAnswering(() => elbError('Unexpected', 'no request expected'));
+    await expect(balancer.loadBalancers([], call)).resolves.toEqual([]);
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
 describe('targetGroups', () => {
   it('describes each group with its deregistration delay, 300 s when the attribute is absent', async () => {
     const { balancer, server } = await balancerAnswering(({ action, params }) => {
@@ -31,8 +48,8 @@ describe('targetGroups', () => {
       return elbOk(action, attributes(arn === 'arn:tg-a' ? 30 : undefined));
     });
     await expect(balancer.targetGroups(['arn:tg-a', 'arn:tg-b'], call)).resolves.toEqual([
-      { arn: 'arn:tg-a', vpcId: 'vpc-1', targetType: 'instance', port: 80, deregistrationDelaySeconds: 30 },
-      { arn: 'arn:tg-b', vpcId: 'vpc-1', targetType: 'instance', port: 8080, deregistrationDelaySeconds: 300 },
+      { arn: 'arn:tg-a', vpcId: 'vpc-1', targetType: 'instance', loadBalancerArns: ['arn:lb'], deregistrationDelaySeconds: 30 },
+      { arn: 'arn:tg-b', vpcId: 'vpc-1', targetType: 'instance', loadBalancerArns: ['arn:lb'], deregistrationDelaySeconds: 300 },
     ]);
     expect(server.calls('DescribeTargetGroupAttributes').map(({ params }) => params.get('TargetGroupArn'))).toEqual(['arn:tg-a', 'arn:tg-b']);
   });

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { iamPolicy, type PolicyDocument, type PolicyStatement } from '../../src/aws/iam-policy.js';
-import { TAG_OWNER } from '../../src/rollout/ownership.js';
+import { TAG_OWNER } from '../../src/rollout/tags.js';
 import { spec } from '../rollout/fixtures.js';
 
 const AWS_DIR = fileURLToPath(new URL('../../src/aws/', import.meta.url));
@@ -93,11 +93,17 @@ describe('iamPolicy scoping', () => {
     );
   });
 
-  it('tags only at launch, or the deploy state of owned instances', () => {
+  it('tags only at launch, or the deploy state and the replacing deploy of owned instances', () => {
     const conditions = granting(policy, 'ec2:CreateTags').map((statement) => statement.Condition);
     expect(conditions).toEqual([
       { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
-      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:state'] } },
+      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:state', 'mackerel-replacer:replaced-by'] } },
+    ]);
+  });
+
+  it('removes only the replacing deploy\'s tag, only from owned instances', () => {
+    expect(granting(policy, 'ec2:DeleteTags').map((statement) => statement.Condition)).toEqual([
+      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:replaced-by'] } },
     ]);
   });
 

@@ -82,6 +82,8 @@ describe('the example config', () => {
       stableFor: 300,
       timeouts: { launch: 300_000, verify: 600_000, drain: 300_000, unhealthy: 180_000, total: 1_800_000 },
       pollInterval: 100,
+      newHostStatus: 'working',
+      targetsPerGroup: 1000,
     });
   });
 
@@ -100,8 +102,10 @@ describe('the example config', () => {
       perAz: 1,
       targetGroups: [],
       stableFor: 30_000,
-      timeouts: { launch: 300_000, verify: 600_000, drain: 300_000, unhealthy: 180_000, total: 1_800_000 },
+      timeouts: { launch: 300_000, verify: 600_000, unhealthy: 180_000, total: 1_800_000 },
       pollInterval: 100,
+      newHostStatus: 'working',
+      targetsPerGroup: 1000,
     });
   });
 });
@@ -111,7 +115,7 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
     ['perAz', ({ web: w }) => { w.perAz = 'two'; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got "two"'],
     ['perAz zero', ({ web: w }) => { w.perAz = 0; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got 0'],
     ['a typo', ({ web: w }) => { w.targetGroup = [tgArn]; }, 'environments.staging.roles.web.targetGroup', 'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, perAz, targetGroups, stableFor, timeouts'],
-    ['a top-level typo', ({ top: c }) => { c.regoin = 'x'; }, 'regoin', 'unknown key; allowed: region, defaultEnv, pollInterval, environments'],
+    ['a top-level typo', ({ top: c }) => { c.regoin = 'x'; }, 'regoin', 'unknown key; allowed: region, defaultEnv, pollInterval, limits, environments'],
     ['a missing field', ({ web: w }) => { delete w.instanceType; }, 'environments.staging.roles.web.instanceType', 'missing; expected an instance type like "t3.small"'],
     ['an AMI id', ({ web: w }) => { w.ami = { id: 'ami-XYZ' }; }, 'environments.staging.roles.web.ami.id', 'expected an AMI id like "ami-0123abcd", got "ami-XYZ"'],
     ['an AMI filter', ({ web: w }) => { w.ami = { owners: ['self'] }; }, 'environments.staging.roles.web.ami', 'expected { id: "ami-…" } or { owners: [...], name: "pattern-*" }, got {"owners":["self"]}'],
@@ -174,7 +178,7 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
   it('rejects an empty file, saying what the top level holds', async () => {
     const file = await write('');
     const error = await configError(loadConfig(file));
-    expect(error.message).toBe(`${file}: expected a mapping with region, defaultEnv, pollInterval, environments, got null`);
+    expect(error.message).toBe(`${file}: expected a mapping with region, defaultEnv, pollInterval, limits, environments, got null`);
   });
 });
 

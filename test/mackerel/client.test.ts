@@ -55,11 +55,17 @@ describe('hosts', () => {
     ];
     const { client } = await clientFor(() => ({ status: 200, body: { hosts } }));
     expect(await client.hosts('shop', 'web', call)).toEqual([
-      { id: 'a', name: 'ip-a', status: 'working', instanceId: 'i-0aaa' },
-      { id: 'c', name: 'agent-only', status: 'maintenance', instanceId: 'i-0ccc' },
-      { id: 'd', name: 'on-prem', status: 'poweroff', instanceId: undefined },
-      { id: 'e', name: 'gce', status: 'standby', instanceId: undefined },
+      { id: 'a', name: 'ip-a', status: 'working', instanceId: 'i-0aaa', identifiedAs: 'i-0aaa', roles: ['shop:web'] },
+      { id: 'c', name: 'agent-only', status: 'maintenance', instanceId: 'i-0ccc', identifiedAs: 'i-0ccc', roles: [] },
+      { id: 'd', name: 'on-prem', status: 'poweroff', instanceId: undefined, identifiedAs: undefined, roles: [] },
+      { id: 'e', name: 'gce', status: 'standby', instanceId: undefined, identifiedAs: undefined, roles: [] },
     ]);
+  });
+
+  it('tells the instance a host claims by metadata from the one its customIdentifier names (a baked id file)', async () => {
+    const baked = { ...ec2Host('a', 'i-0new'), customIdentifier: 'i-0b0a1d.ec2.amazonaws.com' };
+    const { client } = await clientFor(() => ({ status: 200, body: { hosts: [baked] } }));
+    expect(await client.hosts('shop', 'web', call)).toMatchObject([{ id: 'a', instanceId: 'i-0new', identifiedAs: 'i-0b0a1d' }]);
   });
 
   it('reports a body that is not a host list as a bad response of the call', async () => {
@@ -69,6 +75,22 @@ describe('hosts', () => {
       operation: 'GET /api/v0/hosts',
       code: 'BAD_RESPONSE',
     });
+  });
+});
+
+describe('hostOfInstance', () => {
+  it('looks the host up by the customIdentifier the agent gives an EC2 instance, in every status', async () => {
+    const { client, api } = await clientFor(() => ({ status: 200, body: { hosts: [{ ...ec2Host('a', 'i-0aaa'), roles: { shop: ['api'] } }] } }));
+    expect(await client.hostOfInstance('i-0aaa', call)).toMatchObject({ id: 'a', roles: ['shop:api'] });
+    const [request] = api.requests;
+    expect(request?.query.get('customIdentifier')).toBe('i-0aaa.ec2.amazonaws.com');
+    expect(request?.query.get('service')).toBeNull();
+    expect(request?.query.getAll('status')).toEqual(['working', 'standby', 'maintenance', 'poweroff']);
+  });
+
+  it('answers undefined when no host stands for the instance', async () => {
+    const { client } = await clientFor(() => ({ status: 200, body: { hosts: [] } }));
+    expect(await client.hostOfInstance('i-0aaa', call)).toBeUndefined();
   });
 });
 

@@ -17,6 +17,8 @@ export const spec = (overrides: Partial<RoleSpec> = {}): RoleSpec => ({
   stableFor: 50,
   timeouts: { launch: 1000, verify: 1000, drain: 1000, unhealthy: 500, total: 3000 },
   pollInterval: 10,
+  newHostStatus: 'working',
+  targetsPerGroup: 1000,
   ...overrides,
 });
 

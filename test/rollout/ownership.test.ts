@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { launchTags } from '../../src/rollout/launch.js';
 import { ownershipProblem } from '../../src/rollout/ownership.js';
 import type { Instance } from '../../src/rollout/ports.js';
+import { TAG_LIMITS, instanceTags, tagLimitProblem } from '../../src/rollout/tags.js';
 import { spec, subnets } from './fixtures.js';
 
 const instance = (overrides: Partial<Instance> = {}): Instance => ({
@@ -40,13 +40,36 @@ describe('ownershipProblem', () => {
   });
 });
 
-describe('launchTags', () => {
+const facts = { deployId: 'd-1', startedAt: 0, runner: 'ci:1', launches: [{ az: 'ap-northeast-1a', subnetId: 'subnet-a', count: 600, clientToken: 't' }] };
+
+describe('instanceTags', () => {
   it('puts the ownership tag and the tool role tag on every new instance', () => {
-    expect(launchTags(legacy, 'd-1')).toMatchObject({ Role: 'web', 'mackerel-replacer:role': 'staging/web', 'mackerel-replacer:deploy-id': 'd-1' });
+    expect(instanceTags(legacy, facts)).toMatchObject({ Role: 'web', 'mackerel-replacer:role': 'staging/web', 'mackerel-replacer:deploy-id': 'd-1' });
   });
 
   it('lets the ownership tag override Name and the tags of the config', () => {
     const named = spec({ ownership: { tag: 'Name', value: 'legacy-web' }, tags: { Name: 'mine' } });
-    expect(launchTags(named, 'd-1').Name).toBe('legacy-web');
+    expect(instanceTags(named, facts).Name).toBe('legacy-web');
+  });
+
+  it('stays within EC2 limits whatever the fleet size', () => {
+    const tags = instanceTags(spec(), facts);
+    expect(Object.keys(tags).length).toBeLessThanOrEqual(11);
+    expect(tagLimitProblem(tags)).toBeUndefined();
+  });
+});
+
+describe('tagLimitProblem', () => {
+  const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+  it.each<[string, Record<string, string>, string | undefined]>([
+    ['50 tags', many(TAG_LIMITS.perResource), undefined],
+    ['51 tags', many(51), 'each new instance would carry 51 tags'],
+    ['a long key', { ['k'.repeat(129)]: 'v' }, 'has 129 characters; EC2 allows 128'],
+    ['a long value', { Team: 'v'.repeat(257) }, 'the value of tag Team has 257 characters; EC2 allows 256'],
+    ['a reserved key', { 'aws:owner': 'me' }, 'starts with "aws:"'],
+  ])('%s', (_, tags, problem) => {
+    const found = tagLimitProblem(tags);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toContain(problem);
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Instance } from '../../src/rollout/ports.js';
+import type { Host, HostStatus, Instance } from '../../src/rollout/ports.js';
 import {
   aliveVerdict,
   bootVerdict,
+  claimsOf,
   drainVerdict,
   goneVerdict,
   healthVerdict,
@@ -27,14 +28,45 @@ describe('bootVerdict', () => {
 });
 
 describe('registrationVerdict', () => {
-  it('needs every new instance as a working host', () => {
-    const hosts = [
-      { id: 'h1', name: 'a', status: 'working' as const, instanceId: 'i-1' },
-      { id: 'h2', name: 'b', status: 'standby' as const, instanceId: 'i-2' },
-    ];
-    expect(registrationVerdict(['i-1'], hosts)).toEqual({ kind: 'passed' });
-    expect(registrationVerdict(['i-1', 'i-2', 'i-3'], hosts)).toMatchObject({
-      kind: 'pending', waitingFor: ['i-2 (host h2 is standby)', 'i-3 (not registered)'],
+  const role = 'reactio-staging:web';
+  const host = (id: string, instanceId: string, status: HostStatus, overrides: Partial<Host> = {}): Host => ({
+    id, name: id, status, instanceId, identifiedAs: instanceId, roles: [role], ...overrides,
+  });
+  const look = (roleHosts: Host[], lookedUp: [string, Host | undefined][] = [], earlierClaims = new Map<string, string>()) =>
+    ({ roleHosts, lookedUp: new Map(lookedUp), earlierClaims });
+
+  it('counts working and standby hosts of the role, and names the others', () => {
+    const hosts = [host('h1', 'i-1', 'working'), host('h2', 'i-2', 'standby'), host('h3', 'i-3', 'maintenance')];
+    expect(registrationVerdict(role, ['i-1', 'i-2'], look(hosts))).toEqual({ kind: 'passed' });
+    expect(registrationVerdict(role, ['i-1', 'i-3', 'i-4'], look(hosts))).toMatchObject({
+      kind: 'pending', done: 1, waitingFor: ['i-3 (host h3 is maintenance)', 'i-4 (not registered)'],
+    });
+  });
+
+  it('fails at once on a host registered under other roles, or none, and says what to set', () => {
+    const api = host('h9', 'i-1', 'standby', { roles: ['reactio-staging:api'] });
+    expect(registrationVerdict(role, ['i-1'], look([], [['i-1', api]]))).toEqual({
+      kind: 'failed',
+      reason: 'instance i-1 registered as host h9 with roles reactio-staging:api, not reactio-staging:web: set roles = ["reactio-staging:web"] in its mackerel-agent.conf',
+    });
+    const none = host('h9', 'i-1', 'standby', { roles: [] });
+    expect(registrationVerdict(role, ['i-1'], look([], [['i-1', none]]))).toMatchObject({ kind: 'failed', reason: expect.stringContaining('with no roles, not') });
+    expect(registrationVerdict(role, ['i-1'], look([], [['i-1', undefined]]))).toMatchObject({ kind: 'pending' });
+  });
+
+  it('fails at once on a host that carries another instance\'s customIdentifier', () => {
+    const baked = host('h5', 'i-2', 'standby', { identifiedAs: 'i-0builder' });
+    expect(registrationVerdict(role, ['i-1', 'i-2'], look([baked]))).toMatchObject({
+      kind: 'failed', reason: expect.stringContaining("instance i-2 registered as host h5, which carries the customIdentifier of i-0builder: the image was baked with mackerel-agent's id file"),
+    });
+  });
+
+  it('fails at once when one host stands for two new instances, across looks too', () => {
+    const first = [host('h5', 'i-1', 'standby')];
+    const claims = claimsOf(['i-1', 'i-2'], first, new Map());
+    expect(registrationVerdict(role, ['i-1', 'i-2'], look(first, [], claims))).toMatchObject({ kind: 'pending' });
+    expect(registrationVerdict(role, ['i-1', 'i-2'], look([host('h5', 'i-2', 'standby')], [], claims))).toMatchObject({
+      kind: 'failed', reason: expect.stringContaining('instances i-1 and i-2 both registered as host h5'),
     });
   });
 });
