@@ -8,12 +8,17 @@ export interface AwsClients {
 }
 
 /** Both clients use the SDK's default chains for credentials and endpoint (so `AWS_ENDPOINT_URL` works). */
-export const createAwsClients = (options: { region?: string }): AwsClients => {
+/** A request with no complete answer by then is abandoned, and retried. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+export const createAwsClients = (options: { region?: string; requestTimeoutMs?: number }): AwsClients => {
   // An explicit `region` outranks the SDK's whole chain, so the config's region is passed only when
   // AWS_REGION is unset; it then also outranks the profile's region, a simplification we accept.
   const region = process.env.AWS_REGION ? undefined : options.region;
-  // A hung connection is abandoned after 30 s and retried, never waited on forever.
-  const config = { region, maxAttempts: 5, requestHandler: { requestTimeout: 30_000, connectionTimeout: 5_000 } };
+  // A hung request is abandoned and retried, never waited on forever: without
+  // throwOnRequestTimeout the SDK would only log a warning at requestTimeout and go on waiting.
+  const requestHandler = { requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true, connectionTimeout: 5_000 };
+  const config = { region, maxAttempts: 5, requestHandler };
   const clients = { ec2: new EC2Client(config), elbv2: new ElasticLoadBalancingV2Client(config) };
   redactErrors(clients.ec2);
   redactErrors(clients.elbv2);

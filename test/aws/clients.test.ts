@@ -85,6 +85,16 @@ describe('createAwsClients', () => {
     expect(server.requests).toHaveLength(5);
   });
 
+  it('abandons a request that gets no answer at its timeout, and retries it', async () => {
+    withKeys();
+    await server.close();
+    server = await startAwsServer(() => new Promise(() => undefined));
+    vi.stubEnv('AWS_ENDPOINT_URL', server.url);
+    const { ec2 } = createAwsClients({ region: 'eu-west-1', requestTimeoutMs: 100 });
+    await expect(createFleet(ec2).checkAccess(call)).rejects.toMatchObject({ name: 'ApiError', operation: 'DescribeInstances' });
+    expect(server.requests).toHaveLength(5);
+  });
+
   it('says how to provide credentials when there are none', async () => {
     const { ec2 } = createAwsClients({ region: 'eu-west-1' });
     const error = await createFleet(ec2).checkAccess(call).catch((caught: unknown) => caught);
