@@ -1,12 +1,35 @@
 import { mkdir, open, readFile, readdir, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import * as z from 'zod';
 import { UsageError } from '../rollout/errors.js';
 import type { Journal } from '../rollout/ports.js';
 import type { DeployRecord } from '../rollout/record.js';
+import { recordSchema } from './record-schema.js';
 
 export const DEFAULT_JOURNAL_DIR = '.mackerel-replacer/deploys';
 
 const ID = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/;
+
+const damaged = (file: string, problem: string) =>
+  new UsageError(
+    `the deploy record ${file} is damaged: ${problem}; nothing was changed`,
+    'restore the file, or move it out of the journal folder: resume and rollback then rebuild the deploy from its tags in AWS (pass --env and --role)',
+  );
+
+/** Checks a record's shape, its version and that it is the deploy its file is named after. */
+const parseRecord = (file: string, text: string): DeployRecord => {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw damaged(file, `not JSON (${(error as Error).message})`);
+  }
+  const parsed = recordSchema.safeParse(json);
+  if (!parsed.success) throw damaged(file, z.prettifyError(parsed.error).replaceAll('\n', '; '));
+  const named = basename(file, '.json');
+  if (parsed.data.deployId !== named) throw damaged(file, `it holds deploy ${parsed.data.deployId}, not ${named}`);
+  return parsed.data as DeployRecord;
+};
 
 /** A JSON file per deploy, replaced atomically: write a temp file, fsync it, rename, fsync the folder. */
 export const createFileJournal = (dir: string): Journal => {
@@ -15,12 +38,14 @@ export const createFileJournal = (dir: string): Journal => {
     return join(dir, `${deployId}.json`);
   };
   const read = async (file: string): Promise<DeployRecord | undefined> => {
+    let text: string;
     try {
-      return JSON.parse(await readFile(file, 'utf8')) as DeployRecord;
+      text = await readFile(file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new UsageError(`cannot read the deploy record ${file}: ${(error as Error).message}`);
     }
+    return parseRecord(file, text);
   };
   // Saves are chained: two AZs finishing their launch at once must not interleave their writes.
   let queue: Promise<unknown> = Promise.resolve();

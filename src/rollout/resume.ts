@@ -4,10 +4,11 @@ import { type Deps, type Run, announce, save, timed } from './context.js';
 import { type Outcome, drive, undo } from './drive.js';
 import { UsageError } from './errors.js';
 import { drainTimeout } from './preflight.js';
-import { type DeployRecord, isBefore } from './record.js';
+import { type DeployRecord, isBefore, oldIds } from './record.js';
 import { recoverRecord } from './recovery.js';
 import { restoreOld } from './rollback.js';
 import type { RoleSpec } from './spec.js';
+import { DONE, TAG_DEPLOY, TAG_STATE } from './tags.js';
 
 export type Finished = { readonly kind: 'finished'; readonly deployId: string; readonly status: DeployRecord['status'] };
 
@@ -33,13 +34,46 @@ const settled = (record: DeployRecord): Finished | undefined =>
     ? { kind: 'finished', deployId: record.deployId, status: record.status }
     : undefined;
 
+/**
+ * The record is evidence, AWS is the truth: before the new side is removed, every old instance
+ * must still run (else the new ones may be the role's only fleet), and no new one may be tagged
+ * done (a finished deploy's fleet, whatever its record says).
+ */
+const checkUndoable = async (run: Run): Promise<void> => {
+  const { deps, record, signal } = run;
+  const call = { signal };
+  const old = oldIds(record);
+  const [described, tagged] = await Promise.all([
+    deps.fleet.describe(old, call),
+    deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call),
+  ]);
+  const running = new Set(described.filter((i) => i.state === 'running').map((i) => i.id));
+  const gone = old.filter((id) => record.terminated.includes(id) || !running.has(id));
+  if (gone.length > 0) {
+    throw new UsageError(
+      `deploy ${record.deployId} can no longer be rolled back: old instances ${gone.join(', ')} are terminated or not running, so the new ones may be all the role has`,
+      `finish it instead: mackerel-replacer resume ${record.deployId}`,
+    );
+  }
+  const done = tagged.filter((instance) => instance.tags[TAG_STATE] === DONE).map((instance) => instance.id);
+  if (done.length > 0) {
+    throw new UsageError(
+      `deploy ${record.deployId} finished in AWS (instances ${done.join(', ')} are tagged ${TAG_STATE}=${DONE}), but its record says ${record.status}: the record disagrees with AWS; nothing was changed`,
+      `check the record and mackerel-replacer status ${record.deployId}; the instances tagged done serve the role`,
+    );
+  }
+};
+
 /** Continues from the step the deploy reached. Before cutover it re-verifies from launch: the ClientTokens return the same instances. */
 export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Outcome | Finished> => {
   const run = await load('resume', spec, deployId, deps, signal);
   const { record } = run;
   const finished = settled(record);
   if (finished) return finished;
-  if (record.status === 'rolling-back') return undo(run, record.reason ?? 'resumed rollback');
+  if (record.status === 'rolling-back') {
+    await checkUndoable(run);
+    return undo(run, record.reason ?? 'resumed rollback');
+  }
   if (isBefore(record.step, 'cutover')) record.step = 'launch';
   record.status = 'running';
   await save(run);
@@ -52,17 +86,7 @@ export const rollbackDeploy = async (spec: RoleSpec, deployId: string, deps: Dep
   const { record } = run;
   const finished = settled(record);
   if (finished) return finished;
-  const oldIds = record.snapshot.map((member) => member.instanceId);
-  const alive = new Set(
-    (await deps.fleet.describe(oldIds, { signal })).filter((i) => i.state === 'running').map((i) => i.id),
-  );
-  const gone = oldIds.filter((id) => record.terminated.includes(id) || !alive.has(id));
-  if (gone.length > 0) {
-    throw new UsageError(
-      `deploy ${deployId} can no longer be rolled back: old instances ${gone.join(', ')} are terminated or not running`,
-      `finish it instead: mackerel-replacer resume ${deployId}`,
-    );
-  }
+  await checkUndoable(run);
   if (record.cutoverBegun) {
     const leftovers = await timed(run, 'restore', () => restoreOld(run));
     if (leftovers.length > 0) {

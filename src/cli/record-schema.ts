@@ -1,0 +1,42 @@
+// The deploy record as read back from its file: evidence to check, never trusted as it stands.
+import * as z from 'zod';
+import { STEPS } from '../rollout/record.js';
+
+const text = z.string();
+const ids = z.array(text);
+
+const member = z.object({
+  hostId: text,
+  hostName: text,
+  hostStatus: z.enum(['working', 'standby', 'maintenance', 'poweroff']),
+  instanceId: text,
+  az: text,
+  imageId: text,
+});
+
+const launch = z.object({ az: text, subnetId: text, count: z.int().nonnegative(), clientToken: text });
+
+/** Version 1, the only one this tool writes; another version is named, never guessed at. */
+export const recordSchema = z.object({
+  version: z.literal(1, { error: 'expected version 1, the only record version this tool knows' }),
+  deployId: text,
+  env: text,
+  role: text,
+  service: text,
+  runner: text,
+  startedAt: z.number(),
+  updatedAt: z.number(),
+  status: z.enum(['running', 'interrupted', 'rolling-back', 'rolled-back', 'replaced', 'incomplete', 'abandoned']),
+  step: z.enum(STEPS as [string, ...string[]]),
+  image: z.object({ id: text, name: text, state: text, createdAt: text }),
+  snapshot: z.array(member),
+  staleHosts: ids.optional(),
+  launches: z.array(launch),
+  launched: z.record(text, ids),
+  registeredGroups: ids,
+  cutoverBegun: z.boolean(),
+  terminated: ids,
+  reason: text.optional(),
+  unlocked: text.optional(),
+  leftovers: z.array(z.object({ what: text, fix: text })),
+});
