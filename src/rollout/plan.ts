@@ -48,6 +48,12 @@ export const makePlan = (
       'set perAz to a number of instances per AZ',
     );
   }
+  if (spec.maxInstances !== undefined && newCount > spec.maxInstances) {
+    throw new UsageError(
+      `the plan launches ${newCount} instances, more than the role's maxInstances (${spec.maxInstances})`,
+      'lower perAz, or raise maxInstances in the config if the role really is that large',
+    );
+  }
   if (spec.targetGroups.length > 0 && newCount < oldCount) {
     throw new UsageError(
       `the plan launches ${newCount} instances for ${oldCount} old ones: capacity behind the load balancer would drop`,

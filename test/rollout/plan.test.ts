@@ -32,6 +32,12 @@ describe('makePlan', () => {
     expect(makePlan(spec({ perAz: 1, targetGroups: [] }), 'd1', image, subnets, old).newCount).toBe(2);
   });
 
+  it('refuses a plan larger than maxInstances: a typo in perAz must not launch thousands', () => {
+    expect(() => makePlan(spec({ perAz: 10_000, maxInstances: 20 }), 'd1', image, subnets, old)).toThrow(
+      "the plan launches 20000 instances, more than the role's maxInstances (20)",
+    );
+  });
+
   it('refuses a plan that launches nothing', () => {
     expect(() => makePlan(spec({ perAz: 'match' }), 'd1', image, subnets, { members: [] })).toThrow(UsageError);
   });
