@@ -40,6 +40,8 @@ export const expectUntouched = async (world: World, role: string, before: State)
   const was = live(before, role);
   const now = live(after, role);
   expect(now.running.map((i) => i.id).sort()).toEqual(was.running.map((i) => i.id).sort());
+  // A rollback takes off what the deploy put on the old instances.
+  expect(Object.fromEntries(now.running.map((i) => [i.id, i.tags]))).toEqual(Object.fromEntries(was.running.map((i) => [i.id, i.tags])));
   const statuses = (hosts: typeof was.hosts) => hosts.map((h) => `${h.id}:${h.status}`).sort();
   expect(statuses(now.hosts)).toEqual(statuses(was.hosts));
   if (role === 'web') {

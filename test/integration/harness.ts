@@ -62,6 +62,7 @@ export interface WorldEvent {
   type: string;
   instanceId?: string;
   hostId?: string;
+  status?: string;
 }
 
 export interface World {

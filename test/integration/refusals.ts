@@ -6,7 +6,10 @@ import { API_KEY, type RequestRecord, type Run, type World } from './harness.js'
 /** One change to the sandbox's world, as POST /_sandbox/world takes it. */
 export type WorldEdit =
   | { op: 'subnet'; id: string; vpcId: string }
-  | { op: 'target-group'; arn: string; vpcId?: string; targetType?: string }
+  | { op: 'target-group'; arn: string; vpcId?: string; targetType?: string; loadBalancer?: null; deregistrationDelaySeconds?: number }
+  | { op: 'load-balancer-az'; az: string; enabled: boolean }
+  | { op: 'image-agent'; id: string; roles?: string[]; onStart?: string | null; idFile?: boolean; autoRetirement?: boolean }
+  | { op: 'default-host-status'; status: string }
   | { op: 'image'; id: string; state: string }
   | { op: 'deny'; action: string }
   | { op: 'read-only-key'; key: string }
