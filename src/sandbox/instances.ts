@@ -10,6 +10,8 @@ export interface LaunchSpec {
   readonly keyName?: string;
   readonly iamInstanceProfile?: string;
   readonly tags: Readonly<Record<string, string>>;
+  /** Decoded. */
+  readonly userData?: string;
 }
 
 // Each subnet owns a /20 of the VPC's 10.0.0.0/16; the first addresses are reserved, as in AWS.
@@ -34,6 +36,7 @@ const place = (world: World, spec: LaunchSpec, reservationId: string, launchedAt
     ...(spec.keyName === undefined ? {} : { keyName: spec.keyName }),
     ...(spec.iamInstanceProfile === undefined ? {} : { iamInstanceProfile: spec.iamInstanceProfile }),
     tags: { ...spec.tags },
+    ...(spec.userData === undefined ? {} : { userData: spec.userData }),
     launchedAt,
     agentSilent,
     state: 'pending',
