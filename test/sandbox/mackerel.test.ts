@@ -27,15 +27,6 @@ describe('the sandbox Mackerel API and agent', () => {
         MaxCount: 1,
         SubnetId: 'subnet-0ccc',
         SecurityGroupIds: ['sg-0web'],
-        TagSpecifications: [
-          {
-            ResourceType: 'instance',
-            Tags: [
-              { Key: 'mackerel-replacer:env', Value: 'staging' },
-              { Key: 'mackerel-replacer:role', Value: 'staging/web' },
-            ],
-          },
-        ],
       }),
     );
     return Instances![0]!;
@@ -52,14 +43,10 @@ describe('the sandbox Mackerel API and agent', () => {
     expect(json).toEqual({ error: { message: expect.any(String) } });
   });
 
-  it('has the agent register a launched instance as a working host of its role, with EC2 metadata', async () => {
+  it('has the agent register a launched instance as a standby host of the role its image bakes in, with EC2 metadata', async () => {
     const instance = await launchWeb();
-    // Like the real agent, it creates the host (organization default: standby), then sets it working.
-    const host = await until(async () => {
-      const found = await hostOf(instance.InstanceId!);
-      return found?.status === 'working' ? found : undefined;
-    }, 'the agent to register the host and set it working');
-    expect(host).toMatchObject({ roles: { shop: ['web'] }, isRetired: false, name: instance.PrivateDnsName });
+    const host = await until(() => hostOf(instance.InstanceId!), 'the agent to register the host');
+    expect(host).toMatchObject({ status: 'standby', roles: { shop: ['web'] }, isRetired: false, name: instance.PrivateDnsName });
     expect(host.meta.cloud).toMatchObject({ provider: 'ec2' });
     expect(cloudMetadata(host)).toEqual(
       expect.objectContaining({
