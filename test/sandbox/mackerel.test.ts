@@ -116,6 +116,41 @@ describe('the sandbox Mackerel API and agent', () => {
     expect((await mackerel(sandbox, 'GET', `/api/v0/hosts/${ids[0]}`)).json.host).toMatchObject({ isRetired: true, retiredAt: expect.any(Number) });
   });
 
+  it('refuses any change to a retired host with 404, one by one or in bulk, changing nothing else', async () => {
+    const fresh = await startTestSandbox();
+    try {
+      const [a, b] = (await mackerel(fresh, 'GET', '/api/v0/hosts?service=shop&role=worker')).json.hosts!.map((h) => h.id);
+      expect((await mackerel(fresh, 'POST', `/api/v0/hosts/${a}/retire`, {})).json).toEqual({ success: true });
+      const refused = { status: 404, json: { error: { message: expect.any(String) } } };
+      expect(await mackerel(fresh, 'POST', `/api/v0/hosts/${a}/retire`, {})).toMatchObject(refused);
+      expect(await mackerel(fresh, 'POST', `/api/v0/hosts/${a}/status`, { status: 'maintenance' })).toMatchObject(refused);
+      expect(await mackerel(fresh, 'PUT', `/api/v0/hosts/${a}`, { name: 'again' })).toMatchObject(refused);
+      expect(await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-retire', { ids: [b, a] })).toMatchObject(refused);
+      expect(await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-update-statuses', { status: 'maintenance', ids: [b, a] })).toMatchObject(refused);
+      expect((await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-retire', { ids: Array(31).fill(b) })).status).toBe(400);
+      expect((await mackerel(fresh, 'GET', `/api/v0/hosts/${a}`)).json.host).toMatchObject({ isRetired: true, status: 'working' });
+      expect((await mackerel(fresh, 'GET', `/api/v0/hosts/${b}`)).json.host).toMatchObject({ isRetired: false, status: 'working' });
+      const all = await mackerel(fresh, 'GET', '/api/v0/hosts?status=working&status=standby&status=maintenance&status=poweroff');
+      expect(all.json.hosts?.map((h) => h.id)).not.toContain(a);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('updates a host with PUT: replaces its specs, adds roles, keeps the customIdentifier unless one is given', async () => {
+    const host = (await mackerel(sandbox, 'GET', '/api/v0/hosts?service=shop&role=web')).json.hosts![0]!;
+    const put = (body: unknown) => mackerel(sandbox, 'PUT', `/api/v0/hosts/${host.id}`, body);
+    expect((await put({ name: 'renamed', meta: { note: 'x' }, roleFullnames: ['shop:api'] })).json).toEqual({ id: host.id });
+    const read = async () => (await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host!;
+    expect(await read()).toMatchObject({ name: 'renamed', meta: { note: 'x' }, roles: { shop: ['web', 'api'] }, customIdentifier: host.customIdentifier });
+    await put({ name: 'renamed', customIdentifier: 'elsewhere' });
+    expect((await read()).customIdentifier).toBe('elsewhere');
+    await put({ name: 'renamed', customIdentifier: null });
+    expect(await read()).not.toHaveProperty('customIdentifier');
+    expect((await put({ name: 'renamed', roleFullnames: ['no-colon'] })).status).toBe(400);
+    expect((await mackerel(sandbox, 'PUT', '/api/v0/hosts/nope', { name: 'x' })).status).toBe(404);
+  });
+
   it('creates graph annotations for known services and refuses unknown ones', async () => {
     const annotation = { title: 'replace web', description: 'ami old -> new', from: 1_800_000_000, to: 1_800_000_060, service: 'shop', roles: ['web'] };
     const created = await mackerel(sandbox, 'POST', '/api/v0/graph-annotations', annotation);
