@@ -1,4 +1,4 @@
-import { instanceStartedRunning, instanceStoppedRunning } from './targets.js';
+import { instanceStoppedRunning } from './targets.js';
 import type { InstanceState, SimInstance, SimSubnet, StateReason, World } from './world.js';
 
 export interface LaunchSpec {
@@ -66,12 +66,10 @@ const boot = (world: World, instance: SimInstance, dies: boolean) => (t: number)
     instance.state = 'terminated';
     instance.stateReason = LAUNCH_FAILED;
     world.record({ t, type: 'instance.terminated', instanceId: instance.id });
-    instanceStoppedRunning(world, instance.id, t);
     return;
   }
   instance.state = 'running';
   world.record({ t, type: 'instance.running', instanceId: instance.id });
-  instanceStartedRunning(world, instance.id, t);
 };
 
 /** RunInstances: new instances start pending and boot unless a never-boot fault holds them. */

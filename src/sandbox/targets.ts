@@ -67,20 +67,14 @@ const inUse = (world: World, group: SimTargetGroup, instanceId: string): boolean
 
 const NOT_IN_USE = 'Target.NotInUse';
 
-// Checks start once both the target is registered and its instance runs.
-const startHealthChecks = (world: World, group: SimTargetGroup, target: SimTarget, at: number) => {
-  target.reason = 'Elb.InitialHealthChecking';
-  scheduleVerdict(world, group, target, at);
-};
-
-// A target starts over: initial, checked once its instance runs; or unused when no load balancer uses it.
+// A target (of a running instance) starts over: initial and checked, or unused when no load balancer uses it.
 const admit = (world: World, group: SimTargetGroup, target: SimTarget, now: number): void => {
   if (!inUse(world, group, target.id)) {
     setState(world, group, target, 'unused', NOT_IN_USE, now);
     return;
   }
-  setState(world, group, target, 'initial', 'Elb.RegistrationInProgress', now);
-  if (world.instances.get(target.id)?.state === 'running') startHealthChecks(world, group, target, now);
+  setState(world, group, target, 'initial', 'Elb.InitialHealthChecking', now);
+  scheduleVerdict(world, group, target, now);
 };
 
 /** Registers running instances (the caller checks); re-registering a live target is a no-op. */
@@ -103,11 +97,9 @@ export const registerTargets = (world: World, group: SimTargetGroup, ids: readon
 export const reconsiderTargets = (world: World, now: number): void => {
   for (const group of world.targetGroups.values()) {
     for (const target of group.targets.values()) {
-      const notInUse = target.reason === NOT_IN_USE;
-      if (notInUse && inUse(world, group, target.id)) admit(world, group, target, now);
-      else if (!notInUse && ['initial', 'healthy', 'unhealthy'].includes(target.state) && !inUse(world, group, target.id)) {
-        setState(world, group, target, 'unused', NOT_IN_USE, now);
-      }
+      const used = inUse(world, group, target.id);
+      if (target.reason === NOT_IN_USE && used) admit(world, group, target, now);
+      else if (['initial', 'healthy', 'unhealthy'].includes(target.state) && !used) setState(world, group, target, 'unused', NOT_IN_USE, now);
     }
   }
 };
@@ -128,13 +120,6 @@ export const deregisterTargets = (world: World, group: SimTargetGroup, ids: read
         observeCapacity(group);
       }),
     );
-  }
-};
-
-export const instanceStartedRunning = (world: World, instanceId: string, at: number): void => {
-  for (const group of world.targetGroups.values()) {
-    const target = group.targets.get(instanceId);
-    if (target?.state === 'initial') startHealthChecks(world, group, target, at);
   }
 };
 

@@ -242,8 +242,10 @@ describe('load balancers and quotas', () => {
       [fresh]: expect.objectContaining(notInUse),
     });
     await editWorld(sandbox, [{ op: 'load-balancer-az', az: 'ap-northeast-1c', enabled: true }]);
-    expect((await health())[fresh]).toMatchObject({ State: 'initial' });
     await until(async () => (Object.values(await health()).every((h) => h.State === 'healthy') ? true : undefined), 'all healthy again');
+    const events = (await eventLog(sandbox)).filter((e) => 'instanceId' in e && e.instanceId === fresh && e.type.startsWith('target.'));
+    expect(events.map((e) => e.type)).toEqual(['target.unused', 'target.registered', 'target.healthy']);
+    expect(events[2]!.t - events[1]!.t).toBe(10_000);
   });
 
   it('refuses RegisterTargets over the targets-per-group quota with TooManyTargets, registering none', async () => {
