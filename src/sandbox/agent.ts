@@ -1,6 +1,7 @@
 import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import type { SimClock } from './clock.js';
-import { AGENT_USER_AGENT, agentHostBody, type InstanceFacts, roleFullnamesFromTags } from './host-payload.js';
+import { AGENT_USER_AGENT, agentHostBody, type InstanceFacts } from './host-payload.js';
+import { type AgentConfig, HOST_STATUSES, type SimHost } from './world.js';
 
 /** Simulated ms between two looks at EC2. */
 const POLL_INTERVAL = 2_000;
@@ -15,8 +16,8 @@ export interface AgentOptions {
   readonly mackerelBase: string;
   readonly apiKey: string;
   readonly clock: SimClock;
-  /** Mackerel service of an environment: with the instance's tags, gives the host's role. */
-  readonly serviceOf: (env: string) => string | undefined;
+  /** The agent config on an instance's disk: its image's, as its user data rewrote it. */
+  readonly configOf: (instanceId: string) => AgentConfig;
   /** Instances whose agent never starts. */
   readonly isSilent: (instanceId: string) => boolean;
 }
@@ -36,13 +37,23 @@ const factsOf = (instance: Instance, reservationId: string): InstanceFacts => ({
   reservationId,
 });
 
-const tagsOf = (instance: Instance): Record<string, string> =>
-  Object.fromEntries((instance.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+const instancesOf = (answer: { Reservations?: { ReservationId?: string; Instances?: Instance[] }[] }) =>
+  (answer.Reservations ?? []).flatMap((reservation) => (reservation.Instances ?? []).map((instance) => ({ instance, reservation })));
 
 /**
- * A mackerel-agent on every running instance: some seconds after an instance is first seen
- * running, it registers the host and sets it `working`, as `on_start = "working"` would; like
- * the real agent, it adopts an existing host with the same customIdentifier instead.
+ * A mackerel-agent on every running instance, as `prepareHost` in mackerel-agent's
+ * command/command.go (v0.87.0) starts it, some seconds after the instance is first seen running:
+ * - no id file: find the host by customIdentifier, else POST /hosts and GET it back. The host keeps
+ *   the organization's default status unless `[host_status] on_start` is set and differs.
+ * - an id file baked into the image: GET /hosts/<id>, then PUT its specs there. The real agent
+ *   (since v0.44.1) refuses to start with "custom identifiers mismatch" when that host has another
+ *   non-empty customIdentifier, and claims it silently when it has none (an image built where the
+ *   metadata service was not reachable). The sandbox takes the harsher case whatever the host says:
+ *   every instance of the image claims the one host, which keeps the builder's customIdentifier
+ *   while its meta names whichever instance wrote last. A refusing agent only leaves an instance
+ *   without a host, which the tool notices anyway; a host shared by several instances is what it
+ *   must not take for a registration.
+ * - `AUTO_RETIREMENT=1`: the agent's ExecStopPost retires the host when the instance shuts down.
  */
 export const startAgent = (options: AgentOptions): Agent => {
   const ec2 = new EC2Client({
@@ -65,50 +76,79 @@ export const startAgent = (options: AgentOptions): Agent => {
     if (!response.ok) throw new Error(`Mackerel ${method} ${path} answered ${response.status}`);
     return response.json();
   };
+  const getHost = async (id: string) => ((await mackerel('GET', `/hosts/${id}`)) as { host: SimHost }).host;
 
-  const register = async (facts: InstanceFacts, tags: Record<string, string>): Promise<void> => {
+  const describe = (filters: Record<string, string[]>) =>
+    ec2.send(new DescribeInstancesCommand({ Filters: Object.entries(filters).map(([Name, Values]) => ({ Name, Values })) }), { abortSignal: signal });
+
+  // A host that exists already belongs to an agent that started long ago (the seeded fleet):
+  // adopt it and leave its status alone, whatever the tool has set it to.
+  const findHost = async (facts: InstanceFacts): Promise<string | undefined> => {
     const customIdentifier = `${facts.id}.ec2.amazonaws.com`;
-    const query = new URLSearchParams([['customIdentifier', customIdentifier], ...['working', 'standby', 'maintenance', 'poweroff'].map((s) => ['status', s])]);
-    // A host that exists already belongs to an agent that started long ago (the seeded fleet):
-    // adopt it and leave its status alone, whatever the tool has set it to.
-    const found = (await mackerel('GET', `/hosts?${query}`)) as { hosts: unknown[] };
-    if (found.hosts.length > 0) return;
-    // A real agent dies with its instance: one terminated since the last poll never registers.
-    const still = await ec2.send(
-      new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [facts.id] }, { Name: 'instance-state-name', Values: ['running'] }] }),
-      { abortSignal: signal },
-    );
-    if (!still.Reservations?.some((reservation) => reservation.Instances?.length)) return;
-    const body = agentHostBody(facts, roleFullnamesFromTags(tags, options.serviceOf));
-    const { id } = (await mackerel('POST', '/hosts', body)) as { id: string };
-    await mackerel('POST', `/hosts/${id}/status`, { status: 'working' });
+    const query = new URLSearchParams([['customIdentifier', customIdentifier], ...HOST_STATUSES.map((s) => ['status', s])]);
+    const found = (await mackerel('GET', `/hosts?${query}`)) as { hosts: SimHost[] };
+    return found.hosts[0]?.id;
   };
 
-  const registered = new Set<string>();
-  const firstSeenRunning = new Map<string, number>();
+  const createHost = async (facts: InstanceFacts, config: AgentConfig): Promise<SimHost> => {
+    const { id } = (await mackerel('POST', '/hosts', agentHostBody(facts, config.roles))) as { id: string };
+    return getHost(id);
+  };
 
-  const poll = async (): Promise<void> => {
-    const answer = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['running'] }] }), {
-      abortSignal: signal,
-    });
+  const claimHost = async (id: string, facts: InstanceFacts, config: AgentConfig): Promise<SimHost> => {
+    const host = await getHost(id);
+    // Without a customIdentifier, which leaves the builder's in place.
+    await mackerel('PUT', `/hosts/${id}`, { ...agentHostBody(facts, config.roles), customIdentifier: undefined });
+    return host;
+  };
+
+  /** The host id, or undefined when the instance stopped before its agent came up. */
+  const register = async (facts: InstanceFacts): Promise<string | undefined> => {
+    const config = options.configOf(facts.id);
+    const adopted = config.idFileHostId === undefined ? await findHost(facts) : undefined;
+    if (adopted !== undefined) return adopted;
+    // A real agent dies with its instance: one terminated since the last poll never registers.
+    const still = await describe({ 'instance-id': [facts.id], 'instance-state-name': ['running'] });
+    if (instancesOf(still).length === 0) return undefined;
+    const host = config.idFileHostId === undefined ? await createHost(facts, config) : await claimHost(config.idFileHostId, facts, config);
+    if (config.onStart !== undefined && config.onStart !== host.status) await mackerel('POST', `/hosts/${host.id}/status`, { status: config.onStart });
+    return host.id;
+  };
+
+  /** Instance id → its host, once its agent has started (undefined: it never will). */
+  const hosts = new Map<string, string | undefined>();
+  const firstSeenRunning = new Map<string, number>();
+  const retired = new Set<string>();
+
+  const registerDue = async (): Promise<void> => {
     const now = options.clock.now();
-    const due = (answer.Reservations ?? []).flatMap((reservation) =>
-      (reservation.Instances ?? []).flatMap((instance) => {
-        const id = instance.InstanceId ?? '';
-        if (registered.has(id) || options.isSilent(id)) return [];
-        const seen = firstSeenRunning.get(id) ?? now;
-        firstSeenRunning.set(id, seen);
-        return now - seen >= REGISTER_DELAY ? [{ facts: factsOf(instance, reservation.ReservationId ?? ''), tags: tagsOf(instance) }] : [];
-      }),
-    );
+    const due = instancesOf(await describe({ 'instance-state-name': ['running'] })).flatMap(({ instance, reservation }) => {
+      const id = instance.InstanceId ?? '';
+      if (hosts.has(id) || options.isSilent(id)) return [];
+      const seen = firstSeenRunning.get(id) ?? now;
+      firstSeenRunning.set(id, seen);
+      return now - seen >= REGISTER_DELAY ? [factsOf(instance, reservation.ReservationId ?? '')] : [];
+    });
     // One host failing to register must not hold the others back; it is retried next poll.
-    await Promise.allSettled(due.map(({ facts, tags }) => register(facts, tags).then(() => registered.add(facts.id))));
+    await Promise.allSettled(due.map(async (facts) => hosts.set(facts.id, await register(facts))));
+  };
+
+  // Within a poll of the shutdown starting, an auto-retiring agent retires its host, once: a
+  // retirement that fails (the tool retired the host first) is not tried again.
+  const retireStopped = async (): Promise<void> => {
+    const watched = [...hosts].filter(([id, host]) => host !== undefined && !retired.has(id) && options.configOf(id).autoRetirement);
+    if (watched.length === 0) return;
+    const stopping = await describe({ 'instance-id': watched.map(([id]) => id), 'instance-state-name': ['shutting-down', 'terminated'] });
+    const ids = instancesOf(stopping).map(({ instance }) => instance.InstanceId ?? '');
+    for (const id of ids) retired.add(id);
+    await Promise.allSettled(ids.map((id) => mackerel('POST', `/hosts/${hosts.get(id)}/retire`, {})));
   };
 
   const loop = (async () => {
     while (!signal.aborted) {
       // A failed poll is retried at the next one, as the agent retries its API calls.
-      await poll().catch(() => undefined);
+      await registerDue().catch(() => undefined);
+      await retireStopped().catch(() => undefined);
       await options.clock.sleep(POLL_INTERVAL, signal).catch(() => undefined);
     }
   })();

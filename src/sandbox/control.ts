@@ -40,15 +40,19 @@ const state = (world: World, now: number) => ({
     name: group.name,
     vpcId: group.vpcId,
     targetType: group.targetType,
+    loadBalancerArns: group.loadBalancerArns,
+    deregistrationDelay: group.deregistrationDelay,
     healthy: healthyCount(group),
     minHealthy: group.minHealthy,
     targets: [...group.targets.values()].map(({ id, port, state, reason }) => ({ id, port, state, reason })),
   })),
+  loadBalancers: [...world.loadBalancers.values()].map(({ arn, name, azs }) => ({ arn, name, azs: [...azs] })),
   images: [...world.images.values()],
   subnets: [...world.subnets.values()].map(({ id, az, vpcId, cidr }) => ({ id, az, vpcId, cidr })),
   annotations: world.annotations,
   faults: world.faults.list(),
   deniedActions: [...world.access.deniedActions],
+  settings: world.settings,
 });
 
 /** GET /_sandbox/state */

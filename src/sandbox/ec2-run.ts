@@ -1,16 +1,21 @@
 import { dryRunError, findInstances, isDryRun } from './ec2-describe.js';
+import { checkTagCount, checkTags } from './ec2-tags.js';
 import { reservationXml, stateXml } from './ec2-xml.js';
 import { type LaunchSpec, launchInstances, terminateInstances } from './instances.js';
 import { intParam, leaf, listEl, listParam, QueryError, requiredParam, structListParam } from './query.js';
 import type { ActionContext, SimInstance, World } from './world.js';
 
+/** The instance tags of the TagSpecifications, every resource's checked against EC2's tag restrictions. */
 const instanceTags = (params: URLSearchParams): Record<string, string> => {
-  const tags: Record<string, string> = {};
+  const byResource = new Map<string, Record<string, string>>();
   for (const spec of structListParam(params, 'TagSpecification')) {
-    if (spec.get('ResourceType') !== 'instance') continue;
-    for (const tag of structListParam(spec, 'Tag')) tags[tag.get('Key') ?? ''] = tag.get('Value') ?? '';
+    const resource = spec.get('ResourceType') ?? '';
+    const tags = structListParam(spec, 'Tag').map((tag) => [tag.get('Key') ?? '', tag.get('Value') ?? ''] as const);
+    checkTags(tags);
+    byResource.set(resource, { ...byResource.get(resource), ...Object.fromEntries(tags) });
   }
-  return tags;
+  for (const [resource, tags] of byResource) checkTagCount(`the ${resource}`, new Set(Object.keys(tags)));
+  return byResource.get('instance') ?? {};
 };
 
 const launchCount = (params: URLSearchParams): number => {
@@ -22,11 +27,14 @@ const launchCount = (params: URLSearchParams): number => {
   return max;
 };
 
-const checkUserData = (params: URLSearchParams): void => {
+/** UserData, decoded. */
+const userDataOf = (params: URLSearchParams): string | undefined => {
   const userData = params.get('UserData');
-  if (userData !== null && (userData.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(userData))) {
+  if (userData === null) return undefined;
+  if (userData.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(userData)) {
     throw new QueryError(400, 'InvalidParameterValue', 'Invalid BASE64 encoding of user data.');
   }
+  return Buffer.from(userData, 'base64').toString('utf8');
 };
 
 const launchSpec = (params: URLSearchParams, world: World): LaunchSpec => {
@@ -36,7 +44,7 @@ const launchSpec = (params: URLSearchParams, world: World): LaunchSpec => {
   const subnetId = requiredParam(params, 'SubnetId');
   const subnet = world.subnets.get(subnetId);
   if (!subnet) throw new QueryError(400, 'InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);
-  checkUserData(params);
+  const userData = userDataOf(params);
   const keyName = params.get('KeyName');
   const profile = params.get('IamInstanceProfile.Name') ?? params.get('IamInstanceProfile.Arn')?.split('/').pop();
   return {
@@ -48,6 +56,7 @@ const launchSpec = (params: URLSearchParams, world: World): LaunchSpec => {
     ...(keyName === null ? {} : { keyName }),
     ...(profile === undefined ? {} : { iamInstanceProfile: profile }),
     tags: instanceTags(params),
+    ...(userData === undefined ? {} : { userData }),
   };
 };
 
@@ -82,21 +91,6 @@ export const runInstances = (params: URLSearchParams, { world, now }: ActionCont
   const token = params.get('ClientToken');
   if (token !== null) world.clientTokens.set(token, { fingerprint: fingerprint(params), instanceIds: instances.map((i) => i.id) });
   return reservationXml(world, instances);
-};
-
-/** CreateTags on instances (the only resources the tool tags); all or nothing, as EC2 does. */
-export const createTags = (params: URLSearchParams, { world, now }: ActionContext): string => {
-  const ids = listParam(params, 'ResourceId');
-  if (ids.length === 0) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter ResourceId');
-  const instances = findInstances(world, ids);
-  const tags = structListParam(params, 'Tag').map((tag) => [tag.get('Key') ?? '', tag.get('Value') ?? ''] as const);
-  if (tags.length === 0) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter Tag');
-  if (isDryRun(params)) throw dryRunError();
-  for (const instance of instances) {
-    for (const [key, value] of tags) instance.tags[key] = value;
-    world.record({ t: now, type: 'instance.tagged', instanceId: instance.id });
-  }
-  return leaf('return', true);
 };
 
 /** All or nothing: one unknown id fails the call before anything is terminated. */

@@ -1,5 +1,6 @@
 import { describeImages, describeInstances, describeSubnets, isDryRun } from './ec2-describe.js';
-import { createTags, runInstances, terminate } from './ec2-run.js';
+import { runInstances, terminate } from './ec2-run.js';
+import { createTags, deleteTags } from './ec2-tags.js';
 import type { ActionContext } from './world.js';
 
 /** Each returns the XML fields of its answer or throws a QueryError. */
@@ -10,7 +11,8 @@ export const ec2Actions: Readonly<Record<string, (params: URLSearchParams, conte
   RunInstances: runInstances,
   TerminateInstances: terminate,
   CreateTags: createTags,
+  DeleteTags: deleteTags,
 };
 
 export const ec2Mutates = (action: string, params: URLSearchParams): boolean =>
-  ['RunInstances', 'TerminateInstances', 'CreateTags'].includes(action) && !isDryRun(params);
+  ['RunInstances', 'TerminateInstances', 'CreateTags', 'DeleteTags'].includes(action) && !isDryRun(params);

@@ -1,11 +1,14 @@
 import { z } from 'zod';
+import { bakeIdFile } from './agent-config.js';
 import { terminateInstances } from './instances.js';
-import type { StateReason, World } from './world.js';
+import { reconsiderTargets } from './targets.js';
+import { HOST_STATUSES, type StateReason, type World } from './world.js';
 
 // Changes a test makes to the world, as it is, to stage what the tool must notice: a subnet or
 // instance in the wrong VPC, an image not yet available, a missing permission, an instance AWS lost.
 
 const instanceId = z.string().startsWith('i-');
+const hostStatus = z.enum(HOST_STATUSES);
 
 const LOST: StateReason = { code: 'Server.InternalError', message: 'Server.InternalError: Internal error' };
 
@@ -17,6 +20,24 @@ export const worldEditSchema = z.discriminatedUnion('op', [
     arn: z.string().min(1),
     vpcId: z.string().startsWith('vpc-').optional(),
     targetType: z.enum(['instance', 'ip', 'lambda', 'alb']).optional(),
+    /** null: no load balancer forwards to it any more. */
+    loadBalancer: z.null().optional(),
+    deregistrationDelaySeconds: z.number().int().min(0).max(3600).optional(),
+  }),
+  /** Disables or enables an AZ on every load balancer, or on the one named. */
+  z.object({ op: z.literal('load-balancer-az'), az: z.string().min(1), enabled: z.boolean(), arn: z.string().min(1).optional() }),
+  /** The ELBv2 quota of targets per target group. */
+  z.object({ op: z.literal('targets-per-group'), limit: z.number().int().positive() }),
+  /** The Mackerel organization's default status of a new host. */
+  z.object({ op: z.literal('default-host-status'), status: hostStatus }),
+  /** Changes the agent config baked into an image; `idFile: true` bakes in the id of a host registered by the instance it was built on. */
+  z.object({
+    op: z.literal('image-agent'),
+    id: z.string().startsWith('ami-'),
+    roles: z.array(z.string()).optional(),
+    onStart: hostStatus.nullable().optional(),
+    idFile: z.boolean().optional(),
+    autoRetirement: z.boolean().optional(),
   }),
   z.object({
     op: z.literal('image'),
@@ -37,29 +58,34 @@ export const worldEditSchema = z.discriminatedUnion('op', [
 export type WorldEdit = z.infer<typeof worldEditSchema>;
 
 /** What an edit names that must exist, as `[kind, id, known]`. */
-const reference = (world: World, edit: WorldEdit): readonly [string, string, boolean] | undefined => {
+const references = (world: World, edit: WorldEdit): readonly (readonly [string, string, boolean])[] => {
   switch (edit.op) {
     case 'subnet':
-      return ['subnet', edit.id, world.subnets.has(edit.id)];
+      return [['subnet', edit.id, world.subnets.has(edit.id)]];
     case 'target-group':
-      return ['target group', edit.arn, world.targetGroups.has(edit.arn)];
+      return [['target group', edit.arn, world.targetGroups.has(edit.arn)]];
+    case 'load-balancer-az':
+      return [
+        ['subnet in AZ', edit.az, [...world.subnets.values()].some((subnet) => subnet.az === edit.az)],
+        ...(edit.arn === undefined ? [] : [['load balancer', edit.arn, world.loadBalancers.has(edit.arn)] as const]),
+      ];
     case 'image':
-      return ['image', edit.id, world.images.has(edit.id)];
+    case 'image-agent':
+      return [['image', edit.id, world.images.has(edit.id)]];
     case 'instance-tags':
     case 'instance-vpc':
     case 'terminate':
-      return ['instance', edit.id, world.instances.has(edit.id)];
+      return [['instance', edit.id, world.instances.has(edit.id)]];
     default:
-      return undefined;
+      return [];
   }
 };
 
 /** Why the edits cannot apply (each names what it changes), or undefined when they all can. */
 export const checkEdits = (world: World, edits: readonly WorldEdit[]): string | undefined => {
-  const unknown = edits.flatMap((edit, index) => {
-    const [kind, id, known] = reference(world, edit) ?? ['', '', true];
-    return known ? [] : [`edit ${index} (${edit.op}): no ${kind} ${id} in the sandbox`];
-  });
+  const unknown = edits.flatMap((edit, index) =>
+    references(world, edit).flatMap(([kind, id, known]) => (known ? [] : [`edit ${index} (${edit.op}): no ${kind} ${id} in the sandbox`])),
+  );
   return unknown.length > 0 ? unknown.join('; ') : undefined;
 };
 
@@ -72,6 +98,37 @@ const applyEdit = (world: World, edit: WorldEdit, now: number): void => {
       const group = world.targetGroups.get(edit.arn)!;
       if (edit.vpcId !== undefined) group.vpcId = edit.vpcId;
       if (edit.targetType !== undefined) group.targetType = edit.targetType;
+      if (edit.deregistrationDelaySeconds !== undefined) group.deregistrationDelay = edit.deregistrationDelaySeconds * 1000;
+      if (edit.loadBalancer === null) {
+        group.loadBalancerArns = [];
+        reconsiderTargets(world, now);
+      }
+      return;
+    }
+    case 'load-balancer-az': {
+      const lbs = edit.arn === undefined ? [...world.loadBalancers.values()] : [world.loadBalancers.get(edit.arn)!];
+      for (const lb of lbs) {
+        if (edit.enabled) lb.azs.add(edit.az);
+        else lb.azs.delete(edit.az);
+      }
+      reconsiderTargets(world, now);
+      return;
+    }
+    case 'targets-per-group':
+      world.settings.targetsPerGroup = edit.limit;
+      return;
+    case 'default-host-status':
+      world.settings.defaultHostStatus = edit.status;
+      return;
+    case 'image-agent': {
+      const image = world.images.get(edit.id)!;
+      const { agent } = image;
+      if (edit.roles !== undefined) agent.roles = edit.roles;
+      if (edit.onStart === null) delete agent.onStart;
+      else if (edit.onStart !== undefined) agent.onStart = edit.onStart;
+      if (edit.autoRetirement !== undefined) agent.autoRetirement = edit.autoRetirement;
+      if (edit.idFile === false) delete agent.idFileHostId;
+      if (edit.idFile === true) bakeIdFile(world, image, now);
       return;
     }
     case 'image':

@@ -47,16 +47,3 @@ export const agentHostBody = (facts: InstanceFacts, roleFullnames: readonly stri
   interfaces: [{ name: 'ens5', macAddress: macAddress(facts.privateIp), ipv4Addresses: [facts.privateIp], ipv6Addresses: [] }],
   roleFullnames,
 });
-
-export const ENV_TAG = 'mackerel-replacer:env';
-/** Value `<env>/<role>`. */
-export const ROLE_TAG = 'mackerel-replacer:role';
-
-/** The agent's `roles` setting, as the instance's tags imply it: `Service:role`, or none. */
-export const roleFullnamesFromTags = (tags: Readonly<Record<string, string>>, serviceOf: (env: string) => string | undefined): string[] => {
-  const env = tags[ENV_TAG];
-  const role = tags[ROLE_TAG];
-  if (env === undefined || role === undefined || !role.startsWith(`${env}/`)) return [];
-  const service = serviceOf(env);
-  return service === undefined ? [] : [`${service}:${role.slice(env.length + 1)}`];
-};

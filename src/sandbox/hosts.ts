@@ -1,10 +1,11 @@
 import type { HostStatus, SimHost, World } from './world.js';
 
-/** POST /api/v0/hosts body, as mackerel-agent sends it. */
+/** POST /api/v0/hosts body, as mackerel-agent sends it; PUT /api/v0/hosts/<id> takes the same. */
 export interface HostBody {
   readonly name: string;
   readonly displayName?: string;
-  readonly customIdentifier?: string;
+  /** On PUT, null or "" clears it and leaving it out keeps it. */
+  readonly customIdentifier?: string | null;
   readonly memo?: string;
   readonly meta?: Record<string, unknown>;
   readonly interfaces?: readonly Record<string, unknown>[];
@@ -12,13 +13,14 @@ export interface HostBody {
   readonly roleFullnames?: readonly string[];
 }
 
-const rolesOf = (roleFullnames: readonly string[]): Record<string, string[]> => {
-  const roles: Record<string, string[]> = {};
+// Adds `Service:role` roles to the host and the organization's services.
+const addRoles = (world: World, host: SimHost, roleFullnames: readonly string[]): void => {
   for (const fullname of roleFullnames) {
     const [service, role] = fullname.split(':') as [string, string];
-    roles[service] = [...(roles[service] ?? []), role];
+    const roles = host.roles[service] ?? [];
+    if (!roles.includes(role)) host.roles[service] = [...roles, role];
+    world.services.set(service, new Set([...(world.services.get(service) ?? []), role]));
   }
-  return roles;
 };
 
 // The server derives `ipAddress` from the agent's first IPv4 address (mkr prints it).
@@ -27,31 +29,38 @@ const withIpAddress = (iface: Record<string, unknown>): Record<string, unknown> 
   return Array.isArray(v4) && typeof v4[0] === 'string' && iface.ipAddress === undefined ? { ...iface, ipAddress: v4[0] } : iface;
 };
 
-/** A new host gets the organization's default status, `standby`, until someone sets it. */
-export const createHost = (world: World, body: HostBody, now: number, status: HostStatus = 'standby'): SimHost => {
-  const roles = rolesOf(body.roleFullnames ?? []);
-  for (const [service, names] of Object.entries(roles)) {
-    const known = world.services.get(service) ?? new Set<string>();
-    for (const name of names) known.add(name);
-    world.services.set(service, known);
-  }
+/** A new host gets the organization's default status until someone sets it. */
+export const createHost = (world: World, body: HostBody, now: number, status = world.settings.defaultHostStatus): SimHost => {
   const host: SimHost = {
     id: world.nextId('host'),
     name: body.name,
     ...(body.displayName === undefined ? {} : { displayName: body.displayName }),
-    ...(body.customIdentifier === undefined ? {} : { customIdentifier: body.customIdentifier }),
+    ...(body.customIdentifier ? { customIdentifier: body.customIdentifier } : {}),
     size: 'standard',
     status,
     memo: body.memo ?? '',
     isRetired: false,
     createdAt: Math.floor(world.clock.epoch(now) / 1000),
-    roles,
+    roles: {},
     interfaces: (body.interfaces ?? []).map(withIpAddress),
     meta: body.meta ?? {},
   };
+  addRoles(world, host, body.roleFullnames ?? []);
   world.hosts.set(host.id, host);
   world.record({ t: now, type: 'host.registered', hostId: host.id });
   return host;
+};
+
+/** PUT /api/v0/hosts/<id>: replaces what the body gives, but only adds roles. */
+export const updateHost = (world: World, host: SimHost, body: HostBody): void => {
+  host.name = body.name;
+  if (body.displayName !== undefined) host.displayName = body.displayName;
+  if (body.customIdentifier) host.customIdentifier = body.customIdentifier;
+  else if (body.customIdentifier !== undefined) delete host.customIdentifier;
+  if (body.memo !== undefined) host.memo = body.memo;
+  if (body.meta !== undefined) host.meta = body.meta;
+  if (body.interfaces !== undefined) host.interfaces = body.interfaces.map(withIpAddress);
+  addRoles(world, host, body.roleFullnames ?? []);
 };
 
 export const setHostStatus = (world: World, host: SimHost, status: HostStatus, now: number): void => {
@@ -61,7 +70,6 @@ export const setHostStatus = (world: World, host: SimHost, status: HostStatus, n
 };
 
 export const retireHost = (world: World, host: SimHost, now: number): void => {
-  if (host.isRetired) return;
   host.isRetired = true;
   host.retiredAt = Math.floor(world.clock.epoch(now) / 1000);
   world.record({ t: now, type: 'host.retired', hostId: host.id });

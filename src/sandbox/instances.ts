@@ -1,4 +1,4 @@
-import { instanceStartedRunning, instanceStoppedRunning } from './targets.js';
+import { instanceStoppedRunning } from './targets.js';
 import type { InstanceState, SimInstance, SimSubnet, StateReason, World } from './world.js';
 
 export interface LaunchSpec {
@@ -10,6 +10,8 @@ export interface LaunchSpec {
   readonly keyName?: string;
   readonly iamInstanceProfile?: string;
   readonly tags: Readonly<Record<string, string>>;
+  /** Decoded. */
+  readonly userData?: string;
 }
 
 // Each subnet owns a /20 of the VPC's 10.0.0.0/16; the first addresses are reserved, as in AWS.
@@ -34,6 +36,7 @@ const place = (world: World, spec: LaunchSpec, reservationId: string, launchedAt
     ...(spec.keyName === undefined ? {} : { keyName: spec.keyName }),
     ...(spec.iamInstanceProfile === undefined ? {} : { iamInstanceProfile: spec.iamInstanceProfile }),
     tags: { ...spec.tags },
+    ...(spec.userData === undefined ? {} : { userData: spec.userData }),
     launchedAt,
     agentSilent,
     state: 'pending',
@@ -63,12 +66,10 @@ const boot = (world: World, instance: SimInstance, dies: boolean) => (t: number)
     instance.state = 'terminated';
     instance.stateReason = LAUNCH_FAILED;
     world.record({ t, type: 'instance.terminated', instanceId: instance.id });
-    instanceStoppedRunning(world, instance.id, t);
     return;
   }
   instance.state = 'running';
   world.record({ t, type: 'instance.running', instanceId: instance.id });
-  instanceStartedRunning(world, instance.id, t);
 };
 
 /** RunInstances: new instances start pending and boot unless a never-boot fault holds them. */

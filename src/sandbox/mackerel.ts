@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { createHost, retireHost, setHostStatus } from './hosts.js';
-import type { HostStatus, SimHost, World } from './world.js';
+import { createHost, retireHost, setHostStatus, updateHost } from './hosts.js';
+import { HOST_STATUSES, type HostStatus, type SimHost, type World } from './world.js';
 
 /** A Mackerel API error: `{"error":{"message":…}}` with this status. */
 export class MackerelError extends Error {
@@ -24,7 +24,6 @@ export interface MackerelRequest {
 
 type Handler = (request: MackerelRequest) => unknown;
 
-const statuses = ['working', 'standby', 'maintenance', 'poweroff'] as const;
 const name = /^[A-Za-z0-9][A-Za-z0-9_-]+$/;
 const ids = z.array(z.string()).max(30, 'at most 30 ids per request');
 
@@ -40,15 +39,25 @@ const parseBody = <T>(schema: z.ZodType<T>, body: string): T => {
   return result.data;
 };
 
+/** A retired host can still be read, by its id only. */
 const hostOf = (world: World, id: string): SimHost => {
   const host = world.hosts.get(id);
   if (!host) throw new MackerelError(404, 'Host Not Found.');
   return host;
 };
 
-const hostsOf = (world: World, hostIds: readonly string[]): SimHost[] => {
-  if (hostIds.some((id) => !world.hosts.has(id))) throw new MackerelError(404, 'Some of the hosts were not found.');
-  return hostIds.map((id) => world.hosts.get(id)!);
+// Retirement cannot be undone: a retired host is not found by anything that would change it.
+const liveHostOf = (world: World, id: string): SimHost => {
+  const host = hostOf(world, id);
+  if (host.isRetired) throw new MackerelError(404, 'Host Not Found.');
+  return host;
+};
+
+/** All or nothing: one unknown or retired id fails the whole call (the harsh reading of "404 if some ids are unknown"). */
+const liveHostsOf = (world: World, hostIds: readonly string[]): SimHost[] => {
+  const hosts = hostIds.map((id) => world.hosts.get(id));
+  if (hosts.some((host) => host === undefined || host.isRetired)) throw new MackerelError(404, 'Some of the hosts were not found.');
+  return hosts as SimHost[];
 };
 
 const listHosts: Handler = ({ world, query }) => {
@@ -70,7 +79,7 @@ const listHosts: Handler = ({ world, query }) => {
 const hostBody = z.object({
   name: z.string().min(1),
   displayName: z.string().optional(),
-  customIdentifier: z.string().optional(),
+  customIdentifier: z.string().nullable().optional(),
   memo: z.string().optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
   interfaces: z.array(z.record(z.string(), z.unknown())).optional(),
@@ -79,8 +88,8 @@ const hostBody = z.object({
     .optional(),
 });
 
-const statusBody = z.object({ status: z.enum(statuses) });
-const bulkStatusBody = z.object({ status: z.enum(statuses), ids });
+const statusBody = z.object({ status: z.enum(HOST_STATUSES) });
+const bulkStatusBody = z.object({ status: z.enum(HOST_STATUSES), ids });
 
 const setStatuses = (world: World, hosts: readonly SimHost[], status: HostStatus, now: number) => {
   for (const host of hosts) setHostStatus(world, host, status, now);
@@ -121,20 +130,29 @@ const routes: readonly (readonly [method: string, path: string, handle: Handler]
   ['GET', '/api/v0/hosts/:id', ({ world, args }) => ({ host: hostOf(world, args[0]!) })],
   ['POST', '/api/v0/hosts', ({ world, now, body }) => ({ id: createHost(world, parseBody(hostBody, body), now).id })],
   [
+    'PUT',
+    '/api/v0/hosts/:id',
+    ({ world, args, body }) => {
+      const host = liveHostOf(world, args[0]!);
+      updateHost(world, host, parseBody(hostBody, body));
+      return { id: host.id };
+    },
+  ],
+  [
     'POST',
     '/api/v0/hosts/bulk-update-statuses',
     ({ world, now, body }) => {
       const { status, ids: hostIds } = parseBody(bulkStatusBody, body);
-      return setStatuses(world, hostsOf(world, hostIds), status, now);
+      return setStatuses(world, liveHostsOf(world, hostIds), status, now);
     },
   ],
-  ['POST', '/api/v0/hosts/bulk-retire', ({ world, now, body }) => retire(world, hostsOf(world, parseBody(z.object({ ids }), body).ids), now)],
+  ['POST', '/api/v0/hosts/bulk-retire', ({ world, now, body }) => retire(world, liveHostsOf(world, parseBody(z.object({ ids }), body).ids), now)],
   [
     'POST',
     '/api/v0/hosts/:id/status',
-    ({ world, now, args, body }) => setStatuses(world, [hostOf(world, args[0]!)], parseBody(statusBody, body).status, now),
+    ({ world, now, args, body }) => setStatuses(world, [liveHostOf(world, args[0]!)], parseBody(statusBody, body).status, now),
   ],
-  ['POST', '/api/v0/hosts/:id/retire', ({ world, now, args }) => retire(world, [hostOf(world, args[0]!)], now)],
+  ['POST', '/api/v0/hosts/:id/retire', ({ world, now, args }) => retire(world, [liveHostOf(world, args[0]!)], now)],
   ['POST', '/api/v0/graph-annotations', annotate],
 ];
 

@@ -1,9 +1,14 @@
 import { privateDnsName } from './ec2-xml.js';
-import { agentHostBody, ENV_TAG, ROLE_TAG } from './host-payload.js';
+import { agentHostBody } from './host-payload.js';
 import { createHost } from './hosts.js';
 import { seedInstances, subnetCidr } from './instances.js';
 import { healthyCount } from './targets.js';
-import { ACCOUNT_ID, type SimImage, type SimInstance, type SimSubnet, type SimTargetGroup, VPC_ID, type World } from './world.js';
+import { ACCOUNT_ID, type SimImage, type SimInstance, type SimLoadBalancer, type SimSubnet, type SimTargetGroup, VPC_ID, type World } from './world.js';
+
+/** Tags of the seeded fleet, as the tool tags what it launches. */
+const ENV_TAG = 'mackerel-replacer:env';
+/** Value `<env>/<role>`. */
+const ROLE_TAG = 'mackerel-replacer:role';
 
 export type SeedAmi = { readonly id: string } | { readonly owners: readonly string[]; readonly name: string };
 
@@ -71,26 +76,27 @@ const NEW_DATE = '2026-11-01';
 /** ap-northeast-1 has a, c and d; further letters only matter for configs with more subnets. */
 const AZ_LETTERS = 'acdbefghijklmnopqrstuvwxyz';
 
-const addImage = (world: World, image: Omit<SimImage, 'id' | 'state'> & { id?: string }): SimImage => {
+// A team bakes an image per role, its agent configured with that role and nothing else.
+const addImage = (world: World, roleFullname: string, image: Omit<SimImage, 'id' | 'state' | 'agent'> & { id?: string }): SimImage => {
   const existing = [...world.images.values()].find((known) => known.name === image.name);
   if (existing) return existing;
-  const stored = { ...image, id: image.id ?? world.nextId('ami'), state: 'available' };
+  const stored = { ...image, id: image.id ?? world.nextId('ami'), state: 'available', agent: { roles: [roleFullname], autoRetirement: false } };
   world.images.set(stored.id, stored);
   return stored;
 };
 
 /** Two images for a name filter (the newest is what a deploy picks); the pinned one plus an older one for an id. */
-const seedImages = (world: World, env: string, role: string, ami: SeedAmi): SimImage => {
+const seedImages = (world: World, env: string, role: string, roleFullname: string, ami: SeedAmi): SimImage => {
   const at = (date: string) => `${date}T00:00:00.000Z`;
   if ('id' in ami) {
-    addImage(world, { id: ami.id, name: `${env}-${role}-pinned`, ownerId: ACCOUNT_ID, createdAt: at(NEW_DATE) });
-    return addImage(world, { name: `${env}-${role}-${OLD_DATE}`, ownerId: ACCOUNT_ID, createdAt: at(OLD_DATE) });
+    addImage(world, roleFullname, { id: ami.id, name: `${env}-${role}-pinned`, ownerId: ACCOUNT_ID, createdAt: at(NEW_DATE) });
+    return addImage(world, roleFullname, { name: `${env}-${role}-${OLD_DATE}`, ownerId: ACCOUNT_ID, createdAt: at(OLD_DATE) });
   }
   const owner = ami.owners[0] ?? 'self';
   const ownership = /^\d{12}$/.test(owner) ? { ownerId: owner } : owner === 'self' ? { ownerId: ACCOUNT_ID } : { ownerId: ACCOUNT_ID, ownerAlias: owner };
   const named = (date: string) => ami.name.replaceAll('*', date).replaceAll('?', '0');
-  addImage(world, { name: named(NEW_DATE), createdAt: at(NEW_DATE), ...ownership });
-  return addImage(world, { name: named(OLD_DATE), createdAt: at(OLD_DATE), ...ownership });
+  addImage(world, roleFullname, { name: named(NEW_DATE), createdAt: at(NEW_DATE), ...ownership });
+  return addImage(world, roleFullname, { name: named(OLD_DATE), createdAt: at(OLD_DATE), ...ownership });
 };
 
 const seedSubnet = (world: World, id: string): SimSubnet => {
@@ -106,9 +112,31 @@ const seedTargetGroup = (world: World, arn: string): SimTargetGroup => {
   const known = world.targetGroups.get(arn);
   if (known) return known;
   const name = /targetgroup\/([^/]+)/.exec(arn)?.[1] ?? arn;
-  const group: SimTargetGroup = { arn, name, port: 80, vpcId: VPC_ID, targetType: 'instance', targets: new Map(), minHealthy: 0 };
+  const group: SimTargetGroup = {
+    arn,
+    name,
+    port: 80,
+    vpcId: VPC_ID,
+    targetType: 'instance',
+    loadBalancerArns: [],
+    deregistrationDelay: world.timing.deregistrationDelay,
+    targets: new Map(),
+    minHealthy: 0,
+  };
   world.targetGroups.set(arn, group);
   return group;
+};
+
+/** An application load balancer named after the group, forwarding to it, enabled in every seeded subnet's AZ. */
+const seedLoadBalancer = (world: World, group: SimTargetGroup): void => {
+  const id = (world.loadBalancers.size + 1).toString(16).padStart(16, '0');
+  const lb: SimLoadBalancer = {
+    arn: `arn:aws:elasticloadbalancing:${world.region}:${ACCOUNT_ID}:loadbalancer/app/${group.name}/${id}`,
+    name: group.name,
+    azs: new Set([...world.subnets.values()].map((subnet) => subnet.az)),
+  };
+  world.loadBalancers.set(lb.arn, lb);
+  group.loadBalancerArns = [lb.arn];
 };
 
 // The old fleet has been up for a week: running, registered in Mackerel, healthy everywhere.
@@ -124,7 +152,7 @@ const seedHost = (world: World, instance: SimInstance, roleFullname: string): vo
 };
 
 const seedRole = (world: World, env: string, service: string, role: string, spec: SeedRole): void => {
-  const image = seedImages(world, env, role, spec.ami);
+  const image = seedImages(world, env, role, `${service}:${role}`, spec.ami);
   const groups = spec.targetGroups.map((arn) => seedTargetGroup(world, arn));
   const tags = { Name: `${env}-${role}`, [ENV_TAG]: env, [ROLE_TAG]: `${env}/${role}`, 'managed-by': 'mackerel-replacer' };
   for (const subnetId of spec.subnets) {
@@ -143,6 +171,9 @@ export const seedWorld = (world: World, seed: SandboxSeed): void => {
     world.services.set(service, new Set([...(world.services.get(service) ?? []), ...Object.keys(roles)]));
     for (const [role, spec] of Object.entries(roles)) seedRole(world, env, service, role, spec);
   }
-  for (const group of world.targetGroups.values()) group.minHealthy = healthyCount(group);
+  for (const group of world.targetGroups.values()) {
+    seedLoadBalancer(world, group);
+    group.minHealthy = healthyCount(group);
+  }
   world.events.splice(0);
 };

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startAgent } from './agent.js';
+import { agentConfigOf } from './agent-config.js';
 import { type ApiServer, send, serveApi } from './api-request.js';
 import { createSimClock } from './clock.js';
 import { handleControl, type RequestRecord } from './control.js';
@@ -60,14 +61,13 @@ export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> =>
   });
   const port = await listen(server, options.port ?? 0);
   const url = `http://127.0.0.1:${port}`;
-  const services = new Map(Object.entries(seed.environments).map(([env, { service }]) => [env, service]));
   const agent = startAgent({
     ec2Endpoint: url,
     region: seed.region,
     mackerelBase: url,
     apiKey,
     clock,
-    serviceOf: (env) => services.get(env),
+    configOf: (id) => agentConfigOf(world, id),
     isSilent: (id) => world.instances.get(id)?.agentSilent ?? false,
   });
   return {

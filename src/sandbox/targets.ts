@@ -59,13 +59,25 @@ const scheduleVerdict = (world: World, group: SimTargetGroup, target: SimTarget,
   world.schedule(at + healthInterval * healthyThreshold, whileUnchanged(group, target, pass));
 };
 
-// Checks start once both the target is registered and its instance runs.
-const startHealthChecks = (world: World, group: SimTargetGroup, target: SimTarget, at: number) => {
-  target.reason = 'Elb.InitialHealthChecking';
-  scheduleVerdict(world, group, target, at);
+/** A load balancer sends it traffic, and health checks: one of the group's enables the instance's AZ. */
+const inUse = (world: World, group: SimTargetGroup, instanceId: string): boolean => {
+  const az = world.instances.get(instanceId)?.az;
+  return group.loadBalancerArns.some((arn) => az !== undefined && world.loadBalancers.get(arn)?.azs.has(az));
 };
 
-/** Registers instances that exist and are not terminated (the caller checks); re-registering a live target is a no-op. */
+const NOT_IN_USE = 'Target.NotInUse';
+
+// A target (of a running instance) starts over: initial and checked, or unused when no load balancer uses it.
+const admit = (world: World, group: SimTargetGroup, target: SimTarget, now: number): void => {
+  if (!inUse(world, group, target.id)) {
+    setState(world, group, target, 'unused', NOT_IN_USE, now);
+    return;
+  }
+  setState(world, group, target, 'initial', 'Elb.InitialHealthChecking', now);
+  scheduleVerdict(world, group, target, now);
+};
+
+/** Registers running instances (the caller checks); re-registering a live target is a no-op. */
 export const registerTargets = (world: World, group: SimTargetGroup, ids: readonly string[], now: number): void => {
   for (const id of ids) {
     const existing = group.targets.get(id);
@@ -74,8 +86,21 @@ export const registerTargets = (world: World, group: SimTargetGroup, ids: readon
     const flapping = !failing && world.faults.take((f) => f.type === 'health-flap') !== undefined;
     const target: SimTarget = { id, port: group.port, state: 'initial', failing, flapsLeft: flapping ? FLAPS : 0, generation: 0 };
     group.targets.set(id, target);
-    setState(world, group, target, 'initial', 'Elb.RegistrationInProgress', now);
-    if (world.instances.get(id)?.state === 'running') startHealthChecks(world, group, target, now);
+    admit(world, group, target, now);
+  }
+};
+
+/**
+ * After a load balancer or its AZs changed: targets no load balancer uses any more stop being
+ * checked and turn unused (Target.NotInUse); those used again start over from initial.
+ */
+export const reconsiderTargets = (world: World, now: number): void => {
+  for (const group of world.targetGroups.values()) {
+    for (const target of group.targets.values()) {
+      const used = inUse(world, group, target.id);
+      if (target.reason === NOT_IN_USE && used) admit(world, group, target, now);
+      else if (['initial', 'healthy', 'unhealthy'].includes(target.state) && !used) setState(world, group, target, 'unused', NOT_IN_USE, now);
+    }
   }
 };
 
@@ -88,7 +113,7 @@ export const deregisterTargets = (world: World, group: SimTargetGroup, ids: read
     const slow = world.faults.take((f) => f.type === 'slow-drain');
     const factor = slow?.type === 'slow-drain' ? slow.factor : 1;
     world.schedule(
-      now + Math.round(world.timing.deregistrationDelay * factor),
+      now + Math.round(group.deregistrationDelay * factor),
       whileUnchanged(group, target, (t) => {
         group.targets.delete(id);
         world.record({ t, type: 'target.removed', targetGroupArn: group.arn, instanceId: id });
@@ -98,17 +123,10 @@ export const deregisterTargets = (world: World, group: SimTargetGroup, ids: read
   }
 };
 
-export const instanceStartedRunning = (world: World, instanceId: string, at: number): void => {
-  for (const group of world.targetGroups.values()) {
-    const target = group.targets.get(instanceId);
-    if (target?.state === 'initial') startHealthChecks(world, group, target, at);
-  }
-};
-
 export const instanceStoppedRunning = (world: World, instanceId: string, at: number): void => {
   for (const group of world.targetGroups.values()) {
     const target = group.targets.get(instanceId);
-    if (target && target.state !== 'draining' && target.state !== 'unused') {
+    if (target && target.state !== 'draining' && target.reason !== 'Target.InvalidState') {
       setState(world, group, target, 'unused', 'Target.InvalidState', at);
     }
   }

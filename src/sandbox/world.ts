@@ -8,7 +8,8 @@ export const VPC_ID = 'vpc-0sandbox';
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated';
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining';
-export type HostStatus = 'working' | 'standby' | 'maintenance' | 'poweroff';
+export const HOST_STATUSES = ['working', 'standby', 'maintenance', 'poweroff'] as const;
+export type HostStatus = (typeof HOST_STATUSES)[number];
 
 /** Simulated milliseconds (thresholds are counts). */
 export interface Timing {
@@ -19,6 +20,7 @@ export interface Timing {
   readonly healthInterval: number;
   readonly healthyThreshold: number;
   readonly unhealthyThreshold: number;
+  /** A target group's until a world edit changes it. */
   readonly deregistrationDelay: number;
 }
 
@@ -31,6 +33,18 @@ export const defaultTiming: Timing = {
   deregistrationDelay: 30_000,
 };
 
+/** mackerel-agent's configuration as an image bakes it or user data rewrites it. */
+export interface AgentConfig {
+  /** `roles` in mackerel-agent.conf: `Service:role`. */
+  roles: string[];
+  /** `[host_status] on_start`. */
+  onStart?: HostStatus;
+  /** The host id in a baked `/var/lib/mackerel-agent/id`: every instance of the image claims that host. */
+  idFileHostId?: string;
+  /** `AUTO_RETIREMENT=1` in /etc/default/mackerel-agent: the host is retired when the agent stops at shutdown. */
+  autoRetirement: boolean;
+}
+
 export interface SimImage {
   readonly id: string;
   readonly name: string;
@@ -39,6 +53,8 @@ export interface SimImage {
   readonly createdAt: string;
   /** `available` unless a world edit says otherwise. */
   state: string;
+  /** The agent configuration baked into it. */
+  readonly agent: AgentConfig;
 }
 
 export interface SimSubnet {
@@ -66,6 +82,8 @@ export interface SimInstance {
   readonly iamInstanceProfile?: string;
   /** CreateTags adds to them. */
   readonly tags: Record<string, string>;
+  /** RunInstances UserData, decoded. */
+  readonly userData?: string;
   /** Simulated ms. */
   readonly launchedAt: number;
   /** agent-silent fault: the simulated agent never registers this one. */
@@ -93,12 +111,23 @@ export interface SimTarget {
   generation: number;
 }
 
+export interface SimLoadBalancer {
+  readonly arn: string;
+  readonly name: string;
+  /** The Availability Zones it is enabled in. */
+  readonly azs: Set<string>;
+}
+
 export interface SimTargetGroup {
   readonly arn: string;
   readonly name: string;
   readonly port: number;
   vpcId: string;
   targetType: 'instance' | 'ip' | 'lambda' | 'alb';
+  /** The load balancers that forward to it: none, and its targets are not in use. */
+  loadBalancerArns: string[];
+  /** Simulated ms a deregistered target drains. */
+  deregistrationDelay: number;
   readonly targets: Map<string, SimTarget>;
   /** The fewest healthy targets ever seen since seeding (capacity invariant). */
   minHealthy: number;
@@ -122,7 +151,13 @@ export interface SimHost {
   meta: Record<string, unknown>;
 }
 
-type InstanceEventType = 'instance.launched' | 'instance.running' | 'instance.tagged' | 'instance.terminating' | 'instance.terminated';
+type InstanceEventType =
+  | 'instance.launched'
+  | 'instance.running'
+  | 'instance.tagged'
+  | 'instance.untagged'
+  | 'instance.terminating'
+  | 'instance.terminated';
 type TargetEventType =
   | 'target.registered'
   | 'target.healthy'
@@ -148,6 +183,7 @@ export interface World {
   readonly images: Map<string, SimImage>;
   readonly subnets: Map<string, SimSubnet>;
   readonly targetGroups: Map<string, SimTargetGroup>;
+  readonly loadBalancers: Map<string, SimLoadBalancer>;
   readonly instances: Map<string, SimInstance>;
   readonly hosts: Map<string, SimHost>;
   /** Mackerel service → its roles. */
@@ -159,6 +195,7 @@ export interface World {
   readonly faults: FaultBox;
   /** What the tool's credentials may not do (world edits `deny` and `read-only-key`). */
   readonly access: Access;
+  readonly settings: Settings;
   /** Applies every transition due by now and returns now. */
   advance(): number;
   schedule(at: number, run: Transition): void;
@@ -172,6 +209,14 @@ export interface Access {
   readonly deniedActions: Set<string>;
   /** Mackerel API keys that may read but not write. */
   readonly readOnlyKeys: Set<string>;
+}
+
+/** Account and organization settings, changed by world edits. */
+export interface Settings {
+  /** The Mackerel organization's default status of a new host. */
+  defaultHostStatus: HostStatus;
+  /** The ELBv2 quota of targets per target group. */
+  targetsPerGroup: number;
 }
 
 /** What an EC2 or ELBv2 action runs against: the world at one instant. */
@@ -191,6 +236,7 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     images: new Map(),
     subnets: new Map(),
     targetGroups: new Map(),
+    loadBalancers: new Map(),
     instances: new Map(),
     hosts: new Map(),
     services: new Map(),
@@ -199,6 +245,7 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     events,
     faults: createFaultBox(),
     access: { deniedActions: new Set(), readOnlyKeys: new Set() },
+    settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000 },
     advance: () => {
       const now = options.clock.now();
       timeline.runUntil(now);

@@ -1,5 +1,6 @@
 import {
   CreateTagsCommand,
+  DeleteTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   type EC2Client,
@@ -10,7 +11,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.js';
-import { clearFaults, ec2Of, injectFaults, sandboxState, startTestSandbox, until } from './helpers.js';
+import { clearFaults, ec2Of, eventLog, injectFaults, sandboxState, startTestSandbox, until } from './helpers.js';
 
 describe('the sandbox EC2 API', () => {
   let sandbox: Sandbox;
@@ -114,6 +115,75 @@ describe('the sandbox EC2 API', () => {
     expect(await tagged()).toEqual([]);
     await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'stage', Value: 'verified' }] }));
     expect(await tagged()).toEqual([id]);
+  });
+
+  const tagsOf = async (id: string) => {
+    const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+    return Object.fromEntries(Reservations![0]!.Instances![0]!.Tags!.map((t) => [t.Key, t.Value]));
+  };
+  const numbered = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ Key: `k${from + i}`, Value: 'v' }));
+  const instanceTags = (Tags: { Key: string; Value: string }[]) => ({ TagSpecifications: [{ ResourceType: 'instance' as const, Tags }] });
+
+  it('refuses more than 50 tags on a resource at launch with TagLimitExceeded, before a DryRun answers', async () => {
+    const before = (await sandboxState(sandbox)).instances.length;
+    const limit = { name: 'TagLimitExceeded', message: expect.stringContaining('The maximum number of tags per resource is 50'), $metadata: { httpStatusCode: 400 } };
+    await expect(launch(instanceTags(numbered(51)))).rejects.toMatchObject(limit);
+    await expect(launch({ ...instanceTags(numbered(51)), DryRun: true })).rejects.toMatchObject(limit);
+    const volumes = { TagSpecifications: [{ ResourceType: 'volume' as const, Tags: numbered(51) }] };
+    await expect(launch(volumes)).rejects.toMatchObject({ name: 'TagLimitExceeded' });
+    expect((await sandboxState(sandbox)).instances).toHaveLength(before);
+    const { Instances } = await launch(instanceTags(numbered(50)));
+    expect(Object.keys(await tagsOf(Instances![0]!.InstanceId!))).toHaveLength(50);
+  });
+
+  it('refuses a tag key over 128 characters, a value over 256 or an aws: key, naming it, at launch and in CreateTags', async () => {
+    const { Instances } = await launch();
+    const id = Instances![0]!.InstanceId!;
+    for (const [tag, named] of [
+      [{ Key: 'k'.repeat(129), Value: 'v' }, 'k'.repeat(129)],
+      [{ Key: 'long', Value: 'v'.repeat(257) }, "'long'"],
+      [{ Key: 'aws:cloudformation:stack-name', Value: 'v' }, 'aws:cloudformation:stack-name'],
+    ] as const) {
+      const invalid = { name: 'InvalidParameterValue', message: expect.stringContaining(named), $metadata: { httpStatusCode: 400 } };
+      await expect(launch({ ...instanceTags([tag]), DryRun: true })).rejects.toMatchObject(invalid);
+      await expect(ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [tag], DryRun: true }))).rejects.toMatchObject(invalid);
+      await expect(ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'fine', Value: 'v' }, tag] }))).rejects.toMatchObject(invalid);
+    }
+    await expect(launch(instanceTags([{ Key: 'k'.repeat(128), Value: 'v'.repeat(256) }]))).resolves.toBeDefined();
+    expect(await tagsOf(id)).toEqual({ deploy: 'd1' });
+  });
+
+  it('refuses a CreateTags that would take an instance over 50 tags, on every instance or none', async () => {
+    const { Instances } = await launch({ MinCount: 2, MaxCount: 2, ...instanceTags(numbered(49)) });
+    const [a, b] = Instances!.map((i) => i.InstanceId!);
+    await ec2.send(new CreateTagsCommand({ Resources: [b!], Tags: [{ Key: 'extra', Value: 'v' }] }));
+    const twoMore = new CreateTagsCommand({ Resources: [a!, b!], Tags: [{ Key: 'k0', Value: 'changed' }, { Key: 'new', Value: 'v' }] });
+    await expect(ec2.send(twoMore)).rejects.toMatchObject({ name: 'TagLimitExceeded', message: expect.stringContaining(b!) });
+    expect((await tagsOf(a!)).k0).toBe('v');
+    await ec2.send(new CreateTagsCommand({ Resources: [a!], Tags: [{ Key: 'k0', Value: 'changed' }, { Key: 'new', Value: 'v' }] }));
+    expect(await tagsOf(a!)).toMatchObject({ k0: 'changed', new: 'v' });
+    expect(Object.keys(await tagsOf(a!))).toHaveLength(50);
+  });
+
+  it('deletes tags with DeleteTags: by key, by key and value, or all of them', async () => {
+    const { Instances } = await launch(instanceTags([{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }, { Key: 'c', Value: '' }, { Key: 'd', Value: '4' }]));
+    const id = Instances![0]!.InstanceId!;
+    await expect(ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'a' }], DryRun: true }))).rejects.toMatchObject({ name: 'DryRunOperation' });
+    await expect(ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'aws:x' }] }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    await expect(ec2.send(new DeleteTagsCommand({ Resources: [id, 'i-0ffffffffffffffff'], Tags: [{ Key: 'a' }] }))).rejects.toMatchObject({
+      name: 'InvalidInstanceID.NotFound',
+    });
+    expect(await tagsOf(id)).toEqual({ a: '1', b: '2', c: '', d: '4' });
+    const deleted = await ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'a' }, { Key: 'b', Value: 'not 2' }, { Key: 'c', Value: '' }] }));
+    expect(deleted.$metadata.httpStatusCode).toBe(200);
+    expect(await tagsOf(id)).toEqual({ b: '2', d: '4' });
+    await ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'b', Value: '2' }] }));
+    expect(await tagsOf(id)).toEqual({ d: '4' });
+    await ec2.send(new DeleteTagsCommand({ Resources: [id] }));
+    const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+    expect(Reservations![0]!.Instances![0]!.Tags ?? []).toEqual([]);
+    const untagged = (await eventLog(sandbox)).filter((e) => e.type === 'instance.untagged' && e.instanceId === id);
+    expect(untagged).toHaveLength(3);
   });
 
   it('reports unknown instance ids as InvalidInstanceID.NotFound', async () => {

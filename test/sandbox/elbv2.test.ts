@@ -1,6 +1,9 @@
 import { DescribeImagesCommand, type EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeregisterTargetsCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
@@ -8,7 +11,20 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { ec2Of, elbOf, eventLog, injectFaults, sandboxState, startTestSandbox, testSeed, until, WEB_TG } from './helpers.js';
+import {
+  eachTestSandbox,
+  ec2Of,
+  editWorld,
+  elbOf,
+  eventLog,
+  injectFaults,
+  sandboxState,
+  startTestSandbox,
+  testSeed,
+  until,
+  untilRunning,
+  WEB_TG,
+} from './helpers.js';
 
 describe('the sandbox ELBv2 API', () => {
   let sandbox: Sandbox;
@@ -28,11 +44,16 @@ describe('the sandbox ELBv2 API', () => {
     await sandbox.close();
   });
 
-  const launch = async () => {
+  const launchPending = async () => {
     const { Instances } = await ec2.send(
       new RunInstancesCommand({ ImageId: image, InstanceType: 't3.small', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }),
     );
     return Instances![0]!.InstanceId!;
+  };
+  const launch = async () => {
+    const id = await launchPending();
+    await untilRunning(ec2, id);
+    return id;
   };
 
   const healthOf = async (id: string) => {
@@ -42,11 +63,15 @@ describe('the sandbox ELBv2 API', () => {
 
   const reaches = (id: string, state: string) => until(async () => ((await healthOf(id))?.State === state ? true : undefined), `${id} ${state}`);
 
-  it('keeps the target of a pending instance initial', async () => {
+  it('refuses to register a pending instance with InvalidTarget', async () => {
     await injectFaults(sandbox, [{ type: 'never-boot', count: 1 }]);
-    const id = await launch();
-    await elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id, Port: 80 }] }));
-    expect(await healthOf(id)).toMatchObject({ State: 'initial', Reason: 'Elb.RegistrationInProgress' });
+    const id = await launchPending();
+    await expect(elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id, Port: 80 }] }))).rejects.toMatchObject({
+      name: 'InvalidTargetException',
+      message: expect.stringContaining('not in a running state'),
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(await healthOf(id)).toMatchObject({ State: 'unused', Reason: 'Target.NotRegistered' });
   });
 
   it('takes a new target from initial to healthy after two checks once its instance runs', async () => {
@@ -137,5 +162,117 @@ describe('the capacity record', () => {
       elb.destroy();
       await sandbox.close();
     }
+  });
+});
+
+describe('load balancers and quotas', () => {
+  let sandbox: Sandbox;
+  let ec2: EC2Client;
+  let elb: ElasticLoadBalancingV2Client;
+  eachTestSandbox((made) => {
+    ({ sandbox, ec2, elb } = made);
+  });
+
+  const launch = async (SubnetId = 'subnet-0aaa') => {
+    const { Instances } = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId }));
+    const id = Instances![0]!.InstanceId!;
+    await untilRunning(ec2, id);
+    return id;
+  };
+  const register = (...ids: string[]) => elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: ids.map((Id) => ({ Id })) }));
+  const health = async () => {
+    const { TargetHealthDescriptions } = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG }));
+    return Object.fromEntries(TargetHealthDescriptions!.map((d) => [d.Target!.Id!, d.TargetHealth!]));
+  };
+  const seeded = async () => (await sandboxState(sandbox)).targetGroups.find((g) => g.arn === WEB_TG)!.targets.map((t) => t.id);
+  const notInUse = { State: 'unused', Reason: 'Target.NotInUse' };
+
+  it('describes the seeded application load balancer through the SDK, the group attached to it', async () => {
+    const { LoadBalancers } = await elb.send(new DescribeLoadBalancersCommand({}));
+    expect(LoadBalancers).toEqual([
+      expect.objectContaining({
+        LoadBalancerArn: expect.stringMatching(/^arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:loadbalancer\/app\/shop-web\//),
+        LoadBalancerName: 'shop-web',
+        Type: 'application',
+        Scheme: 'internet-facing',
+        VpcId: 'vpc-0sandbox',
+        State: { Code: 'active' },
+        AvailabilityZones: [
+          { ZoneName: 'ap-northeast-1a', SubnetId: 'subnet-0aaa' },
+          { ZoneName: 'ap-northeast-1c', SubnetId: 'subnet-0ccc' },
+        ],
+      }),
+    ]);
+    const arn = LoadBalancers![0]!.LoadBalancerArn!;
+    const { TargetGroups } = await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [WEB_TG] }));
+    expect(TargetGroups![0]!.LoadBalancerArns).toEqual([arn]);
+    const byArn = await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [arn] }));
+    const byName = await elb.send(new DescribeLoadBalancersCommand({ Names: ['shop-web'] }));
+    expect([byArn, byName].map((answer) => answer.LoadBalancers?.map((lb) => lb.LoadBalancerArn))).toEqual([[arn], [arn]]);
+    await expect(elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [`${arn.slice(0, -4)}ffff`] }))).rejects.toMatchObject({
+      name: 'LoadBalancerNotFoundException',
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+
+  it('never checks the targets of a group attached to no load balancer: unused, Target.NotInUse', async () => {
+    const old = await seeded();
+    expect(await editWorld(sandbox, [{ op: 'target-group', arn: WEB_TG, loadBalancer: null }])).toMatchObject({ status: 200 });
+    const { TargetGroups } = await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [WEB_TG] }));
+    expect(TargetGroups![0]!.LoadBalancerArns).toEqual([]);
+    const id = await launch();
+    await register(id);
+    // 100 real ms are 50 simulated seconds: five health check intervals.
+    await sleep(100);
+    expect(await health()).toEqual({ [old[0]!]: expect.objectContaining(notInUse), [old[1]!]: expect.objectContaining(notInUse), [id]: expect.objectContaining(notInUse) });
+    expect((await eventLog(sandbox)).filter((e) => e.type === 'target.healthy')).toEqual([]);
+  });
+
+  it('keeps a target in an AZ no load balancer enables unused, and checks it once the AZ is enabled', async () => {
+    const [inA, inC] = await seeded();
+    await editWorld(sandbox, [{ op: 'load-balancer-az', az: 'ap-northeast-1c', enabled: false }]);
+    const { LoadBalancers } = await elb.send(new DescribeLoadBalancersCommand({}));
+    expect(LoadBalancers![0]!.AvailabilityZones?.map((az) => az.ZoneName)).toEqual(['ap-northeast-1a']);
+    const fresh = await launch('subnet-0ccc');
+    await register(fresh);
+    await sleep(100);
+    expect(await health()).toEqual({
+      [inA!]: expect.objectContaining({ State: 'healthy' }),
+      [inC!]: expect.objectContaining(notInUse),
+      [fresh]: expect.objectContaining(notInUse),
+    });
+    await editWorld(sandbox, [{ op: 'load-balancer-az', az: 'ap-northeast-1c', enabled: true }]);
+    await until(async () => (Object.values(await health()).every((h) => h.State === 'healthy') ? true : undefined), 'all healthy again');
+    const events = (await eventLog(sandbox)).filter((e) => 'instanceId' in e && e.instanceId === fresh && e.type.startsWith('target.'));
+    expect(events.map((e) => e.type)).toEqual(['target.unused', 'target.registered', 'target.healthy']);
+    expect(events[2]!.t - events[1]!.t).toBe(10_000);
+  });
+
+  it('refuses RegisterTargets over the targets-per-group quota with TooManyTargets, registering none', async () => {
+    await editWorld(sandbox, [{ op: 'targets-per-group', limit: 3 }]);
+    const [a, b] = [await launch(), await launch()];
+    await expect(register(a, b)).rejects.toMatchObject({
+      name: 'TooManyTargetsException',
+      message: "You've reached the limit on the number of targets registered to a target group.",
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(await seeded()).toHaveLength(2);
+    await register(a);
+    await register(a, ...(await seeded()).slice(0, 2));
+    expect(await seeded()).toHaveLength(3);
+  });
+
+  it("drains for the group's own deregistration delay", async () => {
+    await editWorld(sandbox, [{ op: 'target-group', arn: WEB_TG, deregistrationDelaySeconds: 60 }]);
+    const { Attributes } = await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: WEB_TG }));
+    expect(Attributes).toContainEqual({ Key: 'deregistration_delay.timeout_seconds', Value: '60' });
+    const [id] = await seeded();
+    await elb.send(new DeregisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id! }] }));
+    const events = await until(async () => {
+      const log = (await eventLog(sandbox)).filter((e) => e.type.startsWith('target.'));
+      return log.some((e) => e.type === 'target.removed') ? log : undefined;
+    }, 'drained');
+    expect(events.map((e) => e.type)).toEqual(['target.deregistered', 'target.removed']);
+    expect(events[1]!.t - events[0]!.t).toBe(60_000);
   });
 });

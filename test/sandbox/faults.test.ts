@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { activeFaults, clearFaults, ec2Of, elbOf, eventLog, injectFaults, requestLog, sandboxState, startTestSandbox, testSeed, until, WEB_TG, eachTestSandbox } from './helpers.js';
+import { activeFaults, clearFaults, ec2Of, elbOf, eventLog, injectFaults, requestLog, sandboxState, startTestSandbox, testSeed, until, untilRunning, WEB_TG, eachTestSandbox } from './helpers.js';
 
 describe('the chaos faults', () => {
   let sandbox: Sandbox;
@@ -21,7 +21,10 @@ describe('the chaos faults', () => {
   const runInput = (overrides: Partial<RunInstancesCommandInput> = {}) =>
     new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', InstanceType: 't3.small', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa', ...overrides });
   const launch = async () => (await ec2.send(runInput())).Instances![0]!.InstanceId!;
-  const register = (id: string) => elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }));
+  const register = async (id: string) => {
+    await untilRunning(ec2, id);
+    return elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }));
+  };
   const eventsOf = async (id: string) => (await eventLog(sandbox)).filter((e) => 'instanceId' in e && e.instanceId === id);
   const clientRequests = async () => (await requestLog(sandbox)).filter((r) => r.by === 'client');
   const faultsConsumed = () => until(async () => ((await activeFaults(sandbox)).length === 0 ? true : undefined), 'the fault to be met');
@@ -134,30 +137,24 @@ describe('the chaos faults', () => {
   });
 });
 
-// A slower clock: the 20 s boot lasts 400 ms, time enough to register the target while the instance is pending.
 it('terminates die-while-booting instances at the end of their boot, and only as many as asked', async () => {
-  const sandbox = await startSandbox({ seed: testSeed, timeScale: 0.02, apiKey: 'test-key' });
+  const sandbox = await startTestSandbox();
   const ec2 = ec2Of(sandbox);
-  const elb = elbOf(sandbox);
   const launch = async () =>
     (await ec2.send(new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }))).Instances![0]!.InstanceId!;
   const instance = async (id: string) => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
   try {
     await injectFaults(sandbox, [{ type: 'die-while-booting', count: 1 }]);
     const dying = await launch();
-    await elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: dying }] }));
     const fine = await launch();
     await until(async () => ((await instance(dying)).State?.Name === 'terminated' ? true : undefined), 'the instance to die', 1000);
     expect((await instance(dying)).StateReason).toEqual({ Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' });
-    const { TargetHealthDescriptions } = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: dying }] }));
-    expect(TargetHealthDescriptions?.[0]?.TargetHealth).toMatchObject({ State: 'unused', Reason: 'Target.InvalidState' });
     const events = (await eventLog(sandbox)).filter((e) => 'instanceId' in e && e.instanceId === dying);
-    expect(events.map((e) => e.type)).toEqual(['instance.launched', 'target.registered', 'instance.terminated', 'target.unused']);
-    expect(events[2]!.t - events[0]!.t).toBe(20_000);
-    await until(async () => ((await instance(fine)).State?.Name === 'running' ? true : undefined), 'the second instance to run', 1000);
+    expect(events.map((e) => e.type)).toEqual(['instance.launched', 'instance.terminated']);
+    expect(events[1]!.t - events[0]!.t).toBe(20_000);
+    await untilRunning(ec2, fine);
   } finally {
     ec2.destroy();
-    elb.destroy();
     await sandbox.close();
   }
 });
@@ -171,6 +168,7 @@ it('reports a flapping target as unhealthy with a reason while it is down', asyn
     await injectFaults(sandbox, [{ type: 'health-flap', count: 1 }]);
     const { Instances } = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }));
     const id = Instances![0]!.InstanceId!;
+    await untilRunning(ec2, id);
     await elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }));
     const down = await until(async () => {
       const { TargetHealthDescriptions } = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }));

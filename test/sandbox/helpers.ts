@@ -1,6 +1,6 @@
 import { afterEach, beforeEach } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { RequestRecord, SandboxState } from '../../src/sandbox/control.js';
 import type { Fault } from '../../src/sandbox/faults.js';
@@ -82,6 +82,13 @@ export const until = async <T>(check: () => Promise<T | undefined>, what: string
   }
   throw new Error(`gave up waiting for ${what}`);
 };
+
+/** Waits until every instance runs: ELBv2 refuses to register a pending one. */
+export const untilRunning = (ec2: EC2Client, ...ids: string[]) =>
+  until(async () => {
+    const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+    return Reservations?.flatMap((r) => r.Instances ?? []).every((i) => i.State?.Name === 'running') ? true : undefined;
+  }, `${ids.join(', ')} running`);
 
 /** A Mackerel API answer: whichever of these the endpoint returns. */
 export interface MackerelAnswer {

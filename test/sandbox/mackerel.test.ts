@@ -27,15 +27,6 @@ describe('the sandbox Mackerel API and agent', () => {
         MaxCount: 1,
         SubnetId: 'subnet-0ccc',
         SecurityGroupIds: ['sg-0web'],
-        TagSpecifications: [
-          {
-            ResourceType: 'instance',
-            Tags: [
-              { Key: 'mackerel-replacer:env', Value: 'staging' },
-              { Key: 'mackerel-replacer:role', Value: 'staging/web' },
-            ],
-          },
-        ],
       }),
     );
     return Instances![0]!;
@@ -52,14 +43,10 @@ describe('the sandbox Mackerel API and agent', () => {
     expect(json).toEqual({ error: { message: expect.any(String) } });
   });
 
-  it('has the agent register a launched instance as a working host of its role, with EC2 metadata', async () => {
+  it('has the agent register a launched instance as a standby host of the role its image bakes in, with EC2 metadata', async () => {
     const instance = await launchWeb();
-    // Like the real agent, it creates the host (organization default: standby), then sets it working.
-    const host = await until(async () => {
-      const found = await hostOf(instance.InstanceId!);
-      return found?.status === 'working' ? found : undefined;
-    }, 'the agent to register the host and set it working');
-    expect(host).toMatchObject({ roles: { shop: ['web'] }, isRetired: false, name: instance.PrivateDnsName });
+    const host = await until(() => hostOf(instance.InstanceId!), 'the agent to register the host');
+    expect(host).toMatchObject({ status: 'standby', roles: { shop: ['web'] }, isRetired: false, name: instance.PrivateDnsName });
     expect(host.meta.cloud).toMatchObject({ provider: 'ec2' });
     expect(cloudMetadata(host)).toEqual(
       expect.objectContaining({
@@ -127,6 +114,41 @@ describe('the sandbox Mackerel API and agent', () => {
     expect((await mackerel(sandbox, 'POST', '/api/v0/hosts/bulk-retire', { ids })).json).toEqual({ success: true });
     expect((await mackerel(sandbox, 'GET', '/api/v0/hosts?service=shop&role=worker')).json.hosts).toEqual([]);
     expect((await mackerel(sandbox, 'GET', `/api/v0/hosts/${ids[0]}`)).json.host).toMatchObject({ isRetired: true, retiredAt: expect.any(Number) });
+  });
+
+  it('refuses any change to a retired host with 404, one by one or in bulk, changing nothing else', async () => {
+    const fresh = await startTestSandbox();
+    try {
+      const [a, b] = (await mackerel(fresh, 'GET', '/api/v0/hosts?service=shop&role=worker')).json.hosts!.map((h) => h.id);
+      expect((await mackerel(fresh, 'POST', `/api/v0/hosts/${a}/retire`, {})).json).toEqual({ success: true });
+      const refused = { status: 404, json: { error: { message: expect.any(String) } } };
+      expect(await mackerel(fresh, 'POST', `/api/v0/hosts/${a}/retire`, {})).toMatchObject(refused);
+      expect(await mackerel(fresh, 'POST', `/api/v0/hosts/${a}/status`, { status: 'maintenance' })).toMatchObject(refused);
+      expect(await mackerel(fresh, 'PUT', `/api/v0/hosts/${a}`, { name: 'again' })).toMatchObject(refused);
+      expect(await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-retire', { ids: [b, a] })).toMatchObject(refused);
+      expect(await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-update-statuses', { status: 'maintenance', ids: [b, a] })).toMatchObject(refused);
+      expect((await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-retire', { ids: Array(31).fill(b) })).status).toBe(400);
+      expect((await mackerel(fresh, 'GET', `/api/v0/hosts/${a}`)).json.host).toMatchObject({ isRetired: true, status: 'working' });
+      expect((await mackerel(fresh, 'GET', `/api/v0/hosts/${b}`)).json.host).toMatchObject({ isRetired: false, status: 'working' });
+      const all = await mackerel(fresh, 'GET', '/api/v0/hosts?status=working&status=standby&status=maintenance&status=poweroff');
+      expect(all.json.hosts?.map((h) => h.id)).not.toContain(a);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('updates a host with PUT: replaces its specs, adds roles, keeps the customIdentifier unless one is given', async () => {
+    const host = (await mackerel(sandbox, 'GET', '/api/v0/hosts?service=shop&role=web')).json.hosts![0]!;
+    const put = (body: unknown) => mackerel(sandbox, 'PUT', `/api/v0/hosts/${host.id}`, body);
+    expect((await put({ name: 'renamed', meta: { note: 'x' }, roleFullnames: ['shop:api'] })).json).toEqual({ id: host.id });
+    const read = async () => (await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host!;
+    expect(await read()).toMatchObject({ name: 'renamed', meta: { note: 'x' }, roles: { shop: ['web', 'api'] }, customIdentifier: host.customIdentifier });
+    await put({ name: 'renamed', customIdentifier: 'elsewhere' });
+    expect((await read()).customIdentifier).toBe('elsewhere');
+    await put({ name: 'renamed', customIdentifier: null });
+    expect(await read()).not.toHaveProperty('customIdentifier');
+    expect((await put({ name: 'renamed', roleFullnames: ['no-colon'] })).status).toBe(400);
+    expect((await mackerel(sandbox, 'PUT', '/api/v0/hosts/nope', { name: 'x' })).status).toBe(404);
   });
 
   it('creates graph annotations for known services and refuses unknown ones', async () => {

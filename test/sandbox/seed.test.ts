@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, type EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { seedFromConfig } from '../../src/sandbox/seed.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { cloudMetadata, ec2Of, elbOf, mackerel, startTestSandbox, WEB_TG } from './helpers.js';
+import { cloudMetadata, ec2Of, elbOf, mackerel, startTestSandbox, TIME_SCALE, until, WEB_TG } from './helpers.js';
 
 describe('a seeded sandbox', () => {
   let sandbox: Sandbox;
@@ -115,11 +115,26 @@ describe('seeding from the example config', () => {
       targetGroups: [],
       perAz: 1,
     });
-    const sandbox = await startSandbox({ config });
+    const sandbox = await startSandbox({ config, timeScale: TIME_SCALE });
+    const ec2 = ec2Of(sandbox);
     try {
       const { json } = await mackerel(sandbox, 'GET', '/api/v0/hosts?service=reactio-staging&role=web', undefined, 'sandbox');
       expect(json.hosts).toHaveLength(2);
+      // The example's user data configures the agent: the web role, working from the start. From the
+      // worker image, the role can only come from the user data.
+      const UserData = (await readFile(new URL('../../examples/user_data/boot-web.sh', import.meta.url))).toString('base64');
+      const { Images } = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['reactio-worker-*'] }] }));
+      const { Instances } = await ec2.send(
+        new RunInstancesCommand({ ImageId: Images![0]!.ImageId!, MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa1111', UserData }),
+      );
+      const customIdentifier = `${Instances![0]!.InstanceId}.ec2.amazonaws.com`;
+      const host = await until(async () => {
+        const found = (await mackerel(sandbox, 'GET', `/api/v0/hosts?customIdentifier=${customIdentifier}`, undefined, 'sandbox')).json.hosts?.[0];
+        return found?.status === 'working' ? found : undefined;
+      }, 'the host working');
+      expect(host.roles).toEqual({ 'reactio-staging': ['web'] });
     } finally {
+      ec2.destroy();
       await sandbox.close();
     }
   });

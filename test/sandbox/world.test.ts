@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.js';
-import { editWorld, eventLog, mackerel, requestLog, sandboxState, until, WEB_TG, eachTestSandbox } from './helpers.js';
+import { editWorld, eventLog, mackerel, requestLog, sandboxState, until, untilRunning, WEB_TG, eachTestSandbox } from './helpers.js';
 
 describe('POST /_sandbox/world', () => {
   let sandbox: Sandbox;
@@ -118,6 +118,7 @@ describe('POST /_sandbox/world', () => {
 
   it('has AWS end an instance during verify: terminated through shutting-down, its target unused', async () => {
     const id = await launch();
+    await untilRunning(ec2, id);
     await elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }));
     const health = async () =>
       (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }))).TargetHealthDescriptions?.[0]?.TargetHealth;

@@ -1,0 +1,62 @@
+import { privateDnsName } from './ec2-xml.js';
+import { agentHostBody } from './host-payload.js';
+import { createHost } from './hosts.js';
+import { type AgentConfig, HOST_STATUSES, type HostStatus, type SimImage, type World } from './world.js';
+
+// What mackerel-agent on an instance is configured with: the image's baked config, as the
+// instance's user data rewrites it. On a real instance that config is on its disk; the sandbox
+// reads it from the world.
+
+/** TOML and shell comments are not configuration. */
+const withoutComments = (text: string): string => text.replace(/^\s*#.*$/gm, '');
+
+/** `roles = ["svc:role", …]` anywhere in the text (mackerel-agent.conf written by a heredoc, say). */
+const rolesIn = (text: string): string[] | undefined => {
+  const array = /^\s*roles\s*=\s*\[([^\]]*)\]/m.exec(text)?.[1];
+  return array === undefined ? undefined : [...array.matchAll(/"([^"]*)"|'([^']*)'/g)].map((m) => m[1] ?? m[2] ?? '');
+};
+
+/** `on_start = "…"` in the `[host_status]` section. */
+const onStartIn = (text: string): HostStatus | undefined => {
+  const section = /^\s*\[host_status\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/m.exec(text)?.[1] ?? '';
+  const status = /^\s*on_start\s*=\s*["']([^"']*)["']/m.exec(section)?.[1];
+  return HOST_STATUSES.find((known) => known === status);
+};
+
+/** The shipped sample config: no roles, nothing set. */
+const SAMPLE: AgentConfig = { roles: [], autoRetirement: false };
+
+/** The agent config an instance runs with (the sample config on an instance the sandbox does not know). */
+export const agentConfigOf = (world: World, instanceId: string): AgentConfig => {
+  const instance = world.instances.get(instanceId);
+  const baked = (instance && world.images.get(instance.imageId)?.agent) ?? SAMPLE;
+  const text = withoutComments(instance?.userData ?? '');
+  const onStart = onStartIn(text) ?? baked.onStart;
+  return {
+    ...baked,
+    roles: rolesIn(text) ?? baked.roles,
+    ...(onStart === undefined ? {} : { onStart }),
+    autoRetirement: baked.autoRetirement || /\bAUTO_RETIREMENT=["']?1\b/.test(text),
+  };
+};
+
+/** Where the image was built: an address in the default VPC, not in any sandbox subnet. */
+const BUILDER_IP = '172.31.0.10';
+
+/**
+ * Bakes an agent id file into the image: the agent ran on the instance the image was built from
+ * (an instance that no longer exists) and registered it, and the image kept its id.
+ */
+export const bakeIdFile = (world: World, image: SimImage, now: number): void => {
+  const builder = {
+    id: world.nextId('i'),
+    instanceType: 't3.small',
+    az: [...world.subnets.values()][0]?.az ?? `${world.region}a`,
+    securityGroups: [],
+    imageId: image.id,
+    privateIp: BUILDER_IP,
+    privateDns: privateDnsName(world, BUILDER_IP),
+    reservationId: world.nextId('r'),
+  };
+  image.agent.idFileHostId = createHost(world, agentHostBody(builder, image.agent.roles), now).id;
+};

@@ -1,0 +1,115 @@
+import { DescribeInstancesCommand, type EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { describe, expect, it } from 'vitest';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { cloudMetadata, eachTestSandbox, editWorld, eventLog, mackerel, requestLog, sandboxState, until } from './helpers.js';
+
+const WORKER_AMI = 'ami-0pinnedworker';
+
+/** User data as a user writes it: the agent config by heredoc, then the agent started. */
+const bootScript = (conf: string, extra = '') =>
+  `#!/bin/bash\nset -eu\n${extra}cat > /etc/mackerel-agent/mackerel-agent.conf <<'EOF'\napikey = "from-ssm"\n${conf}\nEOF\nsystemctl start mackerel-agent\n`;
+
+describe('the simulated mackerel-agent', () => {
+  let sandbox: Sandbox;
+  let ec2: EC2Client;
+  eachTestSandbox((made) => {
+    ({ sandbox, ec2 } = made);
+  });
+
+  const launch = async (userData?: string, ImageId = WORKER_AMI) => {
+    const { Instances } = await ec2.send(
+      new RunInstancesCommand({
+        ImageId,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: 'subnet-0aaa',
+        // The agent reads roles from its config only: these tags say nothing to it.
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'mackerel-replacer:role', Value: 'staging/web' }] }],
+        ...(userData === undefined ? {} : { UserData: Buffer.from(userData).toString('base64') }),
+      }),
+    );
+    return Instances![0]!.InstanceId!;
+  };
+  const hostOf = async (instanceId: string) => {
+    const query = `customIdentifier=${instanceId}.ec2.amazonaws.com&status=working&status=standby&status=maintenance&status=poweroff`;
+    return (await mackerel(sandbox, 'GET', `/api/v0/hosts?${query}`)).json.hosts?.[0];
+  };
+  const registered = (instanceId: string) => until(() => hostOf(instanceId), `a host for ${instanceId}`);
+  const agentCalls = async () => (await requestLog(sandbox)).filter((r) => r.by === 'agent' && r.api === 'mackerel').map((r) => r.action);
+  const listed = async (query: string) => (await mackerel(sandbox, 'GET', `/api/v0/hosts?${query}`)).json.hosts!.map((h) => h.id);
+
+  it("registers a host with the image's roles in the organization's default status, standby, and sets no status", async () => {
+    const host = await registered(await launch());
+    expect(host).toMatchObject({ status: 'standby', roles: { shop: ['worker'] } });
+    expect(await listed('service=shop&role=worker')).toContain(host.id);
+    expect(await agentCalls()).not.toContain('POST /api/v0/hosts/:id/status');
+    expect((await eventLog(sandbox)).filter((e) => e.type.startsWith('host.')).map((e) => e.type)).toEqual(['host.registered']);
+  });
+
+  it('registers new hosts in the status a default-host-status edit makes the default', async () => {
+    await editWorld(sandbox, [{ op: 'default-host-status', status: 'working' }]);
+    expect((await registered(await launch())).status).toBe('working');
+    expect((await sandboxState(sandbox)).settings.defaultHostStatus).toBe('working');
+  });
+
+  it('takes on_start and roles from the user data, which replace the image config', async () => {
+    const id = await launch(bootScript('roles = [ "shop:api", "shop:batch" ]\n\n[host_status]\non_start = "working"\non_stop = "poweroff"'));
+    const host = await until(async () => {
+      const found = await hostOf(id);
+      return found?.status === 'working' ? found : undefined;
+    }, 'the host set working');
+    expect(host.roles).toEqual({ shop: ['api', 'batch'] });
+    expect(await agentCalls()).toEqual(expect.arrayContaining(['POST /api/v0/hosts', 'GET /api/v0/hosts/:id', 'POST /api/v0/hosts/:id/status']));
+    expect(await listed('service=shop&role=worker')).not.toContain(host.id);
+  });
+
+  it('registers a host with no roles when its config has none, listed under no service', async () => {
+    await editWorld(sandbox, [{ op: 'image-agent', id: WORKER_AMI, roles: [] }]);
+    // Commented out, as in the shipped sample config: not configuration.
+    const host = await registered(await launch(bootScript('# roles = ["shop:worker"]\n# [host_status]\n# on_start = "working"')));
+    expect(host).toMatchObject({ roles: {}, status: 'standby' });
+    expect(await listed('service=shop')).not.toContain(host.id);
+    expect(await listed('')).toContain(host.id);
+  });
+
+  it('has every instance of an image with a baked id file claim the host of the instance it was built on', async () => {
+    await editWorld(sandbox, [{ op: 'image-agent', id: WORKER_AMI, idFile: true }]);
+    const builder = (await sandboxState(sandbox)).hosts.at(-1)!;
+    const builderInstance = cloudMetadata(builder)['instance-id']!;
+    expect(builder).toMatchObject({ customIdentifier: `${builderInstance}.ec2.amazonaws.com`, status: 'standby', roles: { shop: ['worker'] } });
+    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: [builderInstance] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+
+    const [a, b] = [await launch(), await launch()];
+    await until(async () => ((await agentCalls()).filter((c) => c === 'PUT /api/v0/hosts/:id').length === 2 ? true : undefined), 'both agents');
+    const hosts = (await sandboxState(sandbox)).hosts;
+    expect(hosts).toHaveLength(5);
+    const claimed = hosts.find((h) => h.id === builder.id)!;
+    expect(claimed.customIdentifier).toBe(`${builderInstance}.ec2.amazonaws.com`);
+    expect([a, b]).toContain(cloudMetadata(claimed)['instance-id']);
+    expect(await hostOf(a)).toBeUndefined();
+    expect(await hostOf(b)).toBeUndefined();
+    expect(await agentCalls()).not.toContain('POST /api/v0/hosts');
+  });
+
+  it('retires the host of an instance with AUTO_RETIREMENT=1 soon after it starts shutting down', async () => {
+    const id = await launch(bootScript('[host_status]\non_start = "working"', 'echo AUTO_RETIREMENT=1 >> /etc/default/mackerel-agent\n'));
+    const host = await registered(id);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    await until(async () => ((await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host?.isRetired ? true : undefined), 'retired');
+    const events = await eventLog(sandbox);
+    const at = (type: string) => events.find((e) => e.type === type && (('instanceId' in e && e.instanceId === id) || ('hostId' in e && e.hostId === host.id)))!.t;
+    expect(at('host.retired')).toBeGreaterThan(at('instance.terminating'));
+    expect(await listed('service=shop&role=worker')).not.toContain(host.id);
+  });
+
+  it('retires a seeded host whose image auto-retires, so the tool finds it retired already', async () => {
+    const old = (await sandboxState(sandbox)).instances.find((i) => i.imageId !== WORKER_AMI && i.tags['mackerel-replacer:role'] === 'staging/worker')!;
+    await editWorld(sandbox, [{ op: 'image-agent', id: old.imageId, autoRetirement: true }]);
+    const host = (await sandboxState(sandbox)).hosts.find((h) => cloudMetadata(h)['instance-id'] === old.id)!;
+    // The agent adopts the four seeded hosts, by customIdentifier, once it has seen them run a while.
+    await until(async () => ((await agentCalls()).filter((c) => c === 'GET /api/v0/hosts').length === 4 ? true : undefined), 'the agent to adopt the fleet');
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [old.id] }));
+    await until(async () => ((await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host?.isRetired ? true : undefined), 'retired');
+    expect(await mackerel(sandbox, 'POST', '/api/v0/hosts/bulk-retire', { ids: [host.id] })).toMatchObject({ status: 404 });
+  });
+});
