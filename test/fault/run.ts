@@ -20,7 +20,7 @@ const roleYaml = (role: string, perAz: number, targetGroups: string) => `      $
         securityGroupIds: [sg-0123abcd]
         perAz: ${perAz}
         stableFor: 500ms
-${targetGroups}        timeouts: { launch: 2s, verify: 3s, drain: 3s, unhealthy: 500ms, total: 8s }
+${targetGroups}        timeouts: { launch: 2s, verify: 3s, unhealthy: 500ms, total: 8s }
 `;
 
 export const chaosYaml = (perAz: number): string => `region: ap-northeast-1

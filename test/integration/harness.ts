@@ -200,7 +200,7 @@ environments:
         perAz: ${perAz}
         targetGroups: [${TG_ARN}]
         stableFor: 150ms
-        timeouts: { launch: 20s, verify: 3s, drain: 20s, unhealthy: 1s }
+        timeouts: { launch: 20s, verify: 3s, unhealthy: 1s }
 ${options.web ?? ''}
       worker:
         ami: { owners: [self], name: "reactio-worker-*" }
@@ -208,7 +208,7 @@ ${options.web ?? ''}
         subnets: ${subnets}
         securityGroupIds: [sg-0123abcd]
         perAz: ${perAz}
-        timeouts: { launch: 20s, verify: 3s, drain: 20s, unhealthy: 1s }
+        timeouts: { launch: 20s, verify: 3s, unhealthy: 1s }
 ${options.worker ?? ''}
 `;
 };
