@@ -146,10 +146,14 @@ export const startAgent = (options: AgentOptions): Agent => {
 
   const loop = (async () => {
     while (!signal.aborted) {
+      const started = options.clock.now();
       // A failed poll is retried at the next one, as the agent retries its API calls.
       await registerDue().catch(() => undefined);
       await retireStopped().catch(() => undefined);
-      await options.clock.sleep(POLL_INTERVAL, signal).catch(() => undefined);
+      // Every agent of a large fleet shares the sandbox's one thread with the tool: rest at least
+      // three times as long as the poll took, so the agents never take more than a quarter of it.
+      const rest = Math.max(POLL_INTERVAL, 3 * (options.clock.now() - started));
+      await options.clock.sleep(rest, signal).catch(() => undefined);
     }
   })();
 
