@@ -243,3 +243,11 @@ describe('resolveRole', () => {
     );
   });
 });
+
+describe('the README', () => {
+  it('shows the example web user data as it is', async () => {
+    const readme = await readFile('README.md', 'utf8');
+    const section = readme.split('## Setting up mackerel-agent for replacement')[1]!;
+    expect(section.match(/```sh\n([\s\S]*?)```/)?.[1]).toBe(await readFile('examples/user_data/boot-web.sh', 'utf8'));
+  });
+});

@@ -123,8 +123,10 @@ describe('Mackerel and EC2 disagree', () => {
 
 describe('typos cannot succeed', () => {
   it('a role Mackerel lists no host of refuses unless --allow-empty, which launches its first fleet', async () => {
-    world = await startWorld(configYaml());
-    const renamed = configYaml().replace('      worker:', '      batch:');
+    // The batch role launches from the worker image; like a real agent, it takes its role only
+    // from the config its user data writes.
+    world = await startWorld(configYaml(), { userData: "#!/bin/sh\ncat > /etc/mackerel-agent/mackerel-agent.conf <<'EOF'\nroles = [\"reactio-staging:batch\"]\nEOF\n" });
+    const renamed = configYaml().replace('      worker:', '      batch:\n        userDataFile: user_data/boot.sh');
     await writeConfig(world, renamed);
     const refused = await world.cli('replace', '--config', world.configPath, '--role', 'batch');
     expect(refused.stderr).toContain('Mackerel lists no host of reactio-staging:batch; a misspelt role or service must not launch a second fleet');
