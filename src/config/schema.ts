@@ -34,19 +34,23 @@ const named = <Value extends z.ZodType>(kind: string, value: Value) =>
 
 const durationHint = 'expected a positive duration like "100ms", "30s", "5m" or "1h30m"';
 
-/** Milliseconds. */
-const duration = (fallback: string) =>
-  z
+/** Milliseconds, at most `max`: far below what a timer holds (2^31-1 ms, about 24.8 days). */
+const duration = (fallback: string, max: string) => {
+  const maxMs = parseDuration(max)!;
+  return z
     .string({ error: durationHint })
     .transform((value, ctx) => {
       const ms = parseDuration(value);
-      if (ms !== undefined && ms > 0) return ms;
-      ctx.addIssue({ code: 'custom', message: durationHint, input: value });
+      if (ms === undefined || ms <= 0) ctx.addIssue({ code: 'custom', message: durationHint, input: value });
+      else if (ms > maxMs) ctx.addIssue({ code: 'custom', message: `expected a duration of at most ${max}`, input: value });
+      else return ms;
       return z.NEVER;
     })
     .prefault(fallback);
+};
 
 const perAzHint = 'expected a positive integer or "match"';
+const maxInstancesHint = 'expected a positive integer of at most 1000';
 
 const ami = z.union(
   [
@@ -73,6 +77,11 @@ const subnets = list(matching(/^subnet-[0-9a-z]+$/, 'a subnet id like "subnet-01
 const reservedTags = ['mackerel-replacer:env', 'mackerel-replacer:deploy-id', 'managed-by'];
 const ownershipHint = 'expected a tag key of at most 128 characters, not starting with "aws:"';
 
+// EC2 holds 50 tags per instance; the tool sets up to 11 of its own.
+const MAX_TAGS = 39;
+const tagKey = text('a tag key').max(128, { error: 'expected a tag key of at most 128 characters' });
+const tagValue = z.string({ error: 'expected a string (quote numbers and booleans)' }).max(256, { error: 'expected a tag value of at most 256 characters' });
+
 const ownership = strict({
   tag: text(ownershipHint)
     .max(128, { error: ownershipHint })
@@ -85,14 +94,15 @@ const role = strict({
   ami,
   instanceType: text('an instance type like "t3.small"'),
   subnets,
-  securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id'),
+  securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id').max(16, {
+    error: 'expected at most 16 security groups (EC2 allows no more per instance)',
+  }),
   iamInstanceProfile: text('an instance profile name or ARN').optional(),
   keyName: text('a key pair name').optional(),
   userDataFile: text('a file path, relative to this config file').optional(),
   tags: z
-    .record(z.string(), z.string({ error: 'expected a string (quote numbers and booleans)' }), {
-      error: 'expected a mapping of tag names to values',
-    })
+    .record(tagKey, tagValue, { error: 'expected a mapping of tag names to values' })
+    .refine((tags) => Object.keys(tags).length <= MAX_TAGS, { error: `expected at most ${MAX_TAGS} tags (EC2 allows 50; the tool sets the rest)` })
     .default({}),
   perAz: z
     .union([z.int({ error: perAzHint }).positive({ error: perAzHint }), z.literal('match', { error: perAzHint })], {
@@ -110,19 +120,20 @@ const role = strict({
     )
     .default([]),
   /** Web mode: every new target healthy this long without a break before the old fleet is touched. */
-  stableFor: duration('30s'),
+  stableFor: duration('30s', '1h'),
   timeouts: strict({
-    launch: duration('5m'),
-    verify: duration('10m'),
-    drain: duration('5m'),
+    launch: duration('5m', '24h'),
+    verify: duration('10m', '24h'),
+    drain: duration('5m', '24h'),
     /** A new target unhealthy this long in a row fails verification at once. */
-    unhealthy: duration('3m'),
+    unhealthy: duration('3m', '24h'),
     /** Launch, register and verify together. */
-    total: duration('30m'),
+    total: duration('30m', '24h'),
   }).prefault({}),
   /** Default: `mackerel-replacer:role` = `<env>/<role>`, filled in by resolveRole. */
   ownership: ownership.optional(),
-  maxInstances: z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' }).optional(),
+  /** Bounds the snapshot and the new fleet: a typo must not match another fleet nor launch thousands. */
+  maxInstances: z.int({ error: maxInstancesHint }).positive({ error: maxInstancesHint }).max(1000, { error: maxInstancesHint }).default(100),
 });
 
 const environment = strict({
@@ -133,7 +144,7 @@ const environment = strict({
 export const configSchema = strict({
   region: text('an AWS region like "ap-northeast-1"').optional(),
   defaultEnv: z.string({ error: 'expected an environment name' }).optional(),
-  pollInterval: duration('5s'),
+  pollInterval: duration('5s', '5m'),
   environments: named('environment', environment),
 }).superRefine((config, ctx) => {
   if (config.defaultEnv !== undefined && !Object.hasOwn(config.environments, config.defaultEnv)) {
