@@ -7,6 +7,7 @@ export class FileProblem extends Error {
 }
 
 const KINDS: readonly [(stats: Stats) => boolean, string][] = [
+  [(stats) => stats.isFile(), 'a regular file'],
   [(stats) => stats.isDirectory(), 'a directory'],
   [(stats) => stats.isFIFO(), 'a FIFO (named pipe)'],
   [(stats) => stats.isCharacterDevice(), 'a character device'],
@@ -14,7 +15,8 @@ const KINDS: readonly [(stats: Stats) => boolean, string][] = [
   [(stats) => stats.isSocket(), 'a socket'],
 ];
 
-const kindOf = (stats: Stats): string => KINDS.find(([is]) => is(stats))?.[1] ?? 'not a regular file';
+/** "a directory", "a FIFO (named pipe)", …: what a path is, for messages. */
+export const fileKind = (stats: Stats): string => KINDS.find(([is]) => is(stats))?.[1] ?? 'an unknown kind of file';
 
 /**
  * Reads a regular file of at most `maxBytes` as UTF-8. O_NONBLOCK keeps a FIFO from blocking the
@@ -37,7 +39,7 @@ export const readRegularFile = async (target: string, maxBytes: number, limit: s
 
 const readBounded = async (handle: FileHandle, target: string, maxBytes: number, limit: string): Promise<string> => {
   const stats = await handle.stat();
-  if (!stats.isFile()) throw new FileProblem(`${target} is ${kindOf(stats)}; expected a regular file`);
+  if (!stats.isFile()) throw new FileProblem(`${target} is ${fileKind(stats)}; expected a regular file`);
   if (stats.size > maxBytes) throw new FileProblem(`${target} is ${stats.size} bytes; ${limit}`);
   const buffer = Buffer.alloc(maxBytes + 1);
   let length = 0;
@@ -52,4 +54,4 @@ const readBounded = async (handle: FileHandle, target: string, maxBytes: number,
 };
 
 // Node's fs messages end in ", open '<path>'"; the path is already in our message.
-const osReason = (error: unknown): string => String((error as Error).message).replace(/, \w+ '.*'$/s, '');
+export const osReason = (error: unknown): string => String((error as Error).message).replace(/, \w+ '.*'$/s, '');

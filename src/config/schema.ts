@@ -52,9 +52,13 @@ const duration = (fallback: string, max: string) => {
 const perAzHint = 'expected a positive integer or "match"';
 const maxInstancesHint = 'expected a positive integer of at most 1000';
 
+/** EC2's image ids: "ami-" and 8 or 17 lowercase hex digits. */
+export const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const AMI_HINT = 'an AMI id like "ami-0123abcd" (8 or 17 hex digits)';
+
 const ami = z.union(
   [
-    strict({ id: matching(/^ami-[0-9a-f]+$/, 'an AMI id like "ami-0123abcd"') }),
+    strict({ id: matching(AMI_ID, AMI_HINT) }),
     strict({
       owners: list(text('an account id, "self" or "amazon"'), 'owner'),
       name: text('an image name pattern like "web-*"'),
