@@ -15,7 +15,7 @@ export const checkEndpoints = (env: NodeJS.ProcessEnv): void => {
     if (!URL.canParse(value)) throw new UsageError(`${name} is not a URL`, hint);
     const url = new URL(value);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new UsageError(`${name} must be an http or https URL; its scheme is ${url.protocol.slice(0, 20)}`, hint);
+      throw new UsageError(`${name} must be an http or https URL; its scheme is ${url.protocol}`, hint);
     }
     if (url.username || url.password) {
       throw new UsageError(
