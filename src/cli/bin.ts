@@ -1,22 +1,32 @@
 #!/usr/bin/env node
 import { main } from './main.js';
+import { signalPolicy } from './signals.js';
 
 // First SIGINT/SIGTERM: abort, so the engine rolls back what it can (or, past verification,
-// finishes the step in flight) and main returns 130/143. Second: exit at once; the journal is
-// written atomically after every step, so it stays consistent.
+// finishes the step in flight) and main returns 130/143. The same signal again within 2s is the
+// supervisor's process-group delivery and is ignored; a later one, or a third, exits at once: the
+// journal is written atomically after every step, so it stays consistent.
 const interrupt = new AbortController();
-let deployId: string | undefined;
+const decide = signalPolicy();
+let recovery: { readonly rollback: string; readonly resume: string } | undefined;
+const say = (line: string) => process.stderr.write(`${line}\n`);
 const onSignal = (name: 'SIGINT' | 'SIGTERM') => () => {
-  if (interrupt.signal.aborted) {
-    process.stderr.write(`${name} again: exiting at once; the deploy may be half done\n`);
-    if (deployId) {
-      process.stderr.write(`  undo it with:   mackerel-replacer rollback ${deployId}\n`);
-      process.stderr.write(`  or finish it:   mackerel-replacer resume ${deployId}\n`);
-    }
-    process.exit(name === 'SIGTERM' ? 143 : 130);
+  switch (decide()) {
+    case 'stop':
+      say(`${name}: stopping safely (a second signal after 2s, or a third, exits at once)`);
+      interrupt.abort(name);
+      return;
+    case 'repeat':
+      say(`${name} again within 2s: taken as the same signal (sent to the process group); still stopping safely`);
+      return;
+    case 'exit':
+      say(`${name} again: exiting at once; the deploy may be half done`);
+      if (recovery) {
+        say(`  undo it with:   ${recovery.rollback}`);
+        say(`  or finish it:   ${recovery.resume}`);
+      }
+      process.exit(name === 'SIGTERM' ? 143 : 130);
   }
-  process.stderr.write(`${name}: stopping safely (send it again to exit at once)\n`);
-  interrupt.abort(name);
 };
 process.on('SIGINT', onSignal('SIGINT'));
 process.on('SIGTERM', onSignal('SIGTERM'));
@@ -26,8 +36,8 @@ process.exitCode = await main(process.argv.slice(2), {
   err: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
   signal: interrupt.signal,
-  onDeploy: (id) => {
-    deployId = id;
+  onDeploy: (commands) => {
+    recovery = commands;
   },
 });
 process.removeAllListeners('SIGINT');

@@ -8,8 +8,8 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
   /** Aborted with reason 'SIGINT' or 'SIGTERM' on the first signal. */
   readonly signal: AbortSignal;
-  /** Learns the deploy id as soon as it exists, so a second signal can name it. */
-  readonly onDeploy?: (deployId: string) => void;
+  /** Learns the commands that undo or finish the deploy as soon as it has an id, so a last signal can print them. */
+  readonly onDeploy?: (recovery: { readonly rollback: string; readonly resume: string }) => void;
 }
 
 /** Exit codes, as the README documents them. */
@@ -23,6 +23,10 @@ export const EXIT = {
 
 export const interruptCode = (signal: AbortSignal): number => (signal.reason === 'SIGTERM' ? 143 : 130);
 
+/** Cuts every word longer than 200 characters (a pasted blob as a flag, say) to its start and its length. */
+export const shorten = (text: string): string =>
+  text.replace(/\S{201,}/g, (word) => `${word.slice(0, 80)}…(${word.length} characters)`);
+
 /** Prints an error thrown before anything changed and returns its exit code. */
 export const reportError = (error: unknown, io: Io): number => {
   if (io.signal.aborted) {
@@ -30,8 +34,8 @@ export const reportError = (error: unknown, io: Io): number => {
     return interruptCode(io.signal);
   }
   if (error instanceof UsageError || error instanceof ApiError) {
-    io.err(`error: ${error.message}`);
-    if (error.hint) io.err(`hint: ${error.hint}`);
+    io.err(shorten(`error: ${error.message}`));
+    if (error.hint) io.err(shorten(`hint: ${error.hint}`));
     io.err('nothing was changed');
     return EXIT.refused;
   }

@@ -1,17 +1,20 @@
 import { Command, CommanderError, Option } from 'commander';
+import { UsageError } from '../rollout/errors.js';
+import { checkAmi, checkPort, single } from './flags.js';
 import { runIamPolicy } from './iam-policy.js';
-import { EXIT, type Io } from './io.js';
+import { EXIT, type Io, reportError, shorten } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
 import { runRecover } from './recover.js';
 import { runReplace } from './replace.js';
 import { runStatus } from './status.js';
 import { runSandbox } from './sandbox.js';
 
-const configOption = () => new Option('--config <file>', 'configuration file').default('./replacer.yml');
+const configOption = () => new Option('--config <file>', 'configuration file').default('./replacer.yml').argParser(single('--config'));
 const journalOption = () =>
   new Option('--journal-dir <dir>', 'where deploy records are kept')
     .env('MACKEREL_REPLACER_JOURNAL_DIR')
-    .default(DEFAULT_JOURNAL_DIR);
+    .default(DEFAULT_JOURNAL_DIR)
+    .argParser(single('--journal-dir'));
 
 /** Parses argv, runs one command, and returns its exit code. Never calls process.exit. */
 export const main = async (argv: readonly string[], io: Io): Promise<number> => {
@@ -19,23 +22,23 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
   const program = new Command('mackerel-replacer')
     .description('Replace every EC2 instance of a Mackerel role with fresh ones from the newest AMI')
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
+    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(shorten(text.trimEnd())) });
 
   const deployCommand = (name: string, description: string) =>
     program
       .command(name)
       .description(description)
       .addOption(configOption())
-      .option('--env <env>', 'environment (default: defaultEnv, or the only one)')
-      .requiredOption('--role <role>', 'role to replace')
-      .option('--ami <id>', 'launch this AMI instead of the newest match')
+      .option('--env <env>', 'environment (default: defaultEnv, or the only one)', single('--env'))
+      .requiredOption('--role <role>', 'role to replace', single('--role'))
+      .option('--ami <id>', 'launch this AMI instead of the newest match', single('--ami', checkAmi))
       .option('--allow-stale', 'retire Mackerel hosts whose instance is gone (never terminated) instead of refusing')
       .option('--allow-empty', 'launch even though the role has no instance (its first deploy)')
       .addOption(journalOption());
 
   deployCommand('replace', 'replace every instance of the role')
     .option('--dry-run', 'stop after printing the plan')
-    .option('--force-unlock <id>', 'ignore the lock of this deploy, known dead and cleaned up')
+    .option('--force-unlock <id>', 'ignore the lock of this deploy, known dead and cleaned up', single('--force-unlock'))
     .action(async (flags) => {
       code = await runReplace(flags, io);
     });
@@ -50,8 +53,8 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
       .command(`${name} <deploy-id>`)
       .description(description)
       .addOption(configOption())
-      .option('--env <env>', 'environment (default: from the journal)')
-      .option('--role <role>', 'role (default: from the journal; needed when the journal is gone)')
+      .option('--env <env>', 'environment (default: from the journal)', single('--env'))
+      .option('--role <role>', 'role (default: from the journal; needed when the journal is gone)', single('--role'))
       .addOption(journalOption())
       .action(async (deployId: string, flags) => {
         code = await runRecover(name, deployId, flags, io);
@@ -70,8 +73,8 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
     .command('iam-policy')
     .description('print the least IAM policy that deploying the role needs (JSON)')
     .addOption(configOption())
-    .option('--env <env>', 'environment (default: defaultEnv, or the only one)')
-    .requiredOption('--role <role>', 'role to deploy')
+    .option('--env <env>', 'environment (default: defaultEnv, or the only one)', single('--env'))
+    .requiredOption('--role <role>', 'role to deploy', single('--role'))
     .action(async (flags) => {
       code = await runIamPolicy(flags, io);
     });
@@ -79,8 +82,8 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
     .command('sandbox')
     .description('serve a simulated Mackerel + EC2 + ELBv2 on loopback, seeded from the config')
     .addOption(configOption())
-    .option('--port <port>', 'port to listen on', '4580')
-    .option('--api-key <key>', 'the Mackerel API key the sandbox accepts', 'sandbox')
+    .option('--port <port>', 'port to listen on (0: any free one)', single('--port', checkPort), 4580)
+    .option('--api-key <key>', 'the Mackerel API key the sandbox accepts', single('--api-key'), 'sandbox')
     .action(async (flags) => {
       code = await runSandbox(flags, io);
     });
@@ -90,6 +93,8 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.refused;
+    // A flag's value refused by its parser, before any command ran.
+    if (error instanceof UsageError) return reportError(error, io);
     throw error;
   }
 };

@@ -1,21 +1,9 @@
-import { hostname } from 'node:os';
 import { UsageError } from '../rollout/errors.js';
 import { resumeDeploy, rollbackDeploy } from '../rollout/resume.js';
 import { type Io, reportError } from './io.js';
 import { DEFAULT_JOURNAL_DIR, createFileJournal } from './journal-file.js';
 import { type DeployFlags, runDeploy } from './run-deploy.js';
-
-/** True when `runner` (`hostname:pid`) is a live process on this machine. */
-const stillRunning = (runner: string): boolean => {
-  const [host, pid] = runner.split(':');
-  if (host !== hostname() || !pid || Number(pid) === process.pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { runnerState } from './runner.js';
 
 export interface RecoverFlags extends Omit<DeployFlags, 'role'> {
   readonly role?: string;
@@ -27,7 +15,7 @@ export const runRecover = async (command: 'resume' | 'rollback', deployId: strin
   let role = flags.role;
   try {
     const record = await createFileJournal(flags.journalDir ?? DEFAULT_JOURNAL_DIR).load(deployId);
-    if (record && stillRunning(record.runner) && (record.status === 'running' || record.status === 'rolling-back')) {
+    if (record && runnerState(record.runner) === 'alive' && (record.status === 'running' || record.status === 'rolling-back')) {
       throw new UsageError(
         `deploy ${deployId} is still running as ${record.runner}`,
         'wait for it, or stop it (SIGTERM rolls back or finishes its step safely) and try again',

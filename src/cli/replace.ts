@@ -5,7 +5,6 @@ import { systemClock } from './wiring.js';
 
 export interface ReplaceFlags extends DeployFlags {
   readonly ami?: string;
-  readonly dryRun?: boolean;
   readonly forceUnlock?: string;
   readonly allowStale?: boolean;
   readonly allowEmpty?: boolean;

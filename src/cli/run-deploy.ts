@@ -5,6 +5,8 @@ import type { Finished } from '../rollout/resume.js';
 import type { Snapshot } from '../rollout/snapshot.js';
 import type { RoleSpec } from '../rollout/spec.js';
 import { EXIT, type Io, interruptCode, reportError } from './io.js';
+import { pasteable, pasteableIo } from './commands.js';
+import { proveWritable } from './journal-dir.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
 import { renderEvent, renderFailure, renderPlan, renderSummary } from './render.js';
 import { buildDeps } from './wiring.js';
@@ -14,37 +16,50 @@ export interface DeployFlags {
   readonly env?: string;
   readonly role: string;
   readonly journalDir?: string;
+  /** Changes nothing, so needs no journal folder. */
+  readonly dryRun?: boolean;
 }
 
 export type AnyOutcome = Outcome | Finished | { readonly kind: 'planned'; readonly plan: Plan; readonly snapshot: Snapshot };
 
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 
-/** Loads the role, wires the real adapters with a progress renderer, runs `act`, reports the outcome as an exit code. */
+/**
+ * Loads the role, proves the journal folder writable, wires the real adapters with a progress
+ * renderer, runs `act`, and reports the outcome as an exit code. Every recovery command printed
+ * carries this run's flags.
+ */
 export const runDeploy = async (
   flags: DeployFlags,
   io: Io,
   act: (spec: RoleSpec, deps: Deps) => Promise<AnyOutcome>,
 ): Promise<number> => {
-  const log = (text: string) => {
-    for (const line of text.split('\n')) io.out(`[${stamp()}] ${line}`);
-  };
+  const journalDir = flags.journalDir ?? DEFAULT_JOURNAL_DIR;
+  let say = io;
   try {
     const config = await loadConfig(flags.config);
     const spec = await resolveRole(config, { env: flags.env, role: flags.role });
-    const deps = buildDeps(io.env, config.region, flags.journalDir ?? DEFAULT_JOURNAL_DIR, (event) => {
-      if (event.type === 'deploy.started') io.onDeploy?.(event.deployId);
+    const where = { config: flags.config, env: spec.env, role: spec.role, journalDir };
+    say = pasteableIo(io, where);
+    if (!flags.dryRun) await proveWritable(journalDir);
+    const log = (text: string) => {
+      for (const line of text.split('\n')) say.out(`[${stamp()}] ${line}`);
+    };
+    const deps = buildDeps(io.env, config.region, journalDir, (event) => {
+      if (event.type === 'deploy.started') {
+        const command = (action: string) => pasteable(`mackerel-replacer ${action} ${event.deployId}`, where);
+        io.onDeploy?.({ rollback: command('rollback'), resume: command('resume') });
+      }
       const line = renderEvent(event);
       if (line) log(line);
     });
-    return report(await act(spec, deps), spec, io, log);
+    return report(await act(spec, deps), spec, say, log);
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, say);
   }
 };
 
 const report = (outcome: AnyOutcome, spec: RoleSpec, io: Io, log: (line: string) => void): number => {
-  const where = `--config <file> --env ${spec.env} --role ${spec.role}`;
   switch (outcome.kind) {
     case 'planned':
       for (const line of renderPlan(outcome.plan, outcome.snapshot, spec.targetGroups)) log(line);
@@ -67,7 +82,7 @@ const report = (outcome: AnyOutcome, spec: RoleSpec, io: Io, log: (line: string)
       return EXIT.incomplete;
     case 'interrupted':
       io.err(`interrupted before ${outcome.step}: the new fleet is verified and serving; the old one is not yet fully retired`);
-      io.err(`  finish it with: mackerel-replacer resume ${outcome.deployId} ${where}`);
+      io.err(`  finish it with: mackerel-replacer resume ${outcome.deployId}`);
       return interruptCode(io.signal);
   }
 };

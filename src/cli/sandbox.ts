@@ -5,7 +5,7 @@ import { type Io, interruptCode, reportError } from './io.js';
 
 export interface SandboxFlags {
   readonly config: string;
-  readonly port: string;
+  readonly port: number;
   readonly apiKey: string;
 }
 
@@ -25,7 +25,7 @@ export const runSandbox = async (flags: SandboxFlags, io: Io): Promise<number> =
   try {
     const config = await loadConfig(flags.config);
     const region = config.region ?? 'ap-northeast-1';
-    const sandbox = await startSandbox({ config: { ...config, region }, port: Number(flags.port), apiKey: flags.apiKey });
+    const sandbox = await startSandbox({ config: { ...config, region }, port: flags.port, apiKey: flags.apiKey });
     io.out(`sandbox serving Mackerel, EC2 and ELBv2 on ${sandbox.url}, seeded from ${flags.config}`);
     io.out('point the tool at it with:');
     const env = sandboxEnv(sandbox.url, flags.apiKey, region);

@@ -3,8 +3,10 @@ import { UsageError } from '../rollout/errors.js';
 import { type DeployRecord, launchedIds } from '../rollout/record.js';
 import { observeGroups } from '../rollout/verify.js';
 import { groupName } from '../rollout/verdicts.js';
+import { pasteable } from './commands.js';
 import { EXIT, type Io, reportError } from './io.js';
 import { DEFAULT_JOURNAL_DIR, createFileJournal } from './journal-file.js';
+import { runnerState } from './runner.js';
 import { buildDeps } from './wiring.js';
 
 export interface StatusFlags {
@@ -13,8 +15,14 @@ export interface StatusFlags {
   readonly json?: boolean;
 }
 
+// A deploy whose runner died on this machine stays "running" in its record until resumed or rolled back.
+const state = (record: DeployRecord): string =>
+  (record.status === 'running' || record.status === 'rolling-back') && runnerState(record.runner) === 'gone'
+    ? `stopped (runner gone)${record.status === 'rolling-back' ? ' while rolling back' : ''}`
+    : record.status;
+
 const line = (record: DeployRecord): string =>
-  `${record.deployId}  ${record.env}/${record.role}  ${record.status} at ${record.step}  started ${new Date(record.startedAt).toISOString()} on ${record.runner}`;
+  `${record.deployId}  ${record.env}/${record.role}  ${state(record)} at ${record.step}  started ${new Date(record.startedAt).toISOString()} on ${record.runner}`;
 
 /** Without an id: every deploy in the journal. With one: its record and a fresh look at AWS and Mackerel. */
 export const runStatus = async (deployId: string | undefined, flags: StatusFlags, io: Io): Promise<number> => {
@@ -53,7 +61,8 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
     }
     io.out(line(record));
     if (record.reason) io.out(`  reason: ${record.reason}`);
-    for (const left of record.leftovers) io.out(`  left: ${left.what}\n    ${left.fix}`);
+    const where = { config: flags.config, env: record.env, role: record.role, journalDir: flags.journalDir ?? DEFAULT_JOURNAL_DIR };
+    for (const left of record.leftovers) io.out(`  left: ${left.what}\n    ${pasteable(left.fix, where)}`);
     for (const [side, looks] of Object.entries(now)) {
       for (const it of looks) io.out(`  ${side} ${it.id}: EC2 ${it.state}; Mackerel ${it.host}${it.targets.length ? `; ${it.targets.join(', ')}` : ''}`);
     }

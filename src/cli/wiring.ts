@@ -8,6 +8,7 @@ import type { Emit } from '../rollout/events.js';
 import type { Clock } from '../rollout/ports.js';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkEndpoints } from './endpoints.js';
 import { createFileJournal } from './journal-file.js';
 
 export const systemClock: Clock = {
@@ -19,6 +20,7 @@ export const systemClock: Clock = {
 
 /** The real adapters, configured from the environment the way mkr and the AWS CLI are. */
 export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, journalDir: string, emit: Emit): Deps => {
+  checkEndpoints(env);
   const apiKey = env.MACKEREL_APIKEY;
   if (!apiKey) throw new UsageError('MACKEREL_APIKEY is not set', 'export MACKEREL_APIKEY with a Read+Write API key of the organization');
   const { ec2, elbv2 } = createAwsClients({ region });

@@ -8,3 +8,12 @@ export const parseDuration = (text: string): number | undefined => {
   if (match === null || text === '') return undefined;
   return unitMs.reduce((total, ms, i) => total + Number(match[i + 1] ?? 0) * ms, 0);
 };
+
+/** The shortest text parseDuration reads back as `ms`: 90_000 → "1m30s". */
+export const formatDuration = (ms: number): string =>
+  unitMs
+    .map((unit, i) => {
+      const count = Math.floor((i === 0 ? ms : ms % unitMs[i - 1]!) / unit);
+      return count > 0 ? `${count}${['h', 'm', 's', 'ms'][i]}` : '';
+    })
+    .join('') || '0s';

@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../rollout/errors.js';
 import { defaultOwnership } from '../rollout/ownership.js';
 import type { RoleSpec } from '../rollout/spec.js';
+import { checkConsistency } from './consistency.js';
 import { describeIssues, dotted, type Problem } from './issues.js';
+import { FileProblem, readRegularFile } from './read.js';
 import { type ConfigFile, configSchema } from './schema.js';
+import { parseYaml } from './yaml.js';
 
 /** A validated config file, remembering where it came from for messages and relative paths. */
 export interface Config extends ConfigFile {
@@ -14,9 +15,13 @@ export interface Config extends ConfigFile {
 
 /** Reads, parses and validates a config file; every problem found is in the one ConfigError thrown. */
 export const loadConfig = async (file: string): Promise<Config> => {
-  const source = await readText(file, resolve(file), '');
-  const result = configSchema.safeParse(parseYaml(file, source), { reportInput: true });
+  const source = await readText(file, resolve(file), '', CONFIG_LIMIT, 'a config file may be at most 1 MiB');
+  const parsed = parseYaml(source);
+  if ('problems' in parsed) throw configError(file, parsed.problems);
+  const result = configSchema.safeParse(parsed.value, { reportInput: true });
   if (!result.success) throw configError(file, describeIssues(result.error.issues));
+  const problems = checkConsistency(result.data);
+  if (problems.length > 0) throw configError(file, problems);
   return { file, ...result.data };
 };
 
@@ -50,15 +55,10 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
 
 /** EC2 refuses user data over 16 KB, counted before base64; said here, before any AWS call. */
 const USER_DATA_LIMIT = 16_384;
+const CONFIG_LIMIT = 1_048_576;
 
-const readUserData = async (file: string, target: string, path: string): Promise<string> => {
-  const text = await readText(file, target, path);
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > USER_DATA_LIMIT) {
-    throw new ConfigError(file, path, `${target} is ${bytes} bytes; EC2 accepts at most ${USER_DATA_LIMIT} bytes of user data`);
-  }
-  return text;
-};
+const readUserData = (file: string, target: string, path: string): Promise<string> =>
+  readText(file, target, path, USER_DATA_LIMIT, `EC2 accepts at most ${USER_DATA_LIMIT} bytes of user data`);
 
 const chooseEnv = (config: Config, env: string | undefined): string => {
   const known = Object.keys(config.environments);
@@ -75,30 +75,13 @@ const chooseEnv = (config: Config, env: string | undefined): string => {
   );
 };
 
-const readText = async (file: string, target: string, path: string): Promise<string> => {
+const readText = async (file: string, target: string, path: string, maxBytes: number, limit: string): Promise<string> => {
   try {
-    return await readFile(target, 'utf8');
+    return await readRegularFile(target, maxBytes, limit);
   } catch (error) {
-    throw new ConfigError(file, path, `cannot read ${target}: ${osReason(error)}`);
+    if (error instanceof FileProblem) throw new ConfigError(file, path, error.message);
+    throw error;
   }
-};
-
-// Node's fs messages end in ", open '<path>'"; the path is already in our message.
-const osReason = (error: unknown): string => String((error as Error).message).replace(/, \w+ '.*'$/s, '');
-
-const parseYaml = (file: string, source: string): unknown => {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    throw configError(
-      file,
-      doc.errors.map((error) => {
-        const { line, col } = lineCounter.linePos(error.pos[0]);
-        return { path: `line ${line}, column ${col}`, problem: error.message };
-      }),
-    );
-  }
-  return doc.toJS();
 };
 
 const configError = (file: string, problems: readonly Problem[]): ConfigError => {

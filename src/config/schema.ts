@@ -35,21 +35,30 @@ const named = <Value extends z.ZodType>(kind: string, value: Value) =>
 
 const durationHint = 'expected a positive duration like "100ms", "30s", "5m" or "1h30m"';
 
-/** Milliseconds. */
-const anyDuration = z.string({ error: durationHint }).transform((value, ctx) => {
-  const ms = parseDuration(value);
-  if (ms !== undefined && ms > 0) return ms;
-  ctx.addIssue({ code: 'custom', message: durationHint, input: value });
-  return z.NEVER;
-});
+/** Milliseconds, at most `max`: far below what a timer holds (2^31-1 ms, about 24.8 days). */
+const boundedDuration = (max: string) => {
+  const maxMs = parseDuration(max)!;
+  return z.string({ error: durationHint }).transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms <= 0) ctx.addIssue({ code: 'custom', message: durationHint, input: value });
+    else if (ms > maxMs) ctx.addIssue({ code: 'custom', message: `expected a duration of at most ${max}`, input: value });
+    else return ms;
+    return z.NEVER;
+  });
+};
 
-const duration = (fallback: string) => anyDuration.prefault(fallback);
+const duration = (fallback: string, max: string) => boundedDuration(max).prefault(fallback);
 
 const perAzHint = 'expected a positive integer or "match"';
+const maxInstancesHint = 'expected a positive integer of at most 10000';
+
+/** EC2's image ids: "ami-" and 8 or 17 lowercase hex digits. */
+export const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const AMI_HINT = 'an AMI id like "ami-0123abcd" (8 or 17 hex digits)';
 
 const ami = z.union(
   [
-    strict({ id: matching(/^ami-[0-9a-f]+$/, 'an AMI id like "ami-0123abcd"') }),
+    strict({ id: matching(AMI_ID, AMI_HINT) }),
     strict({
       owners: list(text('an account id, "self" or "amazon"'), 'owner'),
       name: text('an image name pattern like "web-*"'),
@@ -84,7 +93,9 @@ const role = strict({
   ami,
   instanceType: text('an instance type like "t3.small"'),
   subnets,
-  securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id'),
+  securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id').max(16, {
+    error: 'expected at most 16 security groups (EC2 allows no more per instance)',
+  }),
   iamInstanceProfile: text('an instance profile name or ARN').optional(),
   keyName: text('a key pair name').optional(),
   userDataFile: text('a file path, relative to this config file').optional(),
@@ -120,20 +131,21 @@ const role = strict({
     )
     .default([]),
   /** Web mode: every new target healthy this long without a break before the old fleet is touched. */
-  stableFor: duration('30s'),
+  stableFor: duration('30s', '1h'),
   timeouts: strict({
-    launch: duration('5m'),
-    verify: duration('10m'),
+    launch: duration('5m', '24h'),
+    verify: duration('10m', '24h'),
     /** Default: the longest deregistration delay of the role's target groups, plus a minute. */
-    drain: anyDuration.optional(),
+    drain: boundedDuration('24h').optional(),
     /** A new target unhealthy this long in a row fails verification at once. */
-    unhealthy: duration('3m'),
+    unhealthy: duration('3m', '24h'),
     /** Launch, register and verify together. */
-    total: duration('30m'),
+    total: duration('30m', '24h'),
   }).prefault({}),
   /** Default: `mackerel-replacer:role` = `<env>/<role>`, filled in by resolveRole. */
   ownership: ownership.optional(),
-  maxInstances: z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' }).optional(),
+  /** Bounds the snapshot and the new fleet: a typo must not match another fleet nor launch thousands. */
+  maxInstances: z.int({ error: maxInstancesHint }).positive({ error: maxInstancesHint }).max(10_000, { error: maxInstancesHint }).default(100),
 });
 
 const environment = strict({
@@ -148,7 +160,7 @@ const environment = strict({
 export const configSchema = strict({
   region: text('an AWS region like "ap-northeast-1"').optional(),
   defaultEnv: z.string({ error: 'expected an environment name' }).optional(),
-  pollInterval: duration('5s'),
+  pollInterval: duration('5s', '5m'),
   /** The account's AWS quotas, where they were raised. */
   limits: strict({
     targetsPerGroup: z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' }).default(1000),

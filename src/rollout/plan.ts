@@ -48,7 +48,7 @@ export const makePlan = (
       'set perAz to a number of instances per AZ',
     );
   }
-  if (spec.maxInstances !== undefined && newCount > spec.maxInstances) {
+  if (newCount > spec.maxInstances) {
     throw new UsageError(
       `the plan launches ${newCount} instances, more than the role's maxInstances (${spec.maxInstances})`,
       'lower perAz, or raise maxInstances in the config if the role really is that large',

@@ -141,7 +141,7 @@ const refuseSize = (spec: RoleSpec, members: number, hosts: number, options: Sna
       `check --role, --env and mackerel.service; for the role's first deploy, run again with --allow-empty`,
     );
   }
-  if (spec.maxInstances !== undefined && members > spec.maxInstances) {
+  if (members > spec.maxInstances) {
     throw new UsageError(
       `${role} has ${members} instances, more than its maxInstances (${spec.maxInstances}); a typo may have matched another fleet`,
       'check --role, --env and mackerel.service, or raise maxInstances in the config',

@@ -18,8 +18,8 @@ export interface RoleSpec {
   readonly tags: Readonly<Record<string, string>>;
   /** The tag every instance of the role carries; only instances carrying it are ever terminated. */
   readonly ownership: { readonly tag: string; readonly value: string };
-  /** More instances in the snapshot than this refuses the deploy: a typo must not match another fleet. */
-  readonly maxInstances?: number;
+  /** More instances in the snapshot or the plan than this refuses the deploy: a typo must not match another fleet nor launch thousands. */
+  readonly maxInstances: number;
   /** New instances per AZ, or `match` to copy the old fleet's distribution. */
   readonly perAz: number | 'match';
   /** Milliseconds every new target must stay healthy, without a break, to pass verification. */

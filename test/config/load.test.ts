@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -78,6 +79,7 @@ describe('the example config', () => {
       tags: { Project: 'reactio' },
       ownership: { tag: 'mackerel-replacer:role', value: 'staging/web' },
       perAz: 1,
+      maxInstances: 100,
       targetGroups: [tgArn.replace('/web/', '/reactio-web/')],
       stableFor: 300,
       timeouts: { launch: 300_000, verify: 600_000, drain: 300_000, unhealthy: 180_000, total: 1_800_000 },
@@ -100,6 +102,7 @@ describe('the example config', () => {
       tags: {},
       ownership: { tag: 'mackerel-replacer:role', value: 'staging/worker' },
       perAz: 1,
+      maxInstances: 100,
       targetGroups: [],
       stableFor: 30_000,
       timeouts: { launch: 300_000, verify: 600_000, unhealthy: 180_000, total: 1_800_000 },
@@ -117,7 +120,8 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
     ['a typo', ({ web: w }) => { w.targetGroup = [tgArn]; }, 'environments.staging.roles.web.targetGroup', 'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, perAz, targetGroups, stableFor, timeouts'],
     ['a top-level typo', ({ top: c }) => { c.regoin = 'x'; }, 'regoin', 'unknown key; allowed: region, defaultEnv, pollInterval, limits, environments'],
     ['a missing field', ({ web: w }) => { delete w.instanceType; }, 'environments.staging.roles.web.instanceType', 'missing; expected an instance type like "t3.small"'],
-    ['an AMI id', ({ web: w }) => { w.ami = { id: 'ami-XYZ' }; }, 'environments.staging.roles.web.ami.id', 'expected an AMI id like "ami-0123abcd", got "ami-XYZ"'],
+    ['an AMI id', ({ web: w }) => { w.ami = { id: 'ami-XYZ' }; }, 'environments.staging.roles.web.ami.id', 'expected an AMI id like "ami-0123abcd" (8 or 17 hex digits), got "ami-XYZ"'],
+    ['an AMI id of the wrong length', ({ web: w }) => { w.ami = { id: 'ami-0123abcde' }; }, 'environments.staging.roles.web.ami.id', 'expected an AMI id like "ami-0123abcd" (8 or 17 hex digits), got "ami-0123abcde"'],
     ['an AMI filter', ({ web: w }) => { w.ami = { owners: ['self'] }; }, 'environments.staging.roles.web.ami', 'expected { id: "ami-…" } or { owners: [...], name: "pattern-*" }, got {"owners":["self"]}'],
     ['no owners', ({ web: w }) => { w.ami = { owners: [], name: 'x-*' }; }, 'environments.staging.roles.web.ami.owners', 'expected at least one owner, got []'],
     ['a subnet', ({ web: w }) => { w.subnets = ['subnet-a, subnet-b']; }, 'environments.staging.roles.web.subnets[0]', 'expected a subnet id like "subnet-0123abcd", got "subnet-a, subnet-b"'],
@@ -136,7 +140,16 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
     ['an ownership without value', ({ web: w }) => { w.ownership = { tag: 'Role' }; }, 'environments.staging.roles.web.ownership.value', 'missing; expected a tag value'],
     ['an AWS-reserved ownership tag', ({ web: w }) => { w.ownership = { tag: 'aws:autoscaling:groupName', value: 'web' }; }, 'environments.staging.roles.web.ownership.tag', 'expected a tag key of at most 128 characters, not starting with "aws:", got "aws:autoscaling:groupName"'],
     ['an ownership tag the tool sets', ({ web: w }) => { w.ownership = { tag: 'mackerel-replacer:env', value: 'staging' }; }, 'environments.staging.roles.web.ownership.tag', 'expected a tag the tool does not set itself (mackerel-replacer:env, mackerel-replacer:deploy-id, managed-by), got "mackerel-replacer:env"'],
-    ['a maxInstances', ({ web: w }) => { w.maxInstances = 0; }, 'environments.staging.roles.web.maxInstances', 'expected a positive integer, got 0'],
+    ['a maxInstances', ({ web: w }) => { w.maxInstances = 0; }, 'environments.staging.roles.web.maxInstances', 'expected a positive integer of at most 10000, got 0'],
+    ['a maxInstances too large', ({ web: w }) => { w.maxInstances = 20000; }, 'environments.staging.roles.web.maxInstances', 'expected a positive integer of at most 10000, got 20000'],
+    ['perAz above maxInstances', ({ web: w }) => { w.perAz = 10000; w.maxInstances = 20; }, 'environments.staging.roles.web.perAz', '10000 per AZ in 1 subnet is 10000 new instances, more than maxInstances (20); lower perAz or raise maxInstances'],
+    ['perAz × subnets above the default maxInstances', ({ web: w }) => { w.perAz = 51; w.subnets = ['subnet-1', 'subnet-2']; }, 'environments.staging.roles.web.perAz', '51 per AZ in 2 subnets is 102 new instances, more than maxInstances (100); lower perAz or raise maxInstances'],
+    ['a timeout no timer holds', ({ web: w }) => { w.timeouts = { total: '1000h' }; }, 'environments.staging.roles.web.timeouts.total', 'expected a duration of at most 24h, got "1000h"'],
+    ['a stableFor over an hour', ({ web: w }) => { w.stableFor = '1h1s'; }, 'environments.staging.roles.web.stableFor', 'expected a duration of at most 1h, got "1h1s"'],
+    ['a pollInterval over 5m', ({ top: c }) => { c.pollInterval = '6m'; }, 'pollInterval', 'expected a duration of at most 5m, got "6m"'],
+    ['a pollInterval not shorter than a timeout', ({ top: c, web: w }) => { c.pollInterval = '5m'; w.timeouts = { drain: '1m30s' }; }, 'pollInterval', '5m is not shorter than environments.staging.roles.web.timeouts.drain (1m30s); every wait must poll before its deadline'],
+    ['too many tags', ({ web: w }) => { w.tags = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`t${i}`, 'x'])); }, 'environments.staging.roles.web.tags', 'expected at most 39 tags: EC2 allows 50 per instance and the tool adds up to 11'],
+    ['a tag value too long', ({ web: w }) => { w.tags = { Note: 'x'.repeat(257) }; }, 'environments.staging.roles.web.tags.Note', 'expected a tag value of at most 256 characters'],
     ['an unknown defaultEnv', ({ top: c }) => { c.defaultEnv = 'prod'; }, 'defaultEnv', 'expected one of the environments: staging, got "prod"'],
   ])('%s', async (_, edit, path, allowed) => {
     const file = await write(config(edit));
@@ -179,6 +192,72 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
     const file = await write('');
     const error = await configError(loadConfig(file));
     expect(error.message).toBe(`${file}: expected a mapping with region, defaultEnv, pollInterval, limits, environments, got null`);
+  });
+});
+
+describe('files and YAML that could hang or exhaust the tool', () => {
+  const fifo = (name: string) => {
+    const path = join(dir, name);
+    execFileSync('mkfifo', [path]);
+    return path;
+  };
+
+  it.each<[string, () => string, string]>([
+    ['a FIFO', () => fifo('replacer.yml'), 'a FIFO (named pipe)'],
+    ['a directory', () => dir, 'a directory'],
+    ['/dev/zero', () => '/dev/zero', 'a character device'],
+  ])('a config file that is %s is refused, naming the path and what it is', async (_, path, kind) => {
+    const file = path();
+    const error = await configError(loadConfig(file));
+    expect(error.message).toBe(`${file}: ${resolve(file)} is ${kind}; expected a regular file`);
+  });
+
+  it.each<[string, () => string, string]>([
+    ['a FIFO', () => fifo('boot.sh'), 'a FIFO (named pipe)'],
+    ['/dev/zero', () => '/dev/zero', 'a character device'],
+  ])('a userDataFile that is %s is refused, naming the field, the path and what it is', async (_, path, kind) => {
+    const target = path();
+    const file = await write(config(({ web: w }) => { w.userDataFile = target; }));
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toBe(`${file}: environments.staging.roles.web.userDataFile: ${target} is ${kind}; expected a regular file`);
+  });
+
+  it('a config file over 1 MiB is refused by its size, before it is read', async () => {
+    const file = await write(`${config()}#${'x'.repeat(1_048_576)}\n`);
+    const error = await configError(loadConfig(file));
+    expect(error.message).toMatch(new RegExp(`^${file}: ${file} is \\d+ bytes; a config file may be at most 1 MiB$`));
+  });
+
+  it('an alias bomb is a config error, not a crash', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(', ')}]`);
+    const file = await write(`${levels.join('\n')}\n`);
+    const error = await configError(loadConfig(file));
+    expect(error.message).toBe(`${file}: anchors and aliases expand to more than 100 copies; write the values out instead`);
+  });
+
+  it('a duplicate key names the key and where it is', async () => {
+    const file = await write(config().replace('instanceType: t3.small', 'instanceType: t3.small\n        instanceType: t3.large'));
+    const error = await configError(loadConfig(file));
+    expect(error.message).toMatch(new RegExp(`^${file}: line \\d+, column \\d+: the key "instanceType" is given twice in one mapping; keep one$`));
+  });
+
+  it('merge keys are supported: a role can take its fields from an anchored one', async () => {
+    const file = await write(`environments:
+  staging:
+    mackerel: { service: svc }
+    roles:
+      web: &base
+        ami: { id: ami-0123abcd }
+        instanceType: t3.small
+        subnets: [subnet-0aaa1111]
+        securityGroupIds: [sg-0123abcd]
+      worker:
+        <<: *base
+        instanceType: c7g.large
+`);
+    const spec = await resolveRole(await loadConfig(file), { role: 'worker' });
+    expect(spec).toMatchObject({ role: 'worker', instanceType: 'c7g.large', subnets: ['subnet-0aaa1111'], ami: { id: 'ami-0123abcd' } });
   });
 });
 

@@ -34,7 +34,7 @@ describe('a bad config file', () => {
     await writeConfig(world, configYaml({ web: '        maxInstances: many' }).replace('        instanceType: t3.small\n', ''));
     const run = await replaceWeb();
     expect(run.stderr).toContain('environments.staging.roles.web.instanceType: missing; expected an instance type like "t3.small"');
-    expect(run.stderr).toContain('environments.staging.roles.web.maxInstances: expected a positive integer, got "many"');
+    expect(run.stderr).toContain('environments.staging.roles.web.maxInstances: expected a positive integer of at most 10000, got "many"');
     await expectRefused(world, run);
   });
 

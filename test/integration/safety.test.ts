@@ -139,7 +139,8 @@ describe('typos cannot succeed', () => {
   });
 
   it('a snapshot larger than maxInstances refuses', async () => {
-    world = await startWorld(configYaml({ web: '        maxInstances: 1' }));
+    // perAz: match, so the plan follows the snapshot: a fixed perAz × subnets above maxInstances is a config error.
+    world = await startWorld(configYaml({ perAz: 'match', web: '        maxInstances: 1' }));
     const run = await replaceWeb();
     expect(run.stderr).toContain('reactio-staging:web has 2 instances, more than its maxInstances (1)');
     await expectRefused(world, run);

@@ -1,0 +1,31 @@
+import { formatDuration } from './duration.js';
+import { dotted, type Problem } from './issues.js';
+import type { ConfigFile } from './schema.js';
+
+/** Rules across fields, checked once every field is valid on its own. */
+export const checkConsistency = (config: ConfigFile): Problem[] => {
+  const roles = Object.entries(config.environments).flatMap(([env, { roles }]) =>
+    Object.entries(roles).map(([name, role]) => ({ path: ['environments', env, 'roles', name], role })),
+  );
+  const problems: Problem[] = [];
+  for (const { path, role } of roles) {
+    const subnets = role.subnets.length;
+    if (role.perAz !== 'match' && role.perAz * subnets > role.maxInstances) {
+      problems.push({
+        path: dotted([...path, 'perAz']),
+        problem: `${role.perAz} per AZ in ${subnets} subnet${subnets > 1 ? 's' : ''} is ${role.perAz * subnets} new instances, more than maxInstances (${role.maxInstances}); lower perAz or raise maxInstances`,
+      });
+    }
+  }
+  // Every wait must poll at least once before its deadline.
+  const [shortest] = roles
+    .flatMap(({ path, role }) => Object.entries(role.timeouts).map(([name, ms]) => ({ field: dotted([...path, 'timeouts', name]), ms })))
+    .sort((a, b) => a.ms - b.ms);
+  if (shortest && config.pollInterval >= shortest.ms) {
+    problems.push({
+      path: 'pollInterval',
+      problem: `${formatDuration(config.pollInterval)} is not shorter than ${shortest.field} (${formatDuration(shortest.ms)}); every wait must poll before its deadline`,
+    });
+  }
+  return problems;
+};

@@ -1,0 +1,71 @@
+// Flags are checked before anything runs: each refusal exits 2 and names the flag.
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+const run = async (...argv: string[]) => {
+  const err: string[] = [];
+  const code = await main(argv, { out: () => {}, err: (line) => err.push(line), env: {}, signal: new AbortController().signal });
+  return { code, stderr: err.join('\n') };
+};
+
+describe('a single-valued flag given twice is an error, not "the last one wins"', () => {
+  it.each([
+    ['--role', ['replace', '--role', 'web', '--role', 'worker']],
+    ['--env', ['plan', '--role', 'web', '--env', 'staging', '--env', 'production']],
+    ['--config', ['replace', '--config', 'a.yml', '--role', 'web', '--config=b.yml']],
+    ['--ami', ['replace', '--role', 'web', '--ami', 'ami-0123abcd', '--ami', 'ami-0123abce']],
+    ['--journal-dir', ['resume', '20261123-153600-3fa9', '--journal-dir', 'a', '--journal-dir', 'b']],
+    ['--force-unlock', ['replace', '--role', 'web', '--force-unlock', 'x', '--force-unlock', 'y']],
+    ['--role', ['rollback', '20261123-153600-3fa9', '--role', 'web', '--role', 'worker']],
+    ['--port', ['sandbox', '--port', '1', '--port', '2']],
+  ])('%s in %j', async (flag, argv) => {
+    const { code, stderr } = await run(...argv);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(new RegExp(`^error: ${flag} is given twice \\(".+", then ".+"\\)\nhint: give ${flag} once\nnothing was changed$`));
+  });
+});
+
+describe('--ami is checked here, not by EC2', () => {
+  it.each(['ami-0123abcd', 'ami-0123456789abcdef0'])('accepts %s', async (ami) => {
+    // It gets as far as the config file, which does not exist.
+    const { stderr } = await run('plan', '--config', '/nonexistent.yml', '--role', 'web', '--ami', ami);
+    expect(stderr).toContain('/nonexistent.yml: cannot read');
+  });
+
+  it.each(['ami-XYZ', 'ami-0123abc', 'ami-0123ABCD', 'ami-0123456789abcdef', '0123abcd', 'ami-0123abcd '])('refuses %j', async (ami) => {
+    const { code, stderr } = await run('replace', '--role', 'web', '--ami', ami);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`error: --ami must be an AMI id like "ami-0123abcd" (8 or 17 hex digits), got ${JSON.stringify(ami)}`);
+  });
+
+  it('an empty --ami is an error, not "the newest image"', async () => {
+    const { code, stderr } = await run('replace', '--role', 'web', '--ami', '');
+    expect(code).toBe(2);
+    expect(stderr).toContain('error: --ami is empty');
+  });
+});
+
+describe('sandbox --port', () => {
+  it.each(['65536', '-1', '1.5', 'http', '0x10', ''])('refuses %j', async (port) => {
+    const { code, stderr } = await run('sandbox', '--port', port);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/error: --port (must be an integer from 0 to 65535, got|is empty)/);
+  });
+});
+
+describe('very long values', () => {
+  it('are shortened in messages', async () => {
+    const blob = `ami-${'f'.repeat(5000)}`;
+    const { code, stderr } = await run('replace', '--role', 'web', '--ami', blob);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`got "${blob.slice(0, 79)}…(5006 characters)`);
+    expect(stderr.length).toBeLessThan(600);
+  });
+
+  it('are shortened in commander messages too', async () => {
+    const { code, stderr } = await run('replace', '--role', 'web', `--${'x'.repeat(1000)}`);
+    expect(code).toBe(2);
+    expect(stderr).toContain('(1004 characters)');
+    expect(stderr.length).toBeLessThan(400);
+  });
+});
