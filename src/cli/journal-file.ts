@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, readdir, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, rename } from 'node:fs/promises';
+import { FileProblem, readRegularFile } from '../config/read.js';
 import { basename, join } from 'node:path';
 import * as z from 'zod';
 import { UsageError } from '../rollout/errors.js';
@@ -7,6 +8,9 @@ import type { DeployRecord } from '../rollout/record.js';
 import { recordSchema } from './record-schema.js';
 
 export const DEFAULT_JOURNAL_DIR = '.mackerel-replacer/deploys';
+
+/** Far above a record of 10,000 instances (about 2 MB); a FIFO or /dev/zero is refused, never read. */
+const RECORD_MAX_BYTES = 64 * 1024 * 1024;
 
 const ID = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/;
 
@@ -40,9 +44,9 @@ export const createFileJournal = (dir: string): Journal => {
   const read = async (file: string): Promise<DeployRecord | undefined> => {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readRegularFile(file, RECORD_MAX_BYTES, 'a deploy record is far smaller');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (error instanceof FileProblem && error.code === 'ENOENT') return undefined;
       throw new UsageError(`cannot read the deploy record ${file}: ${(error as Error).message}`);
     }
     return parseRecord(file, text);

@@ -39,12 +39,15 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
   deployCommand('replace', 'replace every instance of the role')
     .option('--dry-run', 'stop after printing the plan')
     .option('--force-unlock <id>', 'ignore the lock of this deploy, known dead and cleaned up', single('--force-unlock'))
+    .option('--plan <file>', 'apply exactly this reviewed plan (plan --out), or refuse if the role or the image changed', single('--plan'))
     .action(async (flags) => {
       code = await runReplace(flags, io);
     });
-  deployCommand('plan', 'print what replace would do, and change nothing').action(async (flags) => {
-    code = await runReplace({ ...flags, dryRun: true }, io);
-  });
+  deployCommand('plan', 'print what replace would do, and change nothing')
+    .option('--out <file>', 'save the plan for replace --plan', single('--out'))
+    .action(async (flags) => {
+      code = await runReplace({ ...flags, dryRun: true }, io);
+    });
   for (const [name, description] of [
     ['resume', 'finish a deploy from where it stopped'],
     ['rollback', 'undo a deploy: new instances terminated, old fleet restored'],

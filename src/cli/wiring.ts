@@ -16,6 +16,7 @@ export const systemClock: Clock = {
   sleep: async (ms, signal) => {
     await sleep(ms, undefined, { signal });
   },
+  deadline: (ms) => AbortSignal.timeout(ms),
 };
 
 /** The real adapters, configured from the environment the way mkr and the AWS CLI are. */

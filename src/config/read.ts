@@ -4,6 +4,13 @@ import { type FileHandle, open } from 'node:fs/promises';
 /** Why a file could not be read; the message names the file and says what was wrong. */
 export class FileProblem extends Error {
   override readonly name = 'FileProblem';
+  constructor(
+    message: string,
+    /** The OS error code (`ENOENT`, …), when the OS refused. */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }
 
 const KINDS: readonly [(stats: Stats) => boolean, string][] = [
@@ -33,7 +40,7 @@ export const readRegularFile = async (target: string, maxBytes: number, limit: s
     }
   } catch (error) {
     if (error instanceof FileProblem) throw error;
-    throw new FileProblem(`cannot read ${target}: ${osReason(error)}`);
+    throw new FileProblem(`cannot read ${target}: ${osReason(error)}`, (error as NodeJS.ErrnoException).code);
   }
 };
 

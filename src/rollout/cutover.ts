@@ -1,6 +1,7 @@
 // The old fleet's retirement, after verification. Each step is idempotent, so `resume` can run
 // it again after a crash; each returns what it left for a person instead of throwing.
 import { type Run, save } from './context.js';
+import { STEP_MS } from './deadlines.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, attempt } from './leftovers.js';
@@ -17,7 +18,7 @@ import { retireHosts } from './retire.js';
 export const silenceAndDrain = async (run: Run): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const leftovers: Leftover[] = [];
-  const call = { signal: AbortSignal.timeout(run.drainMs + 5 * 60_000) };
+  const call = { signal: deps.clock.deadline(run.drainMs + STEP_MS) };
   if (spec.newHostStatus === 'working') {
     const newIds = new Set(launchedIds(record));
     await attempt(leftovers, 'could not set the new hosts working, so the old ones were not silenced', `mackerel-replacer resume ${record.deployId}`, async () => {
@@ -58,7 +59,7 @@ export const silenceAndDrain = async (run: Run): Promise<Leftover[]> => {
 export const terminateOld = async (run: Run): Promise<Leftover[]> => {
   const { spec, deps, record, subnets } = run;
   const leftovers: Leftover[] = [];
-  const call = { signal: AbortSignal.timeout(5 * 60_000) };
+  const call = { signal: deps.clock.deadline(STEP_MS) };
   const ids = oldIds(record).filter((id) => !record.terminated.includes(id));
   let instances: Map<string, Instance>;
   try {
@@ -97,7 +98,7 @@ export const terminateOld = async (run: Run): Promise<Leftover[]> => {
 export const retireOld = async (run: Run): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const leftovers: Leftover[] = [];
-  const call = { signal: AbortSignal.timeout(5 * 60_000) };
+  const call = { signal: deps.clock.deadline(STEP_MS) };
   const gone = new Set(record.terminated);
   const wanted = new Set(record.snapshot.filter((member) => gone.has(member.instanceId)).map((member) => member.hostId));
   for (const hostId of record.staleHosts ?? []) wanted.add(hostId);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type Deps, announce, timed } from './context.js';
 import { type Outcome, drive } from './drive.js';
 import { checkLock } from './lock.js';
-import { type Plan, makePlan } from './plan.js';
+import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan } from './plan.js';
+import { UsageError } from './errors.js';
 import { checkPermissions, checkTargetQuota, preflight } from './preflight.js';
 import type { DeployRecord } from './record.js';
 import { type Snapshot, type SnapshotOptions, takeSnapshot } from './snapshot.js';
@@ -16,6 +17,8 @@ export interface ReplaceOptions extends SnapshotOptions {
   readonly dryRun: boolean;
   /** A deploy known dead whose lock is to be ignored. */
   readonly forceUnlock?: string;
+  /** The plan an operator reviewed: the deploy goes ahead only if the world still gives exactly it. */
+  readonly reviewed?: ReviewedPlan;
 }
 
 /** `20261123-153600-3fa9`: sortable, short enough for ClientTokens, unique enough per env/role. */
@@ -50,6 +53,15 @@ export const replace = async (
   deps.emit({ type: 'snapshot.taken', members: snapshot.members });
   const plan = await timed(early, 'plan', async () => {
     const made = makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot);
+    if (options.reviewed) {
+      const differences = planDifferences(options.reviewed, reviewedPlan(spec, made, snapshot));
+      if (differences.length > 0) {
+        throw new UsageError(
+          `the role changed since the plan was reviewed:\n  ${differences.join('\n  ')}`,
+          'review a new plan (mackerel-replacer plan --out FILE) and apply that one',
+        );
+      }
+    }
     await checkTargetQuota(spec, made, deps.balancer, call);
     await checkPermissions(spec, made, snapshot, deps, call, { write: !options.dryRun, startedAt, runner: deps.runner });
     return made;

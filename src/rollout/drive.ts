@@ -1,5 +1,6 @@
 import { type Run, save, timed } from './context.js';
 import { retireOld, silenceAndDrain, terminateOld } from './cutover.js';
+import { MARK_MS } from './deadlines.js';
 import type { Phase } from './events.js';
 import { message } from './errors.js';
 import { launchAll } from './launch.js';
@@ -31,7 +32,7 @@ export type Outcome =
 /** Runs the deploy from `record.step` to the end, saving the record around every step. */
 export const drive = async (run: Run): Promise<Outcome> => {
   if (isBefore(run.record.step, 'cutover')) {
-    const deadline = AbortSignal.timeout(run.spec.timeouts.total);
+    const deadline = run.deps.clock.deadline(run.spec.timeouts.total);
     try {
       await bringUp(run, AbortSignal.any([run.signal, deadline]));
     } catch (error) {
@@ -110,7 +111,7 @@ const retire = async (run: Run): Promise<Outcome> => {
       return settle(run, leftovers, { kind: 'replaced', summary: summarize(run) });
     }
   }
-  const call = { signal: AbortSignal.timeout(60_000) };
+  const call = { signal: deps.clock.deadline(MARK_MS) };
   const marked = await deps.fleet.tag(launchedIds(record), { [TAG_STATE]: DONE }, call).then(
     () => [],
     (error: unknown) => [{
@@ -175,7 +176,7 @@ const annotate = async (run: Run): Promise<void> => {
         from: record.startedAt,
         to: deps.clock.now(),
       },
-      { signal: AbortSignal.timeout(60_000) },
+      { signal: deps.clock.deadline(MARK_MS) },
     );
   } catch (error) {
     deps.emit({ type: 'warning', message: `could not write the graph annotation: ${message(error)}` });

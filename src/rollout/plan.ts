@@ -62,3 +62,39 @@ export const makePlan = (
   }
   return { deployId, image, launches, newCount, oldCount };
 };
+
+/** What an operator reviewed (`plan --out`): applied exactly, or refused, by `replace --plan`. */
+export interface ReviewedPlan {
+  readonly version: 1;
+  readonly env: string;
+  readonly role: string;
+  readonly imageId: string;
+  readonly launches: readonly { readonly az: string; readonly count: number }[];
+  /** The snapshot's instance ids, sorted. */
+  readonly snapshot: readonly string[];
+}
+
+export const reviewedPlan = (spec: Pick<RoleSpec, 'env' | 'role'>, plan: Plan, snapshot: Pick<Snapshot, 'members'>): ReviewedPlan => ({
+  version: 1,
+  env: spec.env,
+  role: spec.role,
+  imageId: plan.image.id,
+  launches: plan.launches.map(({ az, count }) => ({ az, count })),
+  snapshot: snapshot.members.map((member) => member.instanceId).sort(),
+});
+
+/** How the world's plan differs from the reviewed one; empty when they are the same. */
+export const planDifferences = (reviewed: ReviewedPlan, now: ReviewedPlan): string[] => {
+  const differences: string[] = [];
+  if (reviewed.env !== now.env || reviewed.role !== now.role) {
+    differences.push(`the reviewed plan is for ${reviewed.env}/${reviewed.role}, not ${now.env}/${now.role}`);
+  }
+  if (reviewed.imageId !== now.imageId) differences.push(`image: reviewed ${reviewed.imageId}, now ${now.imageId}`);
+  const counts = (plan: ReviewedPlan) => plan.launches.map(({ az, count }) => `${az}=${count}`).join(', ');
+  if (counts(reviewed) !== counts(now)) differences.push(`launches: reviewed ${counts(reviewed)}, now ${counts(now)}`);
+  const gone = reviewed.snapshot.filter((id) => !now.snapshot.includes(id));
+  const added = now.snapshot.filter((id) => !reviewed.snapshot.includes(id));
+  if (gone.length > 0) differences.push(`old instances gone since: ${gone.join(', ')}`);
+  if (added.length > 0) differences.push(`old instances new since: ${added.join(', ')}`);
+  return differences;
+};

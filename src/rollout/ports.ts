@@ -147,6 +147,8 @@ export interface Monitor {
 export interface Clock {
   now(): number;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
+  /** A signal that aborts `ms` from now: every deadline of the engine, so a fake clock reaches them all. */
+  deadline(ms: number): AbortSignal;
 }
 
 /** Durable deploy records, so another process can resume or roll back a deploy. */

@@ -1,4 +1,5 @@
 import { type Run, save } from './context.js';
+import { ROLLBACK_MS } from './deadlines.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, attempt } from './leftovers.js';
@@ -9,8 +10,6 @@ import { goneVerdict, healthVerdict } from './verdicts.js';
 import { observeGroups } from './verify.js';
 import { waitFor } from './wait.js';
 
-/** Bounds a rollback, which must not obey the interrupt that may have caused it. */
-const ROLLBACK_MS = 15 * 60_000;
 
 /**
  * Undoes the new side only: deregisters and drains the new targets, terminates the new instances
@@ -19,7 +18,7 @@ const ROLLBACK_MS = 15 * 60_000;
  */
 export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
-  const call = { signal: AbortSignal.timeout(ROLLBACK_MS) };
+  const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
   const ids = new Set(launchedIds(record));
   await attempt(leftovers, `could not list instances tagged ${TAG_DEPLOY}=${record.deployId}`,
@@ -71,7 +70,7 @@ export const releaseOld = async (run: Run): Promise<Leftover[]> => {
   if (ids.length === 0) return leftovers;
   await attempt(leftovers, `could not remove the tag ${TAG_REPLACED_BY} from the old instances`,
     `aws ec2 delete-tags --resources ${ids.join(' ')} --tags Key=${TAG_REPLACED_BY},Value=${record.deployId}`,
-    () => deps.fleet.untag(ids, { [TAG_REPLACED_BY]: record.deployId }, { signal: AbortSignal.timeout(ROLLBACK_MS) }));
+    () => deps.fleet.untag(ids, { [TAG_REPLACED_BY]: record.deployId }, { signal: deps.clock.deadline(ROLLBACK_MS) }));
   return leftovers;
 };
 
@@ -81,7 +80,7 @@ export const releaseOld = async (run: Run): Promise<Leftover[]> => {
  */
 export const restoreOld = async (run: Run): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
-  const call = { signal: AbortSignal.timeout(ROLLBACK_MS) };
+  const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
   const ids = oldIds(record);
   for (const arn of spec.targetGroups) {

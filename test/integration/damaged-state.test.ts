@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { live } from './expect.js';
 import { type World, configYaml, startWorld } from './harness.js';
-import { expectRefused } from './refusals.js';
+import { editWorld, expectRefused } from './refusals.js';
 
 let world: World;
 afterEach(() => world?.close());
@@ -66,5 +66,38 @@ describe('damaged or edited deploy records', () => {
     const other = '20200101-000000-0000';
     await writeFile(recordFile(other), JSON.stringify(record));
     await refusedWithoutChange(['rollback', other], `it holds deploy ${id}, not ${other}`);
+  });
+});
+
+describe('what is applied is what was reviewed', () => {
+  it('replace --plan applies a saved plan, and refuses with the differences once the fleet changed', async () => {
+    world = await startWorld(configYaml());
+    const saved = join(world.dir, 'web.plan.json');
+    const planned = await world.cli('plan', '--config', world.configPath, '--role', 'web', '--out', saved);
+    expect(planned.code, planned.stderr).toBe(0);
+    const reviewed = JSON.parse(await readFile(saved, 'utf8')) as { imageId: string; snapshot: string[] };
+    expect(reviewed.snapshot).toHaveLength(2);
+
+    const since = (await world.requests()).length;
+    const otherRole = await world.cli('replace', '--config', world.configPath, '--role', 'worker', '--plan', saved);
+    expect(otherRole.stderr).toContain('the reviewed plan is for staging/web, not staging/worker');
+    await expectRefused(world, otherRole, since);
+
+    // The reviewed image was withdrawn: the newest match is now another one.
+    await editWorld(world, { op: 'image', id: reviewed.imageId, state: 'deregistered' });
+    const changed = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--plan', saved);
+    expect(changed.stderr).toContain('the role changed since the plan was reviewed');
+    expect(changed.stderr).toMatch(new RegExp(`image: reviewed ${reviewed.imageId}, now ami-`));
+    await expectRefused(world, changed, since);
+  });
+
+  it('applies exactly the reviewed plan when nothing changed', async () => {
+    world = await startWorld(configYaml());
+    const saved = join(world.dir, 'worker.plan.json');
+    expect((await world.cli('plan', '--config', world.configPath, '--role', 'worker', '--out', saved)).code).toBe(0);
+    const applied = await world.cli('replace', '--config', world.configPath, '--role', 'worker', '--plan', saved);
+    expect(applied.code, applied.stderr).toBe(0);
+    const reviewed = JSON.parse(await readFile(saved, 'utf8')) as { imageId: string };
+    expect(live(await world.state(), 'worker').running.every((i) => i.imageId === reviewed.imageId)).toBe(true);
   });
 });

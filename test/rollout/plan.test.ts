@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/rollout/errors.js';
-import { makePlan } from '../../src/rollout/plan.js';
+import { makePlan, planDifferences } from '../../src/rollout/plan.js';
 import { image, member, spec, subnets } from './fixtures.js';
 
 const old = { members: [member('i-1', 'ap-northeast-1a'), member('i-2', 'ap-northeast-1a'), member('i-3', 'ap-northeast-1c')] };
@@ -45,5 +45,20 @@ describe('makePlan', () => {
   it('keeps ClientTokens within EC2 limit of 64 characters', () => {
     const plan = makePlan(spec(), '20261123-153600-3fa9', image, subnets, { members: [] });
     for (const launch of plan.launches) expect(launch.clientToken.length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('planDifferences', () => {
+  const reviewed = { version: 1 as const, env: 'staging', role: 'web', imageId: 'ami-new', launches: [{ az: 'a', count: 1 }], snapshot: ['i-1', 'i-2'] };
+  it('finds none when the world gives the reviewed plan', () => {
+    expect(planDifferences(reviewed, { ...reviewed })).toEqual([]);
+  });
+  it('names every difference: image, counts, old instances gone and new', () => {
+    expect(planDifferences(reviewed, { ...reviewed, imageId: 'ami-newer', launches: [{ az: 'a', count: 2 }], snapshot: ['i-2', 'i-3'] })).toEqual([
+      'image: reviewed ami-new, now ami-newer',
+      'launches: reviewed a=1, now a=2',
+      'old instances gone since: i-1',
+      'old instances new since: i-3',
+    ]);
   });
 });

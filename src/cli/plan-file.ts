@@ -1,0 +1,44 @@
+// `plan --out FILE` and `replace --plan FILE`: what was reviewed is what is applied.
+import { writeFile } from 'node:fs/promises';
+import * as z from 'zod';
+import { FileProblem, readRegularFile } from '../config/read.js';
+import { UsageError } from '../rollout/errors.js';
+import type { ReviewedPlan } from '../rollout/plan.js';
+
+const MAX_BYTES = 1024 * 1024;
+
+const schema = z.object({
+  version: z.literal(1),
+  env: z.string(),
+  role: z.string(),
+  imageId: z.string(),
+  launches: z.array(z.object({ az: z.string(), count: z.int().positive() })),
+  snapshot: z.array(z.string()),
+});
+
+export const writePlanFile = async (file: string, plan: ReviewedPlan): Promise<void> => {
+  try {
+    await writeFile(file, `${JSON.stringify(plan, null, 2)}\n`);
+  } catch (error) {
+    throw new UsageError(`cannot write the plan to ${file}: ${(error as Error).message}`);
+  }
+};
+
+export const readPlanFile = async (file: string): Promise<ReviewedPlan> => {
+  let text: string;
+  try {
+    text = await readRegularFile(file, MAX_BYTES, 'a saved plan is far smaller');
+  } catch (error) {
+    if (error instanceof FileProblem) throw new UsageError(`--plan: ${error.message}`);
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new UsageError(`--plan: ${file} is not a plan saved by mackerel-replacer plan --out`, 'save the plan again');
+  return parsed.data;
+};
