@@ -1,4 +1,5 @@
 import { DescribeImagesCommand, type EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { cloudMetadata, ec2Of, injectFaults, mackerel, requestLog, sandboxState, startTestSandbox, until } from './helpers.js';
@@ -69,11 +70,15 @@ describe('the sandbox Mackerel API and agent', () => {
     try {
       const old = (await mackerel(fresh, 'GET', '/api/v0/hosts?service=shop&role=web')).json.hosts![0]!;
       await mackerel(fresh, 'POST', `/api/v0/hosts/${old.id}/status`, { status: 'maintenance' });
-      // The agent has looked the seeded hosts up and finished that round once it polls EC2 again.
-      await until(async () => {
-        const agent = (await requestLog(fresh)).filter((r) => r.by === 'agent').map((r) => r.action);
-        return agent.lastIndexOf('DescribeInstances') > agent.indexOf('GET /api/v0/hosts') && agent.includes('GET /api/v0/hosts') ? true : undefined;
-      }, 'an agent round over the seeded fleet');
+      // The agents of the four seeded instances look their hosts up by customIdentifier and adopt them.
+      const agentCalls = async () => (await requestLog(fresh)).filter((r) => r.by === 'agent');
+      await until(
+        async () => ((await agentCalls()).filter((r) => r.action === 'GET /api/v0/hosts').length === 4 ? true : undefined),
+        'the agents to adopt the seeded fleet',
+      );
+      // Time for a write that would follow an adoption (20 simulated s).
+      await sleep(40);
+      expect((await agentCalls()).filter((r) => r.mutating)).toEqual([]);
       expect((await mackerel(fresh, 'GET', `/api/v0/hosts/${old.id}`)).json.host?.status).toBe('maintenance');
       expect((await sandboxState(fresh)).hosts).toHaveLength(4);
     } finally {
