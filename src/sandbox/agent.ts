@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { Pool } from 'undici';
 import type { SimClock } from './clock.js';
@@ -12,11 +13,9 @@ const RETIRE_DELAY = 1_000;
 /** Simulated ms before an agent whose registration failed tries again. */
 const RETRY_DELAY = 2_000;
 /** Agents talking to the sandbox at once: a fleet that boots together still leaves room for the tool's requests. */
-const CONCURRENCY = 8;
+const CONCURRENCY = 32;
 /** Instances per DescribeInstances the agents read their instance metadata with (the tool's batch too). */
 const DESCRIBE_BATCH = 100;
-/** The page size of the one DescribeInstances that finds the fleet already running at start. */
-const PAGE_SIZE = 1000;
 
 export interface AgentOptions {
   /** Any EC2 endpoint: the agent reads what an instance's metadata service would tell it from there. */
@@ -92,8 +91,9 @@ const limiter = (n: number) => {
  *   must not take for a registration.
  * - `AUTO_RETIREMENT=1`: the agent's ExecStopPost retires the host when the instance shuts down.
  * An agent dies with its instance: one that shuts down before its agent registered never does.
- * The fleet already running when the sandbox starts is found with one paged DescribeInstances;
- * its agents adopt their hosts by customIdentifier.
+ * The fleet already running when the sandbox starts registered long ago, and each of its agents
+ * knows its host from the id file it wrote then: the sandbox reads those ids once, from one host
+ * listing, and leaves those hosts alone, whatever the tool sets them to.
  */
 export const startAgent = (options: AgentOptions): Agent => {
   const { clock } = options;
@@ -106,6 +106,8 @@ export const startAgent = (options: AgentOptions): Agent => {
   });
   const controller = new AbortController();
   const { signal } = controller;
+  // Every request in flight listens for it: no limit to warn about.
+  setMaxListeners(0, signal);
 
   // Keep-alive connections, as many as agents at work: undici's fetch costs the sandbox's one thread far more per call.
   const mackerelBase = new URL(options.mackerelBase);
@@ -124,20 +126,16 @@ export const startAgent = (options: AgentOptions): Agent => {
   };
   const getHost = async (id: string) => ((await mackerel('GET', `/hosts/${id}`)) as { host: SimHost }).host;
 
-  const describe = (input: { InstanceIds?: string[]; Filters: Record<string, string[]>; MaxResults?: number; NextToken?: string }) =>
-    ec2.send(
-      new DescribeInstancesCommand({ ...input, Filters: Object.entries(input.Filters).map(([Name, Values]) => ({ Name, Values })) }),
-      { abortSignal: signal },
-    );
+  const describeRunning = (InstanceIds: string[]) =>
+    ec2.send(new DescribeInstancesCommand({ InstanceIds, Filters: [{ Name: 'instance-state-name', Values: ['running'] }] }), { abortSignal: signal });
 
-  // A host that exists already belongs to an agent that started long ago (the seeded fleet):
-  // adopt it and leave its status alone, whatever the tool has set it to.
-  const findHost = async (facts: InstanceFacts): Promise<string | undefined> => {
-    const customIdentifier = `${facts.id}.ec2.amazonaws.com`;
-    const query = new URLSearchParams([['customIdentifier', customIdentifier], ...HOST_STATUSES.map((s) => ['status', s])]);
-    const found = (await mackerel('GET', `/hosts?${query}`)) as { hosts: SimHost[] };
-    return found.hosts[0]?.id;
-  };
+  const customIdentifierOf = (instanceId: string) => `${instanceId}.ec2.amazonaws.com`;
+  const allStatuses = HOST_STATUSES.map((status) => ['status', status]);
+  const listHosts = async (query: string[][]) => ((await mackerel('GET', `/hosts?${new URLSearchParams(query)}`)) as { hosts: SimHost[] }).hosts;
+
+  // An agent without an id file asks for a host with its customIdentifier before registering one.
+  const findHost = async (facts: InstanceFacts): Promise<string | undefined> =>
+    (await listHosts([['customIdentifier', customIdentifierOf(facts.id)], ...allStatuses]))[0]?.id;
 
   const createHost = async (facts: InstanceFacts, config: AgentConfig): Promise<SimHost> => {
     const { id } = (await mackerel('POST', '/hosts', agentHostBody(facts, config.roles))) as { id: string };
@@ -211,7 +209,7 @@ export const startAgent = (options: AgentOptions): Agent => {
       if (batch.length === 0) continue;
       let running: InstanceFacts[];
       try {
-        running = factsIn(await describe({ InstanceIds: batch, Filters: { 'instance-state-name': ['running'] } }));
+        running = factsIn(await describeRunning(batch));
       } catch {
         if (!signal.aborted) for (const id of batch) registerAt(id, clock.now() + RETRY_DELAY);
         continue;
@@ -235,21 +233,20 @@ export const startAgent = (options: AgentOptions): Agent => {
     registerAt(id, at + REGISTER_DELAY);
   };
 
-  // The fleet running before the sandbox started: its agents started long ago.
-  const findRunning = async (): Promise<void> => {
-    let NextToken: string | undefined;
-    do {
-      const page = await describe({ Filters: { 'instance-state-name': ['running'] }, MaxResults: PAGE_SIZE, ...(NextToken ? { NextToken } : {}) });
-      const now = clock.now();
-      for (const facts of factsIn(page)) firstSeen(facts.id, now);
-      NextToken = page.NextToken;
-    } while (NextToken);
+  // The fleet running before the sandbox started: what the id files on its disks say.
+  const readIdFiles = async (): Promise<void> => {
+    for (const host of await listHosts(allStatuses)) {
+      const instanceId = (host.meta.cloud as { metadata?: Record<string, unknown> } | undefined)?.metadata?.['instance-id'];
+      if (typeof instanceId !== 'string' || host.customIdentifier !== customIdentifierOf(instanceId) || known.has(instanceId)) continue;
+      known.add(instanceId);
+      hosts.set(instanceId, host.id);
+    }
   };
 
   const loop = (async () => {
     while (!signal.aborted) {
       try {
-        await findRunning();
+        await readIdFiles();
         break;
       } catch {
         await clock.sleep(RETRY_DELAY, signal).catch(() => undefined);

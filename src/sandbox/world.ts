@@ -186,6 +186,8 @@ export interface World {
   readonly loadBalancers: Map<string, SimLoadBalancer>;
   readonly instances: Map<string, SimInstance>;
   readonly hosts: Map<string, SimHost>;
+  /** customIdentifier → the hosts that have it (hosts.ts keeps it): every agent looks its host up by it. */
+  readonly hostsByCustomIdentifier: Map<string, Set<SimHost>>;
   /** Mackerel service → its roles. */
   readonly services: Map<string, Set<string>>;
   readonly annotations: Record<string, unknown>[];
@@ -280,6 +282,7 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     loadBalancers: new Map(),
     instances: new Map(),
     hosts: new Map(),
+    hostsByCustomIdentifier: new Map(),
     services: new Map(),
     annotations: [],
     clientTokens: new Map(),
