@@ -72,8 +72,11 @@ export const requiredParam = (params: URLSearchParams, name: string): string => 
   return value;
 };
 
-const escapeXml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+const XML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const XML_SPECIAL = /[&<>"']/;
+
+// Most values (ids, states, addresses) need no escaping: test before replacing.
+const escapeXml = (text: string) => (XML_SPECIAL.test(text) ? text.replace(/[&<>"']/g, (c) => XML_ENTITIES[c]!) : text);
 
 /** `<name>value</name>`, escaped; nothing when the value is undefined. */
 export const leaf = (name: string, value: string | number | boolean | undefined): string =>
