@@ -1,15 +1,24 @@
+import { setMaxListeners } from 'node:events';
 import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { Pool } from 'undici';
 import type { SimClock } from './clock.js';
 import { AGENT_USER_AGENT, agentHostBody, type InstanceFacts } from './host-payload.js';
+import { createTimeline } from './timeline.js';
 import { type AgentConfig, HOST_STATUSES, type SimHost } from './world.js';
 
-/** Simulated ms between two looks at EC2. */
-const POLL_INTERVAL = 2_000;
 /** Simulated ms from "running" until the agent has started and registered. */
 const REGISTER_DELAY = 10_000;
+/** Simulated ms from the start of a shutdown until an auto-retiring agent's ExecStopPost has retired its host. */
+const RETIRE_DELAY = 1_000;
+/** Simulated ms before an agent whose registration failed tries again. */
+const RETRY_DELAY = 2_000;
+/** Agents talking to the sandbox at once: a fleet that boots together still leaves room for the tool's requests. */
+const CONCURRENCY = 32;
+/** Instances per DescribeInstances the agents read their instance metadata with (the tool's batch too). */
+const DESCRIBE_BATCH = 100;
 
 export interface AgentOptions {
-  /** Any EC2 endpoint: the agent finds instances only through the API. */
+  /** Any EC2 endpoint: the agent reads what an instance's metadata service would tell it from there. */
   readonly ec2Endpoint: string;
   readonly region: string;
   /** Base URL of the Mackerel API (`…` in `…/api/v0/hosts`). */
@@ -22,7 +31,16 @@ export interface AgentOptions {
   readonly isSilent: (instanceId: string) => boolean;
 }
 
+/**
+ * The agents of every instance. The sandbox's timeline tells them when an instance starts running
+ * and when it starts shutting down, as an instance's own boot and shutdown start and stop its
+ * agent; everything else they learn and do through the EC2 and Mackerel APIs.
+ */
 export interface Agent {
+  /** The instance started running at simulated `at`, and its agent with it. */
+  booted(instanceId: string, at: number): void;
+  /** The instance started shutting down at simulated `at`: its agent stops. */
+  stopping(instanceId: string, at: number): void;
   stop(): Promise<void>;
 }
 
@@ -37,12 +55,30 @@ const factsOf = (instance: Instance, reservationId: string): InstanceFacts => ({
   reservationId,
 });
 
-const instancesOf = (answer: { Reservations?: { ReservationId?: string; Instances?: Instance[] }[] }) =>
-  (answer.Reservations ?? []).flatMap((reservation) => (reservation.Instances ?? []).map((instance) => ({ instance, reservation })));
+const factsIn = (answer: { Reservations?: { ReservationId?: string; Instances?: Instance[] }[] }): InstanceFacts[] =>
+  (answer.Reservations ?? []).flatMap((reservation) => (reservation.Instances ?? []).map((instance) => factsOf(instance, reservation.ReservationId ?? '')));
+
+/** Runs at most `n` tasks at once, the rest in the order they came. */
+const limiter = (n: number) => {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active < n) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // Hand the slot straight to the next task, so a newcomer cannot take it in between.
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+};
 
 /**
  * A mackerel-agent on every running instance, as `prepareHost` in mackerel-agent's
- * command/command.go (v0.87.0) starts it, some seconds after the instance is first seen running:
+ * command/command.go (v0.87.0) starts it, some seconds after the instance starts running:
  * - no id file: find the host by customIdentifier, else POST /hosts and GET it back. The host keeps
  *   the organization's default status unless `[host_status] on_start` is set and differs.
  * - an id file baked into the image: GET /hosts/<id>, then PUT its specs there. The real agent
@@ -54,8 +90,13 @@ const instancesOf = (answer: { Reservations?: { ReservationId?: string; Instance
  *   without a host, which the tool notices anyway; a host shared by several instances is what it
  *   must not take for a registration.
  * - `AUTO_RETIREMENT=1`: the agent's ExecStopPost retires the host when the instance shuts down.
+ * An agent dies with its instance: one that shuts down before its agent registered never does.
+ * The fleet already running when the sandbox starts registered long ago, and each of its agents
+ * knows its host from the id file it wrote then: the sandbox reads those ids once, from one host
+ * listing, and leaves those hosts alone, whatever the tool sets them to.
  */
 export const startAgent = (options: AgentOptions): Agent => {
+  const { clock } = options;
   const ec2 = new EC2Client({
     endpoint: options.ec2Endpoint,
     region: options.region,
@@ -65,30 +106,36 @@ export const startAgent = (options: AgentOptions): Agent => {
   });
   const controller = new AbortController();
   const { signal } = controller;
+  // Every request in flight listens for it: no limit to warn about.
+  setMaxListeners(0, signal);
 
+  // Keep-alive connections, as many as agents at work: undici's fetch costs the sandbox's one thread far more per call.
+  const mackerelBase = new URL(options.mackerelBase);
+  const connections = new Pool(mackerelBase.origin, { connections: CONCURRENCY });
   const mackerel = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const response = await fetch(`${options.mackerelBase}/api/v0${path}`, {
-      method,
+    const response = await connections.request({
+      method: method as 'GET',
+      path: `${mackerelBase.pathname.replace(/\/$/, '')}/api/v0${path}`,
       headers: { 'X-Api-Key': options.apiKey, 'Content-Type': 'application/json', 'User-Agent': AGENT_USER_AGENT },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal,
     });
-    if (!response.ok) throw new Error(`Mackerel ${method} ${path} answered ${response.status}`);
-    return response.json();
+    const answer = await response.body.json();
+    if (response.statusCode >= 300) throw new Error(`Mackerel ${method} ${path} answered ${response.statusCode}`);
+    return answer;
   };
   const getHost = async (id: string) => ((await mackerel('GET', `/hosts/${id}`)) as { host: SimHost }).host;
 
-  const describe = (filters: Record<string, string[]>) =>
-    ec2.send(new DescribeInstancesCommand({ Filters: Object.entries(filters).map(([Name, Values]) => ({ Name, Values })) }), { abortSignal: signal });
+  const describeRunning = (InstanceIds: string[]) =>
+    ec2.send(new DescribeInstancesCommand({ InstanceIds, Filters: [{ Name: 'instance-state-name', Values: ['running'] }] }), { abortSignal: signal });
 
-  // A host that exists already belongs to an agent that started long ago (the seeded fleet):
-  // adopt it and leave its status alone, whatever the tool has set it to.
-  const findHost = async (facts: InstanceFacts): Promise<string | undefined> => {
-    const customIdentifier = `${facts.id}.ec2.amazonaws.com`;
-    const query = new URLSearchParams([['customIdentifier', customIdentifier], ...HOST_STATUSES.map((s) => ['status', s])]);
-    const found = (await mackerel('GET', `/hosts?${query}`)) as { hosts: SimHost[] };
-    return found.hosts[0]?.id;
-  };
+  const customIdentifierOf = (instanceId: string) => `${instanceId}.ec2.amazonaws.com`;
+  const allStatuses = HOST_STATUSES.map((status) => ['status', status]);
+  const listHosts = async (query: string[][]) => ((await mackerel('GET', `/hosts?${new URLSearchParams(query)}`)) as { hosts: SimHost[] }).hosts;
+
+  // An agent without an id file asks for a host with its customIdentifier before registering one.
+  const findHost = async (facts: InstanceFacts): Promise<string | undefined> =>
+    (await listHosts([['customIdentifier', customIdentifierOf(facts.id)], ...allStatuses]))[0]?.id;
 
   const createHost = async (facts: InstanceFacts, config: AgentConfig): Promise<SimHost> => {
     const { id } = (await mackerel('POST', '/hosts', agentHostBody(facts, config.roles))) as { id: string };
@@ -102,66 +149,141 @@ export const startAgent = (options: AgentOptions): Agent => {
     return host;
   };
 
-  /** The host id, or undefined when the instance stopped before its agent came up. */
+  /** The agents' own instants (registrations and retirements), on the sandbox's clock. */
+  const agenda = createTimeline();
+  /** Wakes the loop when something new is on the agenda. */
+  let wake: () => void = () => undefined;
+  const run = limiter(CONCURRENCY);
+  const working = new Set<Promise<unknown>>();
+  const track = (task: Promise<unknown>): void => {
+    const settled = task.catch(() => undefined).finally(() => working.delete(settled));
+    working.add(settled);
+  };
+
+  /** Instances whose agent has started (or will: first seen running). */
+  const known = new Set<string>();
+  /** Instance id → its host, once its agent has registered (undefined: it never will). */
+  const hosts = new Map<string, string | undefined>();
+  /** Instances that started shutting down: their agents are gone. */
+  const stopped = new Set<string>();
+  const retired = new Set<string>();
+
+  /** The host id, or undefined when the instance shut down before its agent registered. */
   const register = async (facts: InstanceFacts): Promise<string | undefined> => {
+    if (stopped.has(facts.id)) return undefined;
     const config = options.configOf(facts.id);
     const adopted = config.idFileHostId === undefined ? await findHost(facts) : undefined;
     if (adopted !== undefined) return adopted;
-    // A real agent dies with its instance: one terminated since the last poll never registers.
-    const still = await describe({ 'instance-id': [facts.id], 'instance-state-name': ['running'] });
-    if (instancesOf(still).length === 0) return undefined;
+    if (stopped.has(facts.id)) return undefined;
     const host = config.idFileHostId === undefined ? await createHost(facts, config) : await claimHost(config.idFileHostId, facts, config);
     if (config.onStart !== undefined && config.onStart !== host.status) await mackerel('POST', `/hosts/${host.id}/status`, { status: config.onStart });
     return host.id;
   };
 
-  /** Instance id → its host, once its agent has started (undefined: it never will). */
-  const hosts = new Map<string, string | undefined>();
-  const firstSeenRunning = new Map<string, number>();
-  const retired = new Set<string>();
-
-  const registerDue = async (): Promise<void> => {
-    const now = options.clock.now();
-    const due = instancesOf(await describe({ 'instance-state-name': ['running'] })).flatMap(({ instance, reservation }) => {
-      const id = instance.InstanceId ?? '';
-      if (hosts.has(id) || options.isSilent(id)) return [];
-      const seen = firstSeenRunning.get(id) ?? now;
-      firstSeenRunning.set(id, seen);
-      return now - seen >= REGISTER_DELAY ? [factsOf(instance, reservation.ReservationId ?? '')] : [];
-    });
-    // One host failing to register must not hold the others back; it is retried next poll.
-    await Promise.allSettled(due.map(async (facts) => hosts.set(facts.id, await register(facts))));
+  // Within RETIRE_DELAY of the shutdown starting, an auto-retiring agent retires its host, once: a
+  // retirement that fails (the tool retired the host first) is not tried again.
+  const retireLater = (id: string, shutdownAt: number): void => {
+    const host = hosts.get(id);
+    if (host === undefined || retired.has(id) || !options.configOf(id).autoRetirement) return;
+    retired.add(id);
+    agenda.schedule(shutdownAt + RETIRE_DELAY, () => track(run(() => mackerel('POST', `/hosts/${host}/retire`, {}))));
+    wake();
   };
 
-  // Within a poll of the shutdown starting, an auto-retiring agent retires its host, once: a
-  // retirement that fails (the tool retired the host first) is not tried again.
-  const retireStopped = async (): Promise<void> => {
-    const watched = [...hosts].filter(([id, host]) => host !== undefined && !retired.has(id) && options.configOf(id).autoRetirement);
-    if (watched.length === 0) return;
-    const stopping = await describe({ 'instance-id': watched.map(([id]) => id), 'instance-state-name': ['shutting-down', 'terminated'] });
-    const ids = instancesOf(stopping).map(({ instance }) => instance.InstanceId ?? '');
-    for (const id of ids) retired.add(id);
-    await Promise.allSettled(ids.map((id) => mackerel('POST', `/hosts/${hosts.get(id)}/retire`, {})));
+  const registerOne = async (facts: InstanceFacts): Promise<void> => {
+    try {
+      const host = await register(facts);
+      hosts.set(facts.id, host);
+      if (host !== undefined && stopped.has(facts.id)) retireLater(facts.id, clock.now());
+    } catch {
+      // One host failing to register must not hold the others back; its agent tries again.
+      if (!signal.aborted) registerAt(facts.id, clock.now() + RETRY_DELAY);
+    }
+  };
+
+  // Its metadata first (through EC2, as the metadata service would tell it), a batch of agents
+  // due together at a time. One not running any more (terminated since) never registers.
+  const registerDue = async (ids: readonly string[]): Promise<void> => {
+    for (let i = 0; i < ids.length; i += DESCRIBE_BATCH) {
+      const batch = ids.slice(i, i + DESCRIBE_BATCH).filter((id) => !stopped.has(id));
+      if (batch.length === 0) continue;
+      let running: InstanceFacts[];
+      try {
+        running = factsIn(await describeRunning(batch));
+      } catch {
+        if (!signal.aborted) for (const id of batch) registerAt(id, clock.now() + RETRY_DELAY);
+        continue;
+      }
+      const alive = new Set(running.map((facts) => facts.id));
+      for (const id of batch) if (!alive.has(id)) hosts.set(id, undefined);
+      for (const facts of running) track(run(() => registerOne(facts)));
+    }
+  };
+
+  /** Registrations that came due since the loop last looked. */
+  let due: string[] = [];
+  const registerAt = (id: string, at: number): void => {
+    agenda.schedule(at, () => due.push(id));
+    wake();
+  };
+
+  const firstSeen = (id: string, at: number): void => {
+    if (known.has(id) || options.isSilent(id)) return;
+    known.add(id);
+    registerAt(id, at + REGISTER_DELAY);
+  };
+
+  // The fleet running before the sandbox started: what the id files on its disks say.
+  const readIdFiles = async (): Promise<void> => {
+    for (const host of await listHosts(allStatuses)) {
+      const instanceId = (host.meta.cloud as { metadata?: Record<string, unknown> } | undefined)?.metadata?.['instance-id'];
+      if (typeof instanceId !== 'string' || host.customIdentifier !== customIdentifierOf(instanceId) || known.has(instanceId)) continue;
+      known.add(instanceId);
+      hosts.set(instanceId, host.id);
+    }
   };
 
   const loop = (async () => {
     while (!signal.aborted) {
-      const started = options.clock.now();
-      // A failed poll is retried at the next one, as the agent retries its API calls.
-      await registerDue().catch(() => undefined);
-      await retireStopped().catch(() => undefined);
-      // Every agent of a large fleet shares the sandbox's one thread with the tool: rest at least
-      // three times as long as the poll took, so the agents never take more than a quarter of it.
-      const rest = Math.max(POLL_INTERVAL, 3 * (options.clock.now() - started));
-      await options.clock.sleep(rest, signal).catch(() => undefined);
+      try {
+        await readIdFiles();
+        break;
+      } catch {
+        await clock.sleep(RETRY_DELAY, signal).catch(() => undefined);
+      }
+    }
+    while (!signal.aborted) {
+      agenda.runUntil(clock.now());
+      if (due.length > 0) {
+        const ids = due;
+        due = [];
+        track(registerDue(ids));
+      }
+      const next = agenda.nextAt();
+      const nap = new AbortController();
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        signal.addEventListener('abort', () => resolve(), { once: true, signal: nap.signal });
+        // At least a simulated ms: the clock rounds down, so a timer may wake just before the instant.
+        if (next !== undefined) clock.sleep(Math.max(1, next - clock.now()), nap.signal).then(resolve, () => undefined);
+      });
+      wake = () => undefined;
+      nap.abort();
     }
   })();
 
   return {
+    booted: (id, at) => firstSeen(id, at),
+    stopping: (id, at) => {
+      stopped.add(id);
+      retireLater(id, at);
+    },
     stop: async () => {
       controller.abort();
       await loop;
+      while (working.size > 0) await Promise.allSettled([...working]);
       ec2.destroy();
+      await connections.destroy();
     },
   };
 };

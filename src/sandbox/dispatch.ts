@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ec2Actions, ec2Mutates } from './ec2.js';
 import { elbActions, elbMutates } from './elbv2.js';
 import type { FaultApi, RequestFault } from './faults.js';
-import { findMackerelRoute, MackerelError } from './mackerel.js';
+import { findMackerelRoute, JsonText, MackerelError } from './mackerel.js';
 import { ec2ErrorResponse, ec2Response, elbErrorResponse, elbResponse, QueryError } from './query.js';
 import { ACCOUNT_ID, type ActionContext, type World } from './world.js';
 
@@ -91,7 +91,7 @@ const awsCall = ({ world, body, by }: IncomingCall): ApiCall => {
 const json = (status: number, value: unknown, extra: Record<string, string> = {}): Reply => ({
   status,
   headers: { 'content-type': 'application/json; charset=utf-8', ...extra },
-  body: JSON.stringify(value),
+  body: value instanceof JsonText ? value.text : JSON.stringify(value),
 });
 
 const mackerelError = (status: number, message: string, extra?: Record<string, string>) => json(status, { error: { message } }, extra);

@@ -15,6 +15,7 @@ export interface HostBody {
 
 // Adds `Service:role` roles to the host and the organization's services.
 const addRoles = (world: World, host: SimHost, roleFullnames: readonly string[]): void => {
+  changed(host);
   for (const fullname of roleFullnames) {
     const [service, role] = fullname.split(':') as [string, string];
     const roles = host.roles[service] ?? [];
@@ -27,6 +28,39 @@ const addRoles = (world: World, host: SimHost, roleFullnames: readonly string[])
 const withIpAddress = (iface: Record<string, unknown>): Record<string, unknown> => {
   const v4 = iface.ipv4Addresses;
   return Array.isArray(v4) && typeof v4[0] === 'string' && iface.ipAddress === undefined ? { ...iface, ipAddress: v4[0] } : iface;
+};
+
+/**
+ * Each host's JSON as the API answers it, kept until the host changes (every change is made here):
+ * a listing of a large fleet, polled again and again, is mostly hosts that did not change.
+ */
+const serialized = new WeakMap<SimHost, string>();
+
+export const hostJson = (host: SimHost): string => {
+  let json = serialized.get(host);
+  if (json === undefined) {
+    json = JSON.stringify(host);
+    serialized.set(host, json);
+  }
+  return json;
+};
+
+const changed = (host: SimHost): void => {
+  serialized.delete(host);
+};
+
+/** Sets (or, with undefined, clears) the host's customIdentifier and keeps the index by it. */
+const setCustomIdentifier = (world: World, host: SimHost, customIdentifier: string | undefined): void => {
+  changed(host);
+  if (host.customIdentifier !== undefined) world.hostsByCustomIdentifier.get(host.customIdentifier)?.delete(host);
+  if (customIdentifier === undefined) {
+    delete host.customIdentifier;
+    return;
+  }
+  host.customIdentifier = customIdentifier;
+  const known = world.hostsByCustomIdentifier.get(customIdentifier);
+  if (known) known.add(host);
+  else world.hostsByCustomIdentifier.set(customIdentifier, new Set([host]));
 };
 
 /** A new host gets the organization's default status until someone sets it. */
@@ -45,6 +79,7 @@ export const createHost = (world: World, body: HostBody, now: number, status = w
     interfaces: (body.interfaces ?? []).map(withIpAddress),
     meta: body.meta ?? {},
   };
+  if (host.customIdentifier !== undefined) setCustomIdentifier(world, host, host.customIdentifier);
   addRoles(world, host, body.roleFullnames ?? []);
   world.hosts.set(host.id, host);
   world.record({ t: now, type: 'host.registered', hostId: host.id });
@@ -53,10 +88,11 @@ export const createHost = (world: World, body: HostBody, now: number, status = w
 
 /** PUT /api/v0/hosts/<id>: replaces what the body gives, but only adds roles. */
 export const updateHost = (world: World, host: SimHost, body: HostBody): void => {
+  changed(host);
   host.name = body.name;
   if (body.displayName !== undefined) host.displayName = body.displayName;
-  if (body.customIdentifier) host.customIdentifier = body.customIdentifier;
-  else if (body.customIdentifier !== undefined) delete host.customIdentifier;
+  if (body.customIdentifier) setCustomIdentifier(world, host, body.customIdentifier);
+  else if (body.customIdentifier !== undefined) setCustomIdentifier(world, host, undefined);
   if (body.memo !== undefined) host.memo = body.memo;
   if (body.meta !== undefined) host.meta = body.meta;
   if (body.interfaces !== undefined) host.interfaces = body.interfaces.map(withIpAddress);
@@ -65,11 +101,13 @@ export const updateHost = (world: World, host: SimHost, body: HostBody): void =>
 
 export const setHostStatus = (world: World, host: SimHost, status: HostStatus, now: number): void => {
   if (host.status === status) return;
+  changed(host);
   host.status = status;
   world.record({ t: now, type: 'host.status', hostId: host.id, status });
 };
 
 export const retireHost = (world: World, host: SimHost, now: number): void => {
+  changed(host);
   host.isRetired = true;
   host.retiredAt = Math.floor(world.clock.epoch(now) / 1000);
   world.record({ t: now, type: 'host.retired', hostId: host.id });

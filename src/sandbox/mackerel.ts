@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createHost, retireHost, setHostStatus, updateHost } from './hosts.js';
+import { createHost, hostJson, retireHost, setHostStatus, updateHost } from './hosts.js';
 import { HOST_STATUSES, type HostStatus, type SimHost, type World } from './world.js';
 
 /** A Mackerel API error: `{"error":{"message":…}}` with this status. */
@@ -11,6 +11,11 @@ export class MackerelError extends Error {
   ) {
     super(message);
   }
+}
+
+/** An answer already serialized, sent as it is. */
+export class JsonText {
+  constructor(readonly text: string) {}
 }
 
 export interface MackerelRequest {
@@ -60,20 +65,26 @@ const liveHostsOf = (world: World, hostIds: readonly string[]): SimHost[] => {
   return hosts as SimHost[];
 };
 
+// The query read once; every agent looks its host up by customIdentifier, so that one is indexed.
 const listHosts: Handler = ({ world, query }) => {
   const service = query.get('service');
   const roles = query.getAll('role');
   const wanted = query.getAll('status');
-  const status: readonly string[] = wanted.length > 0 ? wanted : ['working', 'standby'];
-  const hosts = [...world.hosts.values()].filter(
-    (host) =>
-      !host.isRetired &&
-      status.includes(host.status) &&
-      (service === null || (host.roles[service] !== undefined && (roles.length === 0 || roles.some((r) => host.roles[service]!.includes(r))))) &&
-      (query.get('customIdentifier') === null || host.customIdentifier === query.get('customIdentifier')) &&
-      (query.get('name') === null || host.name === query.get('name')),
-  );
-  return { hosts };
+  const statuses = new Set<string>(wanted.length > 0 ? wanted : ['working', 'standby']);
+  const customIdentifier = query.get('customIdentifier');
+  const hostName = query.get('name');
+  const hosts: SimHost[] = [];
+  const candidates = customIdentifier === null ? world.hosts.values() : (world.hostsByCustomIdentifier.get(customIdentifier) ?? []);
+  for (const host of candidates) {
+    if (hostName !== null && host.name !== hostName) continue;
+    if (host.isRetired || !statuses.has(host.status)) continue;
+    if (service !== null) {
+      const hostRoles = host.roles[service];
+      if (hostRoles === undefined || (roles.length > 0 && !roles.some((role) => hostRoles.includes(role)))) continue;
+    }
+    hosts.push(host);
+  }
+  return new JsonText(`{"hosts":[${hosts.map(hostJson).join(',')}]}`);
 };
 
 const hostBody = z.object({
@@ -127,7 +138,7 @@ const annotate: Handler = ({ world, now, body }) => {
 const routes: readonly (readonly [method: string, path: string, handle: Handler])[] = [
   ['GET', '/api/v0/hosts', listHosts],
   ['GET', '/api/v0/hosts.json', listHosts],
-  ['GET', '/api/v0/hosts/:id', ({ world, args }) => ({ host: hostOf(world, args[0]!) })],
+  ['GET', '/api/v0/hosts/:id', ({ world, args }) => new JsonText(`{"host":${hostJson(hostOf(world, args[0]!))}}`)],
   ['POST', '/api/v0/hosts', ({ world, now, body }) => ({ id: createHost(world, parseBody(hostBody, body), now).id })],
   [
     'PUT',

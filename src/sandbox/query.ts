@@ -48,11 +48,15 @@ export interface Filter {
 export const filterParam = (params: URLSearchParams): Filter[] =>
   structListParam(params, 'Filter').map((group) => ({ name: group.get('Name') ?? '', values: listParam(group, 'Value') }));
 
-/** EC2 filter values take `*` (any run) and `?` (any one character). */
-export const wildcardMatch = (pattern: string, value: string): boolean =>
-  new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegExp(c))).join('')}$`, 's').test(
-    value,
-  );
+/**
+ * EC2 filter values take `*` (any run) and `?` (any one character). Compiled once per value, so
+ * a filter over thousands of items costs one RegExp, not one per item.
+ */
+export const wildcardMatcher = (pattern: string): ((value: string) => boolean) => {
+  if (!/[*?]/.test(pattern)) return (value) => value === pattern;
+  const regExp = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegExp(c))).join('')}$`, 's');
+  return (value) => regExp.test(value);
+};
 
 export const intParam = (params: URLSearchParams, name: string): number | undefined => {
   const raw = params.get(name);
@@ -68,8 +72,11 @@ export const requiredParam = (params: URLSearchParams, name: string): string => 
   return value;
 };
 
-const escapeXml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+const XML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const XML_SPECIAL = /[&<>"']/;
+
+// Most values (ids, states, addresses) need no escaping: test before replacing.
+const escapeXml = (text: string) => (XML_SPECIAL.test(text) ? text.replace(/[&<>"']/g, (c) => XML_ENTITIES[c]!) : text);
 
 /** `<name>value</name>`, escaped; nothing when the value is undefined. */
 export const leaf = (name: string, value: string | number | boolean | undefined): string =>

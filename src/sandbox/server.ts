@@ -70,10 +70,16 @@ export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> =>
     configOf: (id) => agentConfigOf(world, id),
     isSilent: (id) => world.instances.get(id)?.agentSilent ?? false,
   });
+  // An instance's boot starts its agent and its shutdown stops it, on the world's timeline.
+  const unobserve = world.observe((event) => {
+    if (event.type === 'instance.running') agent.booted(event.instanceId, event.t);
+    else if (event.type === 'instance.terminating') agent.stopping(event.instanceId, event.t);
+  });
   return {
     url,
     port,
     close: async () => {
+      unobserve();
       await agent.stop();
       const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
       server.closeAllConnections();

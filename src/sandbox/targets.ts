@@ -19,11 +19,13 @@ const observeCapacity = (group: SimTargetGroup): void => {
 };
 
 const setState = (world: World, group: SimTargetGroup, target: SimTarget, state: TargetState, reason: string | undefined, t: number) => {
+  const wasHealthy = target.state === 'healthy';
   target.state = state;
   target.reason = reason;
   target.generation++;
   world.record({ t, type: eventFor[state], targetGroupArn: group.arn, instanceId: target.id });
-  observeCapacity(group);
+  // Only a target leaving healthy can lower the count: counting on every change is quadratic in the group.
+  if (wasHealthy && state !== 'healthy') observeCapacity(group);
 };
 
 /** A transition that still applies only if the target has not changed (or been replaced) since. */
@@ -116,8 +118,8 @@ export const deregisterTargets = (world: World, group: SimTargetGroup, ids: read
       now + Math.round(group.deregistrationDelay * factor),
       whileUnchanged(group, target, (t) => {
         group.targets.delete(id);
+        // A draining target was not healthy: its removal leaves the count as it was.
         world.record({ t, type: 'target.removed', targetGroupArn: group.arn, instanceId: id });
-        observeCapacity(group);
       }),
     );
   }

@@ -14,6 +14,8 @@ export interface Timeline {
   schedule(at: number, run: Transition): void;
   /** Applies every transition due at or before `now`, including those scheduled while applying. */
   runUntil(now: number): void;
+  /** When the earliest transition is due, if any. */
+  nextAt(): number | undefined;
 }
 
 export const createTimeline = (): Timeline => {
@@ -38,5 +40,6 @@ export const createTimeline = (): Timeline => {
         entry.run(entry.at);
       }
     },
+    nextAt: () => queue[0]?.at,
   };
 };

@@ -186,6 +186,8 @@ export interface World {
   readonly loadBalancers: Map<string, SimLoadBalancer>;
   readonly instances: Map<string, SimInstance>;
   readonly hosts: Map<string, SimHost>;
+  /** customIdentifier → the hosts that have it (hosts.ts keeps it): every agent looks its host up by it. */
+  readonly hostsByCustomIdentifier: Map<string, Set<SimHost>>;
   /** Mackerel service → its roles. */
   readonly services: Map<string, Set<string>>;
   readonly annotations: Record<string, unknown>[];
@@ -200,6 +202,12 @@ export interface World {
   advance(): number;
   schedule(at: number, run: Transition): void;
   record(event: WorldEvent): void;
+  /**
+   * Hands `listener` every event from now on as it is recorded, and, while anyone listens, applies
+   * each transition at its instant instead of when the next request arrives (answers stay the
+   * same: every request applies what is due first). Returns what stops it.
+   */
+  observe(listener: (event: WorldEvent) => void): () => void;
   /** A fresh id: `i-0…`, `r-0…`, `ami-0…` (17 hex digits after the dash), or an opaque Mackerel id. */
   nextId(kind: 'i' | 'r' | 'ami' | 'host' | 'annotation'): string;
 }
@@ -226,11 +234,46 @@ export interface ActionContext {
 }
 
 export const createWorld = (options: { clock: SimClock; region: string }): World => {
+  const { clock } = options;
   const timeline = createTimeline();
   const counters = new Map<string, number>();
   const events: WorldEvent[] = [];
+  const listeners = new Set<(event: WorldEvent) => void>();
+  /** The one timer that applies the earliest transition on time, while anyone listens. */
+  let alarm: { readonly at: number; readonly controller: AbortController } | undefined;
+
+  const disarm = () => {
+    alarm?.controller.abort();
+    alarm = undefined;
+  };
+  const arm = (): void => {
+    const next = timeline.nextAt();
+    if (listeners.size === 0 || next === undefined) {
+      disarm();
+      return;
+    }
+    if (alarm !== undefined && alarm.at <= next) return;
+    disarm();
+    const armed = { at: next, controller: new AbortController() };
+    alarm = armed;
+    // At least a simulated ms: the clock rounds down, so a timer may wake just before the instant.
+    clock.sleep(Math.max(1, next - clock.now()), armed.controller.signal).then(
+      () => {
+        if (alarm === armed) alarm = undefined;
+        advance();
+      },
+      () => undefined,
+    );
+  };
+  const advance = (): number => {
+    const now = clock.now();
+    timeline.runUntil(now);
+    arm();
+    return now;
+  };
+
   return {
-    clock: options.clock,
+    clock,
     timing: defaultTiming,
     region: options.region,
     images: new Map(),
@@ -239,6 +282,7 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     loadBalancers: new Map(),
     instances: new Map(),
     hosts: new Map(),
+    hostsByCustomIdentifier: new Map(),
     services: new Map(),
     annotations: [],
     clientTokens: new Map(),
@@ -246,14 +290,22 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     faults: createFaultBox(),
     access: { deniedActions: new Set(), readOnlyKeys: new Set() },
     settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000 },
-    advance: () => {
-      const now = options.clock.now();
-      timeline.runUntil(now);
-      return now;
+    advance,
+    schedule: (at, run) => {
+      timeline.schedule(at, run);
+      arm();
     },
-    schedule: timeline.schedule,
     record: (event) => {
       events.push(event);
+      for (const listener of listeners) listener(event);
+    },
+    observe: (listener) => {
+      listeners.add(listener);
+      arm();
+      return () => {
+        listeners.delete(listener);
+        arm();
+      };
     },
     nextId: (kind) => {
       const n = (counters.get(kind) ?? 0) + 1;

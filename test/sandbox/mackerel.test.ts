@@ -1,4 +1,5 @@
 import { DescribeImagesCommand, type EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { cloudMetadata, ec2Of, injectFaults, mackerel, requestLog, sandboxState, startTestSandbox, until } from './helpers.js';
@@ -69,11 +70,12 @@ describe('the sandbox Mackerel API and agent', () => {
     try {
       const old = (await mackerel(fresh, 'GET', '/api/v0/hosts?service=shop&role=web')).json.hosts![0]!;
       await mackerel(fresh, 'POST', `/api/v0/hosts/${old.id}/status`, { status: 'maintenance' });
-      // The agent has looked the seeded hosts up and finished that round once it polls EC2 again.
-      await until(async () => {
-        const agent = (await requestLog(fresh)).filter((r) => r.by === 'agent').map((r) => r.action);
-        return agent.lastIndexOf('DescribeInstances') > agent.indexOf('GET /api/v0/hosts') && agent.includes('GET /api/v0/hosts') ? true : undefined;
-      }, 'an agent round over the seeded fleet');
+      // The seeded fleet's agents know their hosts from the id files they wrote when they registered them.
+      const agentCalls = async () => (await requestLog(fresh)).filter((r) => r.by === 'agent');
+      await until(async () => ((await agentCalls()).length > 0 ? true : undefined), 'the agents to read their hosts');
+      // Time for a write that would follow (20 simulated s, twice the registration delay).
+      await sleep(40);
+      expect((await agentCalls()).filter((r) => r.mutating)).toEqual([]);
       expect((await mackerel(fresh, 'GET', `/api/v0/hosts/${old.id}`)).json.host?.status).toBe('maintenance');
       expect((await sandboxState(fresh)).hosts).toHaveLength(4);
     } finally {
@@ -143,10 +145,16 @@ describe('the sandbox Mackerel API and agent', () => {
     expect((await put({ name: 'renamed', meta: { note: 'x' }, roleFullnames: ['shop:api'] })).json).toEqual({ id: host.id });
     const read = async () => (await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host!;
     expect(await read()).toMatchObject({ name: 'renamed', meta: { note: 'x' }, roles: { shop: ['web', 'api'] }, customIdentifier: host.customIdentifier });
+    const byCustomIdentifier = async (customIdentifier: string) =>
+      (await mackerel(sandbox, 'GET', `/api/v0/hosts?customIdentifier=${customIdentifier}`)).json.hosts!.map((h) => h.name);
+    expect(await byCustomIdentifier(host.customIdentifier!)).toEqual(['renamed']);
     await put({ name: 'renamed', customIdentifier: 'elsewhere' });
     expect((await read()).customIdentifier).toBe('elsewhere');
+    expect(await byCustomIdentifier('elsewhere')).toEqual(['renamed']);
+    expect(await byCustomIdentifier(host.customIdentifier!)).toEqual([]);
     await put({ name: 'renamed', customIdentifier: null });
     expect(await read()).not.toHaveProperty('customIdentifier');
+    expect(await byCustomIdentifier('elsewhere')).toEqual([]);
     expect((await put({ name: 'renamed', roleFullnames: ['no-colon'] })).status).toBe(400);
     expect((await mackerel(sandbox, 'PUT', '/api/v0/hosts/nope', { name: 'x' })).status).toBe(404);
   });
