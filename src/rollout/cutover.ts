@@ -10,7 +10,6 @@ import type { Instance } from './ports.js';
 import { launchedIds, oldIds } from './record.js';
 import { retireHosts } from './retire.js';
 
-
 /**
  * New hosts to `working` (alerting covers them), then old hosts to `maintenance` (silences their
  * alerts), old targets deregistered and drained.
