@@ -1,11 +1,24 @@
 import { privateDnsName } from './ec2-xml.js';
-import { agentHostBody } from './host-payload.js';
+import { agentHostBody, type InstanceFacts } from './host-payload.js';
 import { createHost } from './hosts.js';
-import { type AgentConfig, HOST_STATUSES, type HostStatus, type SimImage, type World } from './world.js';
+import { type AgentConfig, HOST_STATUSES, type HostStatus, type SimImage, type SimInstance, type World } from './world.js';
 
-// What mackerel-agent on an instance is configured with: the image's baked config, as the
-// instance's user data rewrites it. On a real instance that config is on its disk; the sandbox
-// reads it from the world.
+// What mackerel-agent on an instance reads locally: its config, the image's baked config as the
+// instance's user data rewrites it, and the instance metadata service. On a real instance those
+// are on its disk and at 169.254.169.254; the sandbox reads them from the world.
+
+/** What the instance metadata service tells the agent on that instance. */
+export const instanceMetadata = (world: World, instance: SimInstance): InstanceFacts => ({
+  id: instance.id,
+  instanceType: instance.instanceType,
+  az: instance.az,
+  // The sandbox names each security group by its id (DescribeInstances' groupName too).
+  securityGroups: instance.securityGroupIds,
+  imageId: instance.imageId,
+  privateIp: instance.privateIp,
+  privateDns: privateDnsName(world, instance.privateIp),
+  reservationId: instance.reservationId,
+});
 
 /** TOML and shell comments are not configuration. */
 const withoutComments = (text: string): string => text.replace(/^\s*#.*$/gm, '');

@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { Pool } from 'undici';
 import type { SimClock } from './clock.js';
 import { AGENT_USER_AGENT, agentHostBody, type InstanceFacts } from './host-payload.js';
@@ -14,19 +13,16 @@ const RETIRE_DELAY = 1_000;
 const RETRY_DELAY = 2_000;
 /** Agents talking to the sandbox at once: a fleet that boots together still leaves room for the tool's requests. */
 const CONCURRENCY = 32;
-/** Instances per DescribeInstances the agents read their instance metadata with (the tool's batch too). */
-const DESCRIBE_BATCH = 100;
 
 export interface AgentOptions {
-  /** Any EC2 endpoint: the agent reads what an instance's metadata service would tell it from there. */
-  readonly ec2Endpoint: string;
-  readonly region: string;
   /** Base URL of the Mackerel API (`…` in `…/api/v0/hosts`). */
   readonly mackerelBase: string;
   readonly apiKey: string;
   readonly clock: SimClock;
   /** The agent config on an instance's disk: its image's, as its user data rewrote it. */
   readonly configOf: (instanceId: string) => AgentConfig;
+  /** What the instance metadata service on an instance tells its agent (undefined: no such instance). */
+  readonly metadataOf: (instanceId: string) => InstanceFacts | undefined;
   /** Instances whose agent never starts. */
   readonly isSilent: (instanceId: string) => boolean;
 }
@@ -34,7 +30,8 @@ export interface AgentOptions {
 /**
  * The agents of every instance. The sandbox's timeline tells them when an instance starts running
  * and when it starts shutting down, as an instance's own boot and shutdown start and stop its
- * agent; everything else they learn and do through the EC2 and Mackerel APIs.
+ * agent; each reads its config and its instance metadata locally, as a real agent does, and does
+ * everything else through the Mackerel API. No agent calls EC2: a real one never does.
  */
 export interface Agent {
   /** The instance started running at simulated `at`, and its agent with it. */
@@ -43,20 +40,6 @@ export interface Agent {
   stopping(instanceId: string, at: number): void;
   stop(): Promise<void>;
 }
-
-const factsOf = (instance: Instance, reservationId: string): InstanceFacts => ({
-  id: instance.InstanceId ?? '',
-  instanceType: instance.InstanceType ?? '',
-  az: instance.Placement?.AvailabilityZone ?? '',
-  securityGroups: (instance.SecurityGroups ?? []).map((group) => group.GroupName ?? group.GroupId ?? ''),
-  imageId: instance.ImageId ?? '',
-  privateIp: instance.PrivateIpAddress ?? '',
-  privateDns: instance.PrivateDnsName ?? '',
-  reservationId,
-});
-
-const factsIn = (answer: { Reservations?: { ReservationId?: string; Instances?: Instance[] }[] }): InstanceFacts[] =>
-  (answer.Reservations ?? []).flatMap((reservation) => (reservation.Instances ?? []).map((instance) => factsOf(instance, reservation.ReservationId ?? '')));
 
 /** Runs at most `n` tasks at once, the rest in the order they came. */
 const limiter = (n: number) => {
@@ -97,13 +80,6 @@ const limiter = (n: number) => {
  */
 export const startAgent = (options: AgentOptions): Agent => {
   const { clock } = options;
-  const ec2 = new EC2Client({
-    endpoint: options.ec2Endpoint,
-    region: options.region,
-    credentials: { accessKeyId: 'sandbox-agent', secretAccessKey: 'sandbox-agent' },
-    maxAttempts: 1,
-    customUserAgent: AGENT_USER_AGENT,
-  });
   const controller = new AbortController();
   const { signal } = controller;
   // Every request in flight listens for it: no limit to warn about.
@@ -125,9 +101,6 @@ export const startAgent = (options: AgentOptions): Agent => {
     return answer;
   };
   const getHost = async (id: string) => ((await mackerel('GET', `/hosts/${id}`)) as { host: SimHost }).host;
-
-  const describeRunning = (InstanceIds: string[]) =>
-    ec2.send(new DescribeInstancesCommand({ InstanceIds, Filters: [{ Name: 'instance-state-name', Values: ['running'] }] }), { abortSignal: signal });
 
   const customIdentifierOf = (instanceId: string) => `${instanceId}.ec2.amazonaws.com`;
   const allStatuses = HOST_STATUSES.map((status) => ['status', status]);
@@ -162,8 +135,8 @@ export const startAgent = (options: AgentOptions): Agent => {
 
   /** Instances whose agent has started (or will: first seen running). */
   const known = new Set<string>();
-  /** Instance id → its host, once its agent has registered (undefined: it never will). */
-  const hosts = new Map<string, string | undefined>();
+  /** Instance id → its host, once its agent has registered. */
+  const hosts = new Map<string, string>();
   /** Instances that started shutting down: their agents are gone. */
   const stopped = new Set<string>();
   const retired = new Set<string>();
@@ -176,6 +149,7 @@ export const startAgent = (options: AgentOptions): Agent => {
     if (adopted !== undefined) return adopted;
     if (stopped.has(facts.id)) return undefined;
     const host = config.idFileHostId === undefined ? await createHost(facts, config) : await claimHost(config.idFileHostId, facts, config);
+    if (stopped.has(facts.id)) return host.id;
     if (config.onStart !== undefined && config.onStart !== host.status) await mackerel('POST', `/hosts/${host.id}/status`, { status: config.onStart });
     return host.id;
   };
@@ -193,30 +167,20 @@ export const startAgent = (options: AgentOptions): Agent => {
   const registerOne = async (facts: InstanceFacts): Promise<void> => {
     try {
       const host = await register(facts);
+      if (host === undefined) return;
       hosts.set(facts.id, host);
-      if (host !== undefined && stopped.has(facts.id)) retireLater(facts.id, clock.now());
+      if (stopped.has(facts.id)) retireLater(facts.id, clock.now());
     } catch {
       // One host failing to register must not hold the others back; its agent tries again.
       if (!signal.aborted) registerAt(facts.id, clock.now() + RETRY_DELAY);
     }
   };
 
-  // Its metadata first (through EC2, as the metadata service would tell it), a batch of agents
-  // due together at a time. One not running any more (terminated since) never registers.
-  const registerDue = async (ids: readonly string[]): Promise<void> => {
-    for (let i = 0; i < ids.length; i += DESCRIBE_BATCH) {
-      const batch = ids.slice(i, i + DESCRIBE_BATCH).filter((id) => !stopped.has(id));
-      if (batch.length === 0) continue;
-      let running: InstanceFacts[];
-      try {
-        running = factsIn(await describeRunning(batch));
-      } catch {
-        if (!signal.aborted) for (const id of batch) registerAt(id, clock.now() + RETRY_DELAY);
-        continue;
-      }
-      const alive = new Set(running.map((facts) => facts.id));
-      for (const id of batch) if (!alive.has(id)) hosts.set(id, undefined);
-      for (const facts of running) track(run(() => registerOne(facts)));
+  // The agents due together, a few at a time; one whose instance is shutting down is gone.
+  const registerDue = (ids: readonly string[]): void => {
+    for (const id of ids) {
+      const facts = stopped.has(id) ? undefined : options.metadataOf(id);
+      if (facts !== undefined) track(run(() => registerOne(facts)));
     }
   };
 
@@ -257,7 +221,7 @@ export const startAgent = (options: AgentOptions): Agent => {
       if (due.length > 0) {
         const ids = due;
         due = [];
-        track(registerDue(ids));
+        registerDue(ids);
       }
       const next = agenda.nextAt();
       const nap = new AbortController();
@@ -282,7 +246,6 @@ export const startAgent = (options: AgentOptions): Agent => {
       controller.abort();
       await loop;
       while (working.size > 0) await Promise.allSettled([...working]);
-      ec2.destroy();
       await connections.destroy();
     },
   };

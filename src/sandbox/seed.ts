@@ -1,4 +1,4 @@
-import { privateDnsName } from './ec2-xml.js';
+import { instanceMetadata } from './agent-config.js';
 import { agentHostBody } from './host-payload.js';
 import { createHost } from './hosts.js';
 import { seedInstances, subnetCidr } from './instances.js';
@@ -143,12 +143,7 @@ const seedLoadBalancer = (world: World, group: SimTargetGroup): void => {
 const LAUNCHED_AT = -7 * 24 * 3600 * 1000;
 
 const seedHost = (world: World, instance: SimInstance, roleFullname: string): void => {
-  const facts = {
-    ...instance,
-    securityGroups: instance.securityGroupIds,
-    privateDns: privateDnsName(world, instance.privateIp),
-  };
-  createHost(world, agentHostBody(facts, [roleFullname]), LAUNCHED_AT, 'working');
+  createHost(world, agentHostBody(instanceMetadata(world, instance), [roleFullname]), LAUNCHED_AT, 'working');
 };
 
 const seedRole = (world: World, env: string, service: string, role: string, spec: SeedRole): void => {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startAgent } from './agent.js';
-import { agentConfigOf } from './agent-config.js';
+import { agentConfigOf, instanceMetadata } from './agent-config.js';
 import { type ApiServer, send, serveApi } from './api-request.js';
 import { createSimClock } from './clock.js';
 import { handleControl, type RequestRecord } from './control.js';
@@ -62,12 +62,14 @@ export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> =>
   const port = await listen(server, options.port ?? 0);
   const url = `http://127.0.0.1:${port}`;
   const agent = startAgent({
-    ec2Endpoint: url,
-    region: seed.region,
     mackerelBase: url,
     apiKey,
     clock,
     configOf: (id) => agentConfigOf(world, id),
+    metadataOf: (id) => {
+      const instance = world.instances.get(id);
+      return instance && instanceMetadata(world, instance);
+    },
     isSilent: (id) => world.instances.get(id)?.agentSilent ?? false,
   });
   // An instance's boot starts its agent and its shutdown stops it, on the world's timeline.

@@ -1,7 +1,8 @@
 import { DescribeInstancesCommand, type EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import type { Sandbox } from '../../src/sandbox/server.js';
-import { cloudMetadata, eachTestSandbox, editWorld, eventLog, mackerel, requestLog, sandboxState, until } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import { cloudMetadata, ec2Of, eachTestSandbox, editWorld, eventLog, mackerel, requestLog, sandboxState, testSeed, until, untilRunning } from './helpers.js';
 
 const WORKER_AMI = 'ami-0pinnedworker';
 
@@ -100,6 +101,25 @@ describe('the simulated mackerel-agent', () => {
     const at = (type: string) => events.find((e) => e.type === type && (('instanceId' in e && e.instanceId === id) || ('hostId' in e && e.hostId === host.id)))!.t;
     expect(at('host.retired')).toBeGreaterThan(at('instance.terminating'));
     expect(await listed('service=shop&role=worker')).not.toContain(host.id);
+  });
+
+  it('never registers an instance that starts shutting down before its agent has registered', async () => {
+    // A slower clock than the other tests': 10 simulated s from boot to registration last 200 ms.
+    const slow = await startSandbox({ seed: testSeed, timeScale: 0.02, apiKey: 'test-key' });
+    const slowEc2 = ec2Of(slow);
+    try {
+      const { Instances } = await slowEc2.send(new RunInstancesCommand({ ImageId: WORKER_AMI, MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }));
+      const id = Instances![0]!.InstanceId!;
+      await untilRunning(slowEc2, id);
+      await slowEc2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+      await sleep(400);
+      const hosts = (await sandboxState(slow)).hosts;
+      expect(hosts.filter((h) => cloudMetadata(h)['instance-id'] === id)).toEqual([]);
+      expect((await requestLog(slow)).filter((r) => r.by === 'agent' && r.mutating)).toEqual([]);
+    } finally {
+      slowEc2.destroy();
+      await slow.close();
+    }
   });
 
   it('retires a seeded host whose image auto-retires, so the tool finds it retired already', async () => {
