@@ -28,7 +28,16 @@ export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, jo
   return {
     fleet: createFleet(ec2),
     balancer: createBalancer(elbv2),
-    monitor: createMackerelClient({ apiKey, apiBase: env.MACKEREL_APIBASE || 'https://api.mackerelio.com' }),
+    monitor: createMackerelClient({
+      apiKey,
+      apiBase: env.MACKEREL_APIBASE || 'https://api.mackerelio.com',
+      // Throttling and outages are shown as they happen, not only when the retries run out.
+      onRetry: ({ operation, attempt, code, waitMs }) =>
+        emit({
+          type: 'warning',
+          message: `Mackerel ${operation} answered ${code}; retry ${attempt}${waitMs === undefined ? '' : ` in ${Math.round(waitMs / 1000)}s, as the API asked`}`,
+        }),
+    }),
     journal: createFileJournal(journalDir),
     clock: systemClock,
     emit,

@@ -157,3 +157,14 @@ describe('EC2 tag limits at 600 old instances', () => {
     await expectReplaced(world, 'worker', before, { 'ap-northeast-1a': 300, 'ap-northeast-1c': 300 });
   });
 });
+
+describe('throttling the operator can see', () => {
+  it('each Mackerel retry is a warning line while the deploy goes on', async () => {
+    world = await startWorld(configYaml());
+    await world.inject({ type: 'api-error', api: 'mackerel', status: 429, retryAfter: 0, count: 2 });
+    const run = await world.cli('replace', '--config', world.configPath, '--role', 'worker');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('warning: Mackerel GET /api/v0/hosts answered 429; retry 1 in 0s, as the API asked');
+    expect(run.stdout).toContain('warning: Mackerel GET /api/v0/hosts answered 429; retry 2 in 0s, as the API asked');
+  });
+});
