@@ -39,10 +39,5 @@ export class ApiError extends Error {
   }
 }
 
-/** A wait ran past its deadline. */
-export class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
-
 /** The message of anything thrown, for a progress line or a leftover. */
 export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,4 +1,3 @@
-import { TimeoutError } from './errors.js';
 import type { Emit, Phase } from './events.js';
 import type { Clock } from './ports.js';
 
@@ -35,7 +34,7 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
     }
     lastPending = verdict.waitingFor;
     if (options.clock.now() + options.interval > deadline) {
-      throw new TimeoutError(
+      throw new Error(
         `${options.what}: gave up after ${Math.round(options.timeout / 1000)}s; still waiting for ${verdict.waitingFor.join(', ')}`,
       );
     }
