@@ -2,6 +2,7 @@ import { mkdir, open, readdir, rename } from 'node:fs/promises';
 import { FileProblem, readRegularFile } from '../config/read.js';
 import { basename, join } from 'node:path';
 import * as z from 'zod';
+import { DEPLOY_ID } from '../rollout/deploy.js';
 import { UsageError } from '../rollout/errors.js';
 import type { Journal } from '../rollout/ports.js';
 import type { DeployRecord } from '../rollout/record.js';
@@ -12,7 +13,6 @@ export const DEFAULT_JOURNAL_DIR = '.mackerel-replacer/deploys';
 /** Far above a record of 10,000 instances (about 2 MB); a FIFO or /dev/zero is refused, never read. */
 const RECORD_MAX_BYTES = 64 * 1024 * 1024;
 
-const ID = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/;
 
 const damaged = (file: string, problem: string) =>
   new UsageError(
@@ -38,7 +38,7 @@ const parseRecord = (file: string, text: string): DeployRecord => {
 /** A JSON file per deploy, replaced atomically: write a temp file, fsync it, rename, fsync the folder. */
 export const createFileJournal = (dir: string): Journal => {
   const fileOf = (deployId: string) => {
-    if (!ID.test(deployId)) throw new UsageError(`"${deployId}" is not a deploy id (they look like 20261123-153600-3fa9)`);
+    if (!DEPLOY_ID.test(deployId)) throw new UsageError(`"${deployId}" is not a deploy id (they look like 20261123-153600-3fa9)`);
     return join(dir, `${deployId}.json`);
   };
   const read = async (file: string): Promise<DeployRecord | undefined> => {

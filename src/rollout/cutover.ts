@@ -74,7 +74,7 @@ export const terminateOld = async (run: Run): Promise<Leftover[]> => {
       record.terminated.push(id);
       continue;
     }
-    const problem = ownershipProblem(spec, subnets, { ...instance, state: 'running' });
+    const problem = ownershipProblem(spec, subnets, instance);
     if (problem) {
       leftovers.push({ what: `skipped ${id}: it ${problem}`, fix: `check ${id}; terminate it by hand only if it really is an old ${spec.role}` });
     } else if (instance.state === 'shutting-down' || instance.state === 'terminated') {

@@ -21,6 +21,9 @@ export interface ReplaceOptions extends SnapshotOptions {
   readonly reviewed?: ReviewedPlan;
 }
 
+/** What newDeployId makes. */
+export const DEPLOY_ID = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/;
+
 /** `20261123-153600-3fa9`: sortable, short enough for ClientTokens, unique enough per env/role. */
 export const newDeployId = (now: number): string => {
   const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

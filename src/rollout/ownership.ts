@@ -9,16 +9,11 @@ export const defaultOwnership = (env: string, role: string): RoleSpec['ownership
 });
 
 /**
- * Why this instance may not be terminated as part of the role, or undefined when it may.
- * Checked at snapshot time and again right before termination.
+ * Why this instance may not be terminated as part of the role, or undefined when it may: it must
+ * be in the role's VPC and carry the ownership tag, whatever its state. Checked at snapshot time
+ * and again right before termination.
  */
-export const ownershipProblem = (
-  spec: RoleSpec,
-  subnets: readonly Subnet[],
-  instance: Instance | undefined,
-): string | undefined => {
-  if (!instance || instance.state === 'terminated') return 'does not exist in EC2';
-  if (instance.state === 'shutting-down') return 'is already shutting down';
+export const ownershipProblem = (spec: RoleSpec, subnets: readonly Subnet[], instance: Instance): string | undefined => {
   const vpcs = new Set(subnets.map((subnet) => subnet.vpcId));
   if (!vpcs.has(instance.vpcId)) return `is in ${instance.vpcId}, not in the role's VPC (${[...vpcs].join(', ')})`;
   const { tag, value } = spec.ownership;

@@ -84,7 +84,7 @@ const judge = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, instances
     const stale = { hostId: host.id, hostName: host.name, instanceId: host.instanceId };
     return { kind: 'stale', stale, why: `instance ${host.instanceId} ${gone}: the host is stale, its agent never retired it` };
   }
-  const problem = ownershipProblem(spec, subnets, instance);
+  const problem = ownershipProblem(spec, subnets, instance!);
   if (problem) return { kind: 'problem', why: `instance ${host.instanceId} ${problem}` };
   if (instance!.state !== 'running') return { kind: 'problem', why: `instance ${host.instanceId} is ${instance!.state}, not running` };
   if (Object.keys(instance!.tags).length >= TAG_LIMITS.perResource && instance!.tags[TAG_REPLACED_BY] === undefined) {

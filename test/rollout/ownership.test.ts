@@ -18,11 +18,9 @@ const instance = (overrides: Partial<Instance> = {}): Instance => ({
 const legacy = spec({ ownership: { tag: 'Role', value: 'web' } });
 
 describe('ownershipProblem', () => {
-  it.each<[string, Instance | undefined, string | undefined]>([
+  it.each<[string, Instance, string | undefined]>([
     ['an owned instance', instance(), undefined],
-    ['a missing instance', undefined, 'does not exist in EC2'],
-    ['a terminated instance', instance({ state: 'terminated' }), 'does not exist in EC2'],
-    ['one shutting down', instance({ state: 'shutting-down' }), 'is already shutting down'],
+    ['one shutting down, owned', instance({ state: 'shutting-down' }), undefined],
     ['one in another VPC', instance({ vpcId: 'vpc-9' }), "is in vpc-9, not in the role's VPC (vpc-1)"],
     ['one without the tag', instance({ tags: {} }), 'does not carry the ownership tag mackerel-replacer:role=staging/web'],
     [
