@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Deps, announce, timed } from './context.js';
 import { type Outcome, drive } from './drive.js';
-import { checkLock } from './lock.js';
+import { abandon, checkLock } from './lock.js';
 import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan } from './plan.js';
 import { UsageError } from './errors.js';
 import { checkPermissions, checkTargetQuota, preflight } from './preflight.js';
@@ -94,6 +94,7 @@ export const replace = async (
     leftovers: [],
     ...(options.forceUnlock && { unlocked: options.forceUnlock }),
   };
+  if (options.forceUnlock) await abandon(deps, options.forceUnlock);
   await deps.journal.save(record);
   return drive({ spec, deps, record, subnets: resolved.subnets, drainMs: resolved.drainMs, signal, phaseMs });
 };

@@ -14,9 +14,9 @@ interface InFlight {
 
 /**
  * One deploy per env and role: refuses while another is in flight, as the journal knows it or as
- * the in-flight tags on instances in AWS show it (a deploy started on another machine).
- * `forceUnlock` names a deploy known dead: it is ignored, and its record marked abandoned.
- * `self` is the deploy asking, once it has a record and instances of its own.
+ * the in-flight tags on instances in AWS show it (a deploy started on another machine). Only
+ * checks. `forceUnlock` names a deploy known dead, which is ignored (see abandon); `self` is the
+ * deploy asking, once it has a record and instances of its own.
  */
 export const checkLock = async (
   spec: RoleSpec,
@@ -26,12 +26,8 @@ export const checkLock = async (
 ): Promise<void> => {
   const others = new Map<string, InFlight>();
   for (const record of await deps.journal.list()) {
-    if (record.env !== spec.env || record.role !== spec.role || !isOpen(record) || record.deployId === self) continue;
-    if (record.deployId === forceUnlock) {
-      record.status = 'abandoned';
-      await deps.journal.save(record);
-      continue;
-    }
+    if (record.env !== spec.env || record.role !== spec.role || !isOpen(record)) continue;
+    if (record.deployId === self || record.deployId === forceUnlock) continue;
     const startedAt = new Date(record.startedAt).toISOString();
     others.set(record.deployId, { deployId: record.deployId, startedAt, runner: record.runner, status: `${record.status} at ${record.step}` });
   }
@@ -54,4 +50,12 @@ export const checkLock = async (
         `only if it is known dead and cleaned up: --force-unlock ${other.deployId}`,
     );
   }
+};
+
+/** `--force-unlock`: the operator says this deploy is dead and cleaned up; its record says so from now on. */
+export const abandon = async (deps: Pick<Deps, 'journal'>, deployId: string): Promise<void> => {
+  const record = await deps.journal.load(deployId);
+  if (!record || !isOpen(record)) return;
+  record.status = 'abandoned';
+  await deps.journal.save(record);
 };
