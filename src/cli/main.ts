@@ -32,7 +32,7 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
       .option('--env <env>', 'environment (default: defaultEnv, or the only one)', single('--env'))
       .requiredOption('--role <role>', 'role to replace', single('--role'))
       .option('--ami <id>', 'launch this AMI instead of the newest match', single('--ami', checkAmi))
-      .option('--var <name=value>', 'a value for the variable ${name} of the role\'s userDataFile (repeatable; over the config\'s vars:)', collectVars())
+      .option('--var <name=value>', "a value for a variable of the role's userDataFile (repeatable; over the config's vars:)", collectVars())
       .option(
         '--promote-from <env>',
         "launch the AMI and variable values of this environment's last successful deploy of the role, not the newest AMI",

@@ -147,7 +147,7 @@ export const fillUserData = (spec: RoleSpec, values: Readonly<Record<string, str
     if (names.length === 0) return { ...spec, vars: {} };
     throw new UsageError(
       `${spec.env}/${spec.role} has no userDataFile, so it has no variable to fill: ${names.map((name) => `${name} (${origin(name)})`).join(', ')}`,
-      'leave --var out, or give the role a userDataFile with ${…} variables',
+      'leave --var out, or give the role a userDataFile with variables in it',
     );
   }
   return { ...spec, userData: renderTemplate(template, values, origin), vars: { ...values } };
