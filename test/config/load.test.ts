@@ -332,6 +332,68 @@ describe('resolveRole', () => {
   });
 });
 
+describe('user data variables', () => {
+  const withTemplate = async (text: string, edit: (web: Record<string, unknown>) => void = () => {}) => {
+    await writeFile(join(dir, 'boot.sh'), text);
+    return write(config(({ web: w }) => { w.userDataFile = 'boot.sh'; edit(w); }));
+  };
+
+  it('fills the template with the role\'s vars: when they are all it needs', async () => {
+    const file = await withTemplate('get ${artifact} as ${service}; echo $$ $${HOME}\n', (w) => { w.vars = { artifact: 's3://b/a.tar.gz', service: 'svc' }; });
+    const spec = await resolveRole(await loadConfig(file), { role: 'web' });
+    expect(spec.userData).toBe('get s3://b/a.tar.gz as svc; echo $$ ${HOME}\n');
+    expect(spec.vars).toEqual({ artifact: 's3://b/a.tar.gz', service: 'svc' });
+  });
+
+  it('leaves the user data to the deploy when a variable has no value in the config (--var or a promotion gives it)', async () => {
+    const file = await withTemplate('get ${artifact} as ${service}\n', (w) => { w.vars = { service: 'svc' }; });
+    const spec = await resolveRole(await loadConfig(file), { role: 'web' });
+    expect(spec.userData).toBeUndefined();
+    expect(spec.template).toMatchObject({ path: resolve(dir, 'boot.sh'), vars: { service: 'svc' }, varsField: 'environments.staging.roles.web.vars' });
+  });
+
+  it('refuses a configured variable the template does not have, naming the field and the file', async () => {
+    const file = await withTemplate('get ${artifact}\n', (w) => { w.vars = { artefact: 'x' }; });
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toBe(`${file}: environments.staging.roles.web.vars.artefact: ${resolve(dir, 'boot.sh')} has no variable \${artefact}; its variables: artifact`);
+  });
+
+  it('refuses a template with a malformed ${…}, naming the line', async () => {
+    const file = await withTemplate('#!/bin/sh\necho ${HOME:-/root}\n');
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toContain(`${file}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')}: line 2: "\${HOME:-/root}" is not a variable`);
+  });
+
+  it('refuses vars: on a role without a userDataFile', async () => {
+    const file = await write(config(({ web: w }) => { w.vars = { artifact: 'x' }; }));
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toBe(`${file}: environments.staging.roles.web.vars: the role has no userDataFile for its variables to fill`);
+  });
+
+  it.each<[string, (w: Record<string, unknown>) => void, string, string]>([
+    ['a name that is not one', (w) => { w.vars = { 'app-url': 'x' }; }, 'environments.staging.roles.web.vars.app-url', 'expected a variable name of up to 64 letters, digits and "_", not starting with a digit'],
+    ['a value longer than a tag holds', (w) => { w.vars = { artifact: 'x'.repeat(257) }; }, 'environments.staging.roles.web.vars.artifact', 'expected a value of at most 256 characters (it is recorded in an EC2 tag)'],
+    ['a number', (w) => { w.vars = { port: 80 }; }, 'environments.staging.roles.web.vars.port', 'expected a string (quote numbers and booleans)'],
+  ])('refuses %s in vars:', async (_, edit, path, allowed) => {
+    const file = await withTemplate('${artifact}', edit);
+    const error = await configError(loadConfig(file));
+    expect(error.message).toContain(`${file}: ${path}`);
+    expect(error.message).toContain(allowed);
+  });
+
+  it('counts each variable as a tag: the role\'s tags and its variables share 38', async () => {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `\${v${i}}`).join(' ');
+    const tags = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`t${i}`, 'x']));
+    const fits = await withTemplate(names(8), (w) => { w.tags = tags; });
+    expect((await resolveRole(await loadConfig(fits), { role: 'web' })).template).toBeDefined();
+    const over = await withTemplate(names(9), (w) => { w.tags = tags; });
+    const error = await configError(resolveRole(await loadConfig(over), { role: 'web' }));
+    expect(error.message).toBe(
+      `${over}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')} has 9 variables, and the role 30 tags: each variable is recorded in a tag on every instance, and variables and tags may be at most 38 together (EC2 allows 50 tags per instance, the tool writes up to 12)`,
+    );
+  });
+});
+
 describe('the README', () => {
   it('shows the example web user data as it is', async () => {
     const readme = await readFile('README.md', 'utf8');
