@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: user data templates are written with ${…} on purpose
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/rollout/errors.js';
 import type { Fleet, Instance } from '../../src/rollout/ports.js';

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: user data templates are written with ${…} on purpose
 import { describe, expect, it } from 'vitest';
 import { ConfigError, UsageError } from '../../src/rollout/errors.js';
 import { type UserDataTemplate, fillUserData, parseTemplate, renderTemplate } from '../../src/rollout/template.js';
