@@ -99,6 +99,24 @@ describe('user data variables', () => {
     });
     expect(record.promotedFrom).toBeUndefined();
   });
+  it('resume after kill -9 relaunches with the values the deploy recorded, without --var', async () => {
+    world = await start();
+    const crashed = await world.spawnUntil(
+      /verify \.\.\./, 'SIGKILL', 'replace', '--config', world.configPath, '--env', 'staging', '--role', 'web', '--var', `artifact=${ARTIFACT}`,
+    );
+    expect(crashed.signalled).toBe(true);
+    const deployId = /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(crashed.stdout)![1]!;
+    const resumed = await world.spawn('resume', deployId, '--config', world.configPath);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    const launched = (await world.state()).instances.filter((i) => i.tags['mackerel-replacer:deploy-id'] === deployId);
+    expect(launched).toHaveLength(2);
+    for (const instance of launched) {
+      expect(instance.state).toBe('running');
+      expect(instance.tags).toMatchObject({ 'mackerel-replacer:state': 'done', 'mackerel-replacer:var:artifact': ARTIFACT });
+    }
+    expect(await readRecord(deployId)).toMatchObject({ status: 'replaced', vars: { artifact: ARTIFACT, mackerel_role: 'reactio-staging:web' } });
+  });
 });
 
 describe('replace --promote-from', () => {
