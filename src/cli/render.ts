@@ -26,7 +26,12 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
     case 'snapshot.taken':
       return `  ${event.members.length} old instances: ${list(event.members.map((m) => `${m.instanceId} (${m.az}, host ${m.hostId})`))}`;
     case 'plan.made':
-      return event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`).join('\n');
+      return [
+        ...(event.plan.vars && event.plan.vars.length > 0
+          ? [`  user data variables: ${event.plan.vars.map((v) => `${v.name}=${v.value} (${v.from})`).join(', ')}`]
+          : []),
+        ...event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`),
+      ].join('\n');
     case 'launch.done':
       return `  ${event.launch.az}: launched ${list(event.instanceIds)}`;
     case 'launch.failed':
