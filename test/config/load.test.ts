@@ -382,6 +382,15 @@ describe('user data variables', () => {
     expect(error.message).toContain(allowed);
   });
 
+  it('loads examples/promotion.yml: both environments share the template, each with its own mackerel_role, artifact left to the deploy', async () => {
+    const config = await loadConfig('examples/promotion.yml');
+    for (const env of ['staging', 'production']) {
+      const spec = await resolveRole(config, { env, role: 'web' });
+      expect(spec.userData).toBeUndefined();
+      expect(spec.template).toMatchObject({ path: resolve('examples/user_data/boot-web-template.sh'), vars: { mackerel_role: `reactio-${env}:web` } });
+    }
+  });
+
   it('counts each variable as a tag: the role\'s tags and its variables share 38', async () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `\${v${i}}`).join(' ');
     const tags = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`t${i}`, 'x']));
