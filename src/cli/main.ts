@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../rollout/errors.js';
-import { checkAmi, checkPort, single } from './flags.js';
+import { checkAmi, checkPort, collectVars, single } from './flags.js';
 import { runIamPolicy } from './iam-policy.js';
 import { EXIT, type Io, reportError, shorten } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
@@ -32,6 +32,12 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
       .option('--env <env>', 'environment (default: defaultEnv, or the only one)', single('--env'))
       .requiredOption('--role <role>', 'role to replace', single('--role'))
       .option('--ami <id>', 'launch this AMI instead of the newest match', single('--ami', checkAmi))
+      .option('--var <name=value>', "a value for a variable of the role's userDataFile (repeatable; over the config's vars:)", collectVars())
+      .option(
+        '--promote-from <env>',
+        "launch the AMI and variable values of this environment's last successful deploy of the role, not the newest AMI",
+        single('--promote-from'),
+      )
       .option('--allow-stale', 'retire Mackerel hosts whose instance is gone (never terminated) instead of refusing')
       .option('--allow-empty', 'launch even though the role has no instance (its first deploy)')
       .addOption(journalOption());

@@ -14,6 +14,7 @@ const schema = z.object({
   imageId: z.string(),
   launches: z.array(z.object({ az: z.string(), count: z.int().positive() })),
   snapshot: z.array(z.string()),
+  vars: z.record(z.string(), z.string()).optional(),
 });
 
 export const writePlanFile = async (file: string, plan: ReviewedPlan): Promise<void> => {

@@ -29,6 +29,9 @@ export const recordSchema = z.object({
   status: z.enum(['running', 'interrupted', 'rolling-back', 'rolled-back', 'replaced', 'incomplete', 'abandoned']),
   step: z.enum(STEPS as [string, ...string[]]),
   image: z.object({ id: text, name: text, state: text, createdAt: text }),
+  // Optional: records written before user data variables and promotion existed lack them.
+  vars: z.record(text, text).optional(),
+  promotedFrom: z.object({ env: text, deployId: text }).optional(),
   snapshot: z.array(member),
   staleHosts: ids.optional(),
   launches: z.array(launch),

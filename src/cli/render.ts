@@ -1,6 +1,7 @@
 import type { Outcome, Summary } from '../rollout/deploy.js';
 import type { DeployEvent } from '../rollout/events.js';
 import type { Plan } from '../rollout/plan.js';
+import { type Promotion, formatVars } from '../rollout/promotion.js';
 import type { Snapshot } from '../rollout/snapshot.js';
 import { groupName } from '../rollout/verdicts.js';
 
@@ -18,12 +19,19 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
       return `${event.phase} ...`;
     case 'phase.done':
       return `${event.phase} done in ${seconds(event.ms)}`;
+    case 'promotion.found':
+      return `  promoting ${promoted(event.promotion)}`;
     case 'image.resolved':
       return `  image ${event.image.id} (${event.image.name}, created ${event.image.createdAt})`;
     case 'snapshot.taken':
       return `  ${event.members.length} old instances: ${list(event.members.map((m) => `${m.instanceId} (${m.az}, host ${m.hostId})`))}`;
     case 'plan.made':
-      return event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`).join('\n');
+      return [
+        ...(event.plan.vars && event.plan.vars.length > 0
+          ? [`  user data variables: ${event.plan.vars.map((v) => `${v.name}=${v.value} (${v.from})`).join(', ')}`]
+          : []),
+        ...event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`),
+      ].join('\n');
     case 'launch.done':
       return `  ${event.launch.az}: launched ${list(event.instanceIds)}`;
     case 'launch.failed':
@@ -39,9 +47,14 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
   }
 };
 
+const promoted = (promotion: Promotion): string =>
+  `${promotion.env} deploy ${promotion.deployId}: ${promotion.image.id} (${promotion.image.name}), ${formatVars(promotion.vars)}; running on ${list(promotion.instanceIds)}`;
+
 export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonly string[]): string[] => [
   `plan for deploy ${plan.deployId} (nothing was changed):`,
+  ...(plan.promotion ? [`  promoted from: ${promoted(plan.promotion)}`] : []),
   `  image: ${plan.image.id} (${plan.image.name})`,
+  ...(plan.vars && plan.vars.length > 0 ? [`  user data variables:`, ...plan.vars.map((v) => `    ${v.name}=${v.value} (${v.from})`)] : []),
   `  old: ${snapshot.members.length} instances: ${list(snapshot.members.map((m) => `${m.instanceId} (${m.az})`))}`,
   ...plan.launches.map((l) => `  new: ${l.count} in ${l.az} via ${l.subnetId}`),
   `  gates: Mackerel registration${targetGroups.length > 0 ? `, target health in ${targetGroups.map(groupName).join(', ')}` : ''}`,

@@ -1,12 +1,18 @@
+import { resolveRole } from '../config/load.js';
 import { newDeployId, replace } from '../rollout/deploy.js';
+import { UsageError } from '../rollout/errors.js';
 import { reviewedPlan } from '../rollout/plan.js';
 import { readPlanFile, writePlanFile } from './plan-file.js';
-import type { Io } from './io.js';
+import { type Io, reportError } from './io.js';
 import { type DeployFlags, runDeploy } from './run-deploy.js';
 import { systemClock } from './wiring.js';
 
 export interface ReplaceFlags extends DeployFlags {
   readonly ami?: string;
+  /** `--var name=value`, repeatable. */
+  readonly var?: Readonly<Record<string, string>>;
+  /** `--promote-from <env>`: ship what that environment's last successful deploy of the role shipped. */
+  readonly promoteFrom?: string;
   readonly forceUnlock?: string;
   readonly allowStale?: boolean;
   readonly allowEmpty?: boolean;
@@ -16,16 +22,46 @@ export interface ReplaceFlags extends DeployFlags {
   readonly plan?: string;
 }
 
+/** A promotion ships the promoted image and values, and nothing given beside them. */
+const checkPromotionFlags = (flags: ReplaceFlags): void => {
+  if (flags.promoteFrom === undefined) return;
+  if (flags.ami !== undefined) {
+    throw new UsageError(
+      `--promote-from cannot be combined with --ami: a promotion launches the image ${flags.promoteFrom} runs`,
+      'leave --ami out, or leave --promote-from out to launch that AMI',
+    );
+  }
+  const names = Object.keys(flags.var ?? {});
+  if (names.length > 0) {
+    throw new UsageError(
+      `--promote-from cannot be combined with --var (${names.join(', ')}): a promotion ships the variable values ${flags.promoteFrom} ran with`,
+      "leave --var out; a value that differs per environment belongs in the role's vars: in the config, which a promotion keeps",
+    );
+  }
+};
+
 /** `replace` and `plan`: returns the exit code. */
-export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> =>
-  runDeploy(flags, io, async (resolved, deps) => {
+export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
+  try {
+    checkPromotionFlags(flags);
+  } catch (error) {
+    return Promise.resolve(reportError(error, io));
+  }
+  return runDeploy(flags, io, async (resolved, deps, config) => {
     const spec = flags.ami ? { ...resolved, ami: { id: flags.ami } } : resolved;
+    if (flags.promoteFrom !== undefined) {
+      if (flags.promoteFrom === spec.env) throw new UsageError(`--promote-from ${flags.promoteFrom} names the environment being deployed`);
+      // The source must be an environment of the config with this role: a typo is named, not searched for in AWS.
+      await resolveRole(config, { env: flags.promoteFrom, role: spec.role });
+    }
     const options = {
       deployId: newDeployId(systemClock.now()),
       dryRun: flags.dryRun ?? false,
       forceUnlock: flags.forceUnlock,
       allowStale: flags.allowStale ?? false,
       allowEmpty: flags.allowEmpty ?? false,
+      vars: flags.var ?? {},
+      ...(flags.promoteFrom !== undefined && { promoteFrom: flags.promoteFrom }),
       ...(flags.plan !== undefined && { reviewed: await readPlanFile(flags.plan) }),
     };
     const outcome = await replace(spec, options, deps, io.signal);
@@ -34,3 +70,4 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> =>
     }
     return outcome;
   });
+};

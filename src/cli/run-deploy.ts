@@ -1,4 +1,4 @@
-import { loadConfig, resolveRole } from '../config/load.js';
+import { type Config, loadConfig, resolveRole } from '../config/load.js';
 import type { Deps, Outcome } from '../rollout/deploy.js';
 import type { Plan } from '../rollout/plan.js';
 import type { Finished } from '../rollout/resume.js';
@@ -32,7 +32,7 @@ const stamp = (): string => new Date().toISOString().slice(11, 19);
 export const runDeploy = async (
   flags: DeployFlags,
   io: Io,
-  act: (spec: RoleSpec, deps: Deps) => Promise<AnyOutcome>,
+  act: (spec: RoleSpec, deps: Deps, config: Config) => Promise<AnyOutcome>,
 ): Promise<number> => {
   const journalDir = flags.journalDir ?? DEFAULT_JOURNAL_DIR;
   let say = io;
@@ -53,7 +53,7 @@ export const runDeploy = async (
       const line = renderEvent(event);
       if (line) log(line);
     });
-    return report(await act(spec, deps), spec, say, log);
+    return report(await act(spec, deps, config), spec, say, log);
   } catch (error) {
     return reportError(error, say);
   }

@@ -2,6 +2,8 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../rollout/errors.js';
 import { defaultOwnership } from '../rollout/ownership.js';
 import type { RoleSpec } from '../rollout/spec.js';
+import { type UserDataTemplate, fillUserData, templateVariables, variableBudget } from '../rollout/template.js';
+import { TOOL_TAGS, VAR_BUDGET } from '../rollout/tags.js';
 import { checkConsistency } from './consistency.js';
 import { describeIssues, dotted, type Problem } from './issues.js';
 import { FileProblem, readRegularFile } from './read.js';
@@ -34,31 +36,77 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     const known = Object.keys(environment.roles).join(', ');
     throw new ConfigError(config.file, rolesPath, `no role "${choice.role}"; known roles: ${known}`);
   }
-  const { userDataFile, ownership, ...role } = environment.roles[choice.role]!;
-  const userDataPath = dotted(['environments', env, 'roles', choice.role, 'userDataFile']);
-  const userData =
+  const { userDataFile, ownership, vars, ...role } = environment.roles[choice.role]!;
+  const rolePath = ['environments', env, 'roles', choice.role];
+  const template =
     userDataFile === undefined
       ? undefined
-      : await readUserData(config.file, resolve(dirname(resolve(config.file)), userDataFile), userDataPath);
-  return {
+      : await readTemplate(config.file, resolve(dirname(resolve(config.file)), userDataFile), rolePath, vars);
+  if (!template && Object.keys(vars).length > 0) {
+    throw new ConfigError(config.file, dotted([...rolePath, 'vars']), 'the role has no userDataFile for its variables to fill');
+  }
+  if (template) checkVariables(template, role.tags);
+  const spec: RoleSpec = {
     env,
     role: choice.role,
     service: environment.mackerel.service,
     ...role,
     ownership: ownership ?? defaultOwnership(env, choice.role),
-    ...(userData !== undefined && { userData }),
+    ...(template && { template }),
     pollInterval: config.pollInterval,
     newHostStatus: environment.mackerel.newHostStatus,
     targetsPerGroup: config.limits.targetsPerGroup,
   };
+  return fillNow(spec);
 };
 
-/** EC2 refuses user data over 16 KB, counted before base64; said here, before any AWS call. */
-const USER_DATA_LIMIT = 16_384;
+/**
+ * Fills the user data with the config's values when they are all it needs; otherwise the deploy
+ * fills it (from --var, or the values promoted from another environment) and this spec has none.
+ */
+const fillNow = (spec: RoleSpec): RoleSpec => {
+  const { template } = spec;
+  if (!template) return spec;
+  const needed = templateVariables(template);
+  if (needed.some((name) => !Object.hasOwn(template.vars, name))) return spec;
+  return fillUserData(spec, template.vars, () => 'vars:');
+};
+
+/** The config's values must be for the template's variables, and the variables must fit in the instance's tags beside the role's own. */
+const checkVariables = (template: UserDataTemplate, tags: Readonly<Record<string, string>>): void => {
+  const names = templateVariables(template);
+  const unknown = Object.keys(template.vars).filter((name) => !names.includes(name));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      template.configFile,
+      `${template.varsField}.${unknown[0]}`,
+      `${template.path} has no variable \${${unknown[0]}}; its variables: ${names.join(', ') || 'none'}`,
+    );
+  }
+  const budget = variableBudget(tags);
+  if (names.length > budget) {
+    throw new ConfigError(
+      template.configFile,
+      template.field,
+      `${template.path} has ${names.length} variables, and the role ${Object.keys(tags).length} tags: each variable is recorded in a tag on every instance, and variables and tags may be at most ${VAR_BUDGET} together (EC2 allows 50 tags per instance, the tool writes up to ${TOOL_TAGS})`,
+    );
+  }
+};
+
+/** A template is read whole; the EC2 limit of 16 KB applies once its variables are filled in. */
+const TEMPLATE_LIMIT = 65_536;
 const CONFIG_LIMIT = 1_048_576;
 
-const readUserData = (file: string, target: string, path: string): Promise<string> =>
-  readText(file, target, path, USER_DATA_LIMIT, `EC2 accepts at most ${USER_DATA_LIMIT} bytes of user data`);
+const readTemplate = async (
+  file: string,
+  target: string,
+  rolePath: readonly string[],
+  vars: Readonly<Record<string, string>>,
+): Promise<UserDataTemplate> => {
+  const field = dotted([...rolePath, 'userDataFile']);
+  const text = await readText(file, target, field, TEMPLATE_LIMIT, `a user data template may be at most ${TEMPLATE_LIMIT} bytes`);
+  return { configFile: file, field, path: target, text, varsField: dotted([...rolePath, 'vars']), vars };
+};
 
 const chooseEnv = (config: Config, env: string | undefined): string => {
   const known = Object.keys(config.environments);

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { TAG_DEPLOY, TAG_ENV, TAG_LIMITS, TAG_MANAGED_BY } from '../rollout/tags.js';
+import { TAG_DEPLOY, TAG_ENV, TAG_LIMITS, TAG_MANAGED_BY, TOOL_TAGS, VAR_BUDGET } from '../rollout/tags.js';
+import { VAR_NAME_MAX } from '../rollout/template.js';
 import { parseDuration } from './duration.js';
 
 // Every message says what is allowed; the loader adds the field path and the value it got.
@@ -110,10 +111,23 @@ const role = strict({
         .max(TAG_LIMITS.value, { error: `expected a tag value of at most ${TAG_LIMITS.value} characters` }),
       { error: 'expected a mapping of tag names to values' },
     )
-    // The tool adds up to 11 tags of its own to every new instance.
-    .refine((tags) => Object.keys(tags).length <= TAG_LIMITS.perResource - 11, {
-      error: `expected at most ${TAG_LIMITS.perResource - 11} tags: EC2 allows ${TAG_LIMITS.perResource} per instance and the tool adds up to 11`,
+    // The tool adds up to TOOL_TAGS tags of its own to every new instance.
+    .refine((tags) => Object.keys(tags).length <= VAR_BUDGET, {
+      error: `expected at most ${VAR_BUDGET} tags: EC2 allows ${TAG_LIMITS.perResource} per instance and the tool adds up to ${TOOL_TAGS}`,
     })
+    .default({}),
+  /** Values for the `${name}` variables of userDataFile: this environment's own, never promoted over. */
+  vars: z
+    .record(
+      matching(
+        new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${VAR_NAME_MAX - 1}}$`),
+        `a variable name of up to ${VAR_NAME_MAX} letters, digits and "_", not starting with a digit`,
+      ),
+      z
+        .string({ error: 'expected a string (quote numbers and booleans)' })
+        .max(TAG_LIMITS.value, { error: `expected a value of at most ${TAG_LIMITS.value} characters (it is recorded in an EC2 tag)` }),
+      { error: 'expected a mapping of variable names to values' },
+    )
     .default({}),
   perAz: z
     .union([z.int({ error: perAzHint }).positive({ error: perAzHint }), z.literal('match', { error: perAzHint })], {

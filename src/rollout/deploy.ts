@@ -5,6 +5,7 @@ import { abandon, checkLock } from './lock.js';
 import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan } from './plan.js';
 import { UsageError } from './errors.js';
 import { checkPermissions, checkTargetQuota, preflight } from './preflight.js';
+import { findPromotion, shipSpec } from './promotion.js';
 import type { DeployRecord } from './record.js';
 import { type Snapshot, type SnapshotOptions, takeSnapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
@@ -19,6 +20,10 @@ export interface ReplaceOptions extends SnapshotOptions {
   readonly forceUnlock?: string;
   /** The plan an operator reviewed: the deploy goes ahead only if the world still gives exactly it. */
   readonly reviewed?: ReviewedPlan;
+  /** `--var`: values for the user data's variables, over the role's `vars:`. */
+  readonly vars?: Readonly<Record<string, string>>;
+  /** `--promote-from`: launch the image and variables of this environment's last successful deploy of the role. */
+  readonly promoteFrom?: string;
 }
 
 /** What newDeployId makes. */
@@ -35,7 +40,7 @@ export const newDeployId = (now: number): string => {
  * rest of the flow. Throws only before anything was changed.
  */
 export const replace = async (
-  spec: RoleSpec,
+  given: RoleSpec,
   options: ReplaceOptions,
   deps: Deps,
   signal: AbortSignal,
@@ -44,18 +49,22 @@ export const replace = async (
   const startedAt = deps.clock.now();
   const phaseMs = {};
   const early = { deps, phaseMs };
-  announce(deps, 'replace', deployId, spec);
+  announce(deps, 'replace', deployId, given);
   const call = { signal };
-  const resolved = await timed(early, 'preflight', async () => {
-    const found = await preflight(spec, deps, call);
-    if (!options.dryRun) await checkLock(spec, deps, call, { forceUnlock: options.forceUnlock });
-    return found;
+  const { spec, vars, promotion, resolved } = await timed(early, 'preflight', async () => {
+    const promotion =
+      options.promoteFrom === undefined ? undefined : await findPromotion({ env: options.promoteFrom, role: given.role }, deps.fleet, call);
+    if (promotion) deps.emit({ type: 'promotion.found', promotion });
+    const shipping = shipSpec(given, options.vars ?? {}, promotion);
+    const found = await preflight(shipping.spec, deps, call);
+    if (!options.dryRun) await checkLock(shipping.spec, deps, call, { forceUnlock: options.forceUnlock });
+    return { ...shipping, promotion, resolved: found };
   });
   deps.emit({ type: 'image.resolved', image: resolved.image });
   const snapshot = await timed(early, 'snapshot', () => takeSnapshot(spec, resolved.subnets, deps, call, options));
   deps.emit({ type: 'snapshot.taken', members: snapshot.members });
   const plan = await timed(early, 'plan', async () => {
-    const made = makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot);
+    const made = { ...makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot), vars, ...(promotion && { promotion }) };
     if (options.reviewed) {
       const differences = planDifferences(options.reviewed, reviewedPlan(spec, made, snapshot));
       if (differences.length > 0) {
@@ -84,6 +93,8 @@ export const replace = async (
     status: 'running',
     step: 'launch',
     image: resolved.image,
+    vars: spec.vars ?? {},
+    ...(promotion && { promotedFrom: { env: promotion.env, deployId: promotion.deployId } }),
     snapshot: snapshot.members,
     staleHosts: snapshot.stale.map((host) => host.hostId),
     launches: plan.launches,

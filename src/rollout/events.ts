@@ -1,5 +1,6 @@
 import type { Image } from './ports.js';
 import type { AzLaunch, Plan } from './plan.js';
+import type { Promotion } from './promotion.js';
 import type { Member } from './snapshot.js';
 
 export type Phase =
@@ -22,6 +23,7 @@ export type DeployEvent =
   | { type: 'deploy.started'; action: 'replace' | 'resume' | 'rollback'; deployId: string; env: string; role: string; service: string; mode: Mode }
   | { type: 'phase.started'; phase: Phase }
   | { type: 'phase.done'; phase: Phase; ms: number }
+  | { type: 'promotion.found'; promotion: Promotion }
   | { type: 'image.resolved'; image: Image }
   | { type: 'snapshot.taken'; members: readonly Member[] }
   | { type: 'plan.made'; plan: Plan }

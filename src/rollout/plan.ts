@@ -1,5 +1,6 @@
 import { UsageError } from './errors.js';
 import type { Image, Subnet } from './ports.js';
+import { type Promotion, type ShippedVar, formatVars } from './promotion.js';
 import type { RoleSpec } from './spec.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -17,6 +18,10 @@ export interface Plan {
   readonly launches: readonly AzLaunch[];
   readonly newCount: number;
   readonly oldCount: number;
+  /** The user data's variables, each with where its value came from. */
+  readonly vars?: readonly ShippedVar[];
+  /** Set when the image and the variables are another environment's last successful deploy's. */
+  readonly promotion?: Promotion;
 }
 
 /** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15. */
@@ -72,6 +77,8 @@ export interface ReviewedPlan {
   readonly launches: readonly { readonly az: string; readonly count: number }[];
   /** The snapshot's instance ids, sorted. */
   readonly snapshot: readonly string[];
+  /** The user data's variables (absent in plans saved before variables existed: none). */
+  readonly vars?: Readonly<Record<string, string>>;
 }
 
 export const reviewedPlan = (spec: Pick<RoleSpec, 'env' | 'role'>, plan: Plan, snapshot: Pick<Snapshot, 'members'>): ReviewedPlan => ({
@@ -81,6 +88,7 @@ export const reviewedPlan = (spec: Pick<RoleSpec, 'env' | 'role'>, plan: Plan, s
   imageId: plan.image.id,
   launches: plan.launches.map(({ az, count }) => ({ az, count })),
   snapshot: snapshot.members.map((member) => member.instanceId).sort(),
+  vars: Object.fromEntries((plan.vars ?? []).map(({ name, value }) => [name, value])),
 });
 
 /** How the world's plan differs from the reviewed one; empty when they are the same. */
@@ -94,6 +102,8 @@ export const planDifferences = (reviewed: ReviewedPlan, now: ReviewedPlan): stri
   if (counts(reviewed) !== counts(now)) differences.push(`launches: reviewed ${counts(reviewed)}, now ${counts(now)}`);
   const gone = reviewed.snapshot.filter((id) => !now.snapshot.includes(id));
   const added = now.snapshot.filter((id) => !reviewed.snapshot.includes(id));
+  const vars = (plan: ReviewedPlan) => formatVars(plan.vars ?? {});
+  if (vars(reviewed) !== vars(now)) differences.push(`user data variables: reviewed ${vars(reviewed)}, now ${vars(now)}`);
   if (gone.length > 0) differences.push(`old instances gone since: ${gone.join(', ')}`);
   if (added.length > 0) differences.push(`old instances new since: ${added.join(', ')}`);
   return differences;

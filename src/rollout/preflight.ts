@@ -63,9 +63,9 @@ export const checkPermissions = async (
   snapshot: Pick<Snapshot, 'members'>,
   deps: { fleet: Fleet; monitor: Monitor },
   call: Call,
-  options: { write: boolean } & Omit<LaunchFacts, 'deployId' | 'launches'>,
+  options: { write: boolean } & Omit<LaunchFacts, 'deployId' | 'launches' | 'image'>,
 ): Promise<void> => {
-  const tags = instanceTags(spec, { ...options, deployId: plan.deployId, launches: plan.launches });
+  const tags = instanceTags(spec, { ...options, deployId: plan.deployId, launches: plan.launches, image: plan.image });
   const tagProblem = tagLimitProblem(tags);
   if (tagProblem) throw new UsageError(tagProblem, 'remove tags from the role\'s `tags` in the config');
   const [first] = plan.launches;

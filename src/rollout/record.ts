@@ -33,6 +33,10 @@ export interface DeployRecord {
   status: DeployStatus;
   step: Step;
   readonly image: Image;
+  /** The values filled into the user data's variables (absent in records written before they existed: none). */
+  readonly vars?: Readonly<Record<string, string>>;
+  /** The deploy whose image and variables this one promoted. */
+  readonly promotedFrom?: { readonly env: string; readonly deployId: string };
   readonly snapshot: readonly Member[];
   /** Hosts whose instance was already gone (--allow-stale): retired in the retire step, never terminated. */
   readonly staleHosts?: readonly string[];

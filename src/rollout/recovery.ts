@@ -5,7 +5,7 @@ import { clientToken } from './plan.js';
 import type { Call, Fleet, Monitor } from './ports.js';
 import type { DeployRecord } from './record.js';
 import type { RoleSpec } from './spec.js';
-import { TAG_DEPLOY, TAG_PLAN, TAG_REPLACED_BY, TAG_RUNNER, TAG_STARTED } from './tags.js';
+import { TAG_AMI_NAME, TAG_DEPLOY, TAG_PLAN, TAG_REPLACED_BY, TAG_RUNNER, TAG_STARTED, varsOfTags } from './tags.js';
 
 /**
  * Rebuilds a deploy record from its instances' tags and a fresh look at EC2 and Mackerel.
@@ -51,7 +51,8 @@ export const recoverRecord = async (
       : { status: 'rolling-back' as const, reason: 'recovered from AWS: nothing was launched' }),
     // Re-verifying is always safe while the old fleet is whole; after a termination, only the rest of the retirement is left.
     step: terminated.length > 0 ? 'terminate' : 'launch',
-    image: { id: first?.imageId ?? '', name: first?.imageId ?? '', state: 'available', createdAt: '' },
+    image: { id: first?.imageId ?? '', name: first?.tags[TAG_AMI_NAME] ?? first?.imageId ?? '', state: 'available', createdAt: '' },
+    vars: varsOfTags(first?.tags ?? {}),
     snapshot: oldIds.map((id) => ({
       hostId: hostOf.get(id)?.id ?? '',
       hostName: hostOf.get(id)?.name ?? id,

@@ -8,6 +8,7 @@ import { type DeployRecord, isBefore, oldIds } from './record.js';
 import { recoverRecord } from './recovery.js';
 import { restoreOld } from './rollback.js';
 import type { RoleSpec } from './spec.js';
+import { fillUserData } from './template.js';
 import { DONE, TAG_DEPLOY, TAG_STATE } from './tags.js';
 
 export type Finished = { readonly kind: 'finished'; readonly deployId: string; readonly status: DeployRecord['status'] };
@@ -64,6 +65,19 @@ const checkUndoable = async (run: Run): Promise<void> => {
   }
 };
 
+/** The spec with the user data filled in with the values the deploy recorded, whatever the config says now. */
+const relaunchable = (spec: RoleSpec, record: DeployRecord): RoleSpec => {
+  try {
+    return fillUserData(spec, record.vars ?? {}, () => `deploy ${record.deployId}'s record`);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new UsageError(
+      `deploy ${record.deployId} cannot relaunch with the user data it recorded: ${error.message}`,
+      `undo it instead: mackerel-replacer rollback ${record.deployId}`,
+    );
+  }
+};
+
 /** Continues from the step the deploy reached. Before cutover it re-verifies from launch: the ClientTokens return the same instances. */
 export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Outcome | Finished> => {
   const run = await load('resume', spec, deployId, deps, signal);
@@ -75,9 +89,11 @@ export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps,
     return undo(run, record.reason ?? 'resumed rollback');
   }
   if (isBefore(record.step, 'cutover')) record.step = 'launch';
+  // A relaunch must send what the first launch sent (its ClientTokens, its tags, its user data).
+  const filled = isBefore(record.step, 'cutover') ? relaunchable(run.spec, record) : run.spec;
   record.status = 'running';
   await save(run);
-  return drive(run);
+  return drive({ ...run, spec: filled });
 };
 
 /** Undoes the deploy; refuses once an old instance has been terminated, since the old fleet can no longer be restored. */

@@ -1,4 +1,5 @@
 import type { ImageSelector } from './ports.js';
+import type { UserDataTemplate } from './template.js';
 
 /** Everything the engine needs to replace one role of one environment, resolved from the config. */
 export interface RoleSpec {
@@ -13,8 +14,12 @@ export interface RoleSpec {
   readonly securityGroupIds: readonly string[];
   readonly iamInstanceProfile?: string;
   readonly keyName?: string;
-  /** Contents of `userDataFile`, already read. */
+  /** The user data launched: `userDataFile` with its variables filled in. */
   readonly userData?: string;
+  /** `userDataFile` as read, for filling in with a deploy's values (see fillUserData). */
+  readonly template?: UserDataTemplate;
+  /** The values filled into `userData`: recorded with the deploy and tagged on its instances. */
+  readonly vars?: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, string>>;
   /** The tag every instance of the role carries; only instances carrying it are ever terminated. */
   readonly ownership: { readonly tag: string; readonly value: string };

@@ -1,5 +1,6 @@
 // Every EC2 tag the tool reads or writes: the one home of their keys and values.
 import type { AzLaunch } from './plan.js';
+import type { Image } from './ports.js';
 import type { RoleSpec } from './spec.js';
 
 export const TAG_ENV = 'mackerel-replacer:env';
@@ -11,6 +12,10 @@ export const TAG_STATE = 'mackerel-replacer:state';
 export const TAG_STARTED = 'mackerel-replacer:started-at';
 export const TAG_RUNNER = 'mackerel-replacer:runner';
 export const TAG_PLAN = 'mackerel-replacer:plan';
+/** What the deploy shipped, readable from AWS alone: the AMI's name (its id is the instance's own) ... */
+export const TAG_AMI_NAME = 'mackerel-replacer:ami-name';
+/** ... and one tag per user data variable, `mackerel-replacer:var:<name>` = its value. */
+export const VAR_TAG_PREFIX = 'mackerel-replacer:var:';
 /**
  * On each old instance: the deploy that replaces it. The old fleet is recorded on its own
  * instances, one tag each, so the new instances' tags do not grow with the fleet.
@@ -23,6 +28,11 @@ export const DONE = 'done';
 /** EC2's limits: tags per resource, and characters per key and per value. */
 export const TAG_LIMITS = { perResource: 50, key: 128, value: 256 } as const;
 
+/** The most tags the tool writes on an instance itself: 11 at launch, TAG_REPLACED_BY when the next deploy replaces it. */
+export const TOOL_TAGS = 12;
+/** The role's own tags and its user data variables (a tag each) share what is left. */
+export const VAR_BUDGET = TAG_LIMITS.perResource - TOOL_TAGS;
+
 /** The value of the tool's role tag. */
 export const ownerValue = (spec: Pick<RoleSpec, 'env' | 'role'>): string => `${spec.env}/${spec.role}`;
 
@@ -33,6 +43,7 @@ export interface LaunchFacts {
   readonly startedAt: number;
   readonly runner: string;
   readonly launches: readonly AzLaunch[];
+  readonly image: Pick<Image, 'name'>;
 }
 
 /**
@@ -52,7 +63,22 @@ export const instanceTags = (spec: RoleSpec, facts: LaunchFacts): Record<string,
   [TAG_STARTED]: new Date(facts.startedAt).toISOString(),
   [TAG_RUNNER]: facts.runner,
   [TAG_PLAN]: facts.launches.map((launch) => `${launch.az}=${launch.count}`).join(','),
+  ...shippedTags(facts.image, spec.vars ?? {}),
 });
+
+/** The tags that say what a deploy shipped; an AMI name is at most 128 characters, a variable's value at most 256. */
+export const shippedTags = (image: Pick<Image, 'name'>, vars: Readonly<Record<string, string>>): Record<string, string> => ({
+  [TAG_AMI_NAME]: image.name.slice(0, TAG_LIMITS.value),
+  ...Object.fromEntries(Object.entries(vars).map(([name, value]) => [`${VAR_TAG_PREFIX}${name}`, value])),
+});
+
+/** The user data variables an instance's tags record. */
+export const varsOfTags = (tags: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(tags)
+      .filter(([key]) => key.startsWith(VAR_TAG_PREFIX))
+      .map(([key, value]) => [key.slice(VAR_TAG_PREFIX.length), value]),
+  );
 
 /** Why EC2 would refuse these tags on one resource, or undefined when it takes them. */
 export const tagLimitProblem = (tags: Readonly<Record<string, string>>): string | undefined => {

@@ -39,6 +39,13 @@ export const worldEditSchema = z.discriminatedUnion('op', [
     idFile: z.boolean().optional(),
     autoRetirement: z.boolean().optional(),
   }),
+  /** A new `available` image, built like `like` (its owner and baked agent config), created after every other image unless `createdAt` says when. */
+  z.object({
+    op: z.literal('add-image'),
+    name: z.string().min(3).max(128),
+    like: z.string().startsWith('ami-'),
+    createdAt: z.iso.datetime().optional(),
+  }),
   z.object({
     op: z.literal('image'),
     id: z.string().startsWith('ami-'),
@@ -72,6 +79,8 @@ const references = (world: World, edit: WorldEdit): readonly (readonly [string, 
     case 'image':
     case 'image-agent':
       return [['image', edit.id, world.images.has(edit.id)]];
+    case 'add-image':
+      return [['image', edit.like, world.images.has(edit.like)]];
     case 'instance-tags':
     case 'instance-vpc':
     case 'terminate':
@@ -134,6 +143,14 @@ const applyEdit = (world: World, edit: WorldEdit, now: number): void => {
     case 'image':
       world.images.get(edit.id)!.state = edit.state;
       return;
+    case 'add-image': {
+      const { ownerId, ownerAlias, agent } = world.images.get(edit.like)!;
+      const newest = Math.max(...[...world.images.values()].map((image) => Date.parse(image.createdAt)));
+      const createdAt = edit.createdAt ?? new Date(Math.max(world.clock.epoch(now), newest + 1000)).toISOString();
+      const id = world.nextId('ami');
+      world.images.set(id, { id, name: edit.name, ownerId, ...(ownerAlias && { ownerAlias }), createdAt, state: 'available', agent: { ...agent, roles: [...agent.roles] } });
+      return;
+    }
     case 'deny':
       world.access.deniedActions.add(edit.action);
       return;

@@ -69,3 +69,40 @@ describe('very long values', () => {
     expect(stderr.length).toBeLessThan(400);
   });
 });
+
+describe('--var NAME=VALUE', () => {
+  it.each(['artifact', '=x', '1x=y', 'app-url=x', ''])('refuses %j', async (given) => {
+    const { code, stderr } = await run('replace', '--role', 'web', '--var', given);
+    expect(code).toBe(2);
+    expect(stderr).toContain('error: --var must be NAME=VALUE');
+  });
+
+  it('refuses the same name twice, not "the last one wins"', async () => {
+    const { code, stderr } = await run('plan', '--role', 'web', '--var', 'a=1', '--var', 'b=2', '--var', 'a=3');
+    expect(code).toBe(2);
+    expect(stderr).toContain('error: --var a is given twice ("1", then "3")');
+  });
+
+  it('refuses a value longer than an EC2 tag holds', async () => {
+    const { code, stderr } = await run('replace', '--role', 'web', '--var', `artifact=s3://b/${'x'.repeat(250)}`);
+    expect(code).toBe(2);
+    expect(stderr).toContain('error: --var artifact is 257 characters long; each value is recorded in an EC2 tag, which holds at most 256');
+  });
+
+  it('takes everything after the first "=" as the value, an empty one included', async () => {
+    const { stderr } = await run('plan', '--config', '/nonexistent.yml', '--role', 'web', '--var', 'q=a=b', '--var', 'empty=');
+    expect(stderr).toContain('/nonexistent.yml: cannot read');
+  });
+});
+
+describe('--promote-from', () => {
+  it.each([
+    [['--ami', 'ami-0123abcd'], 'error: --promote-from cannot be combined with --ami'],
+    [['--var', 'artifact=x'], 'error: --promote-from cannot be combined with --var (artifact)'],
+  ])('with %j is an error, before the config is read', async (extra, message) => {
+    const { code, stderr } = await run('replace', '--config', '/nonexistent.yml', '--env', 'production', '--role', 'web', '--promote-from', 'staging', ...extra);
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+    expect(stderr).not.toContain('/nonexistent.yml');
+  });
+});

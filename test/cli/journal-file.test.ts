@@ -48,6 +48,16 @@ describe('the file journal reads records back as evidence', () => {
     expect(JSON.parse(await readFile(join(dir, `${A}.json`), 'utf8')).deployId).toBe(A);
   });
 
+  it('round-trips what a deploy shipped (its variables, the deploy it promoted), and still reads records written without them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'journal-'));
+    const journal = createFileJournal(dir);
+    const shipped = { ...record(A), vars: { artifact: 's3://b/app-1.tar.gz' }, promotedFrom: { env: 'staging', deployId: B } };
+    await journal.save(shipped);
+    await expect(journal.load(A)).resolves.toEqual(shipped);
+    await journal.save(record(B));
+    await expect(journal.load(B)).resolves.toEqual(record(B));
+  });
+
   it.each<[string, string, string]>([
     ['an unknown version', JSON.stringify({ ...record(A), version: 99 }), 'expected version 1'],
     ['null', 'null', 'is damaged'],

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: user data templates are written with ${…} on purpose
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,15 @@ describe('the example config', () => {
       iamInstanceProfile: 'reactio-staging-instance',
       keyName: 'reactio',
       userData: await readFile('examples/user_data/boot-web.sh', 'utf8'),
+      template: {
+        configFile: example,
+        field: 'environments.staging.roles.web.userDataFile',
+        path: resolve('examples/user_data/boot-web.sh'),
+        text: await readFile('examples/user_data/boot-web.sh', 'utf8'),
+        varsField: 'environments.staging.roles.web.vars',
+        vars: {},
+      },
+      vars: {},
       tags: { Project: 'reactio' },
       ownership: { tag: 'mackerel-replacer:role', value: 'staging/web' },
       perAz: 1,
@@ -117,7 +127,7 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
   it.each<[string, (parts: Parts) => void, string, string]>([
     ['perAz', ({ web: w }) => { w.perAz = 'two'; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got "two"'],
     ['perAz zero', ({ web: w }) => { w.perAz = 0; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got 0'],
-    ['a typo', ({ web: w }) => { w.targetGroup = [tgArn]; }, 'environments.staging.roles.web.targetGroup', 'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, perAz, targetGroups, stableFor, timeouts'],
+    ['a typo', ({ web: w }) => { w.targetGroup = [tgArn]; }, 'environments.staging.roles.web.targetGroup', 'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, vars, perAz, targetGroups, stableFor, timeouts'],
     ['a top-level typo', ({ top: c }) => { c.regoin = 'x'; }, 'regoin', 'unknown key; allowed: region, defaultEnv, pollInterval, limits, environments'],
     ['a missing field', ({ web: w }) => { delete w.instanceType; }, 'environments.staging.roles.web.instanceType', 'missing; expected an instance type like "t3.small"'],
     ['an AMI id', ({ web: w }) => { w.ami = { id: 'ami-XYZ' }; }, 'environments.staging.roles.web.ami.id', 'expected an AMI id like "ami-0123abcd" (8 or 17 hex digits), got "ami-XYZ"'],
@@ -148,7 +158,7 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
     ['a stableFor over an hour', ({ web: w }) => { w.stableFor = '1h1s'; }, 'environments.staging.roles.web.stableFor', 'expected a duration of at most 1h, got "1h1s"'],
     ['a pollInterval over 5m', ({ top: c }) => { c.pollInterval = '6m'; }, 'pollInterval', 'expected a duration of at most 5m, got "6m"'],
     ['a pollInterval not shorter than a timeout', ({ top: c, web: w }) => { c.pollInterval = '5m'; w.timeouts = { drain: '1m30s' }; }, 'pollInterval', '5m is not shorter than environments.staging.roles.web.timeouts.drain (1m30s); every wait must poll before its deadline'],
-    ['too many tags', ({ web: w }) => { w.tags = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`t${i}`, 'x'])); }, 'environments.staging.roles.web.tags', 'expected at most 39 tags: EC2 allows 50 per instance and the tool adds up to 11'],
+    ['too many tags', ({ web: w }) => { w.tags = Object.fromEntries(Array.from({ length: 39 }, (_, i) => [`t${i}`, 'x'])); }, 'environments.staging.roles.web.tags', 'expected at most 38 tags: EC2 allows 50 per instance and the tool adds up to 12'],
     ['a tag value too long', ({ web: w }) => { w.tags = { Note: 'x'.repeat(257) }; }, 'environments.staging.roles.web.tags.Note', 'expected a tag value of at most 256 characters'],
     ['an unknown defaultEnv', ({ top: c }) => { c.defaultEnv = 'prod'; }, 'defaultEnv', 'expected one of the environments: staging, got "prod"'],
   ])('%s', async (_, edit, path, allowed) => {
@@ -319,6 +329,77 @@ describe('resolveRole', () => {
     const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
     expect(error.message).toBe(
       `${file}: environments.staging.roles.web.userDataFile: cannot read ${resolve(dir, 'boot/missing.sh')}: ENOENT: no such file or directory`,
+    );
+  });
+});
+
+describe('user data variables', () => {
+  const withTemplate = async (text: string, edit: (web: Record<string, unknown>) => void = () => {}) => {
+    await writeFile(join(dir, 'boot.sh'), text);
+    return write(config(({ web: w }) => { w.userDataFile = 'boot.sh'; edit(w); }));
+  };
+
+  it('fills the template with the role\'s vars: when they are all it needs', async () => {
+    const file = await withTemplate('get ${artifact} as ${service}; echo $$ $${HOME}\n', (w) => { w.vars = { artifact: 's3://b/a.tar.gz', service: 'svc' }; });
+    const spec = await resolveRole(await loadConfig(file), { role: 'web' });
+    expect(spec.userData).toBe('get s3://b/a.tar.gz as svc; echo $$ ${HOME}\n');
+    expect(spec.vars).toEqual({ artifact: 's3://b/a.tar.gz', service: 'svc' });
+  });
+
+  it('leaves the user data to the deploy when a variable has no value in the config (--var or a promotion gives it)', async () => {
+    const file = await withTemplate('get ${artifact} as ${service}\n', (w) => { w.vars = { service: 'svc' }; });
+    const spec = await resolveRole(await loadConfig(file), { role: 'web' });
+    expect(spec.userData).toBeUndefined();
+    expect(spec.template).toMatchObject({ path: resolve(dir, 'boot.sh'), vars: { service: 'svc' }, varsField: 'environments.staging.roles.web.vars' });
+  });
+
+  it('refuses a configured variable the template does not have, naming the field and the file', async () => {
+    const file = await withTemplate('get ${artifact}\n', (w) => { w.vars = { artefact: 'x' }; });
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toBe(`${file}: environments.staging.roles.web.vars.artefact: ${resolve(dir, 'boot.sh')} has no variable \${artefact}; its variables: artifact`);
+  });
+
+  it('refuses a template with a malformed ${…}, naming the line', async () => {
+    const file = await withTemplate('#!/bin/sh\necho ${HOME:-/root}\n');
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toContain(`${file}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')}: line 2: "\${HOME:-/root}" is not a variable`);
+  });
+
+  it('refuses vars: on a role without a userDataFile', async () => {
+    const file = await write(config(({ web: w }) => { w.vars = { artifact: 'x' }; }));
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toBe(`${file}: environments.staging.roles.web.vars: the role has no userDataFile for its variables to fill`);
+  });
+
+  it.each<[string, (w: Record<string, unknown>) => void, string, string]>([
+    ['a name that is not one', (w) => { w.vars = { 'app-url': 'x' }; }, 'environments.staging.roles.web.vars.app-url', 'expected a variable name of up to 64 letters, digits and "_", not starting with a digit'],
+    ['a value longer than a tag holds', (w) => { w.vars = { artifact: 'x'.repeat(257) }; }, 'environments.staging.roles.web.vars.artifact', 'expected a value of at most 256 characters (it is recorded in an EC2 tag)'],
+    ['a number', (w) => { w.vars = { port: 80 }; }, 'environments.staging.roles.web.vars.port', 'expected a string (quote numbers and booleans)'],
+  ])('refuses %s in vars:', async (_, edit, path, allowed) => {
+    const file = await withTemplate('${artifact}', edit);
+    const error = await configError(loadConfig(file));
+    expect(error.message).toContain(`${file}: ${path}`);
+    expect(error.message).toContain(allowed);
+  });
+
+  it('loads examples/promotion.yml: both environments share the template, each with its own mackerel_role, artifact left to the deploy', async () => {
+    const config = await loadConfig('examples/promotion.yml');
+    for (const env of ['staging', 'production']) {
+      const spec = await resolveRole(config, { env, role: 'web' });
+      expect(spec.userData).toBeUndefined();
+      expect(spec.template).toMatchObject({ path: resolve('examples/user_data/boot-web-template.sh'), vars: { mackerel_role: `reactio-${env}:web` } });
+    }
+  });
+
+  it('counts each variable as a tag: the role\'s tags and its variables share 38', async () => {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `\${v${i}}`).join(' ');
+    const tags = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`t${i}`, 'x']));
+    const fits = await withTemplate(names(8), (w) => { w.tags = tags; });
+    expect((await resolveRole(await loadConfig(fits), { role: 'web' })).template).toBeDefined();
+    const over = await withTemplate(names(9), (w) => { w.tags = tags; });
+    const error = await configError(resolveRole(await loadConfig(over), { role: 'web' }));
+    expect(error.message).toBe(
+      `${over}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')} has 9 variables, and the role 30 tags: each variable is recorded in a tag on every instance, and variables and tags may be at most 38 together (EC2 allows 50 tags per instance, the tool writes up to 12)`,
     );
   });
 });

@@ -181,8 +181,10 @@ const runChildUntil = (args: string[], env: Record<string, string>, when: RegExp
 
 export const TG_ARN = 'arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/reactio-web/0123456789abcdef';
 
-/** A config with one web and one worker role; `web` and `worker` override their fields. */
-export const configYaml = (options: { subnets?: string[]; perAz?: number | 'match'; web?: string; worker?: string } = {}): string => {
+/** A config with one web and one worker role; `web` and `worker` override their fields; `environments` adds environments after staging. */
+export const configYaml = (
+  options: { subnets?: string[]; perAz?: number | 'match'; web?: string; worker?: string; environments?: string } = {},
+): string => {
   const subnets = `[${(options.subnets ?? ['subnet-0aaa1111', 'subnet-0ccc3333']).join(', ')}]`;
   const perAz = options.perAz ?? 1;
   return `region: ap-northeast-1
@@ -210,6 +212,7 @@ ${options.web ?? ''}
         perAz: ${perAz}
         timeouts: { launch: 20s, verify: 3s, unhealthy: 1s }
 ${options.worker ?? ''}
+${options.environments ?? ''}
 `;
 };
 

@@ -11,6 +11,7 @@ export type WorldEdit =
   | { op: 'image-agent'; id: string; roles?: string[]; onStart?: string | null; idFile?: boolean; autoRetirement?: boolean }
   | { op: 'default-host-status'; status: string }
   | { op: 'image'; id: string; state: string }
+  | { op: 'add-image'; name: string; like: string; createdAt?: string }
   | { op: 'deny'; action: string }
   | { op: 'read-only-key'; key: string }
   | { op: 'instance-tags'; id: string; tags: Record<string, string> }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ownershipProblem } from '../../src/rollout/ownership.js';
 import type { Instance } from '../../src/rollout/ports.js';
-import { TAG_LIMITS, instanceTags, tagLimitProblem } from '../../src/rollout/tags.js';
+import { TAG_LIMITS, TOOL_TAGS, VAR_BUDGET, instanceTags, tagLimitProblem, varsOfTags } from '../../src/rollout/tags.js';
 import { spec, subnets } from './fixtures.js';
 
 const instance = (overrides: Partial<Instance> = {}): Instance => ({
@@ -38,7 +38,13 @@ describe('ownershipProblem', () => {
   });
 });
 
-const facts = { deployId: 'd-1', startedAt: 0, runner: 'ci:1', launches: [{ az: 'ap-northeast-1a', subnetId: 'subnet-a', count: 600, clientToken: 't' }] };
+const facts = {
+  deployId: 'd-1',
+  startedAt: 0,
+  runner: 'ci:1',
+  launches: [{ az: 'ap-northeast-1a', subnetId: 'subnet-a', count: 600, clientToken: 't' }],
+  image: { name: 'reactio-web-2026-11-01' },
+};
 
 describe('instanceTags', () => {
   it('puts the ownership tag and the tool role tag on every new instance', () => {
@@ -52,8 +58,26 @@ describe('instanceTags', () => {
 
   it('stays within EC2 limits whatever the fleet size', () => {
     const tags = instanceTags(spec(), facts);
-    expect(Object.keys(tags).length).toBeLessThanOrEqual(11);
+    expect(Object.keys(tags).length).toBeLessThanOrEqual(TOOL_TAGS - 1);
     expect(tagLimitProblem(tags)).toBeUndefined();
+  });
+
+  it('records what the deploy shipped: the AMI name and a tag per user data variable', () => {
+    const tags = instanceTags(spec({ vars: { artifact: 's3://builds/web/app-1234.tar.gz', service: 'reactio-staging' } }), facts);
+    expect(tags).toMatchObject({
+      'mackerel-replacer:ami-name': 'reactio-web-2026-11-01',
+      'mackerel-replacer:var:artifact': 's3://builds/web/app-1234.tar.gz',
+      'mackerel-replacer:var:service': 'reactio-staging',
+    });
+    expect(varsOfTags(tags)).toEqual({ artifact: 's3://builds/web/app-1234.tar.gz', service: 'reactio-staging' });
+  });
+
+  it('stays within 50 tags, leaving room for the next deploy\'s replaced-by, with as many tags and variables as the config allows', () => {
+    const own = (prefix: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'v'.repeat(256)]));
+    const full = spec({ ownership: { tag: 'Role', value: 'web' }, tags: own('t', 20), vars: own('v', VAR_BUDGET - 20) });
+    const tags = instanceTags(full, facts);
+    expect(Object.keys(tags)).toHaveLength(TAG_LIMITS.perResource - 1);
+    expect(tagLimitProblem({ ...tags, 'mackerel-replacer:replaced-by': 'd-2' })).toBeUndefined();
   });
 });
 

@@ -61,4 +61,12 @@ describe('planDifferences', () => {
       'old instances new since: i-3',
     ]);
   });
+  it('names different user data variables; a plan saved without them reviewed none', () => {
+    const withVars = { ...reviewed, vars: { artifact: 's3://b/app-1.tar.gz' } };
+    expect(planDifferences(withVars, { ...reviewed, vars: { artifact: 's3://b/app-2.tar.gz' } })).toEqual([
+      'user data variables: reviewed artifact=s3://b/app-1.tar.gz, now artifact=s3://b/app-2.tar.gz',
+    ]);
+    expect(planDifferences(reviewed, { ...reviewed, vars: {} })).toEqual([]);
+    expect(planDifferences(reviewed, withVars)).toEqual(['user data variables: reviewed no variables, now artifact=s3://b/app-1.tar.gz']);
+  });
 });
