@@ -3,10 +3,12 @@ import { createAwsClients } from '../../src/aws/clients.js';
 import { createFleet } from '../../src/aws/ec2.js';
 import { createBalancer } from '../../src/aws/elbv2.js';
 import { ApiError } from '../../src/rollout/errors.js';
-import { type AwsServer, ec2Error, elbOk, startAwsServer } from './server.js';
+import { type AwsEndpoint, answerAws, ec2Error, elbOk, interceptAws } from './server.js';
 
 const call = { signal: new AbortController().signal };
-let server: AwsServer;
+let server: AwsEndpoint;
+
+interceptAws();
 
 // Only what each test sets reaches the SDK's chains: no profile, no files, no container or IMDS credentials.
 const isolateEnv = () => {
@@ -42,17 +44,16 @@ const withKeys = () => {
 // The SigV4 credential scope names the region the request was signed for.
 const signedRegion = (authorization: string | undefined) => authorization?.match(/Credential=[^/]+\/\d{8}\/([^/]+)\//)?.[1];
 
-beforeEach(async () => {
+beforeEach(() => {
   isolateEnv();
-  server = await startAwsServer(({ action }) =>
+  server = answerAws(({ action }) =>
     action === 'DescribeTargetHealth' ? elbOk(action, '<TargetHealthDescriptions/>') : ec2Error('DryRunOperation', 'Request would have succeeded', 412),
   );
   vi.stubEnv('AWS_ENDPOINT_URL', server.url);
 });
 
-afterEach(async () => {
+afterEach(() => {
   vi.unstubAllEnvs();
-  await server.close();
 });
 
 describe('createAwsClients', () => {
@@ -77,9 +78,7 @@ describe('createAwsClients', () => {
 
   it('makes up to 5 attempts on a transient failure', async () => {
     withKeys();
-    await server.close();
-    server = await startAwsServer(() => ec2Error('InternalError', 'An internal error has occurred', 500));
-    vi.stubEnv('AWS_ENDPOINT_URL', server.url);
+    server = answerAws(() => ec2Error('InternalError', 'An internal error has occurred', 500));
     const { ec2 } = createAwsClients({ region: 'eu-west-1' });
     await expect(createFleet(ec2).checkAccess(call)).rejects.toMatchObject({ code: 'InternalError' });
     expect(server.requests).toHaveLength(5);
@@ -87,9 +86,7 @@ describe('createAwsClients', () => {
 
   it('abandons a request that gets no answer at its timeout, and retries it', async () => {
     withKeys();
-    await server.close();
-    server = await startAwsServer(() => new Promise(() => undefined));
-    vi.stubEnv('AWS_ENDPOINT_URL', server.url);
+    server = answerAws(() => new Promise(() => undefined));
     const { ec2 } = createAwsClients({ region: 'eu-west-1', requestTimeoutMs: 100 });
     await expect(createFleet(ec2).checkAccess(call)).rejects.toMatchObject({ name: 'ApiError', operation: 'DescribeInstances' });
     expect(server.requests).toHaveLength(5);

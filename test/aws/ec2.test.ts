@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFleet } from '../../src/aws/ec2.js';
 import { ApiError, UsageError } from '../../src/rollout/errors.js';
 import type { Fleet, LaunchRequest } from '../../src/rollout/ports.js';
 import {
   type Answer,
-  type AwsServer,
+  answerAws,
   ec2Error,
   ec2Ok,
   filterValues,
@@ -13,32 +13,28 @@ import {
   reservation,
   reservations,
   ids,
-  startAwsServer,
+  interceptAws,
   testClients,
 } from './server.js';
 
 const call = { signal: new AbortController().signal };
-let server: AwsServer | undefined;
 
-const fleetAnswering = async (answer: Answer) => {
-  server = await startAwsServer(answer);
+interceptAws();
+
+const fleetAnswering = (answer: Answer) => {
+  const server = answerAws(answer);
   return { fleet: createFleet(testClients(server.url).ec2), server };
 };
 
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
 describe('checkAccess', () => {
   it('treats DryRunOperation as allowed, after a DryRun DescribeInstances', async () => {
-    const { fleet, server } = await fleetAnswering(() => ec2Error('DryRunOperation', 'Request would have succeeded', 412));
+    const { fleet, server } = fleetAnswering(() => ec2Error('DryRunOperation', 'Request would have succeeded', 412));
     await expect(fleet.checkAccess(call)).resolves.toBeUndefined();
     expect(server.requests.map((request) => [request.action, request.params.get('DryRun')])).toEqual([['DescribeInstances', 'true']]);
   });
 
   it('turns UnauthorizedOperation into an ApiError naming the IAM action', async () => {
-    const { fleet } = await fleetAnswering(() => ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
+    const { fleet } = fleetAnswering(() => ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
     const error = await fleet.checkAccess(call).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ api: 'EC2', operation: 'DescribeInstances', code: 'UnauthorizedOperation' });
@@ -48,7 +44,7 @@ describe('checkAccess', () => {
 
 describe('resolveImage', () => {
   it('picks the newest available image across all pages, ties broken by id', async () => {
-    const { fleet, server } = await fleetAnswering(({ params }) =>
+    const { fleet, server } = fleetAnswering(({ params }) =>
       params.get('NextToken') === 'page2'
         ? ec2Ok('DescribeImages', `<imagesSet>${imageItem('ami-b', 'web-2', '2024-06-01T00:00:00.000Z')}${imageItem('ami-c', 'web-3', '2024-06-01T00:00:00.000Z')}</imagesSet>`)
         : ec2Ok('DescribeImages', `<imagesSet>${imageItem('ami-a', 'web-1', '2024-05-01T00:00:00.000Z')}</imagesSet><nextToken>page2</nextToken>`),
@@ -63,7 +59,7 @@ describe('resolveImage', () => {
   });
 
   it('throws a UsageError naming the owners and the pattern when nothing matches', async () => {
-    const { fleet } = await fleetAnswering(() => ec2Ok('DescribeImages', '<imagesSet/>'));
+    const { fleet } = fleetAnswering(() => ec2Ok('DescribeImages', '<imagesSet/>'));
     const error = await fleet.resolveImage({ owners: ['self'], name: 'web-*' }, call).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toContain('self');
@@ -71,7 +67,7 @@ describe('resolveImage', () => {
   });
 
   it('looks an id up directly and returns it when available', async () => {
-    const { fleet, server } = await fleetAnswering(() =>
+    const { fleet, server } = fleetAnswering(() =>
       ec2Ok('DescribeImages', `<imagesSet>${imageItem('ami-x', 'web-x', '2024-05-01T00:00:00.000Z')}</imagesSet>`),
     );
     await expect(fleet.resolveImage({ id: 'ami-x' }, call)).resolves.toMatchObject({ id: 'ami-x', state: 'available' });
@@ -82,7 +78,7 @@ describe('resolveImage', () => {
     ['an image that is not available', () => ec2Ok('DescribeImages', `<imagesSet>${imageItem('ami-x', 'web-x', '2024-05-01T00:00:00.000Z', 'pending')}</imagesSet>`)],
     ['an unknown image', () => ec2Error('InvalidAMIID.NotFound', "The image id '[ami-x]' does not exist")],
   ])('rejects %s with a UsageError naming the id', async (_, answer) => {
-    const { fleet } = await fleetAnswering(answer);
+    const { fleet } = fleetAnswering(answer);
     const error = await fleet.resolveImage({ id: 'ami-x' }, call).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toContain('ami-x');
@@ -91,7 +87,7 @@ describe('resolveImage', () => {
 
 describe('subnets', () => {
   it('maps each subnet to its AZ and VPC', async () => {
-    const { fleet, server } = await fleetAnswering(() =>
+    const { fleet, server } = fleetAnswering(() =>
       ec2Ok(
         'DescribeSubnets',
         '<subnetSet><item><subnetId>subnet-a</subnetId><availabilityZone>us-east-1a</availabilityZone><vpcId>vpc-1</vpcId></item><item><subnetId>subnet-c</subnetId><availabilityZone>us-east-1c</availabilityZone><vpcId>vpc-1</vpcId></item></subnetSet>',
@@ -105,7 +101,7 @@ describe('subnets', () => {
   });
 
   it('sends no request for no subnets', async () => {
-    const { fleet, server } = await fleetAnswering(() => ec2Error('Unexpected', 'no request expected'));
+    const { fleet, server } = fleetAnswering(() => ec2Error('Unexpected', 'no request expected'));
     await expect(fleet.subnets([], call)).resolves.toEqual([]);
     expect(server.requests).toHaveLength(0);
   });
@@ -126,7 +122,7 @@ const launchRequest: LaunchRequest = {
 
 describe('launch', () => {
   it('sends an instance profile given as an ARN in the Arn field, not as a name', async () => {
-    const { fleet, server } = await fleetAnswering(() => ec2Ok('RunInstances', reservation([{ id: 'i-new1', state: 'pending', imageId: 'ami-new', tags: {} }])));
+    const { fleet, server } = fleetAnswering(() => ec2Ok('RunInstances', reservation([{ id: 'i-new1', state: 'pending', imageId: 'ami-new', tags: {} }])));
     const arn = 'arn:aws:iam::123456789012:instance-profile/web-profile';
     await fleet.launch({ ...launchRequest, iamInstanceProfile: arn }, call);
     const params = server.calls('RunInstances')[0]!.params;
@@ -138,7 +134,7 @@ describe('launch', () => {
       { id: 'i-new1', state: 'pending', imageId: 'ami-new', tags: launchRequest.tags },
       { id: 'i-new2', state: 'pending', imageId: 'ami-new', tags: launchRequest.tags },
     ];
-    const { fleet, server } = await fleetAnswering(() => ec2Ok('RunInstances', reservation(launched)));
+    const { fleet, server } = fleetAnswering(() => ec2Ok('RunInstances', reservation(launched)));
     const instances = await fleet.launch(launchRequest, call);
     expect(instances).toEqual([
       { id: 'i-new1', state: 'pending', az: 'us-east-1a', subnetId: 'subnet-a', vpcId: 'vpc-1', imageId: 'ami-new', tags: launchRequest.tags },
@@ -167,7 +163,7 @@ describe('launch', () => {
   });
 
   it('turns InsufficientInstanceCapacity into an ApiError with the code and where it happened', async () => {
-    const { fleet, server } = await fleetAnswering(() =>
+    const { fleet, server } = fleetAnswering(() =>
       ec2Error('InsufficientInstanceCapacity', 'We currently do not have sufficient t3.micro capacity in the Availability Zone you requested (us-east-1a).', 500),
     );
     const error = await fleet.launch(launchRequest, call).catch((caught: unknown) => caught);
@@ -178,7 +174,7 @@ describe('launch', () => {
   });
 
   it('keeps the user data, the credentials and the signature out of the error', async () => {
-    const { fleet } = await fleetAnswering(() => ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
+    const { fleet } = fleetAnswering(() => ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
     const error = (await fleet.launch(launchRequest, call).catch((caught: unknown) => caught)) as ApiError;
     const shown = JSON.stringify({ ...error, message: error.message });
     expect(error.hint).toContain('ec2:RunInstances');
@@ -190,7 +186,7 @@ describe('DryRun checks', () => {
   const dryRunOk = () => ec2Error('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
 
   it('mayLaunch sends the launch as a DryRun, with its parameters but not its ClientToken, and takes DryRunOperation as allowed', async () => {
-    const { fleet, server } = await fleetAnswering(dryRunOk);
+    const { fleet, server } = fleetAnswering(dryRunOk);
     await expect(fleet.mayLaunch(launchRequest, call)).resolves.toBeUndefined();
     const [sent] = server.calls('RunInstances');
     expect(sent!.params.get('DryRun')).toBe('true');
@@ -200,7 +196,7 @@ describe('DryRun checks', () => {
   });
 
   it('mayTerminate sends DryRun TerminateInstances in chunks of 100', async () => {
-    const { fleet, server } = await fleetAnswering(dryRunOk);
+    const { fleet, server } = fleetAnswering(dryRunOk);
     await fleet.mayTerminate(ids(150), call);
     const sent = server.calls('TerminateInstances');
     expect(sent.map(({ params }) => [params.get('DryRun'), listParam(params, 'InstanceId').length])).toEqual([['true', 100], ['true', 50]]);
@@ -210,7 +206,7 @@ describe('DryRun checks', () => {
     ['mayLaunch', 'RunInstances', (fleet: Fleet) => fleet.mayLaunch(launchRequest, call)],
     ['mayTerminate', 'TerminateInstances', (fleet: Fleet) => fleet.mayTerminate(['i-1'], call)],
   ])('%s turns UnauthorizedOperation into an ApiError naming ec2:%s', async (_, action, run) => {
-    const { fleet } = await fleetAnswering(() => ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
+    const { fleet } = fleetAnswering(() => ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403));
     const error = await run(fleet).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ api: 'EC2', operation: action, code: 'UnauthorizedOperation' });
     expect((error as ApiError).hint).toContain(`ec2:${action}`);
@@ -220,7 +216,7 @@ describe('DryRun checks', () => {
 describe('describe', () => {
   it('asks in chunks of 100 by instance-id filter and leaves unknown ids out', async () => {
     const known = new Set(ids(250).filter((_, index) => index % 2 === 0));
-    const { fleet, server } = await fleetAnswering(({ params }) => {
+    const { fleet, server } = fleetAnswering(({ params }) => {
       const asked = filterValues(params, 'instance-id') ?? [];
       return ec2Ok('DescribeInstances', reservations(asked.filter((id) => known.has(id)).map((id) => ({ id }))));
     });
@@ -232,7 +228,7 @@ describe('describe', () => {
   });
 
   it('follows every page of a chunk', async () => {
-    const { fleet, server } = await fleetAnswering(({ params }) =>
+    const { fleet, server } = fleetAnswering(({ params }) =>
       params.get('NextToken') === 'next'
         ? ec2Ok('DescribeInstances', reservations([{ id: 'i-2', state: 'stopped' }]))
         : ec2Ok('DescribeInstances', `${reservations([{ id: 'i-1' }])}<nextToken>next</nextToken>`),
@@ -246,7 +242,7 @@ describe('describe', () => {
   });
 
   it('sends no request for no ids', async () => {
-    const { fleet, server } = await fleetAnswering(() => ec2Error('Unexpected', 'no request expected'));
+    const { fleet, server } = fleetAnswering(() => ec2Error('Unexpected', 'no request expected'));
     await expect(fleet.describe([], call)).resolves.toEqual([]);
     expect(server.requests).toHaveLength(0);
   });
@@ -255,7 +251,7 @@ describe('describe', () => {
 describe('findByTag', () => {
   it('filters on the tag and on every state short of terminated, and maps the instances', async () => {
     const fixture = { id: 'i-1', state: 'running', az: 'us-east-1c', subnetId: 'subnet-c', vpcId: 'vpc-9', imageId: 'ami-old', tags: { role: 'web', env: 'prod' } };
-    const { fleet, server } = await fleetAnswering(() => ec2Ok('DescribeInstances', reservations([fixture])));
+    const { fleet, server } = fleetAnswering(() => ec2Ok('DescribeInstances', reservations([fixture])));
     await expect(fleet.findByTag('deploy-id', 'd-1', call)).resolves.toEqual([fixture]);
     const params = server.requests[0]!.params;
     expect(filterValues(params, 'tag:deploy-id')).toEqual(['d-1']);
@@ -263,7 +259,7 @@ describe('findByTag', () => {
   });
 
   it('includes terminated instances EC2 still shows when asked to', async () => {
-    const { fleet, server } = await fleetAnswering(() => ec2Ok('DescribeInstances', reservations([])));
+    const { fleet, server } = fleetAnswering(() => ec2Ok('DescribeInstances', reservations([])));
     await fleet.findByTag('replaced-by', 'd-1', call, { withTerminated: true });
     expect(filterValues(server.requests[0]!.params, 'instance-state-name')).toContain('terminated');
   });
@@ -271,7 +267,7 @@ describe('findByTag', () => {
 
 describe('untag', () => {
   it('deletes each tag only where it has the value given, in chunks of 100', async () => {
-    const { fleet, server } = await fleetAnswering(() => ec2Ok('DeleteTags', '<return>true</return>'));
+    const { fleet, server } = fleetAnswering(() => ec2Ok('DeleteTags', '<return>true</return>'));
     await fleet.untag(ids(150), { 'replaced-by': 'd-1' }, call);
     const calls = server.calls('DeleteTags');
     expect(calls.map(({ params }) => listParam(params, 'ResourceId').length)).toEqual([100, 50]);
@@ -281,7 +277,7 @@ describe('untag', () => {
 
 describe('terminate', () => {
   it('terminates in chunks of 100', async () => {
-    const { fleet, server } = await fleetAnswering(() => ec2Ok('TerminateInstances', '<instancesSet/>'));
+    const { fleet, server } = fleetAnswering(() => ec2Ok('TerminateInstances', '<instancesSet/>'));
     await fleet.terminate(ids(250), call);
     expect(server.calls('TerminateInstances').map(({ params }) => listParam(params, 'InstanceId'))).toEqual([
       ids(250).slice(0, 100),
@@ -291,7 +287,7 @@ describe('terminate', () => {
   });
 
   it('sends no request for no ids', async () => {
-    const { fleet, server } = await fleetAnswering(() => ec2Error('Unexpected', 'no request expected'));
+    const { fleet, server } = fleetAnswering(() => ec2Error('Unexpected', 'no request expected'));
     await fleet.terminate([], call);
     expect(server.requests).toHaveLength(0);
   });
@@ -310,7 +306,7 @@ describe('cancellation', () => {
     ['mayLaunch', (fleet: Fleet, signal: AbortSignal) => fleet.mayLaunch(launchRequest, { signal })],
     ['mayTerminate', (fleet: Fleet, signal: AbortSignal) => fleet.mayTerminate(['i-1'], { signal })],
   ])('%s passes the signal to the SDK and rethrows its AbortError', async (_, run) => {
-    const { fleet, server } = await fleetAnswering(() => ec2Ok('DescribeInstances', ''));
+    const { fleet, server } = fleetAnswering(() => ec2Ok('DescribeInstances', ''));
     const controller = new AbortController();
     controller.abort();
     await expect(run(fleet, controller.signal)).rejects.toMatchObject({ name: 'AbortError' });

@@ -1,21 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBalancer } from '../../src/aws/elbv2.js';
 import { ApiError, UsageError } from '../../src/rollout/errors.js';
 import type { Balancer } from '../../src/rollout/ports.js';
-import { type Answer, type AwsServer, elbError, elbOk, ids, listParam, startAwsServer, testClients } from './server.js';
+import { type Answer, answerAws, elbError, elbOk, ids, interceptAws, listParam, testClients } from './server.js';
 
 const call = { signal: new AbortController().signal };
-let server: AwsServer | undefined;
 
-const balancerAnswering = async (answer: Answer) => {
-  server = await startAwsServer(answer);
+interceptAws();
+
+const balancerAnswering = (answer: Answer) => {
+  const server = answerAws(answer);
   return { balancer: createBalancer(testClients(server.url).elbv2), server };
 };
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
 
 const group = (arn: string, port: number) =>
   `<TargetGroups><member><TargetGroupArn>${arn}</TargetGroupArn><TargetGroupName>web</TargetGroupName><Protocol>HTTP</Protocol><Port>${port}</Port><VpcId>vpc-1</VpcId><TargetType>instance</TargetType><HealthCheckIntervalSeconds>10</HealthCheckIntervalSeconds><LoadBalancerArns><member>arn:lb</member></LoadBalancerArns></member></TargetGroups>`;
@@ -26,7 +22,7 @@ const attributes = (delay?: number) =>
 describe('loadBalancers', () => {
   it('names each load balancer\'s enabled Availability Zones', async () => {
     const zones = (...names: string[]) => names.map((name) => `<member><ZoneName>${name}</ZoneName><SubnetId>subnet-${name}</SubnetId></member>`).join('');
-    const { balancer, server } = await balancerAnswering(({ action }) =>
+    const { balancer, server } = balancerAnswering(({ action }) =>
       elbOk(action, `<LoadBalancers><member><LoadBalancerArn>arn:lb</LoadBalancerArn><LoadBalancerName>web</LoadBalancerName><AvailabilityZones>${zones('az-a', 'az-c')}</AvailabilityZones></member></LoadBalancers>`),
     );
     await expect(balancer.loadBalancers(['arn:lb'], call)).resolves.toEqual([{ arn: 'arn:lb', name: 'web', azs: ['az-a', 'az-c'] }]);
@@ -34,7 +30,7 @@ describe('loadBalancers', () => {
   });
 
   it('sends no request for no load balancers', async () => {
-    const { balancer, server } = await balancerAnswering(() => elbError('Unexpected', 'no request expected'));
+    const { balancer, server } = balancerAnswering(() => elbError('Unexpected', 'no request expected'));
     await expect(balancer.loadBalancers([], call)).resolves.toEqual([]);
     expect(server.requests).toHaveLength(0);
   });
@@ -42,7 +38,7 @@ describe('loadBalancers', () => {
 
 describe('targetGroups', () => {
   it('describes each group with its deregistration delay, 300 s when the attribute is absent', async () => {
-    const { balancer, server } = await balancerAnswering(({ action, params }) => {
+    const { balancer, server } = balancerAnswering(({ action, params }) => {
       const arn = params.get('TargetGroupArn') ?? listParam(params, 'TargetGroupArns.member')[0]!;
       if (action === 'DescribeTargetGroups') return elbOk(action, group(arn, arn === 'arn:tg-a' ? 80 : 8080));
       return elbOk(action, attributes(arn === 'arn:tg-a' ? 30 : undefined));
@@ -55,7 +51,7 @@ describe('targetGroups', () => {
   });
 
   it('throws a UsageError naming the group that does not exist', async () => {
-    const { balancer } = await balancerAnswering(({ action, params }) => {
+    const { balancer } = balancerAnswering(({ action, params }) => {
       const [arn] = listParam(params, 'TargetGroupArns.member');
       if (action === 'DescribeTargetGroups' && arn === 'arn:gone') return elbError('TargetGroupNotFound', 'One or more target groups not found');
       return action === 'DescribeTargetGroups' ? elbOk(action, group(arn!, 80)) : elbOk(action, attributes(30));
@@ -71,7 +67,7 @@ describe.each(['register', 'deregister'] as const)('%s', (method) => {
   const action = method === 'register' ? 'RegisterTargets' : 'DeregisterTargets';
 
   it('sends the targets in chunks of 100, leaving the port to the group', async () => {
-    const { balancer, server } = await balancerAnswering(() => elbOk(action));
+    const { balancer, server } = balancerAnswering(() => elbOk(action));
     await balancer[method]('arn:tg', ids(250), call);
     const sent = server.calls(action);
     expect(sent.map(({ params }) => listParam(params, 'Targets.member', '.Id'))).toEqual([
@@ -83,13 +79,13 @@ describe.each(['register', 'deregister'] as const)('%s', (method) => {
   });
 
   it('sends no request for no targets', async () => {
-    const { balancer, server } = await balancerAnswering(() => elbOk(action));
+    const { balancer, server } = balancerAnswering(() => elbOk(action));
     await balancer[method]('arn:tg', [], call);
     expect(server.requests).toHaveLength(0);
   });
 
   it('turns AccessDenied into an ApiError naming the IAM action', async () => {
-    const { balancer } = await balancerAnswering(() => elbError('AccessDenied', 'User is not authorized', 403));
+    const { balancer } = balancerAnswering(() => elbError('AccessDenied', 'User is not authorized', 403));
     const error = await balancer[method]('arn:tg', ['i-1'], call).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ api: 'ELBv2', operation: action, code: 'AccessDenied' });
@@ -99,7 +95,7 @@ describe.each(['register', 'deregister'] as const)('%s', (method) => {
 
 describe('health', () => {
   it('returns every target of the group from one call, with the reason when there is one', async () => {
-    const { balancer, server } = await balancerAnswering(() =>
+    const { balancer, server } = balancerAnswering(() =>
       elbOk(
         'DescribeTargetHealth',
         '<TargetHealthDescriptions><member><Target><Id>i-new1</Id><Port>80</Port></Target><HealthCheckPort>80</HealthCheckPort><TargetHealth><State>healthy</State></TargetHealth></member><member><Target><Id>i-old1</Id><Port>80</Port></Target><TargetHealth><State>draining</State><Reason>Target.DeregistrationInProgress</Reason></TargetHealth></member></TargetHealthDescriptions>',
@@ -116,7 +112,7 @@ describe('health', () => {
   });
 
   it('names the throttling and what to do when it outlasts the retries', async () => {
-    const { balancer } = await balancerAnswering(() => elbError('Throttling', 'Rate exceeded'));
+    const { balancer } = balancerAnswering(() => elbError('Throttling', 'Rate exceeded'));
     const error = await balancer.health('arn:tg', call).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ api: 'ELBv2', operation: 'DescribeTargetHealth', code: 'Throttling' });
     expect((error as ApiError).hint).toMatch(/retry later/);
@@ -130,7 +126,7 @@ describe('cancellation', () => {
     ['deregister', (balancer: Balancer, signal: AbortSignal) => balancer.deregister('arn:tg', ['i-1'], { signal })],
     ['health', (balancer: Balancer, signal: AbortSignal) => balancer.health('arn:tg', { signal })],
   ])('%s passes the signal to the SDK and rethrows its AbortError', async (_, run) => {
-    const { balancer, server } = await balancerAnswering(() => elbOk('DescribeTargetHealth'));
+    const { balancer, server } = balancerAnswering(() => elbOk('DescribeTargetHealth'));
     const controller = new AbortController();
     controller.abort();
     await expect(run(balancer, controller.signal)).rejects.toMatchObject({ name: 'AbortError' });

@@ -1,12 +1,12 @@
 // A server (or a proxy in front of it) that echoes the request back in its error message must not
 // carry the session token, the secret key or the user data into our errors.
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../src/aws/clients.js';
 import { createFleet } from '../../src/aws/ec2.js';
 import { createBalancer } from '../../src/aws/elbv2.js';
 import type { LaunchRequest } from '../../src/rollout/ports.js';
-import { type AwsServer, ec2Error, elbError, startAwsServer } from './server.js';
+import { AWS_URL, type AwsEndpoint, answerAws, ec2Error, elbError, interceptAws } from './server.js';
 
 const SESSION_TOKEN = 'aws-SECRET-session-0c4e';
 const SECRET_KEY = 'aws-SECRET-key-93ab';
@@ -14,18 +14,15 @@ const USER_DATA = '#!/bin/sh\necho USERDATA-SECRET-d41f\n';
 const USER_DATA_BASE64 = Buffer.from(USER_DATA).toString('base64');
 const call = { signal: new AbortController().signal };
 
-let server: AwsServer;
+let server: AwsEndpoint;
 const saved = { ...process.env };
 
-beforeAll(async () => {
-  server = await startAwsServer(({ params, headers }) => {
-    const userData = params.get('UserData') ?? '';
-    const echo = `rejected: token ${headers['x-amz-security-token']}, key ${SECRET_KEY}, user data ${userData} (${Buffer.from(userData, 'base64').toString()})`;
-    return params.get('Version') === '2015-12-01' ? elbError('ValidationError', echo) : ec2Error('InvalidParameterValue', echo);
-  });
+interceptAws();
+
+beforeAll(() => {
   // The real wiring: endpoint and credentials from the environment, as in production.
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: server.url,
+    AWS_ENDPOINT_URL: AWS_URL,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'AKIDTEST',
     AWS_SECRET_ACCESS_KEY: SECRET_KEY,
@@ -33,9 +30,16 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+beforeEach(() => {
+  server = answerAws(({ params, headers }) => {
+    const userData = params.get('UserData') ?? '';
+    const echo = `rejected: token ${headers['x-amz-security-token']}, key ${SECRET_KEY}, user data ${userData} (${Buffer.from(userData, 'base64').toString()})`;
+    return params.get('Version') === '2015-12-01' ? elbError('ValidationError', echo) : ec2Error('InvalidParameterValue', echo);
+  });
+});
+
+afterAll(() => {
   process.env = saved;
-  await server.close();
 });
 
 const request: LaunchRequest = {

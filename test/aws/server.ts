@@ -1,15 +1,20 @@
-// A loopback server that answers EC2 and ELBv2 query-protocol requests with canned XML, and keeps
-// every request it saw so tests can assert the wire parameters.
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The AWS endpoint the adapter tests talk to: msw intercepts the SDK clients' requests to
+// AWS_URL (they go out through node:http), answers each with canned EC2 or ELBv2 XML from the
+// test's answer function, and keeps every request so tests can assert the wire parameters.
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+
+/** Nothing listens here: every request to it is answered by msw, or fails the test. */
+export const AWS_URL = 'https://aws.test';
 
 export interface AwsRequest {
   readonly action: string;
   readonly params: URLSearchParams;
-  readonly headers: IncomingHttpHeaders;
+  /** Header names in lower case, as node:http gives them. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export interface AwsAnswer {
@@ -17,45 +22,47 @@ export interface AwsAnswer {
   readonly body: string;
 }
 
+/** May return a promise that never settles: a request that gets no answer. */
 export type Answer = (request: AwsRequest) => AwsAnswer | Promise<AwsAnswer>;
 
-export interface AwsServer {
+export interface AwsEndpoint {
   readonly url: string;
   readonly requests: AwsRequest[];
   /** The requests for one action, in arrival order. */
   readonly calls: (action: string) => AwsRequest[];
-  readonly close: () => Promise<void>;
 }
 
-export const startAwsServer = async (answer: Answer): Promise<AwsServer> => {
+const mock = setupServer();
+
+/**
+ * Intercepts AWS_URL for the tests of the calling file. Call it at the file's top level, before any
+ * client sends a request (msw must be listening before the first SDK request of the process).
+ * A request no answer covers fails, so nothing reaches the network.
+ */
+export const interceptAws = () => {
+  beforeAll(() => mock.listen({ onUnhandledRequest: 'error' }));
+  afterEach(() => mock.resetHandlers());
+  afterAll(() => mock.close());
+};
+
+/** Answers AWS_URL with `answer` until the end of the current test (the latest call wins). */
+export const answerAws = (answer: Answer): AwsEndpoint => {
   const requests: AwsRequest[] = [];
-  const server = createServer(async (req, res) => {
-    let body = '';
-    for await (const piece of req) body += piece;
-    const params = new URLSearchParams(body);
-    const request = { action: params.get('Action') ?? '', params, headers: req.headers };
-    requests.push(request);
-    const { status = 200, body: xml } = await answer(request);
-    res.writeHead(status, { 'content-type': 'text/xml' }).end(xml);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    calls: (action) => requests.filter((request) => request.action === action),
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
+  mock.use(
+    http.post(`${AWS_URL}/`, async ({ request }) => {
+      const params = new URLSearchParams(await request.text());
+      const recorded = { action: params.get('Action') ?? '', params, headers: Object.fromEntries(request.headers) };
+      requests.push(recorded);
+      const { status = 200, body } = await answer(recorded);
+      return new HttpResponse(body, { status, headers: { 'content-type': 'text/xml' } });
+    }),
+  );
+  return { url: AWS_URL, requests, calls: (action) => requests.filter((request) => request.action === action) };
 };
 
 const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret-key' };
 
-/** Clients aimed at the server; one attempt each, so tests can count calls. */
+/** Clients aimed at the endpoint; one attempt each, so tests can count calls. */
 export const testClients = (url: string) => {
   const config = { endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 };
   return { ec2: new EC2Client(config), elbv2: new ElasticLoadBalancingV2Client(config) };
