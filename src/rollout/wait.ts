@@ -31,6 +31,8 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
   let lastPending: readonly string[] = [];
   let reportedAt = -Infinity;
   let last: Extract<Verdict, { kind: 'pending' }> | undefined;
+  // How long the last look took: the next one is expected to take as long, so a report comes before it.
+  let lookMs = 0;
   const say = (verdict: Extract<Verdict, { kind: 'pending' }>) => {
     const { report } = options;
     if (!report || verdict.waitingFor.length === 0) return;
@@ -54,18 +56,22 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
     for (;;) {
       const now = options.clock.now();
       if (now >= until) return;
-      if (last && last.waitingFor.length > 0 && now - reportedAt >= HEARTBEAT_MS) say(last);
-      const nextReport = last && last.waitingFor.length > 0 && options.report ? reportedAt + HEARTBEAT_MS : Infinity;
+      const stuck = last !== undefined && last.waitingFor.length > 0 && options.report !== undefined;
+      if (stuck && last && now >= reportedAt + HEARTBEAT_MS - lookMs) say(last);
+      const nextReport = stuck ? reportedAt + HEARTBEAT_MS - lookMs : Infinity;
       await options.clock.sleep(Math.max(1, Math.min(until, nextReport) - now), options.signal);
     }
   };
   for (;;) {
     options.signal.throwIfAborted();
+    const lookedAt = options.clock.now();
     const verdict = await look();
+    // Capped, so a very slow look cannot make the reports come back to back.
+    lookMs = Math.min(options.clock.now() - lookedAt, HEARTBEAT_MS / 2);
     if (verdict.kind === 'passed') return;
     if (verdict.kind === 'failed') throw new Error(`${options.what}: ${verdict.reason}`);
     last = verdict;
-    const stale = options.clock.now() - reportedAt + options.interval > HEARTBEAT_MS;
+    const stale = options.clock.now() - reportedAt + options.interval + lookMs > HEARTBEAT_MS;
     if (!sameList(lastPending, verdict.waitingFor) || stale) say(verdict);
     lastPending = verdict.waitingFor;
     if (options.clock.now() + options.interval > deadline) {
