@@ -39,7 +39,7 @@ describe('--json', () => {
     for (const waiting of events.filter((e) => e.type === 'waiting')) {
       expect(waiting).toMatchObject({ phase: expect.any(String), what: expect.any(String), elapsedMs: expect.any(Number) });
     }
-    const outcome = events.at(-1) as { deployId: string; summary: { deployId: string; newImageId: string } };
+    const outcome = events.at(-1) as unknown as { deployId: string; summary: { deployId: string; newImageId: string } };
     expect(outcome.summary.deployId).toBe(outcome.deployId);
     expect(events[0]?.deployId).toBe(outcome.deployId);
     expect(run.stdout).not.toContain(API_KEY);
@@ -65,7 +65,7 @@ describe('--json', () => {
     const run = await world.cli('plan', '--json', '--config', world.configPath, '--role', 'web');
     expect(run.code).toBe(0);
     const events = ndjson(run);
-    const outcome = events.at(-1) as Line & { plan: { launches: unknown[] }; old: unknown[] };
+    const outcome = events.at(-1) as unknown as Line & { plan: { launches: unknown[] }; old: unknown[] };
     expect(outcome).toMatchObject({ type: 'outcome', kind: 'planned', exitCode: 0 });
     expect(outcome.plan.launches).toHaveLength(2);
     expect(outcome.old).toHaveLength(2);
@@ -113,7 +113,13 @@ describe('--json', () => {
 describe('asking before acting', () => {
   const ask = (answer: string | undefined) => {
     const questions: string[] = [];
-    return { questions, ask: async (question: string) => (questions.push(question), answer) };
+    return {
+      questions,
+      ask: async (question: string) => {
+        questions.push(question);
+        return answer;
+      },
+    };
   };
   const runWith = async (args: string[], extra: { interactive?: boolean; ask?: (q: string) => Promise<string | undefined> }) => {
     const out: string[] = [];
