@@ -39,7 +39,8 @@ process.exitCode = await main(process.argv.slice(2), {
   signal: interrupt.signal,
   interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
   ask: async (question, signal) => {
-    const lines = createInterface({ input: process.stdin, output: process.stderr });
+    // Not in terminal mode: no line editing, so no cursor movement, and Ctrl-C stays the terminal's SIGINT.
+    const lines = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
     // End of input (Ctrl-D) answers nothing: no.
     const closed = new Promise<undefined>((resolve) => lines.once('close', () => resolve(undefined)));
     try {
