@@ -39,7 +39,7 @@ const env = { ...sandboxEnv(sandbox.url, 'sandbox', region), MACKEREL_REPLACER_J
 let failed = 0;
 try {
   for (const role of ['web', 'worker']) {
-    const code = await run(['replace', '--config', configPath, '--role', role], env);
+    const code = await run(['replace', '--yes', '--config', configPath, '--role', role], env);
     console.log(`exit code ${code}`);
     if (code !== 0) failed += 1;
   }

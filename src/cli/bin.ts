@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createInterface } from 'node:readline/promises';
 import { main } from './main.js';
 import { signalPolicy } from './signals.js';
 
@@ -36,6 +37,20 @@ process.exitCode = await main(process.argv.slice(2), {
   err: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
   signal: interrupt.signal,
+  interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+  ask: async (question, signal) => {
+    // Not in terminal mode: no line editing, so no cursor movement, and Ctrl-C stays the terminal's SIGINT.
+    const lines = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
+    // End of input (Ctrl-D) answers nothing: no.
+    const closed = new Promise<undefined>((resolve) => lines.once('close', () => resolve(undefined)));
+    try {
+      return await Promise.race([lines.question(question, { signal }), closed]);
+    } catch {
+      return undefined;
+    } finally {
+      lines.close();
+    }
+  },
   onDeploy: (commands) => {
     recovery = commands;
   },

@@ -8,6 +8,13 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
   /** Aborted with reason 'SIGINT' or 'SIGTERM' on the first signal. */
   readonly signal: AbortSignal;
+  /**
+   * Whether a person is at a terminal (stdin and stdout are TTYs): only then does `replace` ask
+   * before acting. Absent: not interactive (Jenkins, pipes, tests).
+   */
+  readonly interactive?: boolean;
+  /** Asks a person `question` and gives the line they answered; undefined at end of input. */
+  readonly ask?: (question: string, signal: AbortSignal) => Promise<string | undefined>;
   /** Learns the commands that undo or finish the deploy as soon as it has an id, so a last signal can print them. */
   readonly onDeploy?: (recovery: { readonly rollback: string; readonly resume: string }) => void;
 }

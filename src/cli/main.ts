@@ -2,6 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../rollout/errors.js';
 import { checkAmi, checkPort, collectVars, single } from './flags.js';
 import { runIamPolicy } from './iam-policy.js';
+import { redactEnvSecrets } from './redact.js';
+import { jsonOutcome } from './render-json.js';
 import { EXIT, type Io, reportError, shorten } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
 import { runRecover } from './recover.js';
@@ -16,8 +18,48 @@ const journalOption = () =>
     .default(DEFAULT_JOURNAL_DIR)
     .argParser(single('--journal-dir'));
 
+const jsonOption = () => new Option('--json', 'NDJSON events on stdout (schema in the README), the last line the outcome with the exit code');
+
+/** The commands whose `--json` prints NDJSON events ending with an outcome line. */
+const JSON_COMMANDS = new Set(['replace', 'plan', 'resume', 'rollback']);
+
 /** Parses argv, runs one command, and returns its exit code. Never calls process.exit. */
-export const main = async (argv: readonly string[], io: Io): Promise<number> => {
+export const main = async (argv: readonly string[], given: Io): Promise<number> => {
+  const dashes = argv.indexOf('--');
+  const json = JSON_COMMANDS.has(argv[0] ?? '') && (dashes < 0 ? argv : argv.slice(0, dashes)).includes('--json');
+  if (!json) return run(argv, given);
+  // Whatever ends the run (a refusal, a bug, a flag commander rejects), the last stdout line is the outcome.
+  let ended = false;
+  let error: string | undefined;
+  let hint: string | undefined;
+  const io: Io = {
+    ...given,
+    out: (line) => {
+      ended = line.startsWith('{"type":"outcome"');
+      given.out(line);
+    },
+    err: (line) => {
+      if (error === undefined && line.startsWith('error: ')) error = line.slice('error: '.length);
+      else if (hint === undefined && error !== undefined && line.startsWith('hint: ')) hint = line.slice('hint: '.length);
+      else if (error === undefined && line.startsWith('internal error')) error = 'internal error (a bug): see stderr';
+      else if (error === undefined && line.startsWith('interrupted by ')) error = line;
+      given.err(line);
+    },
+  };
+  let code: number;
+  try {
+    code = await run(argv, io);
+  } catch (thrown) {
+    code = reportError(thrown, io);
+  }
+  if (!ended) {
+    const outcome = { kind: 'error' as const, error: error ?? 'failed: see stderr', ...(hint !== undefined && { hint }) };
+    given.out(redactEnvSecrets(jsonOutcome(outcome, code, Date.now()), given.env));
+  }
+  return code;
+};
+
+const run = async (argv: readonly string[], io: Io): Promise<number> => {
   let code: number = EXIT.ok;
   const program = new Command('mackerel-replacer')
     .description('Replace every EC2 instance of a Mackerel role with fresh ones from the newest AMI')
@@ -40,12 +82,14 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
       )
       .option('--allow-stale', 'retire Mackerel hosts whose instance is gone (never terminated) instead of refusing')
       .option('--allow-empty', 'launch even though the role has no instance (its first deploy)')
+      .addOption(jsonOption())
       .addOption(journalOption());
 
   deployCommand('replace', 'replace every instance of the role')
     .option('--dry-run', 'stop after printing the plan')
     .option('--force-unlock <id>', 'ignore the lock of this deploy, known dead and cleaned up', single('--force-unlock'))
     .option('--plan <file>', 'apply exactly this reviewed plan (plan --out), or refuse if the role or the image changed', single('--plan'))
+    .option('--yes', 'do not ask before acting (only ever asked on a terminal)')
     .action(async (flags) => {
       code = await runReplace(flags, io);
     });
@@ -64,6 +108,7 @@ export const main = async (argv: readonly string[], io: Io): Promise<number> => 
       .addOption(configOption())
       .option('--env <env>', 'environment (default: from the journal)', single('--env'))
       .option('--role <role>', 'role (default: from the journal; needed when the journal is gone)', single('--role'))
+      .addOption(jsonOption())
       .addOption(journalOption())
       .action(async (deployId: string, flags) => {
         code = await runRecover(name, deployId, flags, io);

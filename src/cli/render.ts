@@ -8,6 +8,17 @@ import { groupName } from '../rollout/verdicts.js';
 export type Write = (line: string) => void;
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+/** `45s`, `10m`, `1m30s`, `2h5m`: whole seconds, for a console line. */
+export const duration = (ms: number): string => {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  if (h > 0) return `${h}h${m > 0 ? `${m}m` : ''}`;
+  if (m > 0) return `${m}m${sec > 0 ? `${sec}s` : ''}`;
+  return `${sec}s`;
+};
+
 const list = (ids: readonly string[]): string => (ids.length > 0 ? ids.join(', ') : '-');
 
 /** Turns engine events into timestamped progress lines. */
@@ -37,7 +48,7 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
     case 'launch.failed':
       return `  ${event.launch.az}: launch failed: ${event.error}`;
     case 'waiting':
-      return `  waiting for ${event.what}: ${event.done}/${event.total}; pending ${event.pending.join(', ')}`;
+      return `${event.phase}: ${event.done}/${event.total} ${event.what}; waiting on ${event.pending.join(', ')}, ${duration(event.elapsedMs)}${event.timeoutMs === undefined ? '' : ` of ${duration(event.timeoutMs)}`}`;
     case 'step.done':
       return `  ${event.what}: ${list(event.ids)}`;
     case 'rollback.started':

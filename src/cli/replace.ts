@@ -20,6 +20,8 @@ export interface ReplaceFlags extends DeployFlags {
   readonly out?: string;
   /** `replace --plan`: the reviewed plan to apply exactly. */
   readonly plan?: string;
+  /** `--yes`: act without asking, even on a terminal. */
+  readonly yes?: boolean;
 }
 
 /** A promotion ships the promoted image and values, and nothing given beside them. */
@@ -40,6 +42,10 @@ const checkPromotionFlags = (flags: ReplaceFlags): void => {
   }
 };
 
+/** A manual `replace` on a terminal asks before acting; `--yes`, a dry run or no terminal (Jenkins) never asks. */
+export const mustAsk = (flags: Pick<ReplaceFlags, 'dryRun' | 'yes'>, io: Pick<Io, 'interactive'>): boolean =>
+  io.interactive === true && flags.dryRun !== true && flags.yes !== true;
+
 /** `replace` and `plan`: returns the exit code. */
 export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
   try {
@@ -47,7 +53,7 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
   } catch (error) {
     return Promise.resolve(reportError(error, io));
   }
-  return runDeploy(flags, io, async (resolved, deps, config) => {
+  return runDeploy(flags, io, async (resolved, deps, config, prompt) => {
     const spec = flags.ami ? { ...resolved, ami: { id: flags.ami } } : resolved;
     if (flags.promoteFrom !== undefined) {
       if (flags.promoteFrom === spec.env) throw new UsageError(`--promote-from ${flags.promoteFrom} names the environment being deployed`);
@@ -64,6 +70,16 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
       ...(flags.promoteFrom !== undefined && { promoteFrom: flags.promoteFrom }),
       ...(flags.plan !== undefined && { reviewed: await readPlanFile(flags.plan) }),
     };
+    if (mustAsk(flags, io)) {
+      // The plan is made and shown without changing anything; the deploy then goes ahead only if the
+      // world still gives exactly the plan the person agreed to.
+      const shown = await replace(spec, { ...options, dryRun: true }, deps, io.signal);
+      if (shown.kind !== 'planned') return shown;
+      if (!(await prompt.confirm(shown))) {
+        throw new UsageError('the deploy was not confirmed', 'answer y to proceed, or pass --yes to act without asking');
+      }
+      return replace(spec, { ...options, reviewed: reviewedPlan(spec, shown.plan, shown.snapshot) }, deps, io.signal);
+    }
     const outcome = await replace(spec, options, deps, io.signal);
     if (outcome.kind === 'planned' && flags.out !== undefined) {
       await writePlanFile(flags.out, reviewedPlan(spec, outcome.plan, outcome.snapshot));

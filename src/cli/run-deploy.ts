@@ -8,7 +8,9 @@ import { EXIT, type Io, interruptCode, reportError } from './io.js';
 import { pasteable, pasteableIo } from './commands.js';
 import { proveWritable } from './journal-dir.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
+import { redactEnvSecrets } from './redact.js';
 import { renderEvent, renderFailure, renderPlan, renderSummary } from './render.js';
+import { type JsonOutcome, jsonEvent, jsonOutcome } from './render-json.js';
 import { buildDeps } from './wiring.js';
 
 export interface DeployFlags {
@@ -18,6 +20,14 @@ export interface DeployFlags {
   readonly journalDir?: string;
   /** Changes nothing, so needs no journal folder. */
   readonly dryRun?: boolean;
+  /** `--json`: NDJSON events on stdout, ending with the outcome line; stderr stays human text. */
+  readonly json?: boolean;
+}
+
+/** What a command may ask of the person running it, between the plan and the first change. */
+export interface Prompt {
+  /** Shows the plan and asks to proceed; true only for a yes. */
+  confirm(planned: { readonly plan: Plan; readonly snapshot: Snapshot }): Promise<boolean>;
 }
 
 export type AnyOutcome = Outcome | Finished | { readonly kind: 'planned'; readonly plan: Plan; readonly snapshot: Snapshot };
@@ -32,8 +42,9 @@ const stamp = (): string => new Date().toISOString().slice(11, 19);
 export const runDeploy = async (
   flags: DeployFlags,
   io: Io,
-  act: (spec: RoleSpec, deps: Deps, config: Config) => Promise<AnyOutcome>,
+  act: (spec: RoleSpec, deps: Deps, config: Config, prompt: Prompt) => Promise<AnyOutcome>,
 ): Promise<number> => {
+  const json = flags.json === true;
   const journalDir = flags.journalDir ?? DEFAULT_JOURNAL_DIR;
   let say = io;
   try {
@@ -42,20 +53,56 @@ export const runDeploy = async (
     const where = { config: flags.config, env: spec.env, role: spec.role, journalDir };
     say = pasteableIo(io, where);
     if (!flags.dryRun) await proveWritable(journalDir);
+    // In --json mode stdout carries only NDJSON: the human lines of a success are left out (the outcome carries them).
     const log = (text: string) => {
+      if (json) return;
       for (const line of text.split('\n')) say.out(`[${stamp()}] ${line}`);
     };
+    const out = say.out;
     const deps = buildDeps(io.env, config.region, journalDir, (event) => {
       if (event.type === 'deploy.started') {
         const command = (action: string) => pasteable(`mackerel-replacer ${action} ${event.deployId}`, where);
         io.onDeploy?.({ rollback: command('rollback'), resume: command('resume') });
       }
+      if (json) {
+        out(redactEnvSecrets(jsonEvent(event, Date.now()), io.env));
+        return;
+      }
       const line = renderEvent(event);
       if (line) log(line);
     });
-    return report(await act(spec, deps, config), spec, say, log);
+    const prompt: Prompt = {
+      confirm: async ({ plan, snapshot }) => {
+        for (const line of renderPlan(plan, snapshot, spec.targetGroups)) (json ? say.err : log)(line);
+        const answer = await io.ask?.('Proceed? [y/N] ', io.signal);
+        return /^\s*y(es)?\s*$/i.test(answer ?? '');
+      },
+    };
+    const outcome = await act(spec, deps, config, prompt);
+    const code = report(outcome, spec, say, log);
+    if (json) out(redactEnvSecrets(jsonOutcome(asJson(outcome), code, Date.now()), io.env));
+    return code;
   } catch (error) {
     return reportError(error, say);
+  }
+};
+
+const asJson = (outcome: AnyOutcome): JsonOutcome => {
+  switch (outcome.kind) {
+    case 'planned':
+      return { kind: 'planned', deployId: outcome.plan.deployId, plan: outcome.plan, old: outcome.snapshot.members };
+    case 'replaced':
+      return { kind: 'replaced', deployId: outcome.summary.deployId, summary: outcome.summary };
+    case 'finished':
+      return { kind: 'finished', deployId: outcome.deployId, status: outcome.status };
+    case 'rolled-back': {
+      const { deployId, reason, requested, aborted } = outcome;
+      return { kind: 'rolled-back', deployId, reason, requested, aborted };
+    }
+    case 'incomplete':
+      return { kind: 'incomplete', deployId: outcome.deployId, reason: outcome.reason, leftovers: outcome.leftovers.map(({ what, fix }) => ({ what, fix })) };
+    case 'interrupted':
+      return { kind: 'interrupted', deployId: outcome.deployId, step: outcome.step };
   }
 };
 

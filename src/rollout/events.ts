@@ -29,7 +29,18 @@ export type DeployEvent =
   | { type: 'plan.made'; plan: Plan }
   | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[] }
   | { type: 'launch.failed'; launch: AzLaunch; error: string }
-  | { type: 'waiting'; phase: Phase; what: string; done: number; total: number; pending: readonly string[] }
+  | {
+      type: 'waiting';
+      phase: Phase;
+      what: string;
+      done: number;
+      total: number;
+      pending: readonly string[];
+      /** How long this wait has lasted, by the engine's clock. */
+      elapsedMs: number;
+      /** When it gives up; absent when it has no deadline of its own. */
+      timeoutMs?: number;
+    }
   | { type: 'step.done'; phase: Phase; what: string; ids: readonly string[] }
   | { type: 'rollback.started'; reason: string }
   | { type: 'warning'; message: string };
