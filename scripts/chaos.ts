@@ -4,8 +4,8 @@
 // figures; exits 1 on any failure.
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { runChaos } from '../test/fault/chaos.js';
-import { formatFigures } from '../test/fault/figures.js';
+import { runChaos } from './chaos/chaos.js';
+import { formatFigures } from './chaos/figures.js';
 
 const usage = 'usage: npm run chaos -- [--runs N] [--seed S] [--path P]   (--path replays one counterexample of seed S)';
 

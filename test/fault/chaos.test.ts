@@ -1,10 +1,10 @@
 // The chaos suite in CI, with a fixed seed: the pinned runs (every crash point among them) and 200
 // generated fault schedules. The runs execute the build (dist/) on worker threads; `npm test` builds first.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type ChaosResult, runChaos } from './chaos.js';
-import { CRASH_CASES, formatFigures } from './figures.js';
-import { PINNED } from './pinned.js';
-import { describeRun } from './property.js';
+import { type ChaosResult, runChaos } from '../../scripts/chaos/chaos.js';
+import { CRASH_CASES, formatFigures } from '../../scripts/chaos/figures.js';
+import { PINNED } from '../../scripts/chaos/pinned.js';
+import { describeRun } from '../../scripts/chaos/property.js';
 
 const SEED = 20261123;
 const RUNS = 200;

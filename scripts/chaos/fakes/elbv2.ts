@@ -143,7 +143,7 @@ export const createBalancer = (c: Conduit): Balancer => {
           vpcId: group.vpcId,
           targetType: group.targetType,
           loadBalancerArns: [...group.loadBalancerArns],
-          deregistrationDelaySeconds: Math.round(delay / 1000),
+          deregistrationDelaySeconds: Math.round(delay / world.timeScale / 1000),
         });
       }
       return groups;

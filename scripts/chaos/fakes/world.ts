@@ -142,6 +142,8 @@ export interface WorldEvent {
 export interface World {
   readonly clock: FakeClock;
   readonly timing: Timing;
+  /** Fake ms per ms of AWS's own timing (1 unless scaled to keep pace with the sandbox); AWS's settings are shown unscaled. */
+  readonly timeScale: number;
   readonly region: string;
   readonly images: Map<string, FakeImage>;
   readonly subnets: Map<string, Subnet>;
@@ -198,14 +200,16 @@ const prng = (seed: number) => {
   };
 };
 
-export const createWorld = (clock: FakeClock, options: { timing?: Timing; region?: string; seed?: number } = {}): World => {
+export const createWorld = (clock: FakeClock, options: { timeScale?: number; region?: string; seed?: number } = {}): World => {
+  const timeScale = options.timeScale ?? 1;
   const timeline = createTimeline();
   const counters = new Map<string, number>();
   const random = prng(options.seed ?? 1);
   const faults = createFaultBox();
   return {
     clock,
-    timing: options.timing ?? AWS_TIMING,
+    timing: scaleTiming(AWS_TIMING, timeScale),
+    timeScale,
     region: options.region ?? 'ap-northeast-1',
     images: new Map(),
     subnets: new Map(),

@@ -1,4 +1,4 @@
-// Runs chaos tasks on worker threads at once: a run mostly waits (boots, drains, back-offs), so
+// Runs chaos tasks on worker threads at once: a sandbox run mostly waits (boots, drains, back-offs), so
 // several at a time use the machine far better than one after another. Each thread has its own
 // process.env, which the AWS SDK reads its endpoint from, so each runs the CLI in-process against
 // its own sandbox. This module is also the threads' code.
@@ -16,7 +16,7 @@ const WORKERS = Math.min(8, availableParallelism() * 3);
 
 // Threads run JavaScript: this module's build, whether it runs from source (vitest) or from dist/.
 const here = import.meta.url;
-const WORKER = fileURLToPath(here.endsWith('.ts') ? new URL('../../dist/test/fault/pool.js', here) : here);
+const WORKER = fileURLToPath(here.endsWith('.ts') ? new URL('../../dist/scripts/chaos/pool.js', here) : here);
 const MARK = 'mackerel-replacer chaos worker';
 
 if (workerData === MARK) {
