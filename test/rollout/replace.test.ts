@@ -106,7 +106,7 @@ describe('replace: a good deploy', () => {
     const first = launched(s);
     expect((await runReplace(s, { deployId: '20261123-070000-0c0d' })).kind).toBe('replaced');
     expect(recordOf(s, '20261123-070000-0c0d')!.terminated.toSorted()).toEqual(first.map((i) => i.id).toSorted());
-    expect(first.map((i) => i.state)).toEqual(['terminated', 'terminated']);
+    expect(first.map((i) => i.state)).toEqual(['shutting-down', 'shutting-down']);
     expect(capacityDips(s)).toEqual([]);
   });
 });
