@@ -3,6 +3,7 @@ import { ROLLBACK_MS } from './deadlines.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, attempt } from './leftovers.js';
+import type { Call, Monitor } from './ports.js';
 import { launchedIds, oldIds } from './record.js';
 import { retireHosts } from './retire.js';
 import { TAG_DEPLOY, TAG_REPLACED_BY } from './tags.js';
@@ -58,8 +59,24 @@ export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
     async () => {
       const newHosts = await retireHosts(spec, deps.monitor, (host) => host.instanceId !== undefined && ids.has(host.instanceId), call);
       if (newHosts.length > 0) deps.emit({ type: 'step.done', phase: 'rollback', what: 'retired the new Mackerel hosts', ids: newHosts });
+      // An agent configured with other roles (often why verification failed) registered outside the role's listing.
+      const elsewhere = await hostsOfInstances(deps.monitor, newIds, call);
+      if (elsewhere.length > 0) {
+        await deps.monitor.retire(elsewhere, call);
+        deps.emit({ type: 'step.done', phase: 'rollback', what: 'retired the new Mackerel hosts registered under other roles', ids: elsewhere });
+      }
     });
   return leftovers;
+};
+
+/** The live hosts that name these instances by customIdentifier, a few look-ups at a time. */
+const hostsOfInstances = async (monitor: Monitor, instanceIds: readonly string[], call: Call): Promise<string[]> => {
+  const found = new Set<string>();
+  for (let i = 0; i < instanceIds.length; i += 10) {
+    const hosts = await Promise.all(instanceIds.slice(i, i + 10).map((id) => monitor.hostOfInstance(id, call)));
+    for (const host of hosts) if (host) found.add(host.id);
+  }
+  return [...found];
 };
 
 /** Takes the deploy's mark off the old instances, where it is still this deploy's. */
