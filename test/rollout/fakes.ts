@@ -119,9 +119,10 @@ export const inProcess = async (
 
 const signalNever = () => new AbortController().signal;
 
-export const runReplace = async (s: Stage, options: { signal?: AbortSignal; deployId?: string } = {}): Promise<Outcome> => {
+export const runReplace = async (s: Stage, options: { signal?: AbortSignal; deployId?: string; allowStale?: boolean } = {}): Promise<Outcome> => {
   const { fakes, spec } = s;
-  const { outcome } = await inProcess(fakes, (deps) => replace(spec, { deployId: options.deployId ?? DEPLOY_ID, dryRun: false }, deps, options.signal ?? signalNever()));
+  const replaceOptions = { deployId: options.deployId ?? DEPLOY_ID, dryRun: false, allowStale: options.allowStale };
+  const { outcome } = await inProcess(fakes, (deps) => replace(spec, replaceOptions, deps, options.signal ?? signalNever()));
   return outcome as Outcome;
 };
 
