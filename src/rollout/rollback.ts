@@ -111,7 +111,9 @@ export const restoreOld = async (run: Run): Promise<Leftover[]> => {
       () => deps.monitor.setStatus(hostIds, status, call));
   }
   if (leftovers.length > 0 || spec.targetGroups.length === 0) return leftovers;
-  await attempt(leftovers, 'the old targets did not become healthy again', `mackerel-replacer status ${record.deployId}`, () =>
+  // The new fleet still serves: finishing the deploy forward is always a way out.
+  const fix = `check the old instances, then mackerel-replacer rollback ${record.deployId} again; or keep the new fleet: mackerel-replacer resume ${record.deployId}`;
+  await attempt(leftovers, 'the old targets did not become healthy again', fix, () =>
     waitFor(async () => healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call)), {
       clock: deps.clock,
       interval: spec.pollInterval,
