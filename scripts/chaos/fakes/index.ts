@@ -11,7 +11,7 @@ import { createBalancer, healthyCount } from './elbv2.js';
 import { createJournal, type JournalDisk } from './journal.js';
 import { createMonitor } from './mackerel.js';
 import { createProcess, type FakeProcess } from './process.js';
-import { type Conduit } from './transport.js';
+import type { Conduit } from './transport.js';
 import { createWorld, type World } from './world.js';
 
 export { createFakeClock, type FakeClock } from './clock.js';
