@@ -100,6 +100,8 @@ export const restoreOld = async (run: Run): Promise<Leftover[]> => {
   const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
   const ids = oldIds(record);
+  // The old fleet goes back into service: a deploy resumed after this must cut over again.
+  record.step = 'cutover';
   for (const arn of spec.targetGroups) {
     await attempt(leftovers, `could not register the old targets again in ${arn}`,
       `aws elbv2 register-targets --target-group-arn ${arn} --targets ${ids.map((id) => `Id=${id}`).join(' ')}`,

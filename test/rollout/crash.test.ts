@@ -159,4 +159,21 @@ describe('recovery from what AWS and Mackerel say', () => {
     expect((await runResume(s)).kind).toBe('replaced');
     expect(expectReplaced(s, 4)).toEqual([]);
   });
+
+  it('after a failed restore, resume cuts over again: the old targets registered anew are drained before their instances end', async () => {
+    const s = stage('web');
+    await replaceKilledAt(s, phase('terminate'));
+    s.fakes.world.inject({ type: 'health-fail', count: 1 });
+    expect((await runRollback(s)).kind).toBe('incomplete');
+    const restored = s.fakes.world.events.length;
+    expect((await runResume(s)).kind).toBe('replaced');
+    expect(expectReplaced(s, 2)).toEqual([]);
+    const after = s.fakes.world.events.slice(restored);
+    for (const { id } of s.old) {
+      const drained = after.findIndex((e) => e.type === 'target.removed' && e.instanceId === id);
+      const terminating = after.findIndex((e) => e.type === 'instance.terminating' && e.instanceId === id);
+      expect(drained, `old ${id} drained before it was terminated`).toBeGreaterThanOrEqual(0);
+      expect(drained).toBeLessThan(terminating);
+    }
+  });
 });
