@@ -11,6 +11,8 @@ export interface Figures {
   schedules: number;
   /** Runs by where they ran: `fakes` or `sandbox`. */
   runs: Tally;
+  /** Real milliseconds the runs took, by where they ran (runs overlap on the worker threads). */
+  runMs: Tally;
   /** Fault entries injected, by kind. */
   faults: Tally;
   /** The same, of the runs against the sandbox only. */
@@ -34,6 +36,7 @@ export interface Figures {
 export const emptyFigures = (): Figures => ({
   schedules: 0,
   runs: {},
+  runMs: {},
   faults: {},
   sandboxFaults: {},
   faultsMet: {},
@@ -54,6 +57,7 @@ export const addReport = (figures: Figures, report: RunReport): void => {
   const via = schedule.via ?? 'sandbox';
   figures.schedules += 1;
   bump(figures.runs, via);
+  bump(figures.runMs, via, Math.round(report.ms ?? 0));
   for (const fault of [...schedule.faults, ...(schedule.crash?.faults ?? [])]) {
     bump(figures.faults, kindOf(fault));
     if (via === 'sandbox') bump(figures.sandboxFaults, kindOf(fault));
@@ -73,7 +77,7 @@ export const mergeFigures = (into: Figures, from: Figures): void => {
   into.schedules += from.schedules;
   into.crashesUnreached += from.crashesUnreached;
   into.lostLaunches += from.lostLaunches;
-  for (const key of ['runs', 'faults', 'sandboxFaults', 'faultsMet', 'crashes', 'exits', 'outcomes', 'violations'] as const) {
+  for (const key of ['runs', 'runMs', 'faults', 'sandboxFaults', 'faultsMet', 'crashes', 'exits', 'outcomes', 'violations'] as const) {
     for (const [name, n] of Object.entries(from[key])) bump(into[key], name, n);
   }
 };
@@ -87,6 +91,7 @@ const listed = (tally: Tally) =>
 
 export const formatFigures = (figures: Figures, wallMs: number): string[] => [
   `schedules tried: ${figures.schedules} in ${(wallMs / 1000).toFixed(1)}s (${(figures.schedules / (wallMs / 1000)).toFixed(1)} per second): ${listed(figures.runs)}`,
+  `  one run took on average: ${Object.entries(figures.runs).map(([via, n]) => `${via} ${((figures.runMs[via] ?? 0) / n / 1000).toFixed(2)}s`).join(', ')}`,
   `faults injected: ${total(figures.faults)} (${listed(figures.faults)})`,
   `  of which against the sandbox: ${total(figures.sandboxFaults)} (${listed(figures.sandboxFaults)})`,
   `requests that met a fault: ${total(figures.faultsMet)} (${listed(figures.faultsMet)}), of which RunInstances answers lost after launching: ${figures.lostLaunches}`,

@@ -12,7 +12,8 @@ import type { Schedule } from './schedule.js';
 export type Task = { readonly kind: 'shard'; readonly shard: ShardTask } | { readonly kind: 'schedule'; readonly schedule: Schedule };
 export type Result<T extends Task> = T extends { kind: 'shard' } ? ShardResult : RunReport;
 
-const WORKERS = Math.min(8, availableParallelism() * 3);
+/** A sandbox run mostly waits in real time (boots, drains, back-offs): enough threads to overlap them. */
+const WORKERS = Math.min(12, availableParallelism() * 6);
 
 // Threads run JavaScript: this module's build, whether it runs from source (vitest) or from dist/.
 const here = import.meta.url;

@@ -15,6 +15,12 @@ export interface RunReport {
   /** RunInstances calls that launched, whose answer was lost (drop-after). */
   readonly lostLaunches: number;
   readonly violations: readonly Violation[];
+  /** Real milliseconds the run took. */
+  readonly ms?: number;
 }
 
-export const runSchedule = (schedule: Schedule): Promise<RunReport> => (schedule.via === 'fakes' ? runOnFakes(schedule) : runOnSandbox(schedule));
+export const runSchedule = async (schedule: Schedule): Promise<RunReport> => {
+  const t0 = performance.now();
+  const report = await (schedule.via === 'fakes' ? runOnFakes(schedule) : runOnSandbox(schedule));
+  return { ...report, ms: performance.now() - t0 };
+};

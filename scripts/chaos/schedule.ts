@@ -160,8 +160,8 @@ const overTheWire = (fault: Fault): boolean => fault.type === 'drop' || fault.ty
  * clock. A share runs against the sandbox over HTTP: one in SANDBOX_WIRE_SHARE of those with drops
  * or stalls, one in SANDBOX_SHARE of the rest.
  */
-export const SANDBOX_WIRE_SHARE = 6;
-export const SANDBOX_SHARE = 40;
+export const SANDBOX_WIRE_SHARE = 12;
+export const SANDBOX_SHARE = 150;
 
 const viaArb = (faults: readonly Fault[]): fc.Arbitrary<Via> => {
   const share = faults.some(overTheWire) ? SANDBOX_WIRE_SHARE : SANDBOX_SHARE;
