@@ -7,7 +7,7 @@ import type { Call, Monitor } from './ports.js';
 import { launchedIds, oldIds } from './record.js';
 import { retireHosts } from './retire.js';
 import { TAG_DEPLOY, TAG_REPLACED_BY } from './tags.js';
-import { goneVerdict, healthVerdict } from './verdicts.js';
+import { goneVerdict, healthVerdict, stableVerdict } from './verdicts.js';
 import { observeGroups } from './verify.js';
 import { waitFor } from './wait.js';
 
@@ -115,8 +115,15 @@ export const restoreOld = async (run: Run): Promise<Leftover[]> => {
   if (leftovers.length > 0 || spec.targetGroups.length === 0) return leftovers;
   // The new fleet still serves: finishing the deploy forward is always a way out.
   const fix = `check the old instances, then mackerel-replacer rollback ${record.deployId} again; or keep the new fleet: mackerel-replacer resume ${record.deployId}`;
+  // As verification trusts new targets only once stable, so the rollback trusts the old ones again.
+  let healthySince: number | undefined;
   await attempt(leftovers, 'the old targets did not become healthy again', fix, () =>
-    waitFor(async () => healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call)), {
+    waitFor(async () => {
+      const verdict = healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call));
+      const now = deps.clock.now();
+      healthySince = verdict.kind === 'passed' ? (healthySince ?? now) : undefined;
+      return stableVerdict(verdict, healthySince, now, spec.stableFor);
+    }, {
       clock: deps.clock,
       interval: spec.pollInterval,
       timeout: spec.timeouts.verify,

@@ -176,4 +176,14 @@ describe('recovery from what AWS and Mackerel say', () => {
       expect(drained).toBeLessThan(terminating);
     }
   });
+
+  it('a rollback after cutover waits until the old targets are healthy without a break before the new side goes', async () => {
+    const s = stage('web', { spec: { perAz: 2 }, oldPerAz: 2 });
+    await replaceKilledAt(s, step('deregistered the old targets'));
+    // The old targets registered again fall back to unhealthy after their first healthy check.
+    s.fakes.world.inject({ type: 'health-flap', count: 4 });
+    expect((await runRollback(s)).kind).toBe('rolled-back');
+    expect(capacityDips(s)).toEqual([]);
+    expect(expectUntouched(s)).toEqual([]);
+  });
 });
