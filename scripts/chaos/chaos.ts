@@ -3,9 +3,10 @@
 // the sandbox (see schedule.ts).
 import { type Figures, addReport, emptyFigures, mergeFigures } from './figures.js';
 import { PINNED } from './pinned.js';
-import { runInWorkers } from './pool.js';
+import { FAKES_WORKERS, SANDBOX_WORKERS, runInWorkers } from './pool.js';
 import { type ShardResult, type ShardTask, describeRun, runShard } from './property.js';
 import type { RunReport } from './run.js';
+import type { Via } from './schedule.js';
 
 /**
  * Schedules per shard. Many small shards let the pool even out the slow sandbox runs; the split
@@ -43,24 +44,26 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosResult> => {
     const shard = await runShard({ seed: options.seed, runs: options.runs, path: options.path, shrink: options.shrink });
     return { figures: shard.figures, pinned: [], shards: [shard], failures: shard.failure ? [shard.failure] : [] };
   }
-  // The pinned sandbox runs (a child process killed, each) first, the quick pinned fakes runs last, to fill the gaps.
+  // Two passes over the same shards. The sandbox runs first, alone: they run against real-time
+  // deadlines, which runs against the fakes (pure computation) would starve on a small machine.
   const shards = shardTasks(options.runs, options.seed, options.shrink);
-  const order = PINNED.map((pin, index) => ({ pin, index }));
-  const slow = order.filter(({ pin }) => pin.schedule.via !== 'fakes');
-  const quick = order.filter(({ pin }) => pin.schedule.via === 'fakes');
-  const results = await runInWorkers([
-    ...slow.map(({ pin }) => ({ kind: 'schedule' as const, schedule: pin.schedule })),
-    ...shards.map((shard) => ({ kind: 'shard' as const, shard })),
-    ...quick.map(({ pin }) => ({ kind: 'schedule' as const, schedule: pin.schedule })),
-  ]);
-  const shardResults = results.slice(slow.length, slow.length + shards.length) as ShardResult[];
+  const pins = (via: Via) => PINNED.flatMap((pin, index) => ((pin.schedule.via ?? 'sandbox') === via ? [{ pin, index }] : []));
   const pinned: RunReport[] = new Array(PINNED.length);
-  slow.forEach(({ index }, i) => {
-    pinned[index] = results[i] as RunReport;
-  });
-  quick.forEach(({ index }, i) => {
-    pinned[index] = results[slow.length + shards.length + i] as RunReport;
-  });
+  const shardResults: ShardResult[] = [];
+  for (const [via, workers] of [['sandbox', SANDBOX_WORKERS], ['fakes', FAKES_WORKERS]] as const) {
+    const own = pins(via);
+    const results = await runInWorkers(
+      [
+        ...own.map(({ pin }) => ({ kind: 'schedule' as const, schedule: pin.schedule })),
+        ...shards.map((shard) => ({ kind: 'shard' as const, shard: { ...shard, only: via } })),
+      ],
+      workers,
+    );
+    own.forEach(({ index }, i) => {
+      pinned[index] = results[i] as RunReport;
+    });
+    shardResults.push(...(results.slice(own.length) as ShardResult[]));
+  }
   const figures = emptyFigures();
   for (const shard of shardResults) mergeFigures(figures, shard.figures);
   for (const report of pinned) addReport(figures, report);
