@@ -57,7 +57,7 @@ const cases = (['web', 'worker'] as const).flatMap((role) =>
 );
 
 describe('kill -9 at each step boundary', () => {
-  it.each(cases)('$role at $name (+$lag calls), then resume: replaced', async ({ role, at, lag }) => {
+  it.each(cases)('$role at $name ($lag calls late), then resume: replaced', async ({ role, at, lag }) => {
     const s = stage(role, { spec: { perAz: 2 }, oldPerAz: 2 });
     await replaceKilledAt(s, at, lag);
     const outcome = await runResume(s);
@@ -68,7 +68,7 @@ describe('kill -9 at each step boundary', () => {
     expect(onlySnapshotTerminated(s)).toEqual([]);
   });
 
-  it.each(cases)('$role at $name (+$lag calls), then rollback: rolled back, or refused once an old instance is gone', async ({ role, at, lag }) => {
+  it.each(cases)('$role at $name ($lag calls late), then rollback: rolled back, or refused once an old instance is gone', async ({ role, at, lag }) => {
     const s = stage(role, { spec: { perAz: 2 }, oldPerAz: 2 });
     await replaceKilledAt(s, at, lag);
     const terminatedBefore = s.old.some((i) => i.state !== 'running');
