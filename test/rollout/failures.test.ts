@@ -2,10 +2,12 @@
 // side is gone (terminated, deregistered, hosts retired), the old fleet is exactly as it was and
 // healthy targets never fell below the old count.
 import { describe, expect, it } from 'vitest';
+import { replace } from '../../src/rollout/deploy.js';
 import { ApiError } from '../../src/rollout/errors.js';
 import { terminateInstances } from '../../scripts/chaos/fakes/ec2.js';
 import { createHost } from '../../scripts/chaos/fakes/mackerel.js';
 import {
+  DEPLOY_ID,
   type Stage,
   type StageOptions,
   capacityDips,
@@ -15,11 +17,10 @@ import {
   launched,
   recordOf,
   runReplace,
+  runResume,
   runRollback,
   stage,
 } from './fakes.js';
-import { replace } from '../../src/rollout/deploy.js';
-import { DEPLOY_ID } from './fakes.js';
 
 const rolledBack = async (s: Stage, options: { allowStale?: boolean } = {}) => {
   const outcome = await runReplace(s, options);
@@ -139,6 +140,24 @@ describe('a failure before cutover rolls back and leaves the old fleet untouched
     });
     expect(outcome).toMatchObject({ kind: 'rolled-back', aborted: true, reason: 'interrupted by SIGTERM' });
     expect(expectUntouched(s)).toEqual([]);
+  });
+});
+
+describe('an interrupt past the point of no return', () => {
+  it('lets the step in flight finish, stops before the next, and resume finishes the deploy', async () => {
+    const s = staged('web');
+    const controller = new AbortController();
+    const { outcome } = await inProcess(s.fakes, (deps) => replace(s.spec, { deployId: DEPLOY_ID, dryRun: false }, deps, controller.signal), {
+      emit: (event) => {
+        if (event.type === 'phase.started' && event.phase === 'cutover') controller.abort('SIGINT');
+      },
+    });
+    expect(outcome).toMatchObject({ kind: 'interrupted', step: 'terminate' });
+    expect(recordOf(s)).toMatchObject({ status: 'interrupted', step: 'cutover', cutoverBegun: true, terminated: [] });
+    expect(s.old.map((i) => i.state)).toEqual(['running', 'running']);
+    expect(capacityDips(s)).toEqual([]);
+    expect((await runResume(s)).kind).toBe('replaced');
+    expect(expectReplaced(s, 2)).toEqual([]);
   });
 });
 
