@@ -1,11 +1,12 @@
 // npm run chaos -- [--runs N] [--seed S] [--path P]
-// Whole deploys against the sandbox under generated fault schedules, plus the pinned runs (a kill -9
-// at every step boundary among them), each judged against DESIGN.md's invariants. Prints the
-// figures; exits 1 on any failure.
+// Whole deploys under generated fault schedules, most against the in-memory fakes on a fake clock
+// and a share against the sandbox over HTTP, plus the pinned runs on both (a kill -9 at every step
+// boundary among them), each judged against DESIGN.md's invariants. Prints the figures; exits 1
+// on any failure. Everything it runs lives in scripts/chaos/: the published build holds no test/.
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { runChaos } from '../test/fault/chaos.js';
-import { formatFigures } from '../test/fault/figures.js';
+import { runChaos } from './chaos/chaos.js';
+import { formatFigures } from './chaos/figures.js';
 
 const usage = 'usage: npm run chaos -- [--runs N] [--seed S] [--path P]   (--path replays one counterexample of seed S)';
 

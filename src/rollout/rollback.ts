@@ -3,10 +3,11 @@ import { ROLLBACK_MS } from './deadlines.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, attempt } from './leftovers.js';
+import type { Call, Monitor } from './ports.js';
 import { launchedIds, oldIds } from './record.js';
 import { retireHosts } from './retire.js';
 import { TAG_DEPLOY, TAG_REPLACED_BY } from './tags.js';
-import { goneVerdict, healthVerdict } from './verdicts.js';
+import { goneVerdict, healthVerdict, stableVerdict } from './verdicts.js';
 import { observeGroups } from './verify.js';
 import { waitFor } from './wait.js';
 
@@ -58,8 +59,24 @@ export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
     async () => {
       const newHosts = await retireHosts(spec, deps.monitor, (host) => host.instanceId !== undefined && ids.has(host.instanceId), call);
       if (newHosts.length > 0) deps.emit({ type: 'step.done', phase: 'rollback', what: 'retired the new Mackerel hosts', ids: newHosts });
+      // An agent configured with other roles (often why verification failed) registered outside the role's listing.
+      const elsewhere = await hostsOfInstances(deps.monitor, newIds, call);
+      if (elsewhere.length > 0) {
+        await deps.monitor.retire(elsewhere, call);
+        deps.emit({ type: 'step.done', phase: 'rollback', what: 'retired the new Mackerel hosts registered under other roles', ids: elsewhere });
+      }
     });
   return leftovers;
+};
+
+/** The live hosts that name these instances by customIdentifier, a few look-ups at a time. */
+const hostsOfInstances = async (monitor: Monitor, instanceIds: readonly string[], call: Call): Promise<string[]> => {
+  const found = new Set<string>();
+  for (let i = 0; i < instanceIds.length; i += 10) {
+    const hosts = await Promise.all(instanceIds.slice(i, i + 10).map((id) => monitor.hostOfInstance(id, call)));
+    for (const host of hosts) if (host) found.add(host.id);
+  }
+  return [...found];
 };
 
 /** Takes the deploy's mark off the old instances, where it is still this deploy's. */
@@ -83,6 +100,8 @@ export const restoreOld = async (run: Run): Promise<Leftover[]> => {
   const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
   const ids = oldIds(record);
+  // The old fleet goes back into service: a deploy resumed after this must cut over again.
+  record.step = 'cutover';
   for (const arn of spec.targetGroups) {
     await attempt(leftovers, `could not register the old targets again in ${arn}`,
       `aws elbv2 register-targets --target-group-arn ${arn} --targets ${ids.map((id) => `Id=${id}`).join(' ')}`,
@@ -94,8 +113,17 @@ export const restoreOld = async (run: Run): Promise<Leftover[]> => {
       () => deps.monitor.setStatus(hostIds, status, call));
   }
   if (leftovers.length > 0 || spec.targetGroups.length === 0) return leftovers;
-  await attempt(leftovers, 'the old targets did not become healthy again', `mackerel-replacer status ${record.deployId}`, () =>
-    waitFor(async () => healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call)), {
+  // The new fleet still serves: finishing the deploy forward is always a way out.
+  const fix = `check the old instances, then mackerel-replacer rollback ${record.deployId} again; or keep the new fleet: mackerel-replacer resume ${record.deployId}`;
+  // As verification trusts new targets only once stable, so the rollback trusts the old ones again.
+  let healthySince: number | undefined;
+  await attempt(leftovers, 'the old targets did not become healthy again', fix, () =>
+    waitFor(async () => {
+      const verdict = healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call));
+      const now = deps.clock.now();
+      healthySince = verdict.kind === 'passed' ? (healthySince ?? now) : undefined;
+      return stableVerdict(verdict, healthySince, now, spec.stableFor);
+    }, {
       clock: deps.clock,
       interval: spec.pollInterval,
       timeout: spec.timeouts.verify,

@@ -1,13 +1,14 @@
-// The chaos suite in CI, with a fixed seed: the pinned runs (every crash point among them) and 200
-// generated fault schedules. The runs execute the build (dist/) on worker threads; `npm test` builds first.
+// The chaos suite in CI, with a fixed seed: the pinned runs (every crash point among them, against
+// the sandbox and against the fakes) and 1000 generated fault schedules, most against the fakes, a
+// share against the sandbox. The runs execute the build (dist/) on worker threads; `npm test` builds first.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type ChaosResult, runChaos } from './chaos.js';
-import { CRASH_CASES, formatFigures } from './figures.js';
-import { PINNED } from './pinned.js';
-import { describeRun } from './property.js';
+import { type ChaosResult, runChaos } from '../../scripts/chaos/chaos.js';
+import { CRASH_CASES, formatFigures } from '../../scripts/chaos/figures.js';
+import { PINNED } from '../../scripts/chaos/pinned.js';
+import { describeRun } from '../../scripts/chaos/property.js';
 
 const SEED = 20261123;
-const RUNS = 200;
+const RUNS = 1000;
 
 let result: ChaosResult;
 beforeAll(async () => {
@@ -28,6 +29,11 @@ describe('generated fault schedules', () => {
   it(`${RUNS} schedules (seed ${SEED}) keep every invariant`, () => {
     expect(result.shards.flatMap((shard) => (shard.failure ? [shard.failure] : [])).join('\n\n')).toBe('');
     expect(result.shards.reduce((sum, shard) => sum + shard.figures.schedules, 0)).toBe(RUNS);
+  });
+
+  it('ran against both the fakes and the sandbox', () => {
+    expect(result.figures.runs.fakes).toBeGreaterThan(RUNS / 2);
+    expect(result.figures.runs.sandbox).toBeGreaterThan(PINNED.filter((pin) => pin.schedule.via !== 'fakes').length);
   });
 
   it('met every kind of fault and every crash point', () => {

@@ -1,10 +1,10 @@
 // The invariant checks must be able to fail: real runs' evidence, doctored the way each bug would
 // show in the sandbox's logs and state, is judged a violation of exactly that invariant.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TG_ARN } from '../integration/harness.js';
-import { type Event, type Evidence, newIds, oldIds } from './evidence.js';
-import { checkInvariants } from './invariants.js';
-import { collectEvidence } from './run.js';
+import { TG_ARN } from '../../scripts/chaos/sandbox-world.js';
+import { type Event, type Evidence, newIds, oldIds } from '../../scripts/chaos/evidence.js';
+import { checkInvariants } from '../../scripts/chaos/invariants.js';
+import { collectEvidence } from '../../scripts/chaos/sandbox-run.js';
 
 let web: Evidence;
 let worker: Evidence;

@@ -1,47 +1,17 @@
-// One chaos run: a fresh sandbox, the schedule's faults, `replace` (killed at the crash point, if
-// any, then `resume` or `rollback`), and the evidence every invariant is judged from.
+// One chaos run against the sandbox over HTTP: a fresh sandbox, the schedule's faults, the real CLI
+// running `replace` (as a child process killed at the crash point, if any, then `resume` or
+// `rollback`), and the evidence every invariant is judged from.
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type RequestRecord, TG_ARN, type World, startWorld } from '../integration/harness.js';
-import type { CommandRun, Event, Evidence, Violation } from './evidence.js';
+import { type RequestRecord, type World, startWorld } from './sandbox-world.js';
+import type { CommandRun, Event, Evidence } from './evidence.js';
 import { checkInvariants } from './invariants.js';
+import { TIME_SCALE, chaosYaml } from './config.js';
+import type { RunReport } from './run.js';
 import { AZS, CRASH_POINTS, type Schedule } from './schedule.js';
 
 const API_KEY = 'mkr-chaos-KEY-5e1d0c2b9a77';
 const AWS_SECRET = 'aws-chaos-SECRET-0b8e4f1d6c33';
-/** Real ms per simulated ms: a 20 s boot takes 400 ms. Slower runs wait more but poll less. */
-const TIME_SCALE = 0.02;
-
-// Short waits, so a fault that cannot heal fails the deploy in a second or two instead of minutes.
-const roleYaml = (role: string, perAz: number, targetGroups: string) => `      ${role}:
-        ami: { owners: [self], name: "reactio-${role}-*" }
-        instanceType: t3.small
-        subnets: [subnet-0aaa1111, subnet-0ccc3333]
-        securityGroupIds: [sg-0123abcd]
-        perAz: ${perAz}
-        stableFor: 500ms
-${targetGroups}        timeouts: { launch: 2s, verify: 3s, unhealthy: 500ms, total: 8s }
-`;
-
-export const chaosYaml = (perAz: number): string => `region: ap-northeast-1
-pollInterval: 100ms
-environments:
-  staging:
-    mackerel: { service: reactio-staging }
-    roles:
-${roleYaml('web', perAz, `        targetGroups: [${TG_ARN}]\n`)}${roleYaml('worker', perAz, '')}`;
-
-export interface RunReport {
-  readonly schedule: Schedule;
-  readonly deployId?: string;
-  readonly status?: string;
-  readonly commands: readonly CommandRun[];
-  /** Requests that met an injected fault, by fault type. */
-  readonly faultsMet: Readonly<Record<string, number>>;
-  /** RunInstances calls that launched, whose answer was lost (drop-after). */
-  readonly lostLaunches: number;
-  readonly violations: readonly Violation[];
-}
 
 const deployIdOf = (stdout: string): string | undefined => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stdout)?.[1];
 
@@ -137,7 +107,7 @@ export const collectEvidence = async (
   }
 };
 
-export const runSchedule = async (schedule: Schedule): Promise<RunReport> => {
+export const runOnSandbox = async (schedule: Schedule): Promise<RunReport> => {
   const { evidence, faultsMet, lostLaunches } = await collectEvidence(schedule);
   const { deployId, status, commands } = evidence;
   return { schedule, deployId, status, commands, faultsMet, lostLaunches, violations: checkInvariants(evidence) };

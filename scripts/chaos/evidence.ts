@@ -1,6 +1,6 @@
 // What a chaos run leaves to judge it by: the sandbox's state before and after, its event log, the
 // commands run with their output, the deploy's final journal status and every file written.
-import type { State, WorldEvent } from '../integration/harness.js';
+import type { State, WorldEvent } from './sandbox-world.js';
 import type { Role } from './schedule.js';
 
 export type Event = WorldEvent & { readonly targetGroupArn?: string; readonly status?: string };

@@ -1,9 +1,10 @@
-// The runs that are never left to chance: a kill -9 at every step boundary × resume/rollback ×
-// web/worker, RunInstances answers lost while a resume launches again, and an exit 4. Each comes
-// with what its end must look like, beyond the invariants every run keeps.
+// The runs that are never left to chance, against the sandbox and against the fakes: a kill -9 at
+// every step boundary × resume/rollback × web/worker (in the fakes also landing two calls late),
+// RunInstances answers lost while a resume launches again, and an exit 4. Each comes with what its
+// end must look like, beyond the invariants every run keeps.
 import type { Fault } from '../../src/sandbox/faults.js';
 import type { RunReport } from './run.js';
-import { type Recovery, type Role, type Schedule, crashPointsOf } from './schedule.js';
+import { type Recovery, type Role, type Schedule, type Via, crashPointsOf } from './schedule.js';
 
 export interface Pinned {
   readonly name: string;
@@ -32,15 +33,16 @@ const crashProblems = (report: RunReport): string[] => {
   return problems;
 };
 
-const crashes: Pinned[] = (['web', 'worker'] as const satisfies readonly Role[]).flatMap((role) =>
-  crashPointsOf(role).flatMap((point) =>
-    (['resume', 'rollback'] as const satisfies readonly Recovery[]).map((recover) => ({
-      name: `${role}: kill -9 at ${point.name}, then ${recover}`,
-      schedule: { role, perAz: 1, faults: [], crash: { at: point.name, recover } },
-      problems: crashProblems,
-    })),
-  ),
-);
+const crashes = (via: Via, lag = 0): Pinned[] =>
+  (['web', 'worker'] as const satisfies readonly Role[]).flatMap((role) =>
+    crashPointsOf(role).flatMap((point) =>
+      (['resume', 'rollback'] as const satisfies readonly Recovery[]).map((recover) => ({
+        name: `${via} ${role}: kill -9 at ${point.name}${lag > 0 ? ` (${lag} calls late)` : ''}, then ${recover}`,
+        schedule: { via, role, perAz: 1, faults: [], crash: { at: point.name, recover, ...(lag > 0 ? { lag } : {}) } },
+        problems: crashProblems,
+      })),
+    ),
+  );
 
 // Injected after the kill: before the first run they would meet preflight's DryRun launch instead.
 const lostAnswers = (count: number): Fault[] => [{ type: 'drop-after', api: 'ec2', action: 'RunInstances', count }];
@@ -52,17 +54,18 @@ const lostLaunchProblems = (report: RunReport): string[] => [
   ...(report.status === 'replaced' ? [] : [`ended ${report.status}, not replaced`]),
 ];
 
-const lostLaunches: Pinned[] = (
-  [
-    ['web', 2, 'launch', 2],
-    ['web', 1, 'register', 1],
-    ['worker', 2, 'verify', 3],
-  ] as const
-).map(([role, perAz, at, count]) => ({
-  name: `${role}: RunInstances answers lost while resuming after a kill at ${at}`,
-  schedule: { role, perAz, faults: [], crash: { at, recover: 'resume', faults: lostAnswers(count) } },
-  problems: lostLaunchProblems,
-}));
+const lostLaunches = (via: Via): Pinned[] =>
+  (
+    [
+      ['web', 2, 'launch', 2],
+      ['web', 1, 'register', 1],
+      ['worker', 2, 'verify', 3],
+    ] as const
+  ).map(([role, perAz, at, count]) => ({
+    name: `${via} ${role}: RunInstances answers lost while resuming after a kill at ${at}`,
+    schedule: { via, role, perAz, faults: [], crash: { at, recover: 'resume', faults: lostAnswers(count) } },
+    problems: lostLaunchProblems,
+  }));
 
 /** Exited 4, and the command its output pointed to (faults lifted) finished the deploy. */
 const incompleteProblems = (report: RunReport): string[] => [
@@ -71,9 +74,10 @@ const incompleteProblems = (report: RunReport): string[] => [
   ...(report.commands.length > 1 ? [] : ['nothing was run to finish the deploy']),
 ];
 
-const incomplete: Pinned = {
-  name: 'web: exit 4 when the old targets cannot be deregistered (six failures outlast the SDK five attempts)',
+const incomplete = (via: Via): Pinned => ({
+  name: `${via} web: exit 4 when the old targets cannot be deregistered (six failures outlast the SDK five attempts)`,
   schedule: {
+    via,
     role: 'web',
     perAz: 1,
     faults: [
@@ -82,6 +86,14 @@ const incomplete: Pinned = {
     ],
   },
   problems: incompleteProblems,
-};
+});
 
-export const PINNED: readonly Pinned[] = [...crashes, ...lostLaunches, incomplete];
+export const PINNED: readonly Pinned[] = [
+  ...crashes('sandbox'),
+  ...lostLaunches('sandbox'),
+  incomplete('sandbox'),
+  ...crashes('fakes'),
+  ...crashes('fakes', 2),
+  ...lostLaunches('fakes'),
+  incomplete('fakes'),
+];

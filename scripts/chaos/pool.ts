@@ -1,5 +1,5 @@
-// Runs chaos tasks on worker threads at once: a run mostly waits (boots, drains, back-offs), so
-// several at a time use the machine far better than one after another. Each thread has its own
+// Runs chaos tasks on worker threads at once: a sandbox run mostly waits (boots, drains, back-offs), so
+// several at a time use the machine far better than one after another; a fakes run only computes. Each thread has its own
 // process.env, which the AWS SDK reads its endpoint from, so each runs the CLI in-process against
 // its own sandbox. This module is also the threads' code.
 import { availableParallelism } from 'node:os';
@@ -12,11 +12,14 @@ import type { Schedule } from './schedule.js';
 export type Task = { readonly kind: 'shard'; readonly shard: ShardTask } | { readonly kind: 'schedule'; readonly schedule: Schedule };
 export type Result<T extends Task> = T extends { kind: 'shard' } ? ShardResult : RunReport;
 
-const WORKERS = Math.min(8, availableParallelism() * 3);
+/** Threads for sandbox runs: each mostly waits in real time (boots, drains, back-offs), so several overlap well. */
+export const SANDBOX_WORKERS = Math.min(8, availableParallelism() * 3);
+/** Threads for runs against the fakes: they only compute. */
+export const FAKES_WORKERS = availableParallelism();
 
 // Threads run JavaScript: this module's build, whether it runs from source (vitest) or from dist/.
 const here = import.meta.url;
-const WORKER = fileURLToPath(here.endsWith('.ts') ? new URL('../../dist/test/fault/pool.js', here) : here);
+const WORKER = fileURLToPath(here.endsWith('.ts') ? new URL('../../dist/scripts/chaos/pool.js', here) : here);
 const MARK = 'mackerel-replacer chaos worker';
 
 if (workerData === MARK) {
@@ -42,8 +45,8 @@ const runOn = (worker: Worker, task: Task): Promise<ShardResult | RunReport> =>
     worker.postMessage(task);
   });
 
-/** Runs every task, WORKERS at a time, in the order given; results come back in the same order. */
-export const runInWorkers = async <T extends Task>(tasks: readonly T[]): Promise<Result<T>[]> => {
+/** Runs every task, `workers` at a time, in the order given; results come back in the same order. */
+export const runInWorkers = async <T extends Task>(tasks: readonly T[], workers: number): Promise<Result<T>[]> => {
   const results: Result<T>[] = new Array(tasks.length);
   let next = 0;
   const drain = async () => {
@@ -58,6 +61,6 @@ export const runInWorkers = async <T extends Task>(tasks: readonly T[]): Promise
       await worker.terminate();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(WORKERS, tasks.length) }, drain));
+  await Promise.all(Array.from({ length: Math.min(workers, tasks.length) }, drain));
   return results;
 };

@@ -1,5 +1,5 @@
 // Invariant 3 (no orphans) and the exit codes: how the run ended must match what the world shows.
-import { TG_ARN } from '../integration/harness.js';
+import { TG_ARN } from './sandbox-world.js';
 import { type CommandRun, type Evidence, type Violation, hostsOf, newIds, oldIds } from './evidence.js';
 
 const serving = new Set(['initial', 'healthy', 'unhealthy', 'unused']);

@@ -1,5 +1,5 @@
 // DESIGN.md's invariants, judged from what the sandbox saw. Each check returns its violations.
-import { TG_ARN } from '../integration/harness.js';
+import { TG_ARN } from './sandbox-world.js';
 import { checkEndState } from './end-state.js';
 import { type Event, type Evidence, type Violation, hostsOf, newIds, oldIds } from './evidence.js';
 

@@ -1,18 +1,26 @@
 // The whole chaos suite: the pinned runs, plus `runs` generated schedules split into shards with
-// seeds seed, seed+1, …, all on worker threads.
+// seeds seed, seed+1, …, all on worker threads. Most runs go to the in-memory fakes, a share to
+// the sandbox (see schedule.ts).
 import { type Figures, addReport, emptyFigures, mergeFigures } from './figures.js';
 import { PINNED } from './pinned.js';
-import { runInWorkers } from './pool.js';
+import { FAKES_WORKERS, SANDBOX_WORKERS, runInWorkers } from './pool.js';
 import { type ShardResult, type ShardTask, describeRun, runShard } from './property.js';
 import type { RunReport } from './run.js';
+import type { Via } from './schedule.js';
 
-/** Fixed, so that `--runs N --seed S` always generates the same schedules. */
-const SHARDS = 8;
+/**
+ * Schedules per shard. Many small shards let the pool even out the slow sandbox runs; the split
+ * depends on `runs` alone, so `--runs N --seed S` always generates the same schedules.
+ */
+const SHARD_SIZE = 50;
+const MIN_SHARDS = 8;
 
-export const shardTasks = (runs: number, seed: number, shrink: boolean): ShardTask[] =>
-  Array.from({ length: SHARDS }, (_, k) => ({ seed: seed + k, runs: Math.floor(runs / SHARDS) + (k < runs % SHARDS ? 1 : 0), shrink })).filter(
+export const shardTasks = (runs: number, seed: number, shrink: boolean): ShardTask[] => {
+  const count = Math.max(MIN_SHARDS, Math.ceil(runs / SHARD_SIZE));
+  return Array.from({ length: count }, (_, k) => ({ seed: seed + k, runs: Math.floor(runs / count) + (k < runs % count ? 1 : 0), shrink })).filter(
     (task) => task.runs > 0,
   );
+};
 
 export interface ChaosOptions {
   readonly runs: number;
@@ -36,14 +44,26 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosResult> => {
     const shard = await runShard({ seed: options.seed, runs: options.runs, path: options.path, shrink: options.shrink });
     return { figures: shard.figures, pinned: [], shards: [shard], failures: shard.failure ? [shard.failure] : [] };
   }
-  // Long shards first, so the short pinned runs fill the gaps at the end.
+  // Two passes over the same shards. The sandbox runs first, alone: they run against real-time
+  // deadlines, which runs against the fakes (pure computation) would starve on a small machine.
   const shards = shardTasks(options.runs, options.seed, options.shrink);
-  const results = await runInWorkers([
-    ...shards.map((shard) => ({ kind: 'shard' as const, shard })),
-    ...PINNED.map(({ schedule }) => ({ kind: 'schedule' as const, schedule })),
-  ]);
-  const shardResults = results.slice(0, shards.length) as ShardResult[];
-  const pinned = results.slice(shards.length) as RunReport[];
+  const pins = (via: Via) => PINNED.flatMap((pin, index) => ((pin.schedule.via ?? 'sandbox') === via ? [{ pin, index }] : []));
+  const pinned: RunReport[] = new Array(PINNED.length);
+  const shardResults: ShardResult[] = [];
+  for (const [via, workers] of [['sandbox', SANDBOX_WORKERS], ['fakes', FAKES_WORKERS]] as const) {
+    const own = pins(via);
+    const results = await runInWorkers(
+      [
+        ...own.map(({ pin }) => ({ kind: 'schedule' as const, schedule: pin.schedule })),
+        ...shards.map((shard) => ({ kind: 'shard' as const, shard: { ...shard, only: via } })),
+      ],
+      workers,
+    );
+    own.forEach(({ index }, i) => {
+      pinned[index] = results[i] as RunReport;
+    });
+    shardResults.push(...(results.slice(own.length) as ShardResult[]));
+  }
   const figures = emptyFigures();
   for (const shard of shardResults) mergeFigures(figures, shard.figures);
   for (const report of pinned) addReport(figures, report);

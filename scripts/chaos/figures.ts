@@ -2,20 +2,26 @@
 import type { RunReport } from './run.js';
 import { crashPointsOf, kindOf } from './schedule.js';
 
-/** Role × step boundary × resume/rollback. */
-export const CRASH_CASES = (crashPointsOf('web').length + crashPointsOf('worker').length) * 2;
+/** Fakes/sandbox × role × step boundary × resume/rollback. */
+export const CRASH_CASES = 2 * (crashPointsOf('web').length + crashPointsOf('worker').length) * 2;
 
 type Tally = Record<string, number>;
 
 export interface Figures {
   schedules: number;
+  /** Runs by where they ran: `fakes` or `sandbox`. */
+  runs: Tally;
+  /** Real milliseconds the runs took, by where they ran (runs overlap on the worker threads). */
+  runMs: Tally;
   /** Fault entries injected, by kind. */
   faults: Tally;
+  /** The same, of the runs against the sandbox only. */
+  sandboxFaults: Tally;
   /** Requests that met a request fault, by fault type. */
   faultsMet: Tally;
   /** RunInstances calls that launched but whose answer was lost. */
   lostLaunches: number;
-  /** `role point -> recovery`: the CLI was killed there. */
+  /** `via role point -> recovery`: the CLI was killed there. */
   crashes: Tally;
   /** Crashes scheduled at a point the deploy never reached (it failed earlier). */
   crashesUnreached: number;
@@ -29,7 +35,10 @@ export interface Figures {
 
 export const emptyFigures = (): Figures => ({
   schedules: 0,
+  runs: {},
+  runMs: {},
   faults: {},
+  sandboxFaults: {},
   faultsMet: {},
   lostLaunches: 0,
   crashes: {},
@@ -45,12 +54,18 @@ const bump = (tally: Tally, key: string, by = 1) => {
 
 export const addReport = (figures: Figures, report: RunReport): void => {
   const { schedule } = report;
+  const via = schedule.via ?? 'sandbox';
   figures.schedules += 1;
-  for (const fault of [...schedule.faults, ...(schedule.crash?.faults ?? [])]) bump(figures.faults, kindOf(fault));
+  bump(figures.runs, via);
+  bump(figures.runMs, via, Math.round(report.ms ?? 0));
+  for (const fault of [...schedule.faults, ...(schedule.crash?.faults ?? [])]) {
+    bump(figures.faults, kindOf(fault));
+    if (via === 'sandbox') bump(figures.sandboxFaults, kindOf(fault));
+  }
   for (const [type, n] of Object.entries(report.faultsMet)) bump(figures.faultsMet, type, n);
   figures.lostLaunches += report.lostLaunches;
   if (schedule.crash) {
-    if (report.commands[0]?.killed) bump(figures.crashes, `${schedule.role} ${schedule.crash.at} -> ${schedule.crash.recover}`);
+    if (report.commands[0]?.killed) bump(figures.crashes, `${via} ${schedule.role} ${schedule.crash.at} -> ${schedule.crash.recover}`);
     else figures.crashesUnreached += 1;
   }
   for (const run of report.commands) bump(figures.exits, `${run.command} ${run.killed ? 'killed' : run.code}`);
@@ -62,7 +77,7 @@ export const mergeFigures = (into: Figures, from: Figures): void => {
   into.schedules += from.schedules;
   into.crashesUnreached += from.crashesUnreached;
   into.lostLaunches += from.lostLaunches;
-  for (const key of ['faults', 'faultsMet', 'crashes', 'exits', 'outcomes', 'violations'] as const) {
+  for (const key of ['runs', 'runMs', 'faults', 'sandboxFaults', 'faultsMet', 'crashes', 'exits', 'outcomes', 'violations'] as const) {
     for (const [name, n] of Object.entries(from[key])) bump(into[key], name, n);
   }
 };
@@ -75,10 +90,12 @@ const listed = (tally: Tally) =>
     .join(', ') || 'none';
 
 export const formatFigures = (figures: Figures, wallMs: number): string[] => [
-  `schedules tried: ${figures.schedules} in ${(wallMs / 1000).toFixed(1)}s`,
+  `schedules tried: ${figures.schedules} in ${(wallMs / 1000).toFixed(1)}s (${(figures.schedules / (wallMs / 1000)).toFixed(1)} per second): ${listed(figures.runs)}`,
+  `  one run took on average: ${Object.entries(figures.runs).map(([via, n]) => `${via} ${((figures.runMs[via] ?? 0) / n / 1000).toFixed(2)}s`).join(', ')}`,
   `faults injected: ${total(figures.faults)} (${listed(figures.faults)})`,
+  `  of which against the sandbox: ${total(figures.sandboxFaults)} (${listed(figures.sandboxFaults)})`,
   `requests that met a fault: ${total(figures.faultsMet)} (${listed(figures.faultsMet)}), of which RunInstances answers lost after launching: ${figures.lostLaunches}`,
-  `crash points exercised: ${Object.keys(figures.crashes).length} of ${CRASH_CASES} (role × step boundary × resume/rollback), ` +
+  `crash points exercised: ${Object.keys(figures.crashes).length} of ${CRASH_CASES} (fakes/sandbox × role × step boundary × resume/rollback), ` +
     `${total(figures.crashes)} kills; ${figures.crashesUnreached} scheduled kills not reached (the deploy ended first)`,
   `  kills: ${listed(figures.crashes)}`,
   `exit codes: ${listed(figures.exits)}`,

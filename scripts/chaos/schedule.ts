@@ -1,10 +1,12 @@
-// What a chaos run does to the world: faults injected into the sandbox before the deploy, and
-// optionally a kill -9 of the CLI at a step boundary, followed by `resume` or `rollback`.
+// What a chaos run does to the world: faults injected into the sandbox (or the fakes) before the
+// deploy, and optionally a kill -9 of the CLI at a step boundary, followed by `resume` or `rollback`.
 import fc from 'fast-check';
 import type { Fault } from '../../src/sandbox/faults.js';
 
 export type Role = 'web' | 'worker';
 export type Recovery = 'resume' | 'rollback';
+/** Where a run goes: the in-memory fakes on a fake clock, or the sandbox over HTTP in scaled real time. */
+export type Via = 'fakes' | 'sandbox';
 
 export interface CrashPoint {
   readonly name: string;
@@ -34,9 +36,16 @@ export interface Crash {
   readonly recover: Recovery;
   /** Injected after the kill: they meet the recovery (and what is left of the first faults). */
   readonly faults?: readonly Fault[];
+  /**
+   * Fakes only: port calls the killed process still makes after its output matched (a signal lands
+   * a little later than what triggered it). In the sandbox the real process races its kill.
+   */
+  readonly lag?: number;
 }
 
 export interface Schedule {
+  /** @default 'sandbox' */
+  readonly via?: Via;
   readonly role: Role;
   /** New (and seeded old) instances per AZ; the config has two AZs. */
   readonly perAz: 1 | 2;
@@ -133,22 +142,43 @@ export const faultArb: fc.Arbitrary<Fault> = fc.oneof(
   fc.integer({ min: 2, max: 4 }).map((factor): Fault => ({ type: 'slow-drain', factor })),
 );
 
-const crashArb = (role: Role): fc.Arbitrary<Crash> =>
+const crashArb = (role: Role, via: Via): fc.Arbitrary<Crash> =>
   fc
     .record({
       at: fc.constantFrom(...crashPointsOf(role).map((point) => point.name)),
       recover: fc.constantFrom<Recovery>('resume', 'rollback'),
       faults: fc.array(faultArb, { maxLength: 2 }),
+      lag: via === 'fakes' ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
     })
-    .map(({ faults, ...crash }) => (faults.length > 0 ? { ...crash, faults } : crash));
+    .map(({ faults, lag, ...crash }) => ({ ...crash, ...(faults.length > 0 ? { faults } : {}), ...(lag > 0 ? { lag } : {}) }));
 
-/** One in ten schedules also kills the CLI: a child process costs more than a whole in-process run. */
-export const scheduleArb: fc.Arbitrary<Schedule> = fc.constantFrom<Role>('web', 'worker').chain((role) =>
-  fc
-    .record({
-      perAz: fc.constantFrom<1 | 2>(1, 1, 2),
-      faults: fc.array(faultArb, { minLength: 0, maxLength: 3 }),
-      crash: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: crashArb(role) }),
-    })
-    .map(({ crash, ...rest }): Schedule => ({ role, ...rest, ...(crash ? { crash } : {}) })),
-);
+/** Faults that only a real socket shows in full: the SDK's and undici's own handling of them. */
+const overTheWire = (fault: Fault): boolean => fault.type === 'drop' || fault.type === 'drop-after' || fault.type === 'stall';
+
+/**
+ * Most schedules run against the fakes: the same faults, the adapters' retries modelled, on a fake
+ * clock. A share runs against the sandbox over HTTP: one in SANDBOX_WIRE_SHARE of those with drops
+ * or stalls, one in SANDBOX_SHARE of the rest.
+ */
+export const SANDBOX_WIRE_SHARE = 12;
+export const SANDBOX_SHARE = 150;
+
+const viaArb = (faults: readonly Fault[]): fc.Arbitrary<Via> => {
+  const share = faults.some(overTheWire) ? SANDBOX_WIRE_SHARE : SANDBOX_SHARE;
+  return fc.oneof({ weight: 1, arbitrary: fc.constant<Via>('sandbox') }, { weight: share - 1, arbitrary: fc.constant<Via>('fakes') });
+};
+
+/** One in ten schedules also kills the CLI (a child process, in the sandbox: it costs more than a whole in-process run). */
+export const scheduleArb: fc.Arbitrary<Schedule> = fc
+  .record({
+    role: fc.constantFrom<Role>('web', 'worker'),
+    perAz: fc.constantFrom<1 | 2>(1, 1, 2),
+    faults: fc.array(faultArb, { minLength: 0, maxLength: 3 }),
+  })
+  .chain(({ role, perAz, faults }) =>
+    viaArb(faults).chain((via) =>
+      fc
+        .oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: crashArb(role, via) })
+        .map((crash): Schedule => ({ via, role, perAz, faults, ...(crash ? { crash } : {}) })),
+    ),
+  );

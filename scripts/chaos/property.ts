@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { type Figures, addReport, emptyFigures } from './figures.js';
 import { type RunReport, runSchedule } from './run.js';
-import { scheduleArb } from './schedule.js';
+import { type Via, scheduleArb } from './schedule.js';
 
 export interface ShardTask {
   readonly seed: number;
@@ -12,6 +12,8 @@ export interface ShardTask {
   readonly path?: string;
   /** Shrink a counterexample; off in CI, where every run costs a deploy. */
   readonly shrink: boolean;
+  /** Runs only the schedules that go there (the others pass untried): the same shard, in two passes. */
+  readonly only?: Via;
 }
 
 export interface ShardResult {
@@ -39,6 +41,7 @@ const replayHint = (seed: number, path: string) =>
 export const runShard = async (task: ShardTask): Promise<ShardResult> => {
   const figures = emptyFigures();
   const property = fc.asyncProperty(scheduleArb, async (schedule) => {
+    if (task.only !== undefined && (schedule.via ?? 'sandbox') !== task.only) return;
     const report = await runSchedule(schedule);
     addReport(figures, report);
     if (report.violations.length > 0) throw new Error(describeRun(report));
