@@ -1,6 +1,6 @@
 import type { Emit, Phase } from './events.js';
 import type { Balancer, Clock, Fleet, Journal, Monitor, Subnet } from './ports.js';
-import type { DeployRecord } from './record.js';
+import type { DeployRecord, DeployStatus } from './record.js';
 import type { RoleSpec } from './spec.js';
 
 export interface Deps {
@@ -15,7 +15,7 @@ export interface Deps {
 }
 
 /** One deploy in progress: its spec, its durable record, and how to time and save steps. */
-export interface Run {
+export interface Deployment {
   readonly spec: RoleSpec;
   readonly deps: Deps;
   readonly record: DeployRecord;
@@ -28,7 +28,7 @@ export interface Run {
 }
 
 /** Runs one phase, emitting its start and end and recording its duration. */
-export const timed = async <T>(run: Pick<Run, 'deps' | 'phaseMs'>, phase: Phase, body: () => Promise<T>): Promise<T> => {
+export const timed = async <T>(run: Pick<Deployment, 'deps' | 'phaseMs'>, phase: Phase, body: () => Promise<T>): Promise<T> => {
   const { clock, emit } = run.deps;
   emit({ type: 'phase.started', phase });
   const t0 = clock.now();
@@ -39,8 +39,14 @@ export const timed = async <T>(run: Pick<Run, 'deps' | 'phaseMs'>, phase: Phase,
   return result;
 };
 
+/** Every change of a deploy's status goes through here, and is saved at once. */
+export const setStatus = (run: Deployment, status: DeployStatus): Promise<void> => {
+  run.record.status = status;
+  return save(run);
+};
+
 /** Persists the record; called before and after every step that changes the world. */
-export const save = (run: Run): Promise<void> => {
+export const save = (run: Deployment): Promise<void> => {
   run.record.updatedAt = run.deps.clock.now();
   return run.deps.journal.save(run.record);
 };

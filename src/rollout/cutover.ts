@@ -1,10 +1,10 @@
 // The old fleet's retirement, after verification. Each step is idempotent, so `resume` can run
 // it again after a crash; each returns what it left for a person instead of throwing.
-import { type Run, save } from './context.js';
+import { type Deployment, save } from './context.js';
 import { STEP_MS } from './deadlines.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
-import { type Leftover, attempt } from './leftovers.js';
+import { type Leftover, orLeftover } from './leftovers.js';
 import { ownershipProblem } from './ownership.js';
 import type { Instance } from './ports.js';
 import { launchedIds, oldIds } from './record.js';
@@ -14,13 +14,13 @@ import { retireHosts } from './retire.js';
  * New hosts to `working` (alerting covers them), then old hosts to `maintenance` (silences their
  * alerts), old targets deregistered and drained.
  */
-export const silenceAndDrain = async (run: Run): Promise<Leftover[]> => {
+export const silenceAndDrain = async (run: Deployment): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const leftovers: Leftover[] = [];
   const call = { signal: deps.clock.deadline(run.drainMs + STEP_MS) };
   if (spec.newHostStatus === 'working') {
     const newIds = new Set(launchedIds(record));
-    await attempt(leftovers, 'could not set the new hosts working, so the old ones were not silenced', `mackerel-replacer resume ${record.deployId}`, async () => {
+    await orLeftover(leftovers, 'could not set the new hosts working, so the old ones were not silenced', `mackerel-replacer resume ${record.deployId}`, async () => {
       const hosts = await deps.monitor.hosts(spec.service, spec.role, call);
       const idle = hosts.filter((host) => host.instanceId !== undefined && newIds.has(host.instanceId) && host.status !== 'working');
       await deps.monitor.setStatus(idle.map((host) => host.id), 'working', call);
@@ -37,7 +37,7 @@ export const silenceAndDrain = async (run: Run): Promise<Leftover[]> => {
   const ids = oldIds(record);
   if (spec.targetGroups.length === 0 || ids.length === 0) return leftovers;
   for (const arn of spec.targetGroups) {
-    await attempt(leftovers, `could not deregister the old targets from ${arn}`, `mackerel-replacer resume ${record.deployId}`,
+    await orLeftover(leftovers, `could not deregister the old targets from ${arn}`, `mackerel-replacer resume ${record.deployId}`,
       () => deps.balancer.deregister(arn, ids, call));
   }
   if (leftovers.length > 0) return leftovers;
@@ -55,7 +55,7 @@ export const silenceAndDrain = async (run: Run): Promise<Leftover[]> => {
  * Terminates the snapshot's instances, each re-checked against EC2 ownership right before.
  * One that fails the check is skipped and reported; one already going away counts as done.
  */
-export const terminateOld = async (run: Run): Promise<Leftover[]> => {
+export const terminateOld = async (run: Deployment): Promise<Leftover[]> => {
   const { spec, deps, record, subnets } = run;
   const leftovers: Leftover[] = [];
   const call = { signal: deps.clock.deadline(STEP_MS) };
@@ -83,7 +83,7 @@ export const terminateOld = async (run: Run): Promise<Leftover[]> => {
       owned.push(id);
     }
   }
-  const done = await attempt(leftovers, `could not terminate the old instances ${owned.join(', ')}`,
+  const done = await orLeftover(leftovers, `could not terminate the old instances ${owned.join(', ')}`,
     `mackerel-replacer resume ${record.deployId}`, () => deps.fleet.terminate(owned, call));
   if (done && owned.length > 0) {
     record.terminated.push(...owned);
@@ -94,14 +94,14 @@ export const terminateOld = async (run: Run): Promise<Leftover[]> => {
 };
 
 /** Retires the Mackerel hosts of the old instances that were terminated, and the stale hosts allowed (not yet retired). */
-export const retireOld = async (run: Run): Promise<Leftover[]> => {
+export const retireOld = async (run: Deployment): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const leftovers: Leftover[] = [];
   const call = { signal: deps.clock.deadline(STEP_MS) };
   const gone = new Set(record.terminated);
   const wanted = new Set(record.snapshot.filter((member) => gone.has(member.instanceId)).map((member) => member.hostId));
   for (const hostId of record.staleHosts ?? []) wanted.add(hostId);
-  await attempt(leftovers, 'could not retire the old Mackerel hosts', `mackerel-replacer resume ${record.deployId}`, async () => {
+  await orLeftover(leftovers, 'could not retire the old Mackerel hosts', `mackerel-replacer resume ${record.deployId}`, async () => {
     const live = await retireHosts(spec, deps.monitor, (host) => wanted.has(host.id), call);
     if (live.length > 0) deps.emit({ type: 'step.done', phase: 'retire', what: 'retired the old hosts', ids: live });
   });

@@ -1,4 +1,4 @@
-import { type Run, save, timed } from './context.js';
+import { type Deployment, save, setStatus, timed } from './context.js';
 import { retireOld, silenceAndDrain, terminateOld } from './cutover.js';
 import { MARK_MS } from './deadlines.js';
 import type { Phase } from './events.js';
@@ -30,7 +30,7 @@ export type Outcome =
   | { readonly kind: 'interrupted'; readonly deployId: string; readonly step: Step };
 
 /** Runs the deploy from `record.step` to the end, saving the record around every step. */
-export const drive = async (run: Run): Promise<Outcome> => {
+export const drive = async (run: Deployment): Promise<Outcome> => {
   if (isBefore(run.record.step, 'cutover')) {
     const deadline = run.deps.clock.deadline(run.spec.timeouts.total);
     try {
@@ -41,14 +41,14 @@ export const drive = async (run: Run): Promise<Outcome> => {
       return undo(run, message(error));
     }
   }
-  return retire(run);
+  return retireOldFleet(run);
 };
 
 /** Launch, register, verify: all of it can be undone, and an interrupt undoes it. */
-const bringUp = async (run: Run, signal: AbortSignal): Promise<void> => {
+const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
   const { spec, deps, record } = run;
   const call = { signal };
-  record.status = 'running';
+  await setStatus(run, 'running');
   await enter(run, 'launch');
   await timed(run, 'launch', async () => {
     // Before anything is launched, so resume and rollback from another machine find the old fleet.
@@ -78,39 +78,27 @@ const bringUp = async (run: Run, signal: AbortSignal): Promise<void> => {
 };
 
 /** Rolls the new side back and records how that ended. */
-export const undo = async (run: Run, reason: string, requested = false): Promise<Outcome> => {
+export const undo = async (run: Deployment, reason: string, requested = false): Promise<Outcome> => {
   const { record, deps } = run;
-  record.status = 'rolling-back';
   record.reason = reason;
-  await save(run);
+  await setStatus(run, 'rolling-back');
   deps.emit({ type: 'rollback.started', reason });
   const leftovers = await timed(run, 'rollback', async () => [...(await rollBackNew(run)), ...(await releaseOld(run))]);
-  return settle(run, leftovers, { kind: 'rolled-back', deployId: record.deployId, reason, aborted: run.signal.aborted, requested });
+  return recordOutcome(run, leftovers, { kind: 'rolled-back', deployId: record.deployId, reason, aborted: run.signal.aborted, requested });
 };
 
-const OLD_FLEET_STEPS: readonly [Step & Phase, (run: Run) => Promise<Leftover[]>][] = [
-  ['cutover', silenceAndDrain],
-  ['terminate', terminateOld],
-  ['retire', retireOld],
-];
-
-/** Cutover, terminate, retire: past the point of no return, an interrupt waits for the step in flight. */
-const retire = async (run: Run): Promise<Outcome> => {
+/**
+ * Past the point of no return: cutover, terminate, retire, then the new instances are marked done.
+ * An interrupt waits for the step in flight and stops before the next; a step that leaves
+ * something for a person ends the deploy incomplete.
+ */
+const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
   const { record, deps } = run;
-  for (const [step, body] of OLD_FLEET_STEPS) {
-    if (isBefore(step, record.step)) continue;
-    if (run.signal.aborted) {
-      record.status = 'interrupted';
-      await save(run);
-      return { kind: 'interrupted', deployId: record.deployId, step };
-    }
-    await enter(run, step);
-    const leftovers = await timed(run, step, () => body(run));
-    if (leftovers.length > 0) {
-      record.reason = 'the new fleet is serving, but the old one was not fully retired';
-      return settle(run, leftovers, { kind: 'replaced', summary: summarize(run) });
-    }
-  }
+  const stopped =
+    (await oldFleetStep(run, 'cutover', silenceAndDrain)) ??
+    (await oldFleetStep(run, 'terminate', terminateOld)) ??
+    (await oldFleetStep(run, 'retire', retireOld));
+  if (stopped) return stopped;
   const call = { signal: deps.clock.deadline(MARK_MS) };
   const marked = await deps.fleet.tag(launchedIds(record), { [TAG_STATE]: DONE }, call).then(
     () => [],
@@ -121,30 +109,47 @@ const retire = async (run: Run): Promise<Outcome> => {
   );
   await annotate(run);
   await enter(run, 'done');
-  return settle(run, marked, { kind: 'replaced', summary: summarize(run) });
+  return recordOutcome(run, marked, { kind: 'replaced', summary: summarize(run) });
+};
+
+/** Runs one step of the old fleet's retirement unless done already; an outcome when the deploy stops there. */
+const oldFleetStep = async (
+  run: Deployment,
+  step: Step & Phase,
+  body: (run: Deployment) => Promise<Leftover[]>,
+): Promise<Outcome | undefined> => {
+  const { record } = run;
+  if (isBefore(step, record.step)) return undefined;
+  if (run.signal.aborted) {
+    await setStatus(run, 'interrupted');
+    return { kind: 'interrupted', deployId: record.deployId, step };
+  }
+  await enter(run, step);
+  const leftovers = await timed(run, step, () => body(run));
+  if (leftovers.length === 0) return undefined;
+  record.reason = 'the new fleet is serving, but the old one was not fully retired';
+  return recordOutcome(run, leftovers, { kind: 'replaced', summary: summarize(run) });
 };
 
 /** Records the final status: any leftover makes the deploy incomplete, whatever it was heading for. */
-const settle = async (run: Run, leftovers: Leftover[], outcome: Outcome): Promise<Outcome> => {
+const recordOutcome = async (run: Deployment, leftovers: Leftover[], outcome: Outcome): Promise<Outcome> => {
   const { record } = run;
   record.leftovers = leftovers;
   if (leftovers.length > 0) {
-    record.status = 'incomplete';
-    await save(run);
+    await setStatus(run, 'incomplete');
     const reason = outcome.kind === 'rolled-back' ? `${outcome.reason}; the rollback is incomplete` : (record.reason ?? 'incomplete');
     return { kind: 'incomplete', deployId: record.deployId, reason, leftovers };
   }
-  record.status = outcome.kind === 'rolled-back' ? 'rolled-back' : 'replaced';
-  await save(run);
+  await setStatus(run, outcome.kind === 'rolled-back' ? 'rolled-back' : 'replaced');
   return outcome;
 };
 
-const enter = (run: Run, step: Step): Promise<void> => {
+const enter = (run: Deployment, step: Step): Promise<void> => {
   run.record.step = step;
   return save(run);
 };
 
-const summarize = (run: Run): Summary => {
+const summarize = (run: Deployment): Summary => {
   const { record } = run;
   const azs = [...new Set([...record.launches.map((l) => l.az), ...record.snapshot.map((m) => m.az)])];
   return {
@@ -164,7 +169,7 @@ const summarize = (run: Run): Summary => {
 const oldImages = (record: DeployRecord): string[] => [...new Set(record.snapshot.map((member) => member.imageId))];
 
 /** A graph annotation marks the deploy on the role's graphs; failing to write it is only a warning. */
-const annotate = async (run: Run): Promise<void> => {
+const annotate = async (run: Deployment): Promise<void> => {
   const { spec, deps, record } = run;
   try {
     await deps.monitor.annotate(

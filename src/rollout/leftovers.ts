@@ -10,7 +10,7 @@ export interface Leftover {
  * Runs one clean-up step; a failure becomes a Leftover instead of stopping the others, so a
  * rollback or cutover always does everything it can and then names exactly what is left.
  */
-export const attempt = async (
+export const orLeftover = async (
   leftovers: Leftover[],
   what: string,
   fix: string,

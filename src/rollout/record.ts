@@ -3,14 +3,24 @@ import type { AzLaunch } from './plan.js';
 import type { Image } from './ports.js';
 import type { Member } from './snapshot.js';
 
-/** Where a deploy stands. `running` and `interrupted` hold the role's lock until resumed or rolled back. */
+/**
+ * Where a deploy stands; the one place the statuses are described. Only setStatus (context.ts)
+ * changes it. The open ones (running, interrupted, rolling-back, incomplete) hold the role's lock.
+ */
 export type DeployStatus =
+  /** A process is taking it forward (or was, until it died). */
   | 'running'
+  /** Stopped by a signal between two steps after verification; `resume` finishes it. */
   | 'interrupted'
+  /** Undoing the new side; `resume` or `rollback` finishes that. */
   | 'rolling-back'
+  /** The new side was undone; the old fleet is as it was. */
   | 'rolled-back'
+  /** The new fleet serves, the old one is gone. */
   | 'replaced'
+  /** Something is left for a person: the record's leftovers name it and the command that finishes it. */
   | 'incomplete'
+  /** Declared dead by `--force-unlock` on a later deploy. */
   | 'abandoned';
 
 /** The next step to run (or the one in flight when the process stopped). */

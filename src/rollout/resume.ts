@@ -1,6 +1,6 @@
 // `resume <id>` and `rollback <id>`: finish or undo a deploy from its journal record, or from its
 // instances' tags when the journal is gone, re-observing the world rather than trusting memory.
-import { type Deps, type Run, announce, save, timed } from './context.js';
+import { type Deps, type Deployment, announce, setStatus, timed } from './context.js';
 import { type Outcome, drive, undo } from './drive.js';
 import { UsageError } from './errors.js';
 import { drainTimeout } from './preflight.js';
@@ -13,7 +13,7 @@ import { DONE, TAG_DEPLOY, TAG_STATE } from './tags.js';
 
 export type Finished = { readonly kind: 'finished'; readonly deployId: string; readonly status: DeployRecord['status'] };
 
-const load = async (action: 'resume' | 'rollback', spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Run> => {
+const load = async (action: 'resume' | 'rollback', spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Deployment> => {
   const call = { signal };
   const record = (await deps.journal.load(deployId)) ?? (await recoverRecord(spec, deployId, deps, deps.clock.now(), call));
   if (!record) {
@@ -30,7 +30,7 @@ const load = async (action: 'resume' | 'rollback', spec: RoleSpec, deployId: str
   return { spec, deps, record, subnets, drainMs: drainTimeout(spec, groups), signal, phaseMs: {} };
 };
 
-const settled = (record: DeployRecord): Finished | undefined =>
+const finishedAlready = (record: DeployRecord): Finished | undefined =>
   record.status === 'replaced' || record.status === 'rolled-back' || record.status === 'abandoned'
     ? { kind: 'finished', deployId: record.deployId, status: record.status }
     : undefined;
@@ -40,7 +40,7 @@ const settled = (record: DeployRecord): Finished | undefined =>
  * must still run (else the new ones may be the role's only fleet), and no new one may be tagged
  * done (a finished deploy's fleet, whatever its record says).
  */
-const checkUndoable = async (run: Run): Promise<void> => {
+const checkUndoable = async (run: Deployment): Promise<void> => {
   const { deps, record, signal } = run;
   const call = { signal };
   const old = oldIds(record);
@@ -82,7 +82,7 @@ const relaunchable = (spec: RoleSpec, record: DeployRecord): RoleSpec => {
 export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Outcome | Finished> => {
   const run = await load('resume', spec, deployId, deps, signal);
   const { record } = run;
-  const finished = settled(record);
+  const finished = finishedAlready(record);
   if (finished) return finished;
   if (record.status === 'rolling-back') {
     await checkUndoable(run);
@@ -91,8 +91,7 @@ export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps,
   if (isBefore(record.step, 'cutover')) record.step = 'launch';
   // A relaunch must send what the first launch sent (its ClientTokens, its tags, its user data).
   const filled = isBefore(record.step, 'cutover') ? relaunchable(run.spec, record) : run.spec;
-  record.status = 'running';
-  await save(run);
+  await setStatus(run, 'running');
   return drive({ ...run, spec: filled });
 };
 
@@ -100,15 +99,14 @@ export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps,
 export const rollbackDeploy = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Outcome | Finished> => {
   const run = await load('rollback', spec, deployId, deps, signal);
   const { record } = run;
-  const finished = settled(record);
+  const finished = finishedAlready(record);
   if (finished) return finished;
   await checkUndoable(run);
   if (record.cutoverBegun) {
     const leftovers = await timed(run, 'restore', () => restoreOld(run));
     if (leftovers.length > 0) {
-      record.status = 'incomplete';
       record.leftovers = leftovers;
-      await save(run);
+      await setStatus(run, 'incomplete');
       return { kind: 'incomplete', deployId, reason: 'could not restore the old fleet; the new one is left in place', leftovers };
     }
   }

@@ -1,8 +1,8 @@
-import { type Run, save } from './context.js';
+import { type Deployment, save } from './context.js';
 import { ROLLBACK_MS } from './deadlines.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
-import { type Leftover, attempt } from './leftovers.js';
+import { type Leftover, orLeftover } from './leftovers.js';
 import type { Call, Monitor } from './ports.js';
 import { launchedIds, oldIds } from './record.js';
 import { retireHosts } from './retire.js';
@@ -17,19 +17,19 @@ import { waitFor } from './wait.js';
  * (also any launched under the deploy's tag whose answer never reached us) and retires their
  * Mackerel hosts. The old fleet is never touched. Returns what could not be undone.
  */
-export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
+export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
   const ids = new Set(launchedIds(record));
-  await attempt(leftovers, `could not list instances tagged ${TAG_DEPLOY}=${record.deployId}`,
+  await orLeftover(leftovers, `could not list instances tagged ${TAG_DEPLOY}=${record.deployId}`,
     `aws ec2 describe-instances --filters Name=tag:${TAG_DEPLOY},Values=${record.deployId}`, async () => {
       for (const instance of await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)) ids.add(instance.id);
     });
   const newIds = [...ids];
   if (newIds.length === 0) return leftovers;
   for (const arn of record.registeredGroups) {
-    await attempt(leftovers, `new targets ${newIds.join(', ')} may still be registered in ${arn}`,
+    await orLeftover(leftovers, `new targets ${newIds.join(', ')} may still be registered in ${arn}`,
       `aws elbv2 deregister-targets --target-group-arn ${arn} --targets ${newIds.map((id) => `Id=${id}`).join(' ')}`,
       () => deps.balancer.deregister(arn, newIds, call));
   }
@@ -40,7 +40,7 @@ export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
       deps.emit({ type: 'warning', message: `terminating the new instances before they drained: ${message(error)}` }),
     );
   }
-  const terminated = await attempt(leftovers, `new instances ${newIds.join(', ')} may still be running`,
+  const terminated = await orLeftover(leftovers, `new instances ${newIds.join(', ')} may still be running`,
     `aws ec2 terminate-instances --instance-ids ${newIds.join(' ')}`, () => deps.fleet.terminate(newIds, call));
   if (terminated) {
     deps.emit({ type: 'step.done', phase: 'rollback', what: 'terminated the new instances', ids: newIds });
@@ -54,7 +54,7 @@ export const rollBackNew = async (run: Run): Promise<Leftover[]> => {
       what: 'new instances terminated',
     }).catch((error: unknown) => deps.emit({ type: 'warning', message: `retiring the new hosts before their instances ended: ${message(error)}` }));
   }
-  await attempt(leftovers, `the new instances' Mackerel hosts may still be registered`,
+  await orLeftover(leftovers, `the new instances' Mackerel hosts may still be registered`,
     `mkr hosts --service ${spec.service} --role ${spec.role}, then mkr retire --force <host ids of ${newIds.join(', ')}>`,
     async () => {
       const newHosts = await retireHosts(spec, deps.monitor, (host) => host.instanceId !== undefined && ids.has(host.instanceId), call);
@@ -80,12 +80,12 @@ const hostsOfInstances = async (monitor: Monitor, instanceIds: readonly string[]
 };
 
 /** Takes the deploy's mark off the old instances, where it is still this deploy's. */
-export const releaseOld = async (run: Run): Promise<Leftover[]> => {
+export const releaseOld = async (run: Deployment): Promise<Leftover[]> => {
   const { deps, record } = run;
   const leftovers: Leftover[] = [];
   const ids = oldIds(record);
   if (ids.length === 0) return leftovers;
-  await attempt(leftovers, `could not remove the tag ${TAG_REPLACED_BY} from the old instances`,
+  await orLeftover(leftovers, `could not remove the tag ${TAG_REPLACED_BY} from the old instances`,
     `aws ec2 delete-tags --resources ${ids.join(' ')} --tags Key=${TAG_REPLACED_BY},Value=${record.deployId}`,
     () => deps.fleet.untag(ids, { [TAG_REPLACED_BY]: record.deployId }, { signal: deps.clock.deadline(ROLLBACK_MS) }));
   return leftovers;
@@ -95,7 +95,7 @@ export const releaseOld = async (run: Run): Promise<Leftover[]> => {
  * Undoes a cutover whose old instances all still run: registers them again, restores their
  * Mackerel status, and waits until they are healthy, so capacity is back before the new side goes.
  */
-export const restoreOld = async (run: Run): Promise<Leftover[]> => {
+export const restoreOld = async (run: Deployment): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
@@ -103,13 +103,13 @@ export const restoreOld = async (run: Run): Promise<Leftover[]> => {
   // The old fleet goes back into service: a deploy resumed after this must cut over again.
   record.step = 'cutover';
   for (const arn of spec.targetGroups) {
-    await attempt(leftovers, `could not register the old targets again in ${arn}`,
+    await orLeftover(leftovers, `could not register the old targets again in ${arn}`,
       `aws elbv2 register-targets --target-group-arn ${arn} --targets ${ids.map((id) => `Id=${id}`).join(' ')}`,
       () => deps.balancer.register(arn, ids, call));
   }
   for (const status of new Set(record.snapshot.map((member) => member.hostStatus))) {
     const hostIds = record.snapshot.filter((member) => member.hostStatus === status).map((member) => member.hostId);
-    await attempt(leftovers, `could not set the old hosts back to ${status}`, `mkr update --status ${status} ${hostIds.join(' ')}`,
+    await orLeftover(leftovers, `could not set the old hosts back to ${status}`, `mkr update --status ${status} ${hostIds.join(' ')}`,
       () => deps.monitor.setStatus(hostIds, status, call));
   }
   if (leftovers.length > 0 || spec.targetGroups.length === 0) return leftovers;
@@ -117,7 +117,7 @@ export const restoreOld = async (run: Run): Promise<Leftover[]> => {
   const fix = `check the old instances, then mackerel-replacer rollback ${record.deployId} again; or keep the new fleet: mackerel-replacer resume ${record.deployId}`;
   // As verification trusts new targets only once stable, so the rollback trusts the old ones again.
   let healthySince: number | undefined;
-  await attempt(leftovers, 'the old targets did not become healthy again', fix, () =>
+  await orLeftover(leftovers, 'the old targets did not become healthy again', fix, () =>
     waitFor(async () => {
       const verdict = healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call));
       const now = deps.clock.now();

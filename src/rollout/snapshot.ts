@@ -61,7 +61,7 @@ export const takeSnapshot = async (
     deps.fleet.findByTag(spec.ownership.tag, spec.ownership.value, call),
   ]);
   const instances = new Map(described.map((instance) => [instance.id, instance]));
-  const findings = hosts.map((host) => [host, judge(spec, subnets, host, instances)] as const);
+  const findings = hosts.map((host) => [host, examineHost(spec, subnets, host, instances)] as const);
   warnUnlisted(spec, owned, new Set(ids), deps.emit);
   refuseDisagreements(spec, findings, options);
   const members = findings.flatMap(([, finding]) => (finding.kind === 'member' ? [finding.member] : []));
@@ -76,7 +76,7 @@ export const takeSnapshot = async (
   return { members, stale };
 };
 
-const judge = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, instances: ReadonlyMap<string, Instance>): Finding => {
+const examineHost = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, instances: ReadonlyMap<string, Instance>): Finding => {
   if (!host.instanceId) return { kind: 'problem', why: 'has no EC2 instance id (not an EC2 host, or its agent sent no cloud metadata)' };
   const instance = instances.get(host.instanceId);
   const gone = !instance || instance.state === 'terminated' ? 'does not exist in EC2' : instance.state === 'shutting-down' ? 'is shutting down' : undefined;

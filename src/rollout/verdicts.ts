@@ -7,7 +7,7 @@ export interface GroupHealth {
   readonly targets: readonly TargetHealth[];
 }
 
-const judge = (total: number, waitingFor: string[]): Verdict =>
+const progress = (total: number, waitingFor: string[]): Verdict =>
   waitingFor.length === 0 ? { kind: 'passed' } : { kind: 'pending', done: total - waitingFor.length, total, waitingFor };
 
 /** Every new instance running; one that died while booting fails the launch at once. */
@@ -22,7 +22,7 @@ export const bootVerdict = (ids: readonly string[], instances: readonly Instance
     }
     waitingFor.push(`${id} (${state ?? 'not visible yet'})`);
   }
-  return judge(ids.length, waitingFor);
+  return progress(ids.length, waitingFor);
 };
 
 /** What Mackerel says of the new instances at one look. */
@@ -75,7 +75,7 @@ export const registrationVerdict = (roleFullname: string, ids: readonly string[]
     }
     waitingFor.push(`${id} (not registered)`);
   }
-  return judge(ids.length, waitingFor);
+  return progress(ids.length, waitingFor);
 };
 
 /** Host id → new instance, as this look shows them: the earlier claims of the next look. */
@@ -99,7 +99,7 @@ export const healthVerdict = (ids: readonly string[], groups: readonly GroupHeal
       return [`${id} in ${groupName(group.arn)} (${state})`];
     });
   });
-  return judge(ids.length * groups.length, waitingFor);
+  return progress(ids.length * groups.length, waitingFor);
 };
 
 /** Every old target has left every group: absent or `unused`. */
@@ -109,7 +109,7 @@ export const drainVerdict = (ids: readonly string[], groups: readonly GroupHealt
       .filter((target) => ids.includes(target.id) && target.state !== 'unused')
       .map((target) => `${target.id} in ${groupName(group.arn)} (${target.state})`),
   );
-  return judge(ids.length * groups.length, waitingFor);
+  return progress(ids.length * groups.length, waitingFor);
 };
 
 /** `targetgroup/reactio-web/0123…` → `reactio-web`, for readable progress lines. */
