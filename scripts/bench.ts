@@ -70,6 +70,11 @@ for (const perAz of SIZES) {
   console.log(`\n${result.instances} instances (perAz ${perAz}): exit ${result.code}, ${(result.wallMs / 1000).toFixed(2)}s wall`);
   console.log(`  phases: ${result.phases}`);
   console.log(`  API calls: ${total} (${(total / result.instances).toFixed(1)} per instance)`);
-  console.log(`  ${[...result.calls].sort((a, b) => b[1] - a[1]).map(([action, n]) => `${action} ${n}`).join(', ')}`);
+  console.log(
+    `  ${[...result.calls]
+      .sort((a, b) => b[1] - a[1])
+      .map(([action, n]) => `${action} ${n}`)
+      .join(', ')}`,
+  );
   if (result.code !== 0) process.exitCode = 1;
 }

@@ -32,7 +32,9 @@ const { values } = parse();
 const runs = integer(values.runs, 'runs', values.path === undefined ? 200 : 1);
 const seed = integer(values.seed, 'seed', randomInt(2 ** 31));
 const replay = values.path === undefined ? '' : ` --path "${values.path}"`;
-console.log(`chaos: ${values.path === undefined ? `${runs} generated schedules plus the pinned runs (every crash point among them)` : 'replaying one counterexample'}, seed ${seed}${replay}`);
+console.log(
+  `chaos: ${values.path === undefined ? `${runs} generated schedules plus the pinned runs (every crash point among them)` : 'replaying one counterexample'}, seed ${seed}${replay}`,
+);
 
 const t0 = performance.now();
 const result = await runChaos({ runs, seed, shrink: true, path: values.path });

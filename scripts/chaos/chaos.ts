@@ -17,9 +17,11 @@ const MIN_SHARDS = 8;
 
 export const shardTasks = (runs: number, seed: number, shrink: boolean): ShardTask[] => {
   const count = Math.max(MIN_SHARDS, Math.ceil(runs / SHARD_SIZE));
-  return Array.from({ length: count }, (_, k) => ({ seed: seed + k, runs: Math.floor(runs / count) + (k < runs % count ? 1 : 0), shrink })).filter(
-    (task) => task.runs > 0,
-  );
+  return Array.from({ length: count }, (_, k) => ({
+    seed: seed + k,
+    runs: Math.floor(runs / count) + (k < runs % count ? 1 : 0),
+    shrink,
+  })).filter((task) => task.runs > 0);
 };
 
 export interface ChaosOptions {
@@ -50,7 +52,10 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosResult> => {
   const pins = (via: Via) => PINNED.flatMap((pin, index) => ((pin.schedule.via ?? 'sandbox') === via ? [{ pin, index }] : []));
   const pinned: RunReport[] = new Array(PINNED.length);
   const shardResults: ShardResult[] = [];
-  for (const [via, workers] of [['sandbox', SANDBOX_WORKERS], ['fakes', FAKES_WORKERS]] as const) {
+  for (const [via, workers] of [
+    ['sandbox', SANDBOX_WORKERS],
+    ['fakes', FAKES_WORKERS],
+  ] as const) {
     const own = pins(via);
     const results = await runInWorkers(
       [

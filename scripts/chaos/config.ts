@@ -22,4 +22,3 @@ environments:
     mackerel: { service: reactio-staging }
     roles:
 ${roleYaml('web', perAz, `        targetGroups: [${TG_ARN}]\n`)}${roleYaml('worker', perAz, '')}`;
-

@@ -23,7 +23,8 @@ const replacedWorld = (ev: Evidence): Violation[] => {
   for (const id of fresh) {
     if (stateOf(ev, id) !== 'running') problems.push(`new ${id} is ${stateOf(ev, id)}`);
     if (!hostsOf(ev.after, id).some((host) => !host.isRetired && host.status === 'working')) problems.push(`new ${id} has no working host`);
-    if (ev.role === 'web' && targetsOf(ev).find((target) => target.id === id)?.state !== 'healthy') problems.push(`new ${id} is not a healthy target`);
+    if (ev.role === 'web' && targetsOf(ev).find((target) => target.id === id)?.state !== 'healthy')
+      problems.push(`new ${id} is not a healthy target`);
   }
   return problems.map((problem) => orphan(`replaced, but ${problem}`));
 };
@@ -34,7 +35,8 @@ const untouchedWorld = (ev: Evidence, outcome: string): Violation[] => {
   for (const id of newIds(ev)) {
     if (!gone.has(stateOf(ev, id) ?? 'terminated')) problems.push(`new ${id} is ${stateOf(ev, id)}`);
     for (const host of hostsOf(ev.after, id).filter((h) => !h.isRetired)) {
-      const at = (type: string, key: 'hostId' | 'instanceId', value: string) => ev.events.find((e) => e.type === type && e[key] === value)?.t;
+      const at = (type: string, key: 'hostId' | 'instanceId', value: string) =>
+        ev.events.find((e) => e.type === type && e[key] === value)?.t;
       problems.push(
         `new ${id} has a live Mackerel host ${host.id} (${host.status}, registered at t=${at('host.registered', 'hostId', host.id)}; ` +
           `the instance was terminated at t=${at('instance.terminating', 'instanceId', id)})`,
@@ -47,9 +49,11 @@ const untouchedWorld = (ev: Evidence, outcome: string): Violation[] => {
     if (stateOf(ev, id) !== 'running') problems.push(`old ${id} is ${stateOf(ev, id)}`);
     for (const host of hostsOf(ev.after, id)) {
       const was = hostsOf(ev.before, id).find((h) => h.id === host.id);
-      if (host.isRetired || host.status !== was?.status) problems.push(`old ${id}'s host is ${host.isRetired ? 'retired' : host.status}, was ${was?.status}`);
+      if (host.isRetired || host.status !== was?.status)
+        problems.push(`old ${id}'s host is ${host.isRetired ? 'retired' : host.status}, was ${was?.status}`);
     }
-    if (ev.role === 'web' && targetsOf(ev).find((target) => target.id === id)?.state !== 'healthy') problems.push(`old ${id} is not a healthy target`);
+    if (ev.role === 'web' && targetsOf(ev).find((target) => target.id === id)?.state !== 'healthy')
+      problems.push(`old ${id} is not a healthy target`);
   }
   return problems.map((problem) => orphan(`${outcome}, but ${problem}`));
 };
@@ -73,7 +77,11 @@ const checkCodes = (ev: Evidence): Violation[] => {
     }
   });
   const last = ev.commands.at(-1)!;
-  const expected: Record<string, readonly number[]> = { replaced: [0], 'rolled-back': last.command === 'rollback' ? [0] : [3, 0], refused: [2] };
+  const expected: Record<string, readonly number[]> = {
+    replaced: [0],
+    'rolled-back': last.command === 'rollback' ? [0] : [3, 0],
+    refused: [2],
+  };
   const outcome = ev.status ?? 'refused';
   if (!expected[outcome]?.includes(last.code)) problems.push(exit(`the deploy ended ${outcome}, but ${last.command} exited ${last.code}`));
   return problems;

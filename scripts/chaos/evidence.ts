@@ -48,4 +48,5 @@ export const newIds = (ev: Evidence): string[] => {
   return ev.after.instances.filter((instance) => !existed.has(instance.id)).map((instance) => instance.id);
 };
 
-export const hostsOf = (state: State, instanceId: string) => state.hosts.filter((host) => host.customIdentifier?.split('.')[0] === instanceId);
+export const hostsOf = (state: State, instanceId: string) =>
+  state.hosts.filter((host) => host.customIdentifier?.split('.')[0] === instanceId);

@@ -21,7 +21,10 @@ import { TG_ARN } from './sandbox-world.js';
 import { AZS, CRASH_POINTS, type Role, type Schedule } from './schedule.js';
 
 const SERVICE = 'reactio-staging';
-const SUBNETS = [['subnet-0aaa1111', AZS[0]], ['subnet-0ccc3333', AZS[1]]] as const;
+const SUBNETS = [
+  ['subnet-0aaa1111', AZS[0]],
+  ['subnet-0ccc3333', AZS[1]],
+] as const;
 
 const specs = new Map<string, Promise<RoleSpec>>();
 
@@ -84,7 +87,13 @@ const report = (outcome: AnyOutcome, out: string[], err: string[]): number => {
   }
 };
 
-const act = async (command: Command, spec: RoleSpec, deployId: string, fakes: Fakes, deps: ReturnType<Fakes['start']>['deps']): Promise<AnyOutcome> => {
+const act = async (
+  command: Command,
+  spec: RoleSpec,
+  deployId: string,
+  fakes: Fakes,
+  deps: ReturnType<Fakes['start']>['deps'],
+): Promise<AnyOutcome> => {
   const signal = new AbortController().signal;
   if (command === 'replace') {
     const outcome = await replace(spec, { deployId, dryRun: false }, deps, signal);
@@ -124,7 +133,12 @@ const runCommand = async (
       }
     },
   });
-  const io = { out: (line: string) => out.push(line), err: (line: string) => err.push(line), env: {}, signal: new AbortController().signal };
+  const io = {
+    out: (line: string) => out.push(line),
+    err: (line: string) => err.push(line),
+    env: {},
+    signal: new AbortController().signal,
+  };
   const work = act(command, spec, deployId, fakes, deps).then(
     (outcome) => report(outcome, out, err),
     (error: unknown) => reportError(error, io),
@@ -160,7 +174,9 @@ const seedOf = (schedule: Schedule): number => {
   return hash >>> 0;
 };
 
-export const collectFakeEvidence = async (schedule: Schedule): Promise<{ evidence: Evidence; faultsMet: Record<string, number>; lostLaunches: number }> => {
+export const collectFakeEvidence = async (
+  schedule: Schedule,
+): Promise<{ evidence: Evidence; faultsMet: Record<string, number>; lostLaunches: number }> => {
   const fakes = createFakes({ timeScale: TIME_SCALE, seed: seedOf(schedule) });
   seedChaosWorld(fakes, schedule.perAz);
   const spec = await chaosSpec(schedule.role, schedule.perAz);

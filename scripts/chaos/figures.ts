@@ -91,7 +91,9 @@ const listed = (tally: Tally) =>
 
 export const formatFigures = (figures: Figures, wallMs: number): string[] => [
   `schedules tried: ${figures.schedules} in ${(wallMs / 1000).toFixed(1)}s (${(figures.schedules / (wallMs / 1000)).toFixed(1)} per second): ${listed(figures.runs)}`,
-  `  one run took on average: ${Object.entries(figures.runs).map(([via, n]) => `${via} ${((figures.runMs[via] ?? 0) / n / 1000).toFixed(2)}s`).join(', ')}`,
+  `  one run took on average: ${Object.entries(figures.runs)
+    .map(([via, n]) => `${via} ${((figures.runMs[via] ?? 0) / n / 1000).toFixed(2)}s`)
+    .join(', ')}`,
   `faults injected: ${total(figures.faults)} (${listed(figures.faults)})`,
   `  of which against the sandbox: ${total(figures.sandboxFaults)} (${listed(figures.sandboxFaults)})`,
   `requests that met a fault: ${total(figures.faultsMet)} (${listed(figures.faultsMet)}), of which RunInstances answers lost after launching: ${figures.lostLaunches}`,

@@ -4,7 +4,9 @@ import { checkEndState } from './end-state.js';
 import { type Event, type Evidence, type Violation, hostsOf, newIds, oldIds } from './evidence.js';
 
 const touchesOld = (old: Set<string>) => (event: Event) =>
-  event.instanceId !== undefined && old.has(event.instanceId) && (event.type === 'target.deregistered' || event.type === 'instance.terminating');
+  event.instanceId !== undefined &&
+  old.has(event.instanceId) &&
+  (event.type === 'target.deregistered' || event.type === 'instance.terminating');
 
 /** 1. No old target is deregistered and no old instance terminated before every new one was working and (web) healthy. */
 const nothingOldDiesEarly = (ev: Evidence): Violation[] => {
@@ -16,8 +18,10 @@ const nothingOldDiesEarly = (ev: Evidence): Violation[] => {
   return newIds(ev).flatMap((id) => {
     const hostIds = new Set(hostsOf(ev.after, id).map((host) => host.id));
     const lacks: string[] = [];
-    if (prior.some((e) => e.instanceId === id && (e.type === 'instance.terminating' || e.type === 'instance.terminated'))) lacks.push('alive');
-    if (!prior.some((e) => e.type === 'host.status' && e.status === 'working' && hostIds.has(e.hostId ?? ''))) lacks.push('working in Mackerel');
+    if (prior.some((e) => e.instanceId === id && (e.type === 'instance.terminating' || e.type === 'instance.terminated')))
+      lacks.push('alive');
+    if (!prior.some((e) => e.type === 'host.status' && e.status === 'working' && hostIds.has(e.hostId ?? '')))
+      lacks.push('working in Mackerel');
     if (ev.role === 'web' && !prior.some((e) => e.type === 'target.healthy' && e.instanceId === id && e.targetGroupArn === TG_ARN)) {
       lacks.push('healthy');
     }

@@ -27,7 +27,8 @@ const crashProblems = (report: RunReport): string[] => {
   if (!report.commands[0]?.killed) problems.push(`the CLI was not killed at ${crash.at}: it exited ${report.commands[0]?.code}`);
   const refused = report.commands.some((run) => run.command === 'rollback' && run.code === 2);
   if (refused && !mayBeRefused.has(crash.at)) problems.push(`rollback after a kill at ${crash.at} was refused`);
-  if (!refused && crash.recover === 'rollback' && mustBeRefused.has(crash.at)) problems.push(`rollback after a kill at ${crash.at} was not refused`);
+  if (!refused && crash.recover === 'rollback' && mustBeRefused.has(crash.at))
+    problems.push(`rollback after a kill at ${crash.at} was not refused`);
   const expected = crash.recover === 'resume' || refused ? 'replaced' : 'rolled-back';
   if (report.status !== expected) problems.push(`${crash.recover} ended ${report.status}, not ${expected}`);
   return problems;

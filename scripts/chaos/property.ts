@@ -32,7 +32,12 @@ export const describeRun = (report: RunReport): string =>
       .map((run) => `${run.command} -> ${run.killed ? 'killed' : run.code}`)
       .join(', ')}`,
     ...report.violations.map((v) => `  invariant ${v.invariant}: ${v.detail}`),
-    ...report.commands.flatMap((run) => [`--- ${run.command} stdout`, run.stdout.trimEnd(), `--- ${run.command} stderr`, run.stderr.trimEnd()]),
+    ...report.commands.flatMap((run) => [
+      `--- ${run.command} stdout`,
+      run.stdout.trimEnd(),
+      `--- ${run.command} stderr`,
+      run.stderr.trimEnd(),
+    ]),
   ].join('\n');
 
 const replayHint = (seed: number, path: string) =>

@@ -18,10 +18,12 @@ const deployIdOf = (stdout: string): string | undefined => /deploy (\d{8}-\d{6}-
 const filesUnder = async (dir: string): Promise<{ path: string; text: string }[]> => {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return Promise.all(
-    entries.filter((entry) => entry.isFile()).map(async (entry) => {
-      const path = join(entry.parentPath, entry.name);
-      return { path, text: await readFile(path, 'utf8') };
-    }),
+    entries
+      .filter((entry) => entry.isFile())
+      .map(async (entry) => {
+        const path = join(entry.parentPath, entry.name);
+        return { path, text: await readFile(path, 'utf8') };
+      }),
   );
 };
 

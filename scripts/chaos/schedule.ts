@@ -88,36 +88,40 @@ const actionOf = (api: Api) =>
 
 const anyApi = fc.constantFrom<Api>('mackerel', 'ec2', 'elbv2');
 
-const mackerel429 = fc
-  .tuple(fc.constantFrom(undefined, 0, 1), count, actionOf('mackerel'))
-  .map(([retryAfter, n, action]): Fault => ({
+const mackerel429 = fc.tuple(fc.constantFrom(undefined, 0, 1), count, actionOf('mackerel')).map(
+  ([retryAfter, n, action]): Fault => ({
     type: 'api-error',
     api: 'mackerel',
     status: 429,
     count: n,
     ...(retryAfter === undefined ? {} : { retryAfter }),
     ...action,
-  }));
+  }),
+);
 
 const mackerel5xx = fc
   .tuple(fc.constantFrom(500, 502, 503), count, actionOf('mackerel'))
   .map(([status, n, action]): Fault => ({ type: 'api-error', api: 'mackerel', status, count: n, ...action }));
 
 const awsError = (api: 'ec2' | 'elbv2', errors: readonly (readonly [number, string])[]) =>
-  fc.tuple(fc.constantFrom(...errors), count, actionOf(api)).map(([[status, code], n, action]): Fault => ({
-    type: 'api-error',
-    api,
-    status,
-    code,
-    count: n,
-    ...action,
-  }));
+  fc.tuple(fc.constantFrom(...errors), count, actionOf(api)).map(
+    ([[status, code], n, action]): Fault => ({
+      type: 'api-error',
+      api,
+      status,
+      code,
+      count: n,
+      ...action,
+    }),
+  );
 
 const connection = (type: 'drop' | 'drop-after') =>
   anyApi.chain((api) => fc.tuple(count, actionOf(api)).map(([n, action]): Fault => ({ type, api, count: n, ...action })));
 
 const stall = anyApi.chain((api) =>
-  fc.tuple(count, actionOf(api), fc.integer({ min: 5, max: 200 })).map(([n, action, ms]): Fault => ({ type: 'stall', api, count: n, ms, ...action })),
+  fc
+    .tuple(count, actionOf(api), fc.integer({ min: 5, max: 200 }))
+    .map(([n, action, ms]): Fault => ({ type: 'stall', api, count: n, ms, ...action })),
 );
 
 const world = (type: 'die-while-booting' | 'agent-silent' | 'never-boot' | 'health-fail' | 'health-flap') =>
@@ -128,8 +132,14 @@ export const faultArb: fc.Arbitrary<Fault> = fc.oneof(
   mackerel5xx,
   awsError('ec2', [[503, 'RequestLimitExceeded']]),
   awsError('elbv2', [[400, 'Throttling']]),
-  awsError('ec2', [[500, 'InternalError'], [503, 'Unavailable']]),
-  awsError('elbv2', [[500, 'InternalFailure'], [503, 'ServiceUnavailable']]),
+  awsError('ec2', [
+    [500, 'InternalError'],
+    [503, 'Unavailable'],
+  ]),
+  awsError('elbv2', [
+    [500, 'InternalFailure'],
+    [503, 'ServiceUnavailable'],
+  ]),
   connection('drop'),
   connection('drop-after'),
   stall,

@@ -17,7 +17,11 @@ export const createAwsClients = (options: { region?: string; requestTimeoutMs?: 
   const region = process.env.AWS_REGION ? undefined : options.region;
   // A hung request is abandoned and retried, never waited on forever: without
   // throwOnRequestTimeout the SDK would only log a warning at requestTimeout and go on waiting.
-  const requestHandler = { requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true, connectionTimeout: 5_000 };
+  const requestHandler = {
+    requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    throwOnRequestTimeout: true,
+    connectionTimeout: 5_000,
+  };
   const config = { region, maxAttempts: 5, requestHandler };
   const clients = { ec2: new EC2Client(config), elbv2: new ElasticLoadBalancingV2Client(config) };
   redactErrors(clients.ec2);

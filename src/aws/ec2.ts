@@ -208,9 +208,7 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
   tag: async (ids, tags, call) => {
     const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
     for (const ids100 of chunk(ids, BATCH)) {
-      await callAws('EC2', 'CreateTags', () =>
-        ec2.send(new CreateTagsCommand({ Resources: ids100, Tags }), { abortSignal: call.signal }),
-      );
+      await callAws('EC2', 'CreateTags', () => ec2.send(new CreateTagsCommand({ Resources: ids100, Tags }), { abortSignal: call.signal }));
     }
   },
 
@@ -218,9 +216,7 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
   untag: async (ids, tags, call) => {
     const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
     for (const ids100 of chunk(ids, BATCH)) {
-      await callAws('EC2', 'DeleteTags', () =>
-        ec2.send(new DeleteTagsCommand({ Resources: ids100, Tags }), { abortSignal: call.signal }),
-      );
+      await callAws('EC2', 'DeleteTags', () => ec2.send(new DeleteTagsCommand({ Resources: ids100, Tags }), { abortSignal: call.signal }));
     }
   },
 });

@@ -21,7 +21,10 @@ export const single = <Value = string>(flag: string, check: (value: string) => V
 
 export const checkAmi = (value: string): string => {
   if (AMI_ID.test(value)) return value;
-  throw new UsageError(`--ami must be ${AMI_HINT}, got ${JSON.stringify(value)}`, 'leave --ami out to launch the newest image the config selects');
+  throw new UsageError(
+    `--ami must be ${AMI_HINT}, got ${JSON.stringify(value)}`,
+    'leave --ami out to launch the newest image the config selects',
+  );
 };
 
 export const checkPort = (value: string): number => {
@@ -47,7 +50,10 @@ export const collectVars = () => {
     }
     const [, name, value] = match as unknown as [string, string, string];
     if (Object.hasOwn(vars, name)) {
-      throw new UsageError(`--var ${name} is given twice (${JSON.stringify(vars[name])}, then ${JSON.stringify(value)})`, `give --var ${name} once`);
+      throw new UsageError(
+        `--var ${name} is given twice (${JSON.stringify(vars[name])}, then ${JSON.stringify(value)})`,
+        `give --var ${name} once`,
+      );
     }
     if (value.length > TAG_LIMITS.value) {
       throw new UsageError(

@@ -31,8 +31,7 @@ export const EXIT = {
 export const interruptCode = (signal: AbortSignal): number => (signal.reason === 'SIGTERM' ? 143 : 130);
 
 /** Cuts every word longer than 200 characters (a pasted blob as a flag, say) to its start and its length. */
-export const shorten = (text: string): string =>
-  text.replace(/\S{201,}/g, (word) => `${word.slice(0, 80)}…(${word.length} characters)`);
+export const shorten = (text: string): string => text.replace(/\S{201,}/g, (word) => `${word.slice(0, 80)}…(${word.length} characters)`);
 
 /** Prints an error thrown before anything changed and returns its exit code. */
 export const reportError = (error: unknown, io: Io): number => {

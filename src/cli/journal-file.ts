@@ -13,7 +13,6 @@ export const DEFAULT_JOURNAL_DIR = '.mackerel-replacer/deploys';
 /** Far above a record of 10,000 instances (about 2 MB); a FIFO or /dev/zero is refused, never read. */
 const RECORD_MAX_BYTES = 64 * 1024 * 1024;
 
-
 const damaged = (file: string, problem: string) =>
   new UsageError(
     `the deploy record ${file} is damaged: ${problem}; nothing was changed`,

@@ -18,7 +18,8 @@ const journalOption = () =>
     .default(DEFAULT_JOURNAL_DIR)
     .argParser(single('--journal-dir'));
 
-const jsonOption = () => new Option('--json', 'NDJSON events on stdout (schema in the README), the last line the outcome with the exit code');
+const jsonOption = () =>
+  new Option('--json', 'NDJSON events on stdout (schema in the README), the last line the outcome with the exit code');
 
 /** The commands whose `--json` prints NDJSON events ending with an outcome line. */
 const JSON_COMMANDS = new Set(['replace', 'plan', 'resume', 'rollback']);
@@ -74,7 +75,11 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
       .option('--env <env>', 'environment (default: defaultEnv, or the only one)', single('--env'))
       .requiredOption('--role <role>', 'role to replace', single('--role'))
       .option('--ami <id>', 'launch this AMI instead of the newest match', single('--ami', checkAmi))
-      .option('--var <name=value>', "a value for a variable of the role's userDataFile (repeatable; over the config's vars:)", collectVars())
+      .option(
+        '--var <name=value>',
+        "a value for a variable of the role's userDataFile (repeatable; over the config's vars:)",
+        collectVars(),
+      )
       .option(
         '--promote-from <env>',
         "launch the AMI and variable values of this environment's last successful deploy of the role, not the newest AMI",

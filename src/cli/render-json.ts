@@ -13,8 +13,19 @@ export type JsonOutcome =
   | { readonly kind: 'replaced'; readonly deployId: string; readonly summary: Extract<Outcome, { kind: 'replaced' }>['summary'] }
   | { readonly kind: 'planned'; readonly deployId: string; readonly plan: Plan; readonly old: Snapshot['members'] }
   | { readonly kind: 'finished'; readonly deployId: string; readonly status: Finished['status'] }
-  | { readonly kind: 'rolled-back'; readonly deployId: string; readonly reason: string; readonly requested: boolean; readonly aborted: boolean }
-  | { readonly kind: 'incomplete'; readonly deployId: string; readonly reason: string; readonly leftovers: readonly { what: string; fix: string }[] }
+  | {
+      readonly kind: 'rolled-back';
+      readonly deployId: string;
+      readonly reason: string;
+      readonly requested: boolean;
+      readonly aborted: boolean;
+    }
+  | {
+      readonly kind: 'incomplete';
+      readonly deployId: string;
+      readonly reason: string;
+      readonly leftovers: readonly { what: string; fix: string }[];
+    }
   | { readonly kind: 'interrupted'; readonly deployId: string; readonly step: string }
   | { readonly kind: 'error'; readonly error: string; readonly hint?: string };
 

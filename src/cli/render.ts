@@ -75,7 +75,9 @@ export const renderSummary = (summary: Summary): string[] => [
   `replaced: deploy ${summary.deployId} in ${seconds(summary.totalMs)}`,
   `  image: ${list(summary.oldImageIds)} -> ${summary.newImageId}`,
   ...summary.perAz.map((az) => `  ${az.az}: ${list(az.old)} -> ${list(az.new)}`),
-  `  phases: ${Object.entries(summary.phaseMs).map(([phase, ms]) => `${phase} ${seconds(ms)}`).join(', ')}`,
+  `  phases: ${Object.entries(summary.phaseMs)
+    .map(([phase, ms]) => `${phase} ${seconds(ms)}`)
+    .join(', ')}`,
 ];
 
 export const renderFailure = (outcome: Extract<Outcome, { kind: 'rolled-back' | 'incomplete' }>): string[] =>

@@ -100,7 +100,12 @@ const asJson = (outcome: AnyOutcome): JsonOutcome => {
       return { kind: 'rolled-back', deployId, reason, requested, aborted };
     }
     case 'incomplete':
-      return { kind: 'incomplete', deployId: outcome.deployId, reason: outcome.reason, leftovers: outcome.leftovers.map(({ what, fix }) => ({ what, fix })) };
+      return {
+        kind: 'incomplete',
+        deployId: outcome.deployId,
+        reason: outcome.reason,
+        leftovers: outcome.leftovers.map(({ what, fix }) => ({ what, fix })),
+      };
     case 'interrupted':
       return { kind: 'interrupted', deployId: outcome.deployId, step: outcome.step };
   }

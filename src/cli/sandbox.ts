@@ -29,7 +29,11 @@ export const runSandbox = async (flags: SandboxFlags, io: Io): Promise<number> =
     io.out(`sandbox serving Mackerel, EC2 and ELBv2 on ${sandbox.url}, seeded from ${flags.config}`);
     io.out('point the tool at it with:');
     const env = sandboxEnv(sandbox.url, flags.apiKey, region);
-    io.out(`export ${Object.entries(env).map(([key, value]) => `${key}=${value}`).join(' ')}`);
+    io.out(
+      `export ${Object.entries(env)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(' ')}`,
+    );
     if (!io.signal.aborted) await once(io.signal, 'abort');
     await sandbox.close();
     return interruptCode(io.signal);

@@ -64,7 +64,8 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
     const where = { config: flags.config, env: record.env, role: record.role, journalDir: flags.journalDir ?? DEFAULT_JOURNAL_DIR };
     for (const left of record.leftovers) io.out(`  left: ${left.what}\n    ${pasteable(left.fix, where)}`);
     for (const [side, looks] of Object.entries(now)) {
-      for (const it of looks) io.out(`  ${side} ${it.id}: EC2 ${it.state}; Mackerel ${it.host}${it.targets.length ? `; ${it.targets.join(', ')}` : ''}`);
+      for (const it of looks)
+        io.out(`  ${side} ${it.id}: EC2 ${it.state}; Mackerel ${it.host}${it.targets.length ? `; ${it.targets.join(', ')}` : ''}`);
     }
     return EXIT.ok;
   } catch (error) {

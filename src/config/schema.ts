@@ -15,18 +15,14 @@ const strict = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => {
 
 const text = (what: string) => z.string({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 
-const matching = (pattern: RegExp, what: string) =>
-  z.string({ error: `expected ${what}` }).regex(pattern, { error: `expected ${what}` });
+const matching = (pattern: RegExp, what: string) => z.string({ error: `expected ${what}` }).regex(pattern, { error: `expected ${what}` });
 
 const list = <Item extends z.ZodType>(item: Item, what: string) =>
   z.array(item, { error: `expected a list of ${what}s` }).min(1, { error: `expected at least one ${what}` });
 
 // Mackerel's rule for service and role names; environments follow it too, as they end up in tags and deploy ids.
 const name = (kind: string) =>
-  matching(
-    /^[A-Za-z0-9][A-Za-z0-9_-]+$/,
-    `a ${kind} name of at least 2 letters, digits, "_" or "-", starting with a letter or digit`,
-  );
+  matching(/^[A-Za-z0-9][A-Za-z0-9_-]+$/, `a ${kind} name of at least 2 letters, digits, "_" or "-", starting with a letter or digit`);
 
 /** Keys are names; at least one entry. */
 const named = <Value extends z.ZodType>(kind: string, value: Value) =>
@@ -69,14 +65,12 @@ const ami = z.union(
 );
 
 // Lowercase alphanumerics only: catches "subnet-a, subnet-b" written as one string.
-const subnets = list(matching(/^subnet-[0-9a-z]+$/, 'a subnet id like "subnet-0123abcd"'), 'subnet').superRefine(
-  (ids, ctx) => {
-    const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
-    if (repeated.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `expected each subnet once (one per AZ); repeated: ${repeated.join(', ')}`, input: ids });
-    }
-  },
-);
+const subnets = list(matching(/^subnet-[0-9a-z]+$/, 'a subnet id like "subnet-0123abcd"'), 'subnet').superRefine((ids, ctx) => {
+  const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (repeated.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `expected each subnet once (one per AZ); repeated: ${repeated.join(', ')}`, input: ids });
+  }
+});
 
 // The tool writes these itself; owning a fleet by one of them would match other roles or deploys.
 const reservedTags = [TAG_ENV, TAG_DEPLOY, TAG_MANAGED_BY];
@@ -159,7 +153,11 @@ const role = strict({
   /** Default: `mackerel-replacer:role` = `<env>/<role>`, filled in by resolveRole. */
   ownership: ownership.optional(),
   /** Bounds the snapshot and the new fleet: a typo must not match another fleet nor launch thousands. */
-  maxInstances: z.int({ error: maxInstancesHint }).positive({ error: maxInstancesHint }).max(10_000, { error: maxInstancesHint }).default(100),
+  maxInstances: z
+    .int({ error: maxInstancesHint })
+    .positive({ error: maxInstancesHint })
+    .max(10_000, { error: maxInstancesHint })
+    .default(100),
 });
 
 const environment = strict({

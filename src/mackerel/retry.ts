@@ -50,8 +50,7 @@ const connectionCodes = new Set([
 export const isConnectionCode = (code: string): boolean => connectionCodes.has(code);
 
 /** 429, 5xx and dropped or refused connections may heal; any other failure will not. */
-export const isRetryable = (code: string): boolean =>
-  code === '429' || /^5\d\d$/.test(code) || isConnectionCode(code);
+export const isRetryable = (code: string): boolean => code === '429' || /^5\d\d$/.test(code) || isConnectionCode(code);
 
 /** Retry-After is either delay-seconds or an HTTP date; anything else is ignored. */
 export const parseRetryAfter = (header: string | undefined, now: number): number | undefined => {

@@ -20,25 +20,38 @@ export const silenceAndDrain = async (run: Deployment): Promise<Leftover[]> => {
   const call = { signal: deps.clock.deadline(run.drainMs + STEP_MS) };
   if (spec.newHostStatus === 'working') {
     const newIds = new Set(launchedIds(record));
-    await orLeftover(leftovers, 'could not set the new hosts working, so the old ones were not silenced', `mackerel-replacer resume ${record.deployId}`, async () => {
-      const hosts = await deps.monitor.hosts(spec.service, spec.role, call);
-      const idle = hosts.filter((host) => host.instanceId !== undefined && newIds.has(host.instanceId) && host.status !== 'working');
-      await deps.monitor.setStatus(idle.map((host) => host.id), 'working', call);
-      if (idle.length > 0) deps.emit({ type: 'step.done', phase: 'cutover', what: 'set the new hosts working', ids: idle.map((host) => host.id) });
-    });
+    await orLeftover(
+      leftovers,
+      'could not set the new hosts working, so the old ones were not silenced',
+      `mackerel-replacer resume ${record.deployId}`,
+      async () => {
+        const hosts = await deps.monitor.hosts(spec.service, spec.role, call);
+        const idle = hosts.filter((host) => host.instanceId !== undefined && newIds.has(host.instanceId) && host.status !== 'working');
+        await deps.monitor.setStatus(
+          idle.map((host) => host.id),
+          'working',
+          call,
+        );
+        if (idle.length > 0)
+          deps.emit({ type: 'step.done', phase: 'cutover', what: 'set the new hosts working', ids: idle.map((host) => host.id) });
+      },
+    );
     if (leftovers.length > 0) return leftovers;
   }
   record.cutoverBegun = true;
   await save(run);
   const hostIds = record.snapshot.map((member) => member.hostId);
-  await deps.monitor.setStatus(hostIds, 'maintenance', call).catch((error: unknown) =>
-    deps.emit({ type: 'warning', message: `could not set the old hosts to maintenance (their alerts stay on): ${message(error)}` }),
-  );
+  await deps.monitor
+    .setStatus(hostIds, 'maintenance', call)
+    .catch((error: unknown) =>
+      deps.emit({ type: 'warning', message: `could not set the old hosts to maintenance (their alerts stay on): ${message(error)}` }),
+    );
   const ids = oldIds(record);
   if (spec.targetGroups.length === 0 || ids.length === 0) return leftovers;
   for (const arn of spec.targetGroups) {
-    await orLeftover(leftovers, `could not deregister the old targets from ${arn}`, `mackerel-replacer resume ${record.deployId}`,
-      () => deps.balancer.deregister(arn, ids, call));
+    await orLeftover(leftovers, `could not deregister the old targets from ${arn}`, `mackerel-replacer resume ${record.deployId}`, () =>
+      deps.balancer.deregister(arn, ids, call),
+    );
   }
   if (leftovers.length > 0) return leftovers;
   deps.emit({ type: 'step.done', phase: 'cutover', what: 'deregistered the old targets', ids });
@@ -76,15 +89,22 @@ export const terminateOld = async (run: Deployment): Promise<Leftover[]> => {
     }
     const problem = ownershipProblem(spec, subnets, instance);
     if (problem) {
-      leftovers.push({ what: `skipped ${id}: it ${problem}`, fix: `check ${id}; terminate it by hand only if it really is an old ${spec.role}` });
+      leftovers.push({
+        what: `skipped ${id}: it ${problem}`,
+        fix: `check ${id}; terminate it by hand only if it really is an old ${spec.role}`,
+      });
     } else if (instance.state === 'shutting-down' || instance.state === 'terminated') {
       record.terminated.push(id);
     } else {
       owned.push(id);
     }
   }
-  const done = await orLeftover(leftovers, `could not terminate the old instances ${owned.join(', ')}`,
-    `mackerel-replacer resume ${record.deployId}`, () => deps.fleet.terminate(owned, call));
+  const done = await orLeftover(
+    leftovers,
+    `could not terminate the old instances ${owned.join(', ')}`,
+    `mackerel-replacer resume ${record.deployId}`,
+    () => deps.fleet.terminate(owned, call),
+  );
   if (done && owned.length > 0) {
     record.terminated.push(...owned);
     deps.emit({ type: 'step.done', phase: 'terminate', what: 'terminated the old instances', ids: owned });

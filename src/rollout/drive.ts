@@ -23,7 +23,13 @@ export interface Summary {
 export type Outcome =
   | { readonly kind: 'replaced'; readonly summary: Summary }
   /** The new instances were undone; the old fleet is as it was. */
-  | { readonly kind: 'rolled-back'; readonly deployId: string; readonly reason: string; readonly aborted: boolean; readonly requested: boolean }
+  | {
+      readonly kind: 'rolled-back';
+      readonly deployId: string;
+      readonly reason: string;
+      readonly aborted: boolean;
+      readonly requested: boolean;
+    }
   /** A person must finish: each leftover names what is left and the command that finishes it. */
   | { readonly kind: 'incomplete'; readonly deployId: string; readonly reason: string; readonly leftovers: readonly Leftover[] }
   /** Stopped by a signal between two steps of the old fleet's retirement; `resume` finishes it. */
@@ -37,7 +43,8 @@ export const drive = async (run: Deployment): Promise<Outcome> => {
       await bringUp(run, AbortSignal.any([run.signal, deadline]));
     } catch (error) {
       if (run.signal.aborted) return undo(run, `interrupted by ${String(run.signal.reason)}`);
-      if (deadline.aborted) return undo(run, `launch, register and verify ran past the ${Math.round(run.spec.timeouts.total / 1000)}s deadline`);
+      if (deadline.aborted)
+        return undo(run, `launch, register and verify ran past the ${Math.round(run.spec.timeouts.total / 1000)}s deadline`);
       return undo(run, message(error));
     }
   }
@@ -102,10 +109,12 @@ const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
   const call = { signal: deps.clock.deadline(MARK_MS) };
   const marked = await deps.fleet.tag(launchedIds(record), { [TAG_STATE]: DONE }, call).then(
     () => [],
-    (error: unknown) => [{
-      what: `could not mark the new instances done (${message(error)}); the next deploy will see this one as in flight`,
-      fix: `aws ec2 create-tags --resources ${launchedIds(record).join(' ')} --tags Key=${TAG_STATE},Value=${DONE}`,
-    }],
+    (error: unknown) => [
+      {
+        what: `could not mark the new instances done (${message(error)}); the next deploy will see this one as in flight`,
+        fix: `aws ec2 create-tags --resources ${launchedIds(record).join(' ')} --tags Key=${TAG_STATE},Value=${DONE}`,
+      },
+    ],
   );
   await annotate(run);
   await enter(run, 'done');

@@ -20,7 +20,15 @@ export type Mode = 'web' | 'worker';
 
 /** What the engine tells the world; only src/cli renders these. */
 export type DeployEvent =
-  | { type: 'deploy.started'; action: 'replace' | 'resume' | 'rollback'; deployId: string; env: string; role: string; service: string; mode: Mode }
+  | {
+      type: 'deploy.started';
+      action: 'replace' | 'resume' | 'rollback';
+      deployId: string;
+      env: string;
+      role: string;
+      service: string;
+      mode: Mode;
+    }
   | { type: 'phase.started'; phase: Phase }
   | { type: 'phase.done'; phase: Phase; ms: number }
   | { type: 'promotion.found'; promotion: Promotion }

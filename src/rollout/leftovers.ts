@@ -10,12 +10,7 @@ export interface Leftover {
  * Runs one clean-up step; a failure becomes a Leftover instead of stopping the others, so a
  * rollback or cutover always does everything it can and then names exactly what is left.
  */
-export const orLeftover = async (
-  leftovers: Leftover[],
-  what: string,
-  fix: string,
-  step: () => Promise<void>,
-): Promise<boolean> => {
+export const orLeftover = async (leftovers: Leftover[], what: string, fix: string, step: () => Promise<void>): Promise<boolean> => {
   try {
     await step();
     return true;

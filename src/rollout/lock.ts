@@ -29,7 +29,12 @@ export const checkLock = async (
     if (record.env !== spec.env || record.role !== spec.role || !isOpen(record)) continue;
     if (record.deployId === self || record.deployId === forceUnlock) continue;
     const startedAt = new Date(record.startedAt).toISOString();
-    others.set(record.deployId, { deployId: record.deployId, startedAt, runner: record.runner, status: `${record.status} at ${record.step}` });
+    others.set(record.deployId, {
+      deployId: record.deployId,
+      startedAt,
+      runner: record.runner,
+      status: `${record.status} at ${record.step}`,
+    });
   }
   for (const instance of await deps.fleet.findByTag(TAG_STATE, IN_FLIGHT, call)) {
     const deployId = instance.tags[TAG_DEPLOY];

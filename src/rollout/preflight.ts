@@ -67,7 +67,7 @@ export const checkPermissions = async (
 ): Promise<void> => {
   const tags = instanceTags(spec, { ...options, deployId: plan.deployId, launches: plan.launches, image: plan.image });
   const tagProblem = tagLimitProblem(tags);
-  if (tagProblem) throw new UsageError(tagProblem, 'remove tags from the role\'s `tags` in the config');
+  if (tagProblem) throw new UsageError(tagProblem, "remove tags from the role's `tags` in the config");
   const [first] = plan.launches;
   if (first) await deps.fleet.mayLaunch(launchRequest(spec, plan, first, tags), call);
   const oldIds = snapshot.members.map((member) => member.instanceId);
@@ -129,7 +129,10 @@ const checkBalancers = (subnets: readonly Subnet[], groups: readonly TargetGroup
     const enabled = new Set(balancers.filter((lb) => group.loadBalancerArns.includes(lb.arn)).flatMap((lb) => lb.azs));
     const outside = subnets.find((subnet) => !enabled.has(subnet.az));
     if (outside) {
-      const names = balancers.filter((lb) => group.loadBalancerArns.includes(lb.arn)).map((lb) => lb.name).join(', ');
+      const names = balancers
+        .filter((lb) => group.loadBalancerArns.includes(lb.arn))
+        .map((lb) => lb.name)
+        .join(', ');
       throw new UsageError(
         `the load balancer of target group ${groupName(group.arn)} (${names}) is not enabled in ${outside.az}, where ${outside.id} launches: targets there would stay unused (Target.NotInUse)`,
         `enable ${outside.az} on the load balancer, or remove ${outside.id} from subnets`,

@@ -62,7 +62,11 @@ const list = (ids: readonly string[]): string => ids.join(', ');
  * instances marked done. Refuses when there is none, when one carries no record of what it
  * shipped, and when they disagree on the image or the variables (naming each side).
  */
-export const findPromotion = async (from: { readonly env: string; readonly role: string }, fleet: Fleet, call: Call): Promise<Promotion> => {
+export const findPromotion = async (
+  from: { readonly env: string; readonly role: string },
+  fleet: Fleet,
+  call: Call,
+): Promise<Promotion> => {
   const owner = ownerValue(from);
   const running = (await fleet.findByTag(TAG_OWNER, owner, call)).filter((instance) => instance.state === 'running');
   const done = running.filter((instance) => instance.tags[TAG_STATE] === DONE);

@@ -31,10 +31,18 @@ export const recoverRecord = async (
   const byId = new Map(oldInstances.map((instance) => [instance.id, instance]));
   const byAz: Record<string, string[]> = {};
   for (const instance of launched) byAz[instance.az] = [...(byAz[instance.az] ?? []), instance.id];
-  const launches = (first?.tags[TAG_PLAN] ?? '').split(',').filter(Boolean).map((entry) => {
-    const [az = '', count = '0'] = entry.split('=');
-    return { az, subnetId: launched.find((i) => i.az === az)?.subnetId ?? '', count: Number(count), clientToken: clientToken(deployId, az) };
-  });
+  const launches = (first?.tags[TAG_PLAN] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((entry) => {
+      const [az = '', count = '0'] = entry.split('=');
+      return {
+        az,
+        subnetId: launched.find((i) => i.az === az)?.subnetId ?? '',
+        count: Number(count),
+        clientToken: clientToken(deployId, az),
+      };
+    });
   const terminated = oldIds.filter((id) => !running.has(id));
   return {
     version: 1,

@@ -13,7 +13,13 @@ import { DONE, TAG_DEPLOY, TAG_STATE } from './tags.js';
 
 export type Finished = { readonly kind: 'finished'; readonly deployId: string; readonly status: DeployRecord['status'] };
 
-const load = async (action: 'resume' | 'rollback', spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Deployment> => {
+const load = async (
+  action: 'resume' | 'rollback',
+  spec: RoleSpec,
+  deployId: string,
+  deps: Deps,
+  signal: AbortSignal,
+): Promise<Deployment> => {
   const call = { signal };
   const record = (await deps.journal.load(deployId)) ?? (await recoverRecord(spec, deployId, deps, deps.clock.now(), call));
   if (!record) {
@@ -23,9 +29,15 @@ const load = async (action: 'resume' | 'rollback', spec: RoleSpec, deployId: str
     );
   }
   if (record.env !== spec.env || record.role !== spec.role) {
-    throw new UsageError(`deploy ${deployId} is of ${record.env}/${record.role}, not ${spec.env}/${spec.role}`, `pass --env ${record.env} --role ${record.role}`);
+    throw new UsageError(
+      `deploy ${deployId} is of ${record.env}/${record.role}, not ${spec.env}/${spec.role}`,
+      `pass --env ${record.env} --role ${record.role}`,
+    );
   }
-  const [subnets, groups] = await Promise.all([deps.fleet.subnets(spec.subnets, call), deps.balancer.targetGroups(spec.targetGroups, call)]);
+  const [subnets, groups] = await Promise.all([
+    deps.fleet.subnets(spec.subnets, call),
+    deps.balancer.targetGroups(spec.targetGroups, call),
+  ]);
   announce(deps, action, deployId, spec);
   return { spec, deps, record, subnets, drainMs: drainTimeout(spec, groups), signal, phaseMs: {} };
 };
@@ -44,10 +56,7 @@ const checkUndoable = async (run: Deployment): Promise<void> => {
   const { deps, record, signal } = run;
   const call = { signal };
   const old = oldIds(record);
-  const [described, tagged] = await Promise.all([
-    deps.fleet.describe(old, call),
-    deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call),
-  ]);
+  const [described, tagged] = await Promise.all([deps.fleet.describe(old, call), deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)]);
   const running = new Set(described.filter((i) => i.state === 'running').map((i) => i.id));
   const gone = old.filter((id) => record.terminated.includes(id) || !running.has(id));
   if (gone.length > 0) {

@@ -11,7 +11,6 @@ import { goneVerdict, healthVerdict, stableVerdict } from './verdicts.js';
 import { observeGroups } from './verify.js';
 import { waitFor } from './wait.js';
 
-
 /**
  * Undoes the new side only: deregisters and drains the new targets, terminates the new instances
  * (also any launched under the deploy's tag whose answer never reached us) and retires their
@@ -22,16 +21,23 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
   const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
   const ids = new Set(launchedIds(record));
-  await orLeftover(leftovers, `could not list instances tagged ${TAG_DEPLOY}=${record.deployId}`,
-    `aws ec2 describe-instances --filters Name=tag:${TAG_DEPLOY},Values=${record.deployId}`, async () => {
+  await orLeftover(
+    leftovers,
+    `could not list instances tagged ${TAG_DEPLOY}=${record.deployId}`,
+    `aws ec2 describe-instances --filters Name=tag:${TAG_DEPLOY},Values=${record.deployId}`,
+    async () => {
       for (const instance of await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)) ids.add(instance.id);
-    });
+    },
+  );
   const newIds = [...ids];
   if (newIds.length === 0) return leftovers;
   for (const arn of record.registeredGroups) {
-    await orLeftover(leftovers, `new targets ${newIds.join(', ')} may still be registered in ${arn}`,
+    await orLeftover(
+      leftovers,
+      `new targets ${newIds.join(', ')} may still be registered in ${arn}`,
       `aws elbv2 deregister-targets --target-group-arn ${arn} --targets ${newIds.map((id) => `Id=${id}`).join(' ')}`,
-      () => deps.balancer.deregister(arn, newIds, call));
+      () => deps.balancer.deregister(arn, newIds, call),
+    );
   }
   if (record.registeredGroups.length > 0) {
     // Drained first so requests in flight on a new instance finish; a drain that never ends
@@ -40,8 +46,12 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
       deps.emit({ type: 'warning', message: `terminating the new instances before they drained: ${message(error)}` }),
     );
   }
-  const terminated = await orLeftover(leftovers, `new instances ${newIds.join(', ')} may still be running`,
-    `aws ec2 terminate-instances --instance-ids ${newIds.join(' ')}`, () => deps.fleet.terminate(newIds, call));
+  const terminated = await orLeftover(
+    leftovers,
+    `new instances ${newIds.join(', ')} may still be running`,
+    `aws ec2 terminate-instances --instance-ids ${newIds.join(' ')}`,
+    () => deps.fleet.terminate(newIds, call),
+  );
   if (terminated) {
     deps.emit({ type: 'step.done', phase: 'rollback', what: 'terminated the new instances', ids: newIds });
     // An agent that saw its instance running a moment ago may still register; once the instance
@@ -52,9 +62,13 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
       timeout: spec.timeouts.launch,
       signal: call.signal,
       what: 'new instances terminated',
-    }).catch((error: unknown) => deps.emit({ type: 'warning', message: `retiring the new hosts before their instances ended: ${message(error)}` }));
+    }).catch((error: unknown) =>
+      deps.emit({ type: 'warning', message: `retiring the new hosts before their instances ended: ${message(error)}` }),
+    );
   }
-  await orLeftover(leftovers, `the new instances' Mackerel hosts may still be registered`,
+  await orLeftover(
+    leftovers,
+    `the new instances' Mackerel hosts may still be registered`,
     `mkr hosts --service ${spec.service} --role ${spec.role}, then mkr retire --force <host ids of ${newIds.join(', ')}>`,
     async () => {
       const newHosts = await retireHosts(spec, deps.monitor, (host) => host.instanceId !== undefined && ids.has(host.instanceId), call);
@@ -63,9 +77,15 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
       const elsewhere = await hostsOfInstances(deps.monitor, newIds, call);
       if (elsewhere.length > 0) {
         await deps.monitor.retire(elsewhere, call);
-        deps.emit({ type: 'step.done', phase: 'rollback', what: 'retired the new Mackerel hosts registered under other roles', ids: elsewhere });
+        deps.emit({
+          type: 'step.done',
+          phase: 'rollback',
+          what: 'retired the new Mackerel hosts registered under other roles',
+          ids: elsewhere,
+        });
       }
-    });
+    },
+  );
   return leftovers;
 };
 
@@ -85,9 +105,12 @@ export const releaseOld = async (run: Deployment): Promise<Leftover[]> => {
   const leftovers: Leftover[] = [];
   const ids = oldIds(record);
   if (ids.length === 0) return leftovers;
-  await orLeftover(leftovers, `could not remove the tag ${TAG_REPLACED_BY} from the old instances`,
+  await orLeftover(
+    leftovers,
+    `could not remove the tag ${TAG_REPLACED_BY} from the old instances`,
     `aws ec2 delete-tags --resources ${ids.join(' ')} --tags Key=${TAG_REPLACED_BY},Value=${record.deployId}`,
-    () => deps.fleet.untag(ids, { [TAG_REPLACED_BY]: record.deployId }, { signal: deps.clock.deadline(ROLLBACK_MS) }));
+    () => deps.fleet.untag(ids, { [TAG_REPLACED_BY]: record.deployId }, { signal: deps.clock.deadline(ROLLBACK_MS) }),
+  );
   return leftovers;
 };
 
@@ -103,14 +126,18 @@ export const restoreOld = async (run: Deployment): Promise<Leftover[]> => {
   // The old fleet goes back into service: a deploy resumed after this must cut over again.
   record.step = 'cutover';
   for (const arn of spec.targetGroups) {
-    await orLeftover(leftovers, `could not register the old targets again in ${arn}`,
+    await orLeftover(
+      leftovers,
+      `could not register the old targets again in ${arn}`,
       `aws elbv2 register-targets --target-group-arn ${arn} --targets ${ids.map((id) => `Id=${id}`).join(' ')}`,
-      () => deps.balancer.register(arn, ids, call));
+      () => deps.balancer.register(arn, ids, call),
+    );
   }
   for (const status of new Set(record.snapshot.map((member) => member.hostStatus))) {
     const hostIds = record.snapshot.filter((member) => member.hostStatus === status).map((member) => member.hostId);
-    await orLeftover(leftovers, `could not set the old hosts back to ${status}`, `mkr update --status ${status} ${hostIds.join(' ')}`,
-      () => deps.monitor.setStatus(hostIds, status, call));
+    await orLeftover(leftovers, `could not set the old hosts back to ${status}`, `mkr update --status ${status} ${hostIds.join(' ')}`, () =>
+      deps.monitor.setStatus(hostIds, status, call),
+    );
   }
   if (leftovers.length > 0 || spec.targetGroups.length === 0) return leftovers;
   // The new fleet still serves: finishing the deploy forward is always a way out.
@@ -118,18 +145,21 @@ export const restoreOld = async (run: Deployment): Promise<Leftover[]> => {
   // As verification trusts new targets only once stable, so the rollback trusts the old ones again.
   let healthySince: number | undefined;
   await orLeftover(leftovers, 'the old targets did not become healthy again', fix, () =>
-    waitFor(async () => {
-      const verdict = healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call));
-      const now = deps.clock.now();
-      healthySince = verdict.kind === 'passed' ? (healthySince ?? now) : undefined;
-      return stableVerdict(verdict, healthySince, now, spec.stableFor);
-    }, {
-      clock: deps.clock,
-      interval: spec.pollInterval,
-      timeout: spec.timeouts.verify,
-      signal: call.signal,
-      what: 'old targets healthy again',
-    }),
+    waitFor(
+      async () => {
+        const verdict = healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call));
+        const now = deps.clock.now();
+        healthySince = verdict.kind === 'passed' ? (healthySince ?? now) : undefined;
+        return stableVerdict(verdict, healthySince, now, spec.stableFor);
+      },
+      {
+        clock: deps.clock,
+        interval: spec.pollInterval,
+        timeout: spec.timeouts.verify,
+        signal: call.signal,
+        what: 'old targets healthy again',
+      },
+    ),
   );
   record.cutoverBegun = leftovers.length > 0;
   await save(run);

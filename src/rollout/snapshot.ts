@@ -79,7 +79,12 @@ export const takeSnapshot = async (
 const examineHost = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, instances: ReadonlyMap<string, Instance>): Finding => {
   if (!host.instanceId) return { kind: 'problem', why: 'has no EC2 instance id (not an EC2 host, or its agent sent no cloud metadata)' };
   const instance = instances.get(host.instanceId);
-  const gone = !instance || instance.state === 'terminated' ? 'does not exist in EC2' : instance.state === 'shutting-down' ? 'is shutting down' : undefined;
+  const gone =
+    !instance || instance.state === 'terminated'
+      ? 'does not exist in EC2'
+      : instance.state === 'shutting-down'
+        ? 'is shutting down'
+        : undefined;
   if (gone) {
     const stale = { hostId: host.id, hostName: host.name, instanceId: host.instanceId };
     return { kind: 'stale', stale, why: `instance ${host.instanceId} ${gone}: the host is stale, its agent never retired it` };
@@ -88,7 +93,10 @@ const examineHost = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, ins
   if (problem) return { kind: 'problem', why: `instance ${host.instanceId} ${problem}` };
   if (instance!.state !== 'running') return { kind: 'problem', why: `instance ${host.instanceId} is ${instance!.state}, not running` };
   if (Object.keys(instance!.tags).length >= TAG_LIMITS.perResource && instance!.tags[TAG_REPLACED_BY] === undefined) {
-    return { kind: 'problem', why: `instance ${host.instanceId} carries ${TAG_LIMITS.perResource} tags: EC2 allows no more, and the deploy marks it with ${TAG_REPLACED_BY}` };
+    return {
+      kind: 'problem',
+      why: `instance ${host.instanceId} carries ${TAG_LIMITS.perResource} tags: EC2 allows no more, and the deploy marks it with ${TAG_REPLACED_BY}`,
+    };
   }
   if (!subnets.some((subnet) => subnet.id === instance!.subnetId)) {
     return { kind: 'problem', why: `instance ${host.instanceId} is in ${instance!.subnetId}, not in the configured subnets` };
@@ -109,7 +117,9 @@ const refuseDisagreements = (spec: RoleSpec, findings: readonly (readonly [Host,
       ? [`retire the stale hosts (mkr retire ${stale.join(' ')}), or run again with --allow-stale to have the deploy retire them`]
       : []),
     ...(stale.length < refused.length
-      ? ["fix the other instances listed, or take their hosts out of the role in Mackerel; a fleet launched before this tool is owned by the tag that `ownership` names"]
+      ? [
+          'fix the other instances listed, or take their hosts out of the role in Mackerel; a fleet launched before this tool is owned by the tag that `ownership` names',
+        ]
       : []),
   ];
   throw new UsageError(

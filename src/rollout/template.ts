@@ -103,11 +103,16 @@ export const renderTemplate = (template: UserDataTemplate, values: Readonly<Reco
   const unknown = Object.keys(values).filter((name) => !names.includes(name));
   if (unknown.length > 0) {
     const which = unknown.map((name) => `${name} (${origin(name)})`).join(', ');
-    throw fail(template, `unknown variable${unknown.length > 1 ? 's' : ''} ${which}: the template has no such \${…}; its variables: ${listed(names)}`);
+    throw fail(
+      template,
+      `unknown variable${unknown.length > 1 ? 's' : ''} ${which}: the template has no such \${…}; its variables: ${listed(names)}`,
+    );
   }
   const unset = parts.flatMap((part) => (typeof part !== 'string' && !Object.hasOwn(values, part.name) ? [part] : []));
   if (unset.length > 0) {
-    const which = [...new Set(unset.map((part) => part.name))].map((name) => `\${${name}} (line ${unset.find((p) => p.name === name)!.line})`);
+    const which = [...new Set(unset.map((part) => part.name))].map(
+      (name) => `\${${name}} (line ${unset.find((p) => p.name === name)!.line})`,
+    );
     throw fail(
       template,
       `unset variable${which.length > 1 ? 's' : ''} ${which.join(', ')}: give each with --var NAME=VALUE or under ${template.varsField}`,

@@ -49,7 +49,10 @@ export const registrationVerdict = (roleFullname: string, ids: readonly string[]
     const { instanceId, identifiedAs } = host;
     if (instanceId === undefined || !wanted.has(instanceId)) continue;
     if (identifiedAs !== undefined && identifiedAs !== instanceId) {
-      return { kind: 'failed', reason: `instance ${instanceId} registered as host ${host.id}, which carries the customIdentifier of ${identifiedAs}: ${ID_FILE_FIX}` };
+      return {
+        kind: 'failed',
+        reason: `instance ${instanceId} registered as host ${host.id}, which carries the customIdentifier of ${identifiedAs}: ${ID_FILE_FIX}`,
+      };
     }
     const other = claims.get(host.id) ?? seen.earlierClaims.get(host.id);
     if (other !== undefined && other !== instanceId) {
@@ -115,7 +118,6 @@ export const drainVerdict = (ids: readonly string[], groups: readonly GroupHealt
 /** `targetgroup/reactio-web/0123…` → `reactio-web`, for readable progress lines. */
 export const groupName = (arn: string): string => arn.split(':targetgroup/')[1]?.split('/')[0] ?? arn;
 
-
 /** New instances AWS has taken away: verification fails at once instead of waiting out its timeout. */
 export const aliveVerdict = (ids: readonly string[], instances: readonly Instance[]): Verdict => {
   const byId = new Map(instances.map((instance) => [instance.id, instance]));
@@ -159,5 +161,7 @@ export const stableVerdict = (verdict: Verdict, healthySince: number | undefined
 /** Every instance terminated, or gone from EC2 altogether. */
 export const goneVerdict = (ids: readonly string[], instances: readonly Instance[]): Verdict => {
   const waitingFor = instances.filter((i) => ids.includes(i.id) && i.state !== 'terminated').map((i) => `${i.id} (${i.state})`);
-  return waitingFor.length === 0 ? { kind: 'passed' } : { kind: 'pending', done: ids.length - waitingFor.length, total: ids.length, waitingFor };
+  return waitingFor.length === 0
+    ? { kind: 'passed' }
+    : { kind: 'pending', done: ids.length - waitingFor.length, total: ids.length, waitingFor };
 };

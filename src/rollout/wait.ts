@@ -85,4 +85,3 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
 
 const sameList = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((item, index) => item === b[index]);
-

@@ -104,7 +104,8 @@ export const startAgent = (options: AgentOptions): Agent => {
 
   const customIdentifierOf = (instanceId: string) => `${instanceId}.ec2.amazonaws.com`;
   const allStatuses = HOST_STATUSES.map((status) => ['status', status]);
-  const listHosts = async (query: string[][]) => ((await mackerel('GET', `/hosts?${new URLSearchParams(query)}`)) as { hosts: SimHost[] }).hosts;
+  const listHosts = async (query: string[][]) =>
+    ((await mackerel('GET', `/hosts?${new URLSearchParams(query)}`)) as { hosts: SimHost[] }).hosts;
 
   // An agent without an id file asks for a host with its customIdentifier before registering one.
   const findHost = async (facts: InstanceFacts): Promise<string | undefined> =>
@@ -150,7 +151,8 @@ export const startAgent = (options: AgentOptions): Agent => {
     if (stopped.has(facts.id)) return undefined;
     const host = config.idFileHostId === undefined ? await createHost(facts, config) : await claimHost(config.idFileHostId, facts, config);
     if (stopped.has(facts.id)) return host.id;
-    if (config.onStart !== undefined && config.onStart !== host.status) await mackerel('POST', `/hosts/${host.id}/status`, { status: config.onStart });
+    if (config.onStart !== undefined && config.onStart !== host.status)
+      await mackerel('POST', `/hosts/${host.id}/status`, { status: config.onStart });
     return host.id;
   };
 

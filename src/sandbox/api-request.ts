@@ -47,7 +47,8 @@ export const serveApi = async (server: ApiServer, request: IncomingMessage, resp
   const url = new URL(request.url ?? '/', 'http://sandbox');
   const by = isAgent(request) ? 'agent' : 'client';
   const call = classify({ world, apiKey, method, url, headers: request.headers, body, by });
-  if (!call) return send(response, { status: 404, headers: { 'content-type': 'text/plain' }, body: `nothing at ${method} ${url.pathname}\n` });
+  if (!call)
+    return send(response, { status: 404, headers: { 'content-type': 'text/plain' }, body: `nothing at ${method} ${url.pathname}\n` });
   // Faults are for the tool under test; the simulated agent has its own (agent-silent).
   const fault = by === 'client' ? requestFaultFor(world.faults, call.api, call.action) : undefined;
   const record = (t: number, status: number, dropped: boolean) =>

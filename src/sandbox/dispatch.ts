@@ -38,8 +38,18 @@ const VERSIONS: Readonly<Record<string, 'ec2' | 'elbv2'>> = { '2016-11-15': 'ec2
 // What an injected AWS error looks like when the fault names only a status.
 const injectedAwsError = (api: 'ec2' | 'elbv2', status: number, code: string | undefined): QueryError => {
   const throttling = status < 500 || status === 503;
-  const fallback = throttling ? (api === 'ec2' ? 'RequestLimitExceeded' : 'Throttling') : api === 'ec2' ? 'InternalError' : 'InternalFailure';
-  return new QueryError(status, code ?? fallback, throttling ? 'Rate exceeded (injected by the sandbox)' : 'An internal error has occurred (injected by the sandbox)');
+  const fallback = throttling
+    ? api === 'ec2'
+      ? 'RequestLimitExceeded'
+      : 'Throttling'
+    : api === 'ec2'
+      ? 'InternalError'
+      : 'InternalFailure';
+  return new QueryError(
+    status,
+    code ?? fallback,
+    throttling ? 'Rate exceeded (injected by the sandbox)' : 'An internal error has occurred (injected by the sandbox)',
+  );
 };
 
 // What IAM answers when the tool's credentials may not call `action` (a `deny` world edit).
@@ -75,8 +85,10 @@ const awsCall = ({ world, body, by }: IncomingCall): ApiCall => {
     mutating: api === 'ec2' ? ec2Mutates(action, params) : elbMutates(action),
     answer: (now) =>
       render(() => {
-        if (VERSIONS[version] === undefined) throw new QueryError(400, 'NoSuchVersion', `The requested version (${version}) of service is not supported.`);
-        if (!Object.hasOwn(handlers, action)) throw new QueryError(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+        if (VERSIONS[version] === undefined)
+          throw new QueryError(400, 'NoSuchVersion', `The requested version (${version}) of service is not supported.`);
+        if (!Object.hasOwn(handlers, action))
+          throw new QueryError(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
         // IAM decides before the action looks at its parameters, so a DryRun is refused too.
         if (by === 'client' && world.access.deniedActions.has(action)) throw accessDenied(api, action);
         return handlers[action]!(params, { world, now });

@@ -11,7 +11,12 @@ type Fields<T> = Readonly<Record<string, (item: T) => readonly string[]>>;
 
 // Values of one filter are alternatives, separate filters must all hold; `tag:<key>` filters
 // on the value of that tag.
-const applyFilters = <T>(items: readonly T[], filters: readonly Filter[], fields: Fields<T>, tags?: (item: T) => Readonly<Record<string, string>>): T[] => {
+const applyFilters = <T>(
+  items: readonly T[],
+  filters: readonly Filter[],
+  fields: Fields<T>,
+  tags?: (item: T) => Readonly<Record<string, string>>,
+): T[] => {
   const tests = filters.map(({ name, values }) => {
     const read =
       name.startsWith('tag:') && tags
@@ -29,7 +34,13 @@ const applyFilters = <T>(items: readonly T[], filters: readonly Filter[], fields
   return items.filter((item) => tests.every((test) => test(item)));
 };
 
-const lookup = <T>(map: ReadonlyMap<string, T>, ids: readonly string[], prefix: string, notFound: (missing: string[]) => QueryError, malformed: string): T[] => {
+const lookup = <T>(
+  map: ReadonlyMap<string, T>,
+  ids: readonly string[],
+  prefix: string,
+  notFound: (missing: string[]) => QueryError,
+  malformed: string,
+): T[] => {
   const bad = ids.find((id) => !id.startsWith(prefix));
   if (bad !== undefined) throw new QueryError(400, malformed, `Invalid id: "${bad}"`);
   const missing = ids.filter((id) => !map.has(id));
@@ -84,7 +95,8 @@ export const describeSubnets = (params: URLSearchParams, { world }: ActionContex
   const ids = listParam(params, 'SubnetId');
   const notFound = (missing: string[]) =>
     new QueryError(400, 'InvalidSubnetID.NotFound', `The subnet ID '${missing.join(', ')}' does not exist`);
-  const candidates = ids.length > 0 ? lookup(world.subnets, ids, 'subnet-', notFound, 'InvalidSubnetID.Malformed') : [...world.subnets.values()];
+  const candidates =
+    ids.length > 0 ? lookup(world.subnets, ids, 'subnet-', notFound, 'InvalidSubnetID.Malformed') : [...world.subnets.values()];
   return listEl('subnetSet', 'item', applyFilters(candidates, filterParam(params), subnetFields).map(subnetXml));
 };
 
@@ -102,7 +114,12 @@ const instanceFields: Fields<SimInstance> = {
 const page = (params: URLSearchParams, instances: SimInstance[]): { slice: SimInstance[]; next?: string } => {
   const max = intParam(params, 'MaxResults');
   if (max === undefined) return { slice: instances };
-  if (max < 5 || max > 1000) throw new QueryError(400, 'InvalidParameterValue', `Value ( ${max} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
+  if (max < 5 || max > 1000)
+    throw new QueryError(
+      400,
+      'InvalidParameterValue',
+      `Value ( ${max} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`,
+    );
   const start = Number(params.get('NextToken') ?? '0');
   if (!Number.isInteger(start) || start < 0) throw new QueryError(400, 'InvalidParameterValue', 'The NextToken is invalid.');
   const slice = instances.slice(start, start + max);
@@ -125,6 +142,10 @@ export const describeInstances = (params: URLSearchParams, { world }: ActionCont
     else reservations.set(instance.reservationId, [instance]);
   }
   return (
-    listEl('reservationSet', 'item', [...reservations.values()].map((instances) => reservationXml(world, instances))) + leaf('nextToken', next)
+    listEl(
+      'reservationSet',
+      'item',
+      [...reservations.values()].map((instances) => reservationXml(world, instances)),
+    ) + leaf('nextToken', next)
   );
 };

@@ -23,7 +23,8 @@ const launchCount = (params: URLSearchParams): number => {
   const max = intParam(params, 'MaxCount');
   if (min === undefined) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter MinCount');
   if (max === undefined) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter MaxCount');
-  if (min < 1 || max < min) throw new QueryError(400, 'InvalidParameterValue', `MinCount (${min}) must be at least 1 and at most MaxCount (${max}).`);
+  if (min < 1 || max < min)
+    throw new QueryError(400, 'InvalidParameterValue', `MinCount (${min}) must be at least 1 and at most MaxCount (${max}).`);
   return max;
 };
 
@@ -103,6 +104,8 @@ export const terminate = (params: URLSearchParams, { world, now }: ActionContext
   return listEl(
     'instancesSet',
     'item',
-    changes.map((change) => leaf('instanceId', change.id) + stateXml('currentState', change.current) + stateXml('previousState', change.previous)),
+    changes.map(
+      (change) => leaf('instanceId', change.id) + stateXml('currentState', change.current) + stateXml('previousState', change.previous),
+    ),
   );
 };

@@ -24,7 +24,11 @@ export const checkTags = (tags: readonly (readonly [key: string, value: string])
 
 export const checkTagCount = (resource: string, keys: ReadonlySet<string>): void => {
   if (keys.size > MAX_TAGS) {
-    throw new QueryError(400, 'TagLimitExceeded', `The maximum number of tags per resource is ${MAX_TAGS}: ${resource} would have ${keys.size}.`);
+    throw new QueryError(
+      400,
+      'TagLimitExceeded',
+      `The maximum number of tags per resource is ${MAX_TAGS}: ${resource} would have ${keys.size}.`,
+    );
   }
 };
 

@@ -3,8 +3,7 @@ import { ACCOUNT_ID, type InstanceState, type SimImage, type SimInstance, type S
 
 const stateCodes: Record<InstanceState, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
 
-export const stateXml = (name: string, state: InstanceState): string =>
-  el(name, leaf('code', stateCodes[state]), leaf('name', state));
+export const stateXml = (name: string, state: InstanceState): string => el(name, leaf('code', stateCodes[state]), leaf('name', state));
 
 const tagSetXml = (tags: Readonly<Record<string, string>>): string =>
   listEl(
@@ -13,15 +12,16 @@ const tagSetXml = (tags: Readonly<Record<string, string>>): string =>
     Object.entries(tags).map(([key, value]) => leaf('key', key) + leaf('value', value)),
   );
 
-export const privateDnsName = (world: World, ip: string): string =>
-  `ip-${ip.replaceAll('.', '-')}.${world.region}.compute.internal`;
+export const privateDnsName = (world: World, ip: string): string => `ip-${ip.replaceAll('.', '-')}.${world.region}.compute.internal`;
 
 const instanceXml = (world: World, instance: SimInstance): string =>
   [
     leaf('instanceId', instance.id),
     leaf('imageId', instance.imageId),
     stateXml('instanceState', instance.state),
-    instance.stateReason === undefined ? '' : el('stateReason', leaf('code', instance.stateReason.code), leaf('message', instance.stateReason.message)),
+    instance.stateReason === undefined
+      ? ''
+      : el('stateReason', leaf('code', instance.stateReason.code), leaf('message', instance.stateReason.message)),
     leaf('privateDnsName', privateDnsName(world, instance.privateIp)),
     leaf('dnsName', ''),
     leaf('keyName', instance.keyName),

@@ -148,7 +148,15 @@ const applyEdit = (world: World, edit: WorldEdit, now: number): void => {
       const newest = Math.max(...[...world.images.values()].map((image) => Date.parse(image.createdAt)));
       const createdAt = edit.createdAt ?? new Date(Math.max(world.clock.epoch(now), newest + 1000)).toISOString();
       const id = world.nextId('ami');
-      world.images.set(id, { id, name: edit.name, ownerId, ...(ownerAlias && { ownerAlias }), createdAt, state: 'available', agent: { ...agent, roles: [...agent.roles] } });
+      world.images.set(id, {
+        id,
+        name: edit.name,
+        ownerId,
+        ...(ownerAlias && { ownerAlias }),
+        createdAt,
+        state: 'available',
+        agent: { ...agent, roles: [...agent.roles] },
+      });
       return;
     }
     case 'deny':

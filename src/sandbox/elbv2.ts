@@ -46,7 +46,12 @@ const pick = <T extends { readonly arn: string; readonly name: string }>(
   const arns = listParam(params, `${arnsParam}.member`);
   const names = listParam(params, 'Names.member');
   const all = [...map.values()];
-  const found = arns.length > 0 ? arns.map((arn) => map.get(arn)) : names.length > 0 ? names.map((name) => all.find((item) => item.name === name)) : all;
+  const found =
+    arns.length > 0
+      ? arns.map((arn) => map.get(arn))
+      : names.length > 0
+        ? names.map((name) => all.find((item) => item.name === name))
+        : all;
   if (found.some((item) => item === undefined)) throw notFound();
   return found as T[];
 };
@@ -81,9 +86,12 @@ const describeLoadBalancers: ElbHandler = (params, { world }) =>
   listEl(
     'LoadBalancers',
     'member',
-    pick(params, 'LoadBalancerArns', world.loadBalancers, () => new QueryError(400, 'LoadBalancerNotFound', 'One or more load balancers not found')).map(
-      (lb) => loadBalancerXml(world, lb),
-    ),
+    pick(
+      params,
+      'LoadBalancerArns',
+      world.loadBalancers,
+      () => new QueryError(400, 'LoadBalancerNotFound', 'One or more load balancers not found'),
+    ).map((lb) => loadBalancerXml(world, lb)),
   );
 
 const describeTargetGroupAttributes: ElbHandler = (params, { world }) => {
@@ -105,14 +113,19 @@ const targetIds = (params: URLSearchParams): string[] => structListParam(params,
 
 const checkInstances = (world: World, ids: readonly string[]): void => {
   const unknown = ids.filter((id) => !world.instances.has(id));
-  if (unknown.length > 0) throw new QueryError(400, 'InvalidTarget', `The following targets are not valid instances: '${unknown.join("', '")}'`);
+  if (unknown.length > 0)
+    throw new QueryError(400, 'InvalidTarget', `The following targets are not valid instances: '${unknown.join("', '")}'`);
 };
 
 // Only running instances register (pending ones too are refused), and only up to the quota.
 const checkRegistrable = (world: World, group: SimTargetGroup, ids: readonly string[]): void => {
   const notRunning = ids.filter((id) => world.instances.get(id)!.state !== 'running');
   if (notRunning.length > 0) {
-    throw new QueryError(400, 'InvalidTarget', `The following targets are not in a running state and cannot be registered: '${notRunning.join("', '")}'`);
+    throw new QueryError(
+      400,
+      'InvalidTarget',
+      `The following targets are not in a running state and cannot be registered: '${notRunning.join("', '")}'`,
+    );
   }
   const total = new Set([...group.targets.keys(), ...ids]).size;
   if (total > world.settings.targetsPerGroup) {

@@ -57,7 +57,10 @@ export const seedInstances = (world: World, spec: LaunchSpec, launchedAt: number
 
 /** What EC2 says of an instance it could not start. */
 const LAUNCH_FAILED: StateReason = { code: 'Server.InternalError', message: 'Server.InternalError: Internal error on launch' };
-const USER_SHUTDOWN: StateReason = { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' };
+const USER_SHUTDOWN: StateReason = {
+  code: 'Client.UserInitiatedShutdown',
+  message: 'Client.UserInitiatedShutdown: User initiated shutdown',
+};
 
 // At the end of its boot an instance runs, or, under die-while-booting, is terminated at once.
 const boot = (world: World, instance: SimInstance, dies: boolean) => (t: number) => {

@@ -95,7 +95,11 @@ const hostBody = z.object({
   meta: z.record(z.string(), z.unknown()).optional(),
   interfaces: z.array(z.record(z.string(), z.unknown())).optional(),
   roleFullnames: z
-    .array(z.string().refine((full) => full.split(':').length === 2 && full.split(':').every((part) => name.test(part)), 'must be "Service:role"'))
+    .array(
+      z
+        .string()
+        .refine((full) => full.split(':').length === 2 && full.split(':').every((part) => name.test(part)), 'must be "Service:role"'),
+    )
     .optional(),
 });
 
@@ -157,7 +161,11 @@ const routes: readonly (readonly [method: string, path: string, handle: Handler]
       return setStatuses(world, liveHostsOf(world, hostIds), status, now);
     },
   ],
-  ['POST', '/api/v0/hosts/bulk-retire', ({ world, now, body }) => retire(world, liveHostsOf(world, parseBody(z.object({ ids }), body).ids), now)],
+  [
+    'POST',
+    '/api/v0/hosts/bulk-retire',
+    ({ world, now, body }) => retire(world, liveHostsOf(world, parseBody(z.object({ ids }), body).ids), now),
+  ],
   [
     'POST',
     '/api/v0/hosts/:id/status',

@@ -35,9 +35,7 @@ export const listParam = (params: URLSearchParams, prefix: string): string[] =>
   [...byIndex(params, prefix).values()].map((group) => group.get('') ?? '');
 
 /** `prefix.N.field…` as one URLSearchParams per N, keys relative to `prefix.N.`. */
-export const structListParam = (params: URLSearchParams, prefix: string): URLSearchParams[] => [
-  ...byIndex(params, prefix).values(),
-];
+export const structListParam = (params: URLSearchParams, prefix: string): URLSearchParams[] => [...byIndex(params, prefix).values()];
 
 export interface Filter {
   readonly name: string;
@@ -54,7 +52,13 @@ export const filterParam = (params: URLSearchParams): Filter[] =>
  */
 export const wildcardMatcher = (pattern: string): ((value: string) => boolean) => {
   if (!/[*?]/.test(pattern)) return (value) => value === pattern;
-  const regExp = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegExp(c))).join('')}$`, 's');
+  const regExp = new RegExp(
+    `^${pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegExp(c)))
+      .join('')}$`,
+    's',
+  );
   return (value) => regExp.test(value);
 };
 

@@ -3,7 +3,16 @@ import { agentHostBody } from './host-payload.js';
 import { createHost } from './hosts.js';
 import { seedInstances, subnetCidr } from './instances.js';
 import { healthyCount } from './targets.js';
-import { ACCOUNT_ID, type SimImage, type SimInstance, type SimLoadBalancer, type SimSubnet, type SimTargetGroup, VPC_ID, type World } from './world.js';
+import {
+  ACCOUNT_ID,
+  type SimImage,
+  type SimInstance,
+  type SimLoadBalancer,
+  type SimSubnet,
+  type SimTargetGroup,
+  VPC_ID,
+  type World,
+} from './world.js';
 
 /** Tags of the seeded fleet, as the tool tags what it launches. */
 const ENV_TAG = 'mackerel-replacer:env';
@@ -80,7 +89,12 @@ const AZ_LETTERS = 'acdbefghijklmnopqrstuvwxyz';
 const addImage = (world: World, roleFullname: string, image: Omit<SimImage, 'id' | 'state' | 'agent'> & { id?: string }): SimImage => {
   const existing = [...world.images.values()].find((known) => known.name === image.name);
   if (existing) return existing;
-  const stored = { ...image, id: image.id ?? world.nextId('ami'), state: 'available', agent: { roles: [roleFullname], autoRetirement: false } };
+  const stored = {
+    ...image,
+    id: image.id ?? world.nextId('ami'),
+    state: 'available',
+    agent: { roles: [roleFullname], autoRetirement: false },
+  };
   world.images.set(stored.id, stored);
   return stored;
 };
@@ -93,7 +107,11 @@ const seedImages = (world: World, env: string, role: string, roleFullname: strin
     return addImage(world, roleFullname, { name: `${env}-${role}-${OLD_DATE}`, ownerId: ACCOUNT_ID, createdAt: at(OLD_DATE) });
   }
   const owner = ami.owners[0] ?? 'self';
-  const ownership = /^\d{12}$/.test(owner) ? { ownerId: owner } : owner === 'self' ? { ownerId: ACCOUNT_ID } : { ownerId: ACCOUNT_ID, ownerAlias: owner };
+  const ownership = /^\d{12}$/.test(owner)
+    ? { ownerId: owner }
+    : owner === 'self'
+      ? { ownerId: ACCOUNT_ID }
+      : { ownerId: ACCOUNT_ID, ownerAlias: owner };
   const named = (date: string) => ami.name.replaceAll('*', date).replaceAll('?', '0');
   addImage(world, roleFullname, { name: named(NEW_DATE), createdAt: at(NEW_DATE), ...ownership });
   return addImage(world, roleFullname, { name: named(OLD_DATE), createdAt: at(OLD_DATE), ...ownership });
@@ -103,7 +121,14 @@ const seedSubnet = (world: World, id: string): SimSubnet => {
   const known = world.subnets.get(id);
   if (known) return known;
   const index = world.subnets.size;
-  const subnet: SimSubnet = { id, az: `${world.region}${AZ_LETTERS[index % AZ_LETTERS.length]}`, vpcId: VPC_ID, cidr: subnetCidr(index), index, addressesUsed: 0 };
+  const subnet: SimSubnet = {
+    id,
+    az: `${world.region}${AZ_LETTERS[index % AZ_LETTERS.length]}`,
+    vpcId: VPC_ID,
+    cidr: subnetCidr(index),
+    index,
+    addressesUsed: 0,
+  };
   world.subnets.set(id, subnet);
   return subnet;
 };
@@ -152,10 +177,25 @@ const seedRole = (world: World, env: string, service: string, role: string, spec
   const tags = { Name: `${env}-${role}`, [ENV_TAG]: env, [ROLE_TAG]: `${env}/${role}`, 'managed-by': 'mackerel-replacer' };
   for (const subnetId of spec.subnets) {
     const count = spec.perAz === 'match' ? 1 : spec.perAz;
-    const launch = { imageId: image.id, instanceType: spec.instanceType, subnet: seedSubnet(world, subnetId), count, securityGroupIds: spec.securityGroupIds, tags };
+    const launch = {
+      imageId: image.id,
+      instanceType: spec.instanceType,
+      subnet: seedSubnet(world, subnetId),
+      count,
+      securityGroupIds: spec.securityGroupIds,
+      tags,
+    };
     for (const instance of seedInstances(world, launch, LAUNCHED_AT)) {
       seedHost(world, instance, `${service}:${role}`);
-      for (const group of groups) group.targets.set(instance.id, { id: instance.id, port: group.port, state: 'healthy', failing: false, flapsLeft: 0, generation: 0 });
+      for (const group of groups)
+        group.targets.set(instance.id, {
+          id: instance.id,
+          port: group.port,
+          state: 'healthy',
+          failing: false,
+          flapsLeft: 0,
+          generation: 0,
+        });
     }
   }
 };

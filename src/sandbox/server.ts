@@ -34,7 +34,8 @@ const readBody = async (request: IncomingMessage): Promise<string> => {
 const handler = (server: ApiServer) => async (request: IncomingMessage, response: ServerResponse) => {
   const body = await readBody(request);
   const path = new URL(request.url ?? '/', 'http://sandbox').pathname;
-  if (path.startsWith('/_sandbox/')) return send(response, handleControl(server.world, server.requests, request.method ?? 'GET', path, body));
+  if (path.startsWith('/_sandbox/'))
+    return send(response, handleControl(server.world, server.requests, request.method ?? 'GET', path, body));
   await serveApi(server, request, response, body);
 };
 

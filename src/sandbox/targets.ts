@@ -101,7 +101,8 @@ export const reconsiderTargets = (world: World, now: number): void => {
     for (const target of group.targets.values()) {
       const used = inUse(world, group, target.id);
       if (target.reason === NOT_IN_USE && used) admit(world, group, target, now);
-      else if (['initial', 'healthy', 'unhealthy'].includes(target.state) && !used) setState(world, group, target, 'unused', NOT_IN_USE, now);
+      else if (['initial', 'healthy', 'unhealthy'].includes(target.state) && !used)
+        setState(world, group, target, 'unused', NOT_IN_USE, now);
     }
   }
 };

@@ -47,7 +47,9 @@ const signedRegion = (authorization: string | undefined) => authorization?.match
 beforeEach(() => {
   isolateEnv();
   server = answerAws(({ action }) =>
-    action === 'DescribeTargetHealth' ? elbOk(action, '<TargetHealthDescriptions/>') : ec2Error('DryRunOperation', 'Request would have succeeded', 412),
+    action === 'DescribeTargetHealth'
+      ? elbOk(action, '<TargetHealthDescriptions/>')
+      : ec2Error('DryRunOperation', 'Request would have succeeded', 412),
   );
   vi.stubEnv('AWS_ENDPOINT_URL', server.url);
 });
@@ -94,7 +96,9 @@ describe('createAwsClients', () => {
 
   it('says how to provide credentials when there are none', async () => {
     const { ec2 } = createAwsClients({ region: 'eu-west-1' });
-    const error = await createFleet(ec2).checkAccess(call).catch((caught: unknown) => caught);
+    const error = await createFleet(ec2)
+      .checkAccess(call)
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ code: 'CredentialsProviderError' });
     expect((error as ApiError).hint).toContain('AWS_PROFILE');
@@ -104,7 +108,9 @@ describe('createAwsClients', () => {
   it('says how to set a region when none is known', async () => {
     withKeys();
     const { ec2 } = createAwsClients({});
-    const error = await createFleet(ec2).checkAccess(call).catch((caught: unknown) => caught);
+    const error = await createFleet(ec2)
+      .checkAccess(call)
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).hint).toContain('AWS_REGION');
     expect(server.requests).toHaveLength(0);

@@ -46,8 +46,14 @@ describe('resolveImage', () => {
   it('picks the newest available image across all pages, ties broken by id', async () => {
     const { fleet, server } = fleetAnswering(({ params }) =>
       params.get('NextToken') === 'page2'
-        ? ec2Ok('DescribeImages', `<imagesSet>${imageItem('ami-b', 'web-2', '2024-06-01T00:00:00.000Z')}${imageItem('ami-c', 'web-3', '2024-06-01T00:00:00.000Z')}</imagesSet>`)
-        : ec2Ok('DescribeImages', `<imagesSet>${imageItem('ami-a', 'web-1', '2024-05-01T00:00:00.000Z')}</imagesSet><nextToken>page2</nextToken>`),
+        ? ec2Ok(
+            'DescribeImages',
+            `<imagesSet>${imageItem('ami-b', 'web-2', '2024-06-01T00:00:00.000Z')}${imageItem('ami-c', 'web-3', '2024-06-01T00:00:00.000Z')}</imagesSet>`,
+          )
+        : ec2Ok(
+            'DescribeImages',
+            `<imagesSet>${imageItem('ami-a', 'web-1', '2024-05-01T00:00:00.000Z')}</imagesSet><nextToken>page2</nextToken>`,
+          ),
     );
     const image = await fleet.resolveImage({ owners: ['self', '123456789012'], name: 'web-*' }, call);
     expect(image).toEqual({ id: 'ami-c', name: 'web-3', state: 'available', createdAt: '2024-06-01T00:00:00.000Z' });
@@ -75,7 +81,10 @@ describe('resolveImage', () => {
   });
 
   it.each([
-    ['an image that is not available', () => ec2Ok('DescribeImages', `<imagesSet>${imageItem('ami-x', 'web-x', '2024-05-01T00:00:00.000Z', 'pending')}</imagesSet>`)],
+    [
+      'an image that is not available',
+      () => ec2Ok('DescribeImages', `<imagesSet>${imageItem('ami-x', 'web-x', '2024-05-01T00:00:00.000Z', 'pending')}</imagesSet>`),
+    ],
     ['an unknown image', () => ec2Error('InvalidAMIID.NotFound', "The image id '[ami-x]' does not exist")],
   ])('rejects %s with a UsageError naming the id', async (_, answer) => {
     const { fleet } = fleetAnswering(answer);
@@ -122,7 +131,9 @@ const launchRequest: LaunchRequest = {
 
 describe('launch', () => {
   it('sends an instance profile given as an ARN in the Arn field, not as a name', async () => {
-    const { fleet, server } = fleetAnswering(() => ec2Ok('RunInstances', reservation([{ id: 'i-new1', state: 'pending', imageId: 'ami-new', tags: {} }])));
+    const { fleet, server } = fleetAnswering(() =>
+      ec2Ok('RunInstances', reservation([{ id: 'i-new1', state: 'pending', imageId: 'ami-new', tags: {} }])),
+    );
     const arn = 'arn:aws:iam::123456789012:instance-profile/web-profile';
     await fleet.launch({ ...launchRequest, iamInstanceProfile: arn }, call);
     const params = server.calls('RunInstances')[0]!.params;
@@ -137,12 +148,35 @@ describe('launch', () => {
     const { fleet, server } = fleetAnswering(() => ec2Ok('RunInstances', reservation(launched)));
     const instances = await fleet.launch(launchRequest, call);
     expect(instances).toEqual([
-      { id: 'i-new1', state: 'pending', az: 'us-east-1a', subnetId: 'subnet-a', vpcId: 'vpc-1', imageId: 'ami-new', tags: launchRequest.tags },
-      { id: 'i-new2', state: 'pending', az: 'us-east-1a', subnetId: 'subnet-a', vpcId: 'vpc-1', imageId: 'ami-new', tags: launchRequest.tags },
+      {
+        id: 'i-new1',
+        state: 'pending',
+        az: 'us-east-1a',
+        subnetId: 'subnet-a',
+        vpcId: 'vpc-1',
+        imageId: 'ami-new',
+        tags: launchRequest.tags,
+      },
+      {
+        id: 'i-new2',
+        state: 'pending',
+        az: 'us-east-1a',
+        subnetId: 'subnet-a',
+        vpcId: 'vpc-1',
+        imageId: 'ami-new',
+        tags: launchRequest.tags,
+      },
     ]);
     const [sent] = server.calls('RunInstances');
     const params = sent!.params;
-    expect(Object.fromEntries(['ImageId', 'InstanceType', 'MinCount', 'MaxCount', 'SubnetId', 'KeyName', 'IamInstanceProfile.Name', 'ClientToken'].map((key) => [key, params.get(key)]))).toEqual({
+    expect(
+      Object.fromEntries(
+        ['ImageId', 'InstanceType', 'MinCount', 'MaxCount', 'SubnetId', 'KeyName', 'IamInstanceProfile.Name', 'ClientToken'].map((key) => [
+          key,
+          params.get(key),
+        ]),
+      ),
+    ).toEqual({
       ImageId: 'ami-new',
       InstanceType: 't3.micro',
       MinCount: '2',
@@ -154,7 +188,10 @@ describe('launch', () => {
     });
     expect(listParam(params, 'SecurityGroupId')).toEqual(['sg-1', 'sg-2']);
     expect(Buffer.from(params.get('UserData')!, 'base64').toString('utf8')).toBe(launchRequest.userData);
-    for (const [index, resourceType] of [[1, 'instance'], [2, 'volume']] as const) {
+    for (const [index, resourceType] of [
+      [1, 'instance'],
+      [2, 'volume'],
+    ] as const) {
       expect(params.get(`TagSpecification.${index}.ResourceType`)).toBe(resourceType);
       const keys = listParam(params, `TagSpecification.${index}.Tag`, '.Key');
       const values = listParam(params, `TagSpecification.${index}.Tag`, '.Value');
@@ -164,7 +201,11 @@ describe('launch', () => {
 
   it('turns InsufficientInstanceCapacity into an ApiError with the code and where it happened', async () => {
     const { fleet, server } = fleetAnswering(() =>
-      ec2Error('InsufficientInstanceCapacity', 'We currently do not have sufficient t3.micro capacity in the Availability Zone you requested (us-east-1a).', 500),
+      ec2Error(
+        'InsufficientInstanceCapacity',
+        'We currently do not have sufficient t3.micro capacity in the Availability Zone you requested (us-east-1a).',
+        500,
+      ),
     );
     const error = await fleet.launch(launchRequest, call).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApiError);
@@ -178,7 +219,8 @@ describe('launch', () => {
     const error = (await fleet.launch(launchRequest, call).catch((caught: unknown) => caught)) as ApiError;
     const shown = JSON.stringify({ ...error, message: error.message });
     expect(error.hint).toContain('ec2:RunInstances');
-    for (const secret of ['héllo', Buffer.from(launchRequest.userData!).toString('base64'), 'test-secret-key', 'Signature']) expect(shown).not.toContain(secret);
+    for (const secret of ['héllo', Buffer.from(launchRequest.userData!).toString('base64'), 'test-secret-key', 'Signature'])
+      expect(shown).not.toContain(secret);
   });
 });
 
@@ -199,7 +241,10 @@ describe('DryRun checks', () => {
     const { fleet, server } = fleetAnswering(dryRunOk);
     await fleet.mayTerminate(ids(150), call);
     const sent = server.calls('TerminateInstances');
-    expect(sent.map(({ params }) => [params.get('DryRun'), listParam(params, 'InstanceId').length])).toEqual([['true', 100], ['true', 50]]);
+    expect(sent.map(({ params }) => [params.get('DryRun'), listParam(params, 'InstanceId').length])).toEqual([
+      ['true', 100],
+      ['true', 50],
+    ]);
   });
 
   it.each([
@@ -223,7 +268,11 @@ describe('describe', () => {
     const found = await fleet.describe(ids(250), call);
     expect(found.map((instance) => instance.id)).toEqual([...known]);
     const sent = server.calls('DescribeInstances');
-    expect(sent.map(({ params }) => filterValues(params, 'instance-id'))).toEqual([ids(250).slice(0, 100), ids(250).slice(100, 200), ids(250).slice(200)]);
+    expect(sent.map(({ params }) => filterValues(params, 'instance-id'))).toEqual([
+      ids(250).slice(0, 100),
+      ids(250).slice(100, 200),
+      ids(250).slice(200),
+    ]);
     expect(sent.every(({ params }) => listParam(params, 'InstanceId').length === 0)).toBe(true);
   });
 
@@ -250,7 +299,15 @@ describe('describe', () => {
 
 describe('findByTag', () => {
   it('filters on the tag and on every state short of terminated, and maps the instances', async () => {
-    const fixture = { id: 'i-1', state: 'running', az: 'us-east-1c', subnetId: 'subnet-c', vpcId: 'vpc-9', imageId: 'ami-old', tags: { role: 'web', env: 'prod' } };
+    const fixture = {
+      id: 'i-1',
+      state: 'running',
+      az: 'us-east-1c',
+      subnetId: 'subnet-c',
+      vpcId: 'vpc-9',
+      imageId: 'ami-old',
+      tags: { role: 'web', env: 'prod' },
+    };
     const { fleet, server } = fleetAnswering(() => ec2Ok('DescribeInstances', reservations([fixture])));
     await expect(fleet.findByTag('deploy-id', 'd-1', call)).resolves.toEqual([fixture]);
     const params = server.requests[0]!.params;

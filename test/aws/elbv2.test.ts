@@ -20,10 +20,14 @@ const attributes = (delay?: number) =>
   `<Attributes><member><Key>stickiness.enabled</Key><Value>false</Value></member>${delay === undefined ? '' : `<member><Key>deregistration_delay.timeout_seconds</Key><Value>${delay}</Value></member>`}</Attributes>`;
 
 describe('loadBalancers', () => {
-  it('names each load balancer\'s enabled Availability Zones', async () => {
-    const zones = (...names: string[]) => names.map((name) => `<member><ZoneName>${name}</ZoneName><SubnetId>subnet-${name}</SubnetId></member>`).join('');
+  it("names each load balancer's enabled Availability Zones", async () => {
+    const zones = (...names: string[]) =>
+      names.map((name) => `<member><ZoneName>${name}</ZoneName><SubnetId>subnet-${name}</SubnetId></member>`).join('');
     const { balancer, server } = balancerAnswering(({ action }) =>
-      elbOk(action, `<LoadBalancers><member><LoadBalancerArn>arn:lb</LoadBalancerArn><LoadBalancerName>web</LoadBalancerName><AvailabilityZones>${zones('az-a', 'az-c')}</AvailabilityZones></member></LoadBalancers>`),
+      elbOk(
+        action,
+        `<LoadBalancers><member><LoadBalancerArn>arn:lb</LoadBalancerArn><LoadBalancerName>web</LoadBalancerName><AvailabilityZones>${zones('az-a', 'az-c')}</AvailabilityZones></member></LoadBalancers>`,
+      ),
     );
     await expect(balancer.loadBalancers(['arn:lb'], call)).resolves.toEqual([{ arn: 'arn:lb', name: 'web', azs: ['az-a', 'az-c'] }]);
     expect(listParam(server.requests[0]!.params, 'LoadBalancerArns.member')).toEqual(['arn:lb']);
@@ -47,13 +51,17 @@ describe('targetGroups', () => {
       { arn: 'arn:tg-a', vpcId: 'vpc-1', targetType: 'instance', loadBalancerArns: ['arn:lb'], deregistrationDelaySeconds: 30 },
       { arn: 'arn:tg-b', vpcId: 'vpc-1', targetType: 'instance', loadBalancerArns: ['arn:lb'], deregistrationDelaySeconds: 300 },
     ]);
-    expect(server.calls('DescribeTargetGroupAttributes').map(({ params }) => params.get('TargetGroupArn'))).toEqual(['arn:tg-a', 'arn:tg-b']);
+    expect(server.calls('DescribeTargetGroupAttributes').map(({ params }) => params.get('TargetGroupArn'))).toEqual([
+      'arn:tg-a',
+      'arn:tg-b',
+    ]);
   });
 
   it('throws a UsageError naming the group that does not exist', async () => {
     const { balancer } = balancerAnswering(({ action, params }) => {
       const [arn] = listParam(params, 'TargetGroupArns.member');
-      if (action === 'DescribeTargetGroups' && arn === 'arn:gone') return elbError('TargetGroupNotFound', 'One or more target groups not found');
+      if (action === 'DescribeTargetGroups' && arn === 'arn:gone')
+        return elbError('TargetGroupNotFound', 'One or more target groups not found');
       return action === 'DescribeTargetGroups' ? elbOk(action, group(arn!, 80)) : elbOk(action, attributes(30));
     });
     const error = await balancer.targetGroups(['arn:tg-a', 'arn:gone'], call).catch((caught: unknown) => caught);

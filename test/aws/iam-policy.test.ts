@@ -13,7 +13,10 @@ const sdkImports = (source: string): Map<string, string> => {
   const names = new Map<string, string>();
   for (const [, list, client] of source.matchAll(/import\s*{([^}]*)}\s*from\s*'@aws-sdk\/client-([\w-]+)'/g)) {
     for (const entry of list!.split(',')) {
-      const name = entry.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!;
+      const name = entry
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)[0]!;
       if (name) names.set(name, iamPrefix[client!]!);
     }
   }
@@ -101,7 +104,7 @@ describe('iamPolicy scoping', () => {
     ]);
   });
 
-  it('removes only the replacing deploy\'s tag, only from owned instances', () => {
+  it("removes only the replacing deploy's tag, only from owned instances", () => {
     expect(granting(policy, 'ec2:DeleteTags').map((statement) => statement.Condition)).toEqual([
       { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:replaced-by'] } },
     ]);

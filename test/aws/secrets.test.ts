@@ -54,7 +54,10 @@ const request: LaunchRequest = {
 };
 
 const failure = async (promise: Promise<unknown>): Promise<Error> => {
-  const error = await promise.then(() => expect.fail('expected the call to fail'), (caught: unknown) => caught);
+  const error = await promise.then(
+    () => expect.fail('expected the call to fail'),
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(Error);
   return error as Error;
 };

@@ -121,7 +121,15 @@ export interface InstanceFixture {
   readonly tags?: Record<string, string>;
 }
 
-export const instanceItem = ({ id, state = 'running', az = 'us-east-1a', subnetId = 'subnet-a', vpcId = 'vpc-1', imageId = 'ami-1', tags = {} }: InstanceFixture) =>
+export const instanceItem = ({
+  id,
+  state = 'running',
+  az = 'us-east-1a',
+  subnetId = 'subnet-a',
+  vpcId = 'vpc-1',
+  imageId = 'ami-1',
+  tags = {},
+}: InstanceFixture) =>
   `<item><instanceId>${id}</instanceId><imageId>${imageId}</imageId><instanceState><code>${stateCodes[state]}</code><name>${state}</name></instanceState><instanceType>t3.micro</instanceType><placement><availabilityZone>${az}</availabilityZone></placement><subnetId>${subnetId}</subnetId><vpcId>${vpcId}</vpcId>${tagSet(tags)}</item>`;
 
 /** A RunInstances body: the reservation's fields sit directly under the root. */
@@ -129,7 +137,8 @@ export const reservation = (instances: readonly InstanceFixture[]) =>
   `<reservationId>r-1</reservationId><ownerId>123456789012</ownerId><instancesSet>${instances.map(instanceItem).join('')}</instancesSet>`;
 
 /** A DescribeInstances body. */
-export const reservations = (instances: readonly InstanceFixture[]) => `<reservationSet><item>${reservation(instances)}</item></reservationSet>`;
+export const reservations = (instances: readonly InstanceFixture[]) =>
+  `<reservationSet><item>${reservation(instances)}</item></reservationSet>`;
 
 export const imageItem = (id: string, name: string, createdAt: string, state = 'available') =>
   `<item><imageId>${id}</imageId><name>${name}</name><imageState>${state}</imageState><creationDate>${createdAt}</creationDate><ownerId>123456789012</ownerId></item>`;

@@ -21,7 +21,9 @@ describe('a single-valued flag given twice is an error, not "the last one wins"'
   ])('%s in %j', async (flag, argv) => {
     const { code, stderr } = await run(...argv);
     expect(code).toBe(2);
-    expect(stderr).toMatch(new RegExp(`^error: ${flag} is given twice \\(".+", then ".+"\\)\nhint: give ${flag} once\nnothing was changed$`));
+    expect(stderr).toMatch(
+      new RegExp(`^error: ${flag} is given twice \\(".+", then ".+"\\)\nhint: give ${flag} once\nnothing was changed$`),
+    );
   });
 });
 
@@ -100,7 +102,18 @@ describe('--promote-from', () => {
     [['--ami', 'ami-0123abcd'], 'error: --promote-from cannot be combined with --ami'],
     [['--var', 'artifact=x'], 'error: --promote-from cannot be combined with --var (artifact)'],
   ])('with %j is an error, before the config is read', async (extra, message) => {
-    const { code, stderr } = await run('replace', '--config', '/nonexistent.yml', '--env', 'production', '--role', 'web', '--promote-from', 'staging', ...extra);
+    const { code, stderr } = await run(
+      'replace',
+      '--config',
+      '/nonexistent.yml',
+      '--env',
+      'production',
+      '--role',
+      'web',
+      '--promote-from',
+      'staging',
+      ...extra,
+    );
     expect(code).toBe(2);
     expect(stderr).toContain(message);
     expect(stderr).not.toContain('/nonexistent.yml');

@@ -13,7 +13,11 @@ const refusal = (env: NodeJS.ProcessEnv): string => {
 describe('endpoint switches', () => {
   it('accept http and https URLs, and unset or empty ones', () => {
     expect(() =>
-      checkEndpoints({ MACKEREL_APIBASE: 'https://api.mackerelio.com', AWS_ENDPOINT_URL: 'http://127.0.0.1:4580', AWS_ENDPOINT_URL_EC2: '' }),
+      checkEndpoints({
+        MACKEREL_APIBASE: 'https://api.mackerelio.com',
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:4580',
+        AWS_ENDPOINT_URL_EC2: '',
+      }),
     ).not.toThrow();
   });
 

@@ -59,7 +59,14 @@ describe('the waiting heartbeat', () => {
     const { lines, error, end } = await stuckWait(interval, 600_000, lookMs);
     expect(String(error)).toMatch(/gave up after 600s/);
     expect(lines.length).toBeGreaterThan(600_000 / HEARTBEAT_MS - 2);
-    expect(Math.max(...gaps(lines.map((l) => l.at), end))).toBeLessThanOrEqual(HEARTBEAT_MS);
+    expect(
+      Math.max(
+        ...gaps(
+          lines.map((l) => l.at),
+          end,
+        ),
+      ),
+    ).toBeLessThanOrEqual(HEARTBEAT_MS);
   });
 
   it('each line says what is awaited, how far it is, and how long of how long', async () => {

@@ -9,7 +9,12 @@ const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const run = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(args, { out: (line) => out.push(line), err: (line) => err.push(line), env, signal: new AbortController().signal });
+  const code = await main(args, {
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+    env,
+    signal: new AbortController().signal,
+  });
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 };
 
@@ -23,7 +28,9 @@ describe('iam-policy', () => {
     expect(text).toContain('arn:aws:ec2:ap-northeast-1:*:subnet/subnet-0aaa1111');
     expect(text).toContain('arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/reactio-web/0123456789abcdef');
     expect(text).toContain('arn:aws:iam::*:role/reactio-staging-instance');
-    expect(stderr).toContain('iam:PassRole assumes the instance profile reactio-staging-instance holds a role named reactio-staging-instance');
+    expect(stderr).toContain(
+      'iam:PassRole assumes the instance profile reactio-staging-instance holds a role named reactio-staging-instance',
+    );
   });
 
   it('prints what the README shows for the example config', async () => {

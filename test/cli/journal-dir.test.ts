@@ -13,7 +13,10 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const refusal = async (path: string): Promise<string> => {
-  const error = await proveWritable(path).then(() => undefined, (e: unknown) => e);
+  const error = await proveWritable(path).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(UsageError);
   return (error as UsageError).message;
 };

@@ -37,7 +37,11 @@ const journalWith = async (name: string, content: string) => {
   return { journal: createFileJournal(dir), file: join(dir, `${name}.json`) };
 };
 
-const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as UsageError);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error as UsageError,
+  );
 
 describe('the file journal reads records back as evidence', () => {
   it('round-trips a record it wrote', async () => {
@@ -64,7 +68,7 @@ describe('the file journal reads records back as evidence', () => {
     ['an empty object', '{}', 'is damaged'],
     ['a truncated file', JSON.stringify(record(A)).slice(0, 40), 'not JSON'],
     ['an unknown status', JSON.stringify({ ...record(A), status: 'exploded' }), 'status'],
-    ['another deploy\'s record', JSON.stringify(record(B)), `it holds deploy ${B}, not ${A}`],
+    ["another deploy's record", JSON.stringify(record(B)), `it holds deploy ${B}, not ${A}`],
   ])('refuses %s, naming the file', async (_, content, problem) => {
     const { journal, file } = await journalWith(A, content);
     for (const read of [journal.load(A), journal.list()]) {

@@ -42,7 +42,15 @@ describe('renderEvent (text)', () => {
   it('prints no colour or cursor movement', () => {
     const events: DeployEvent[] = [
       waiting,
-      { type: 'deploy.started', action: 'replace', deployId: '20261129-120000-abcd', env: 'staging', role: 'web', service: 'reactio', mode: 'web' },
+      {
+        type: 'deploy.started',
+        action: 'replace',
+        deployId: '20261129-120000-abcd',
+        env: 'staging',
+        role: 'web',
+        service: 'reactio',
+        mode: 'web',
+      },
       { type: 'phase.started', phase: 'launch' },
       { type: 'phase.done', phase: 'launch', ms: 1234 },
       { type: 'rollback.started', reason: 'verify failed' },

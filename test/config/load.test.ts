@@ -125,42 +125,297 @@ describe('the example config', () => {
 
 describe('loadConfig errors name the file, the field path and what is allowed', () => {
   it.each<[string, (parts: Parts) => void, string, string]>([
-    ['perAz', ({ web: w }) => { w.perAz = 'two'; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got "two"'],
-    ['perAz zero', ({ web: w }) => { w.perAz = 0; }, 'environments.staging.roles.web.perAz', 'expected a positive integer or "match", got 0'],
-    ['a typo', ({ web: w }) => { w.targetGroup = [tgArn]; }, 'environments.staging.roles.web.targetGroup', 'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, vars, perAz, targetGroups, stableFor, timeouts'],
-    ['a top-level typo', ({ top: c }) => { c.regoin = 'x'; }, 'regoin', 'unknown key; allowed: region, defaultEnv, pollInterval, limits, environments'],
-    ['a missing field', ({ web: w }) => { delete w.instanceType; }, 'environments.staging.roles.web.instanceType', 'missing; expected an instance type like "t3.small"'],
-    ['an AMI id', ({ web: w }) => { w.ami = { id: 'ami-XYZ' }; }, 'environments.staging.roles.web.ami.id', 'expected an AMI id like "ami-0123abcd" (8 or 17 hex digits), got "ami-XYZ"'],
-    ['an AMI id of the wrong length', ({ web: w }) => { w.ami = { id: 'ami-0123abcde' }; }, 'environments.staging.roles.web.ami.id', 'expected an AMI id like "ami-0123abcd" (8 or 17 hex digits), got "ami-0123abcde"'],
-    ['an AMI filter', ({ web: w }) => { w.ami = { owners: ['self'] }; }, 'environments.staging.roles.web.ami', 'expected { id: "ami-…" } or { owners: [...], name: "pattern-*" }, got {"owners":["self"]}'],
-    ['no owners', ({ web: w }) => { w.ami = { owners: [], name: 'x-*' }; }, 'environments.staging.roles.web.ami.owners', 'expected at least one owner, got []'],
-    ['a subnet', ({ web: w }) => { w.subnets = ['subnet-a, subnet-b']; }, 'environments.staging.roles.web.subnets[0]', 'expected a subnet id like "subnet-0123abcd", got "subnet-a, subnet-b"'],
-    ['no subnets', ({ web: w }) => { w.subnets = []; }, 'environments.staging.roles.web.subnets', 'expected at least one subnet, got []'],
-    ['a repeated subnet', ({ web: w }) => { w.subnets = ['subnet-1', 'subnet-2', 'subnet-1']; }, 'environments.staging.roles.web.subnets', 'expected each subnet once (one per AZ); repeated: subnet-1, got ["subnet-1","subnet-2","subnet-1"]'],
-    ['a security group', ({ web: w }) => { w.securityGroupIds = ['default']; }, 'environments.staging.roles.web.securityGroupIds[0]', 'expected a security group id like "sg-0123abcd", got "default"'],
-    ['a target group', ({ web: w }) => { w.targetGroups = ['web-tg']; }, 'environments.staging.roles.web.targetGroups[0]', 'expected a target group ARN like "arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>", got "web-tg"'],
-    ['a tag value', ({ web: w }) => { w.tags = { Version: 2 }; }, 'environments.staging.roles.web.tags.Version', 'expected a string (quote numbers and booleans), got 2'],
-    ['a timeout', ({ web: w }) => { w.timeouts = { verify: '10 minutes' }; }, 'environments.staging.roles.web.timeouts.verify', 'expected a positive duration like "100ms", "30s", "5m" or "1h30m", got "10 minutes"'],
-    ['a zero poll interval', ({ top: c }) => { c.pollInterval = '0s'; }, 'pollInterval', 'expected a positive duration like "100ms", "30s", "5m" or "1h30m", got "0s"'],
-    ['a bare number as duration', ({ top: c }) => { c.pollInterval = 5; }, 'pollInterval', 'expected a positive duration like "100ms", "30s", "5m" or "1h30m", got 5'],
-    ['a role name', ({ staging, web }) => { staging.roles = { 'web.app': web }; }, 'environments.staging.roles["web.app"]', 'expected a role name of at least 2 letters, digits, "_" or "-", starting with a letter or digit, got "web.app"'],
-    ['a service name', ({ staging }) => { staging.mackerel.service = 'x'; }, 'environments.staging.mackerel.service', 'expected a service name of at least 2 letters'],
-    ['no roles', ({ staging }) => { staging.roles = {}; }, 'environments.staging.roles', 'expected at least one role, got {}'],
-    ['no environments', ({ top }) => { top.environments = {}; }, 'environments', 'expected at least one environment, got {}'],
-    ['an ownership without value', ({ web: w }) => { w.ownership = { tag: 'Role' }; }, 'environments.staging.roles.web.ownership.value', 'missing; expected a tag value'],
-    ['an AWS-reserved ownership tag', ({ web: w }) => { w.ownership = { tag: 'aws:autoscaling:groupName', value: 'web' }; }, 'environments.staging.roles.web.ownership.tag', 'expected a tag key of at most 128 characters, not starting with "aws:", got "aws:autoscaling:groupName"'],
-    ['an ownership tag the tool sets', ({ web: w }) => { w.ownership = { tag: 'mackerel-replacer:env', value: 'staging' }; }, 'environments.staging.roles.web.ownership.tag', 'expected a tag the tool does not set itself (mackerel-replacer:env, mackerel-replacer:deploy-id, managed-by), got "mackerel-replacer:env"'],
-    ['a maxInstances', ({ web: w }) => { w.maxInstances = 0; }, 'environments.staging.roles.web.maxInstances', 'expected a positive integer of at most 10000, got 0'],
-    ['a maxInstances too large', ({ web: w }) => { w.maxInstances = 20000; }, 'environments.staging.roles.web.maxInstances', 'expected a positive integer of at most 10000, got 20000'],
-    ['perAz above maxInstances', ({ web: w }) => { w.perAz = 10000; w.maxInstances = 20; }, 'environments.staging.roles.web.perAz', '10000 per AZ in 1 subnet is 10000 new instances, more than maxInstances (20); lower perAz or raise maxInstances'],
-    ['perAz × subnets above the default maxInstances', ({ web: w }) => { w.perAz = 51; w.subnets = ['subnet-1', 'subnet-2']; }, 'environments.staging.roles.web.perAz', '51 per AZ in 2 subnets is 102 new instances, more than maxInstances (100); lower perAz or raise maxInstances'],
-    ['a timeout no timer holds', ({ web: w }) => { w.timeouts = { total: '1000h' }; }, 'environments.staging.roles.web.timeouts.total', 'expected a duration of at most 24h, got "1000h"'],
-    ['a stableFor over an hour', ({ web: w }) => { w.stableFor = '1h1s'; }, 'environments.staging.roles.web.stableFor', 'expected a duration of at most 1h, got "1h1s"'],
-    ['a pollInterval over 5m', ({ top: c }) => { c.pollInterval = '6m'; }, 'pollInterval', 'expected a duration of at most 5m, got "6m"'],
-    ['a pollInterval not shorter than a timeout', ({ top: c, web: w }) => { c.pollInterval = '5m'; w.timeouts = { drain: '1m30s' }; }, 'pollInterval', '5m is not shorter than environments.staging.roles.web.timeouts.drain (1m30s); every wait must poll before its deadline'],
-    ['too many tags', ({ web: w }) => { w.tags = Object.fromEntries(Array.from({ length: 39 }, (_, i) => [`t${i}`, 'x'])); }, 'environments.staging.roles.web.tags', 'expected at most 38 tags: EC2 allows 50 per instance and the tool adds up to 12'],
-    ['a tag value too long', ({ web: w }) => { w.tags = { Note: 'x'.repeat(257) }; }, 'environments.staging.roles.web.tags.Note', 'expected a tag value of at most 256 characters'],
-    ['an unknown defaultEnv', ({ top: c }) => { c.defaultEnv = 'prod'; }, 'defaultEnv', 'expected one of the environments: staging, got "prod"'],
+    [
+      'perAz',
+      ({ web: w }) => {
+        w.perAz = 'two';
+      },
+      'environments.staging.roles.web.perAz',
+      'expected a positive integer or "match", got "two"',
+    ],
+    [
+      'perAz zero',
+      ({ web: w }) => {
+        w.perAz = 0;
+      },
+      'environments.staging.roles.web.perAz',
+      'expected a positive integer or "match", got 0',
+    ],
+    [
+      'a typo',
+      ({ web: w }) => {
+        w.targetGroup = [tgArn];
+      },
+      'environments.staging.roles.web.targetGroup',
+      'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, vars, perAz, targetGroups, stableFor, timeouts',
+    ],
+    [
+      'a top-level typo',
+      ({ top: c }) => {
+        c.regoin = 'x';
+      },
+      'regoin',
+      'unknown key; allowed: region, defaultEnv, pollInterval, limits, environments',
+    ],
+    [
+      'a missing field',
+      ({ web: w }) => {
+        delete w.instanceType;
+      },
+      'environments.staging.roles.web.instanceType',
+      'missing; expected an instance type like "t3.small"',
+    ],
+    [
+      'an AMI id',
+      ({ web: w }) => {
+        w.ami = { id: 'ami-XYZ' };
+      },
+      'environments.staging.roles.web.ami.id',
+      'expected an AMI id like "ami-0123abcd" (8 or 17 hex digits), got "ami-XYZ"',
+    ],
+    [
+      'an AMI id of the wrong length',
+      ({ web: w }) => {
+        w.ami = { id: 'ami-0123abcde' };
+      },
+      'environments.staging.roles.web.ami.id',
+      'expected an AMI id like "ami-0123abcd" (8 or 17 hex digits), got "ami-0123abcde"',
+    ],
+    [
+      'an AMI filter',
+      ({ web: w }) => {
+        w.ami = { owners: ['self'] };
+      },
+      'environments.staging.roles.web.ami',
+      'expected { id: "ami-…" } or { owners: [...], name: "pattern-*" }, got {"owners":["self"]}',
+    ],
+    [
+      'no owners',
+      ({ web: w }) => {
+        w.ami = { owners: [], name: 'x-*' };
+      },
+      'environments.staging.roles.web.ami.owners',
+      'expected at least one owner, got []',
+    ],
+    [
+      'a subnet',
+      ({ web: w }) => {
+        w.subnets = ['subnet-a, subnet-b'];
+      },
+      'environments.staging.roles.web.subnets[0]',
+      'expected a subnet id like "subnet-0123abcd", got "subnet-a, subnet-b"',
+    ],
+    [
+      'no subnets',
+      ({ web: w }) => {
+        w.subnets = [];
+      },
+      'environments.staging.roles.web.subnets',
+      'expected at least one subnet, got []',
+    ],
+    [
+      'a repeated subnet',
+      ({ web: w }) => {
+        w.subnets = ['subnet-1', 'subnet-2', 'subnet-1'];
+      },
+      'environments.staging.roles.web.subnets',
+      'expected each subnet once (one per AZ); repeated: subnet-1, got ["subnet-1","subnet-2","subnet-1"]',
+    ],
+    [
+      'a security group',
+      ({ web: w }) => {
+        w.securityGroupIds = ['default'];
+      },
+      'environments.staging.roles.web.securityGroupIds[0]',
+      'expected a security group id like "sg-0123abcd", got "default"',
+    ],
+    [
+      'a target group',
+      ({ web: w }) => {
+        w.targetGroups = ['web-tg'];
+      },
+      'environments.staging.roles.web.targetGroups[0]',
+      'expected a target group ARN like "arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>", got "web-tg"',
+    ],
+    [
+      'a tag value',
+      ({ web: w }) => {
+        w.tags = { Version: 2 };
+      },
+      'environments.staging.roles.web.tags.Version',
+      'expected a string (quote numbers and booleans), got 2',
+    ],
+    [
+      'a timeout',
+      ({ web: w }) => {
+        w.timeouts = { verify: '10 minutes' };
+      },
+      'environments.staging.roles.web.timeouts.verify',
+      'expected a positive duration like "100ms", "30s", "5m" or "1h30m", got "10 minutes"',
+    ],
+    [
+      'a zero poll interval',
+      ({ top: c }) => {
+        c.pollInterval = '0s';
+      },
+      'pollInterval',
+      'expected a positive duration like "100ms", "30s", "5m" or "1h30m", got "0s"',
+    ],
+    [
+      'a bare number as duration',
+      ({ top: c }) => {
+        c.pollInterval = 5;
+      },
+      'pollInterval',
+      'expected a positive duration like "100ms", "30s", "5m" or "1h30m", got 5',
+    ],
+    [
+      'a role name',
+      ({ staging, web }) => {
+        staging.roles = { 'web.app': web };
+      },
+      'environments.staging.roles["web.app"]',
+      'expected a role name of at least 2 letters, digits, "_" or "-", starting with a letter or digit, got "web.app"',
+    ],
+    [
+      'a service name',
+      ({ staging }) => {
+        staging.mackerel.service = 'x';
+      },
+      'environments.staging.mackerel.service',
+      'expected a service name of at least 2 letters',
+    ],
+    [
+      'no roles',
+      ({ staging }) => {
+        staging.roles = {};
+      },
+      'environments.staging.roles',
+      'expected at least one role, got {}',
+    ],
+    [
+      'no environments',
+      ({ top }) => {
+        top.environments = {};
+      },
+      'environments',
+      'expected at least one environment, got {}',
+    ],
+    [
+      'an ownership without value',
+      ({ web: w }) => {
+        w.ownership = { tag: 'Role' };
+      },
+      'environments.staging.roles.web.ownership.value',
+      'missing; expected a tag value',
+    ],
+    [
+      'an AWS-reserved ownership tag',
+      ({ web: w }) => {
+        w.ownership = { tag: 'aws:autoscaling:groupName', value: 'web' };
+      },
+      'environments.staging.roles.web.ownership.tag',
+      'expected a tag key of at most 128 characters, not starting with "aws:", got "aws:autoscaling:groupName"',
+    ],
+    [
+      'an ownership tag the tool sets',
+      ({ web: w }) => {
+        w.ownership = { tag: 'mackerel-replacer:env', value: 'staging' };
+      },
+      'environments.staging.roles.web.ownership.tag',
+      'expected a tag the tool does not set itself (mackerel-replacer:env, mackerel-replacer:deploy-id, managed-by), got "mackerel-replacer:env"',
+    ],
+    [
+      'a maxInstances',
+      ({ web: w }) => {
+        w.maxInstances = 0;
+      },
+      'environments.staging.roles.web.maxInstances',
+      'expected a positive integer of at most 10000, got 0',
+    ],
+    [
+      'a maxInstances too large',
+      ({ web: w }) => {
+        w.maxInstances = 20000;
+      },
+      'environments.staging.roles.web.maxInstances',
+      'expected a positive integer of at most 10000, got 20000',
+    ],
+    [
+      'perAz above maxInstances',
+      ({ web: w }) => {
+        w.perAz = 10000;
+        w.maxInstances = 20;
+      },
+      'environments.staging.roles.web.perAz',
+      '10000 per AZ in 1 subnet is 10000 new instances, more than maxInstances (20); lower perAz or raise maxInstances',
+    ],
+    [
+      'perAz × subnets above the default maxInstances',
+      ({ web: w }) => {
+        w.perAz = 51;
+        w.subnets = ['subnet-1', 'subnet-2'];
+      },
+      'environments.staging.roles.web.perAz',
+      '51 per AZ in 2 subnets is 102 new instances, more than maxInstances (100); lower perAz or raise maxInstances',
+    ],
+    [
+      'a timeout no timer holds',
+      ({ web: w }) => {
+        w.timeouts = { total: '1000h' };
+      },
+      'environments.staging.roles.web.timeouts.total',
+      'expected a duration of at most 24h, got "1000h"',
+    ],
+    [
+      'a stableFor over an hour',
+      ({ web: w }) => {
+        w.stableFor = '1h1s';
+      },
+      'environments.staging.roles.web.stableFor',
+      'expected a duration of at most 1h, got "1h1s"',
+    ],
+    [
+      'a pollInterval over 5m',
+      ({ top: c }) => {
+        c.pollInterval = '6m';
+      },
+      'pollInterval',
+      'expected a duration of at most 5m, got "6m"',
+    ],
+    [
+      'a pollInterval not shorter than a timeout',
+      ({ top: c, web: w }) => {
+        c.pollInterval = '5m';
+        w.timeouts = { drain: '1m30s' };
+      },
+      'pollInterval',
+      '5m is not shorter than environments.staging.roles.web.timeouts.drain (1m30s); every wait must poll before its deadline',
+    ],
+    [
+      'too many tags',
+      ({ web: w }) => {
+        w.tags = Object.fromEntries(Array.from({ length: 39 }, (_, i) => [`t${i}`, 'x']));
+      },
+      'environments.staging.roles.web.tags',
+      'expected at most 38 tags: EC2 allows 50 per instance and the tool adds up to 12',
+    ],
+    [
+      'a tag value too long',
+      ({ web: w }) => {
+        w.tags = { Note: 'x'.repeat(257) };
+      },
+      'environments.staging.roles.web.tags.Note',
+      'expected a tag value of at most 256 characters',
+    ],
+    [
+      'an unknown defaultEnv',
+      ({ top: c }) => {
+        c.defaultEnv = 'prod';
+      },
+      'defaultEnv',
+      'expected one of the environments: staging, got "prod"',
+    ],
   ])('%s', async (_, edit, path, allowed) => {
     const file = await write(config(edit));
     const error = await configError(loadConfig(file));
@@ -227,7 +482,11 @@ describe('files and YAML that could hang or exhaust the tool', () => {
     ['/dev/zero', () => '/dev/zero', 'a character device'],
   ])('a userDataFile that is %s is refused, naming the field, the path and what it is', async (_, path, kind) => {
     const target = path();
-    const file = await write(config(({ web: w }) => { w.userDataFile = target; }));
+    const file = await write(
+      config(({ web: w }) => {
+        w.userDataFile = target;
+      }),
+    );
     const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
     expect(error.message).toBe(`${file}: environments.staging.roles.web.userDataFile: ${target} is ${kind}; expected a regular file`);
   });
@@ -240,7 +499,12 @@ describe('files and YAML that could hang or exhaust the tool', () => {
 
   it('an alias bomb is a config error, not a crash', async () => {
     const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 9; i++) levels.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(', ')}]`);
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9)
+          .fill(`*${'abcdefghi'[i - 1]}`)
+          .join(', ')}]`,
+      );
     const file = await write(`${levels.join('\n')}\n`);
     const error = await configError(loadConfig(file));
     expect(error.message).toBe(`${file}: anchors and aliases expand to more than 100 copies; write the values out instead`);
@@ -249,7 +513,9 @@ describe('files and YAML that could hang or exhaust the tool', () => {
   it('a duplicate key names the key and where it is', async () => {
     const file = await write(config().replace('instanceType: t3.small', 'instanceType: t3.small\n        instanceType: t3.large'));
     const error = await configError(loadConfig(file));
-    expect(error.message).toMatch(new RegExp(`^${file}: line \\d+, column \\d+: the key "instanceType" is given twice in one mapping; keep one$`));
+    expect(error.message).toMatch(
+      new RegExp(`^${file}: line \\d+, column \\d+: the key "instanceType" is given twice in one mapping; keep one$`),
+    );
   });
 
   it('merge keys are supported: a role can take its fields from an anchored one', async () => {
@@ -291,7 +557,9 @@ describe('resolveRole', () => {
   it('asks for an env when there are several and no defaultEnv', async () => {
     const file = await write(twoEnvs());
     const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
-    expect(error.message).toContain(`${file}: defaultEnv: not set and there are 2 environments; choose one with --env (staging, production)`);
+    expect(error.message).toContain(
+      `${file}: defaultEnv: not set and there are 2 environments; choose one with --env (staging, production)`,
+    );
   });
 
   it('lists the known environments for an unknown one', async () => {
@@ -301,19 +569,32 @@ describe('resolveRole', () => {
   });
 
   it('lists the known roles for an unknown one', async () => {
-    const file = await write(config(({ staging }) => { staging.roles.worker = role(); }));
+    const file = await write(
+      config(({ staging }) => {
+        staging.roles.worker = role();
+      }),
+    );
     const error = await configError(resolveRole(await loadConfig(file), { role: 'api' }));
     expect(error.message).toBe(`${file}: environments.staging.roles: no role "api"; known roles: web, worker`);
   });
 
   it('takes a configured ownership tag and maxInstances', async () => {
-    const file = await write(config(({ web: w }) => { w.ownership = { tag: 'Role', value: 'web' }; w.maxInstances = 12; }));
+    const file = await write(
+      config(({ web: w }) => {
+        w.ownership = { tag: 'Role', value: 'web' };
+        w.maxInstances = 12;
+      }),
+    );
     const spec = await resolveRole(await loadConfig(file), { role: 'web' });
     expect(spec).toMatchObject({ ownership: { tag: 'Role', value: 'web' }, maxInstances: 12 });
   });
 
   it('accepts user data of exactly 16384 bytes and refuses one byte more, before any AWS call', async () => {
-    const file = await write(config(({ web: w }) => { w.userDataFile = 'boot.sh'; }));
+    const file = await write(
+      config(({ web: w }) => {
+        w.userDataFile = 'boot.sh';
+      }),
+    );
     // Multi-byte characters: the limit counts bytes, not characters.
     await writeFile(join(dir, 'boot.sh'), 'é'.repeat(8192));
     expect((await resolveRole(await loadConfig(file), { role: 'web' })).userData).toHaveLength(8192);
@@ -325,7 +606,11 @@ describe('resolveRole', () => {
   });
 
   it('names the resolved user data path and the OS reason when it cannot be read', async () => {
-    const file = await write(config(({ web: w }) => { w.userDataFile = 'boot/missing.sh'; }));
+    const file = await write(
+      config(({ web: w }) => {
+        w.userDataFile = 'boot/missing.sh';
+      }),
+    );
     const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
     expect(error.message).toBe(
       `${file}: environments.staging.roles.web.userDataFile: cannot read ${resolve(dir, 'boot/missing.sh')}: ENOENT: no such file or directory`,
@@ -336,45 +621,89 @@ describe('resolveRole', () => {
 describe('user data variables', () => {
   const withTemplate = async (text: string, edit: (web: Record<string, unknown>) => void = () => {}) => {
     await writeFile(join(dir, 'boot.sh'), text);
-    return write(config(({ web: w }) => { w.userDataFile = 'boot.sh'; edit(w); }));
+    return write(
+      config(({ web: w }) => {
+        w.userDataFile = 'boot.sh';
+        edit(w);
+      }),
+    );
   };
 
-  it('fills the template with the role\'s vars: when they are all it needs', async () => {
-    const file = await withTemplate('get ${artifact} as ${service}; echo $$ $${HOME}\n', (w) => { w.vars = { artifact: 's3://b/a.tar.gz', service: 'svc' }; });
+  it("fills the template with the role's vars: when they are all it needs", async () => {
+    const file = await withTemplate('get ${artifact} as ${service}; echo $$ $${HOME}\n', (w) => {
+      w.vars = { artifact: 's3://b/a.tar.gz', service: 'svc' };
+    });
     const spec = await resolveRole(await loadConfig(file), { role: 'web' });
     expect(spec.userData).toBe('get s3://b/a.tar.gz as svc; echo $$ ${HOME}\n');
     expect(spec.vars).toEqual({ artifact: 's3://b/a.tar.gz', service: 'svc' });
   });
 
   it('leaves the user data to the deploy when a variable has no value in the config (--var or a promotion gives it)', async () => {
-    const file = await withTemplate('get ${artifact} as ${service}\n', (w) => { w.vars = { service: 'svc' }; });
+    const file = await withTemplate('get ${artifact} as ${service}\n', (w) => {
+      w.vars = { service: 'svc' };
+    });
     const spec = await resolveRole(await loadConfig(file), { role: 'web' });
     expect(spec.userData).toBeUndefined();
-    expect(spec.template).toMatchObject({ path: resolve(dir, 'boot.sh'), vars: { service: 'svc' }, varsField: 'environments.staging.roles.web.vars' });
+    expect(spec.template).toMatchObject({
+      path: resolve(dir, 'boot.sh'),
+      vars: { service: 'svc' },
+      varsField: 'environments.staging.roles.web.vars',
+    });
   });
 
   it('refuses a configured variable the template does not have, naming the field and the file', async () => {
-    const file = await withTemplate('get ${artifact}\n', (w) => { w.vars = { artefact: 'x' }; });
+    const file = await withTemplate('get ${artifact}\n', (w) => {
+      w.vars = { artefact: 'x' };
+    });
     const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
-    expect(error.message).toBe(`${file}: environments.staging.roles.web.vars.artefact: ${resolve(dir, 'boot.sh')} has no variable \${artefact}; its variables: artifact`);
+    expect(error.message).toBe(
+      `${file}: environments.staging.roles.web.vars.artefact: ${resolve(dir, 'boot.sh')} has no variable \${artefact}; its variables: artifact`,
+    );
   });
 
   it('refuses a template with a malformed ${…}, naming the line', async () => {
     const file = await withTemplate('#!/bin/sh\necho ${HOME:-/root}\n');
     const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
-    expect(error.message).toContain(`${file}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')}: line 2: "\${HOME:-/root}" is not a variable`);
+    expect(error.message).toContain(
+      `${file}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')}: line 2: "\${HOME:-/root}" is not a variable`,
+    );
   });
 
   it('refuses vars: on a role without a userDataFile', async () => {
-    const file = await write(config(({ web: w }) => { w.vars = { artifact: 'x' }; }));
+    const file = await write(
+      config(({ web: w }) => {
+        w.vars = { artifact: 'x' };
+      }),
+    );
     const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
     expect(error.message).toBe(`${file}: environments.staging.roles.web.vars: the role has no userDataFile for its variables to fill`);
   });
 
   it.each<[string, (w: Record<string, unknown>) => void, string, string]>([
-    ['a name that is not one', (w) => { w.vars = { 'app-url': 'x' }; }, 'environments.staging.roles.web.vars.app-url', 'expected a variable name of up to 64 letters, digits and "_", not starting with a digit'],
-    ['a value longer than a tag holds', (w) => { w.vars = { artifact: 'x'.repeat(257) }; }, 'environments.staging.roles.web.vars.artifact', 'expected a value of at most 256 characters (it is recorded in an EC2 tag)'],
-    ['a number', (w) => { w.vars = { port: 80 }; }, 'environments.staging.roles.web.vars.port', 'expected a string (quote numbers and booleans)'],
+    [
+      'a name that is not one',
+      (w) => {
+        w.vars = { 'app-url': 'x' };
+      },
+      'environments.staging.roles.web.vars.app-url',
+      'expected a variable name of up to 64 letters, digits and "_", not starting with a digit',
+    ],
+    [
+      'a value longer than a tag holds',
+      (w) => {
+        w.vars = { artifact: 'x'.repeat(257) };
+      },
+      'environments.staging.roles.web.vars.artifact',
+      'expected a value of at most 256 characters (it is recorded in an EC2 tag)',
+    ],
+    [
+      'a number',
+      (w) => {
+        w.vars = { port: 80 };
+      },
+      'environments.staging.roles.web.vars.port',
+      'expected a string (quote numbers and booleans)',
+    ],
   ])('refuses %s in vars:', async (_, edit, path, allowed) => {
     const file = await withTemplate('${artifact}', edit);
     const error = await configError(loadConfig(file));
@@ -387,16 +716,23 @@ describe('user data variables', () => {
     for (const env of ['staging', 'production']) {
       const spec = await resolveRole(config, { env, role: 'web' });
       expect(spec.userData).toBeUndefined();
-      expect(spec.template).toMatchObject({ path: resolve('examples/user_data/boot-web-template.sh'), vars: { mackerel_role: `reactio-${env}:web` } });
+      expect(spec.template).toMatchObject({
+        path: resolve('examples/user_data/boot-web-template.sh'),
+        vars: { mackerel_role: `reactio-${env}:web` },
+      });
     }
   });
 
-  it('counts each variable as a tag: the role\'s tags and its variables share 38', async () => {
+  it("counts each variable as a tag: the role's tags and its variables share 38", async () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `\${v${i}}`).join(' ');
     const tags = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`t${i}`, 'x']));
-    const fits = await withTemplate(names(8), (w) => { w.tags = tags; });
+    const fits = await withTemplate(names(8), (w) => {
+      w.tags = tags;
+    });
     expect((await resolveRole(await loadConfig(fits), { role: 'web' })).template).toBeDefined();
-    const over = await withTemplate(names(9), (w) => { w.tags = tags; });
+    const over = await withTemplate(names(9), (w) => {
+      w.tags = tags;
+    });
     const error = await configError(resolveRole(await loadConfig(over), { role: 'web' }));
     expect(error.message).toBe(
       `${over}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')} has 9 variables, and the role 30 tags: each variable is recorded in a tag on every instance, and variables and tags may be at most 38 together (EC2 allows 50 tags per instance, the tool writes up to 12)`,

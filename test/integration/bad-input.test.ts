@@ -121,7 +121,9 @@ describe('credentials and permissions', () => {
     expect((await toolRequests(world)).filter((r) => r.mutating)).toEqual([]);
     const run = await replaceWeb();
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/the Mackerel API key may not write: keeping host \w+ working was refused \(POST \S+: 403: Permission denied\)/);
+    expect(run.stderr).toMatch(
+      /the Mackerel API key may not write: keeping host \w+ working was refused \(POST \S+: 403: Permission denied\)/,
+    );
     expect(run.stderr).toContain('nothing was changed');
     // The probe is the one write, and it was refused; nothing else asked for a change.
     const writes = (await toolRequests(world)).filter((r) => r.mutating);
@@ -131,7 +133,12 @@ describe('credentials and permissions', () => {
 
   it('no AWS credentials', async () => {
     world = await startWorld(configYaml(), {
-      env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent' },
+      env: {
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+        AWS_CONFIG_FILE: '/nonexistent',
+      },
     });
     const run = await world.spawn('replace', '--config', world.configPath, '--role', 'web');
     expect(run.stderr).toContain('hint: no AWS credentials');

@@ -23,12 +23,18 @@ const finishedDeploy = async () => {
 };
 
 const refusedWithoutChange = async (args: string[], message: string) => {
-  const serving = live(await world.state(), 'web').running.map((i) => i.id).sort();
+  const serving = live(await world.state(), 'web')
+    .running.map((i) => i.id)
+    .sort();
   const since = (await world.requests()).length;
   const run = await world.cli(...args, '--config', world.configPath);
   expect(run.stderr).toContain(message);
   await expectRefused(world, run, since);
-  expect(live(await world.state(), 'web').running.map((i) => i.id).sort()).toEqual(serving);
+  expect(
+    live(await world.state(), 'web')
+      .running.map((i) => i.id)
+      .sort(),
+  ).toEqual(serving);
 };
 
 describe('damaged or edited deploy records', () => {
@@ -54,7 +60,12 @@ describe('damaged or edited deploy records', () => {
     world = await startWorld(configYaml());
     const { id, record } = await finishedDeploy();
     await writeFile(recordFile(id), JSON.stringify(edit(record)));
-    for (const command of [['resume', id], ['rollback', id], ['status', id], ['replace', '--role', 'web']]) {
+    for (const command of [
+      ['resume', id],
+      ['rollback', id],
+      ['status', id],
+      ['replace', '--role', 'web'],
+    ]) {
       await refusedWithoutChange(command, `the deploy record ${recordFile(id)} is damaged`);
     }
     await refusedWithoutChange(['resume', id], problem);

@@ -46,8 +46,14 @@ export const expectUntouched = async (world: World, role: string, before: State)
   expect(statuses(now.hosts)).toEqual(statuses(was.hosts));
   if (role === 'web') {
     const group = after.targetGroups.find((g) => g.arn === TG_ARN)!;
-    const registered = group.targets.filter((t) => t.state !== 'unused').map((t) => t.id).sort();
-    const healthy = group.targets.filter((t) => t.state === 'healthy').map((t) => t.id).sort();
+    const registered = group.targets
+      .filter((t) => t.state !== 'unused')
+      .map((t) => t.id)
+      .sort();
+    const healthy = group.targets
+      .filter((t) => t.state === 'healthy')
+      .map((t) => t.id)
+      .sort();
     expect(registered).toEqual(was.running.map((i) => i.id).sort());
     expect(healthy).toEqual(registered);
   }

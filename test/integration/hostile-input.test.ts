@@ -18,9 +18,14 @@ const deployIdOf = (text: string): string => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.
 /** The built CLI as a child, killed after `timeout` ms so a hang fails the test instead of stalling it. */
 const runBin = (args: string[], env: Record<string, string> = world.env, timeout = 20_000): Promise<Run> =>
   new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env }, timeout, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env }, timeout, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 
 const replaceWeb = (...more: string[]) => world.cli('replace', '--config', world.configPath, '--role', 'web', ...more);
@@ -110,7 +115,12 @@ describe('files that could hang or flood the tool', () => {
     world = await startWorld(configYaml());
     const names = 'abcdefghi';
     const lines = [`${names[0]}: &${names[0]} [lol, lol, lol, lol, lol, lol, lol, lol, lol]`];
-    for (let i = 1; i < names.length; i++) lines.push(`${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(', ')}]`);
+    for (let i = 1; i < names.length; i++)
+      lines.push(
+        `${names[i]}: &${names[i]} [${Array(9)
+          .fill(`*${names[i - 1]}`)
+          .join(', ')}]`,
+      );
     await writeConfig(world, `${lines.join('\n')}\n`);
     const run = await replaceWeb();
     expect(run.stderr).toContain('anchors and aliases expand to more than 100 copies');
@@ -128,18 +138,26 @@ describe('files that could hang or flood the tool', () => {
 
 describe('the journal folder is checked before anything changes', () => {
   it.each<[string, (dir: string) => Promise<string>, RegExp]>([
-    ['a file', async (dir) => {
-      await writeFile(join(dir, 'journal-file'), '');
-      return join(dir, 'journal-file');
-    }, /is a regular file, not a folder/],
+    [
+      'a file',
+      async (dir) => {
+        await writeFile(join(dir, 'journal-file'), '');
+        return join(dir, 'journal-file');
+      },
+      /is a regular file, not a folder/,
+    ],
     ['a folder under /proc', async () => '/proc/mackerel-replacer/deploys', /ENOENT/],
-    ['an unwritable folder', async (dir) => {
-      // Root writes anywhere a mode forbids; /sys refuses even root.
-      if (process.getuid?.() === 0) return '/sys';
-      await mkdir(join(dir, 'read-only'));
-      await chmod(join(dir, 'read-only'), 0o500);
-      return join(dir, 'read-only');
-    }, /EACCES|EPERM/],
+    [
+      'an unwritable folder',
+      async (dir) => {
+        // Root writes anywhere a mode forbids; /sys refuses even root.
+        if (process.getuid?.() === 0) return '/sys';
+        await mkdir(join(dir, 'read-only'));
+        await chmod(join(dir, 'read-only'), 0o500);
+        return join(dir, 'read-only');
+      },
+      /EACCES|EPERM/,
+    ],
   ])('replace with --journal-dir %s refuses, naming it', async (_, make, reason) => {
     world = await startWorld(configYaml());
     const dir = await make(world.dir);
@@ -167,7 +185,10 @@ describe('supervisors', () => {
   /** Starts the CLI in its own process group and signals the group twice within 2s, as `timeout` and CI agents do. */
   const signalGroupTwice = (when: RegExp, signal: NodeJS.Signals, args: string[]) =>
     new Promise<Run>((resolve) => {
-      const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...world.env }, detached: true });
+      const child = spawn(process.execPath, [BIN, ...args], {
+        env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...world.env },
+        detached: true,
+      });
       let stdout = '';
       let stderr = '';
       let signalled = false;
@@ -192,7 +213,9 @@ describe('supervisors', () => {
     const before = await world.state();
     await world.inject({ type: 'agent-silent', count: 1 });
     const run = await signalGroupTwice(/verify \.\.\./, 'SIGTERM', ['replace', '--config', world.configPath, '--role', 'web']);
-    const launched = roleInstances(await world.state(), 'web').filter((i) => i.tags['mackerel-replacer:deploy-id'] === deployIdOf(run.stdout));
+    const launched = roleInstances(await world.state(), 'web').filter(
+      (i) => i.tags['mackerel-replacer:deploy-id'] === deployIdOf(run.stdout),
+    );
     expect(launched.length).toBeGreaterThan(0);
     expect(launched.filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down')).toEqual([]);
     await expectUntouched(world, 'web', before);
@@ -210,9 +233,14 @@ describe('printed commands can be pasted as they stand', () => {
     await writeFile(join(bin, 'mackerel-replacer'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
     const { MACKEREL_REPLACER_JOURNAL_DIR: _, ...env } = world.env;
     return new Promise((resolve) => {
-      execFile('sh', ['-c', line], { env: { ...env, NODE_NO_WARNINGS: '1', PATH: `${bin}:${process.env.PATH}` }, cwd: bin, timeout: 30_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      });
+      execFile(
+        'sh',
+        ['-c', line],
+        { env: { ...env, NODE_NO_WARNINGS: '1', PATH: `${bin}:${process.env.PATH}` }, cwd: bin, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+        },
+      );
     });
   };
   const flags = () => `--config ${world.configPath} --env staging --role web --journal-dir ${world.env.MACKEREL_REPLACER_JOURNAL_DIR}`;

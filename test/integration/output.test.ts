@@ -89,12 +89,15 @@ describe('--json', () => {
     expect(ndjson(unknown).at(-1)).toMatchObject({ type: 'outcome', kind: 'error', exitCode: 2 });
 
     const lines: string[] = [];
-    const code = await main(['resume', '20261129-120000-abcd', '--json', '--config', world.configPath, '--role', 'web', '--env', 'staging'], {
-      out: (line) => lines.push(line),
-      err: () => undefined,
-      env: { ...process.env, MACKEREL_APIKEY: '' },
-      signal: new AbortController().signal,
-    });
+    const code = await main(
+      ['resume', '20261129-120000-abcd', '--json', '--config', world.configPath, '--role', 'web', '--env', 'staging'],
+      {
+        out: (line) => lines.push(line),
+        err: () => undefined,
+        env: { ...process.env, MACKEREL_APIKEY: '' },
+        signal: new AbortController().signal,
+      },
+    );
     expect(code).toBe(2);
     expect(JSON.parse(lines.at(-1) ?? '')).toMatchObject({ type: 'outcome', kind: 'error', exitCode: 2 });
   });
@@ -175,7 +178,9 @@ describe('asking before acting', () => {
     world = await startWorld(configYaml());
     const asked = ask('n');
     expect((await runWith(['plan', '--config', world.configPath, '--role', 'worker'], { interactive: true, ask: asked.ask })).code).toBe(0);
-    expect((await runWith(['replace', '--yes', '--config', world.configPath, '--role', 'worker'], { interactive: true, ask: asked.ask })).code).toBe(0);
+    expect(
+      (await runWith(['replace', '--yes', '--config', world.configPath, '--role', 'worker'], { interactive: true, ask: asked.ask })).code,
+    ).toBe(0);
     expect(asked.questions).toEqual([]);
   });
 });

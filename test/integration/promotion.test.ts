@@ -50,7 +50,17 @@ const readRecord = async (deployId: string) =>
 const deployIdOf = (stdout: string): string => /replaced: deploy (\S+)/.exec(stdout)![1]!;
 
 const deployStaging = async (artifact = ARTIFACT) => {
-  const run = await world.cli('replace', '--config', world.configPath, '--env', 'staging', '--role', 'web', '--var', `artifact=${artifact}`);
+  const run = await world.cli(
+    'replace',
+    '--config',
+    world.configPath,
+    '--env',
+    'staging',
+    '--role',
+    'web',
+    '--var',
+    `artifact=${artifact}`,
+  );
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   return deployIdOf(run.stdout);
@@ -62,12 +72,26 @@ describe('user data variables', () => {
     const file = join(world.dir, 'user_data', 'boot.sh');
     const unset = await world.cli('replace', '--config', world.configPath, '--env', 'staging', '--role', 'web');
     await expectRefused(world, unset);
-    expect(unset.stderr).toContain(`${file}: unset variable \${artifact} (line 2): give each with --var NAME=VALUE or under environments.staging.roles.web.vars`);
+    expect(unset.stderr).toContain(
+      `${file}: unset variable \${artifact} (line 2): give each with --var NAME=VALUE or under environments.staging.roles.web.vars`,
+    );
     const unknown = await world.cli(
-      'replace', '--config', world.configPath, '--env', 'staging', '--role', 'web', '--var', `artifact=${ARTIFACT}`, '--var', 'artefact=x',
+      'replace',
+      '--config',
+      world.configPath,
+      '--env',
+      'staging',
+      '--role',
+      'web',
+      '--var',
+      `artifact=${ARTIFACT}`,
+      '--var',
+      'artefact=x',
     );
     await expectRefused(world, unknown);
-    expect(unknown.stderr).toContain(`${file}: unknown variable artefact (--var): the template has no such \${…}; its variables: artifact, mackerel_role`);
+    expect(unknown.stderr).toContain(
+      `${file}: unknown variable artefact (--var): the template has no such \${…}; its variables: artifact, mackerel_role`,
+    );
     expect((await world.state()).instances.filter((i) => i.tags['mackerel-replacer:deploy-id'])).toEqual([]);
   });
 
@@ -102,7 +126,17 @@ describe('user data variables', () => {
   it('resume after kill -9 relaunches with the values the deploy recorded, without --var', async () => {
     world = await start();
     const crashed = await world.spawnUntil(
-      /verify \.\.\./, 'SIGKILL', 'replace', '--config', world.configPath, '--env', 'staging', '--role', 'web', '--var', `artifact=${ARTIFACT}`,
+      /verify \.\.\./,
+      'SIGKILL',
+      'replace',
+      '--config',
+      world.configPath,
+      '--env',
+      'staging',
+      '--role',
+      'web',
+      '--var',
+      `artifact=${ARTIFACT}`,
     );
     expect(crashed.signalled).toBe(true);
     const deployId = /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(crashed.stdout)![1]!;
@@ -115,7 +149,10 @@ describe('user data variables', () => {
       expect(instance.state).toBe('running');
       expect(instance.tags).toMatchObject({ 'mackerel-replacer:state': 'done', 'mackerel-replacer:var:artifact': ARTIFACT });
     }
-    expect(await readRecord(deployId)).toMatchObject({ status: 'replaced', vars: { artifact: ARTIFACT, mackerel_role: 'reactio-staging:web' } });
+    expect(await readRecord(deployId)).toMatchObject({
+      status: 'replaced',
+      vars: { artifact: ARTIFACT, mackerel_role: 'reactio-staging:web' },
+    });
   });
 });
 
@@ -133,7 +170,10 @@ describe('replace --promote-from', () => {
     const plan = await world.cli('plan', '--config', world.configPath, '--env', 'production', '--role', 'web', '--promote-from', 'staging');
     expect(plan.stderr).toBe('');
     expect(plan.code).toBe(0);
-    const stagingIds = running(staged, 'staging/web').map((i) => i.id).sort().join(', ');
+    const stagingIds = running(staged, 'staging/web')
+      .map((i) => i.id)
+      .sort()
+      .join(', ');
     expect(plan.stdout).toContain(
       `promoted from: staging deploy ${stagingDeploy}: ${verified.id} (${verified.name}), artifact=${ARTIFACT}, mackerel_role=reactio-staging:web; running on ${stagingIds}`,
     );
@@ -141,7 +181,17 @@ describe('replace --promote-from', () => {
     expect(plan.stdout).toContain(`artifact=${ARTIFACT} (staging deploy ${stagingDeploy})`);
     expect(plan.stdout).toContain("mackerel_role=reactio-production:web (production's vars:)");
 
-    const run = await world.cli('replace', '--config', world.configPath, '--env', 'production', '--role', 'web', '--promote-from', 'staging');
+    const run = await world.cli(
+      'replace',
+      '--config',
+      world.configPath,
+      '--env',
+      'production',
+      '--role',
+      'web',
+      '--promote-from',
+      'staging',
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const productionDeploy = deployIdOf(run.stdout);
@@ -160,7 +210,12 @@ describe('replace --promote-from', () => {
     }
     // The new production hosts registered under production's role, as its own vars: say.
     const group = after.targetGroups.find((g) => g.arn === PROD_TG)!;
-    expect(group.targets.filter((t) => t.state === 'healthy').map((t) => t.id).sort()).toEqual(launched.map((i) => i.id).sort());
+    expect(
+      group.targets
+        .filter((t) => t.state === 'healthy')
+        .map((t) => t.id)
+        .sort(),
+    ).toEqual(launched.map((i) => i.id).sort());
     expect(after.targetGroups.find((g) => g.arn === TG_ARN)!.targets.map((t) => t.id)).not.toContain(launched[0]!.id);
     expect(await readRecord(productionDeploy)).toMatchObject({
       status: 'replaced',
@@ -173,7 +228,17 @@ describe('replace --promote-from', () => {
   it('refuses when staging has no successful deploy of the role, with no mutating request', async () => {
     world = await start();
     // The seeded staging fleet was not launched by the tool: nothing is tagged done.
-    const run = await world.cli('replace', '--config', world.configPath, '--env', 'production', '--role', 'web', '--promote-from', 'staging');
+    const run = await world.cli(
+      'replace',
+      '--config',
+      world.configPath,
+      '--env',
+      'production',
+      '--role',
+      'web',
+      '--promote-from',
+      'staging',
+    );
     await expectRefused(world, run);
     expect(run.stderr).toContain(
       'error: staging/web has no successful deploy to promote: none of its running instances is tagged mackerel-replacer:state=done',
@@ -188,7 +253,17 @@ describe('replace --promote-from', () => {
     const edited = `${ARTIFACT.replace('3f9c2e1', '0000000')}`;
     await editWorld(world, { op: 'instance-tags', id: other!.id, tags: { ...other!.tags, 'mackerel-replacer:var:artifact': edited } });
     const seen = (await world.requests()).length;
-    const run = await world.cli('replace', '--config', world.configPath, '--env', 'production', '--role', 'web', '--promote-from', 'staging');
+    const run = await world.cli(
+      'replace',
+      '--config',
+      world.configPath,
+      '--env',
+      'production',
+      '--role',
+      'web',
+      '--promote-from',
+      'staging',
+    );
     await expectRefused(world, run, seen);
     expect(run.stderr).toContain("staging/web's running instances disagree on what they run");
     expect(run.stderr).toContain(`deploy ${stagingDeploy} (${one!.id}): ${one!.imageId} (`);

@@ -13,7 +13,8 @@ afterEach(() => world?.close());
 
 const deployIdOf = (stdout: string): string => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stdout)![1]!;
 const newestImageOf = async (role: string) =>
-  (await world.state()).images.filter((image) => image.name.startsWith(`reactio-${role}-`)).sort((a, b) => (a.name < b.name ? 1 : -1))[0]!.id;
+  (await world.state()).images.filter((image) => image.name.startsWith(`reactio-${role}-`)).sort((a, b) => (a.name < b.name ? 1 : -1))[0]!
+    .id;
 
 describe('a default mackerel-agent (hosts start in standby)', () => {
   it('web: the deploy passes, and the new hosts are set working before the old ones go to maintenance', async () => {
@@ -24,7 +25,9 @@ describe('a default mackerel-agent (hosts start in standby)', () => {
     expect(run.code).toBe(0);
     const { after, newIds } = await expectReplaced(world, 'web', before, { 'ap-northeast-1a': 1, 'ap-northeast-1c': 1 });
     const events = await world.events();
-    const newHosts = new Set(after.hosts.filter((host) => newIds.some((id) => host.customIdentifier?.startsWith(id))).map((host) => host.id));
+    const newHosts = new Set(
+      after.hosts.filter((host) => newIds.some((id) => host.customIdentifier?.startsWith(id))).map((host) => host.id),
+    );
     const registered = events.filter((e) => e.type === 'host.registered' && newHosts.has(e.hostId!));
     expect(registered).toHaveLength(2);
     const statuses = events.filter((e) => e.type === 'host.status');
@@ -45,7 +48,9 @@ describe('a default mackerel-agent (hosts start in standby)', () => {
   });
 
   it('mackerel.newHostStatus: keep leaves the new hosts in the status their agent gave them', async () => {
-    world = await startWorld(configYaml().replace('mackerel: { service: reactio-staging }', 'mackerel: { service: reactio-staging, newHostStatus: keep }'));
+    world = await startWorld(
+      configYaml().replace('mackerel: { service: reactio-staging }', 'mackerel: { service: reactio-staging, newHostStatus: keep }'),
+    );
     const run = await world.spawn('replace', '--config', world.configPath, '--role', 'worker');
     expect(run.code).toBe(0);
     const { hosts } = live(await world.state(), 'worker');
@@ -76,7 +81,10 @@ describe('a misconfigured agent fails verification at once, naming the cause', (
   it('an image whose agent config has no roles', async () => {
     world = await startWorld(configYaml());
     await editWorld(world, { op: 'image-agent', id: await newestImageOf('worker'), roles: [] });
-    const before = await failsWith('worker', 'with no roles, not reactio-staging:worker: set roles = ["reactio-staging:worker"] in its mackerel-agent.conf');
+    const before = await failsWith(
+      'worker',
+      'with no roles, not reactio-staging:worker: set roles = ["reactio-staging:worker"] in its mackerel-agent.conf',
+    );
     await expectUntouched(world, 'worker', before);
   });
 
@@ -87,23 +95,45 @@ describe('a misconfigured agent fails verification at once, naming the cause', (
     await expectUntouched(world, 'web', before);
   });
 
-  it('an image baked with the agent\'s id file', async () => {
+  it("an image baked with the agent's id file", async () => {
     world = await startWorld(configYaml());
     await editWorld(world, { op: 'image-agent', id: await newestImageOf('worker'), idFile: true });
     // The host of the instance the image was baked on is a stale host of the role, left to the deploy to
     // retire; once a new instance claimed it, the rollback retires it with the new side.
-    const before = await failsWith('worker', "the image was baked with mackerel-agent's id file: delete /var/lib/mackerel-agent/id before baking the AMI", '--allow-stale');
+    const before = await failsWith(
+      'worker',
+      "the image was baked with mackerel-agent's id file: delete /var/lib/mackerel-agent/id before baking the AMI",
+      '--allow-stale',
+    );
     const { running, hosts } = live(await world.state(), 'worker');
-    expect(running.map((i) => i.id).sort()).toEqual(live(before, 'worker').running.map((i) => i.id).sort());
-    expect(hosts.map((host) => `${host.id}:${host.status}`)).toEqual(live(before, 'worker').hosts.filter((h) => h.status === 'working').map((host) => `${host.id}:${host.status}`));
+    expect(running.map((i) => i.id).sort()).toEqual(
+      live(before, 'worker')
+        .running.map((i) => i.id)
+        .sort(),
+    );
+    expect(hosts.map((host) => `${host.id}:${host.status}`)).toEqual(
+      live(before, 'worker')
+        .hosts.filter((h) => h.status === 'working')
+        .map((host) => `${host.id}:${host.status}`),
+    );
   });
 });
 
 describe('load balancer facts are checked before anything changes', () => {
   const same = (yaml: string) => yaml;
   it.each<[string, (w: World) => Promise<void>, string, (yaml: string) => string]>([
-    ['a target group attached to no load balancer', (w) => editWorld(w, { op: 'target-group', arn: TG_ARN, loadBalancer: null }), 'target group reactio-web is attached to no load balancer', same],
-    ['an AZ the load balancer does not enable', (w) => editWorld(w, { op: 'load-balancer-az', az: 'ap-northeast-1c', enabled: false }), 'is not enabled in ap-northeast-1c, where subnet-0ccc3333 launches', same],
+    [
+      'a target group attached to no load balancer',
+      (w) => editWorld(w, { op: 'target-group', arn: TG_ARN, loadBalancer: null }),
+      'target group reactio-web is attached to no load balancer',
+      same,
+    ],
+    [
+      'an AZ the load balancer does not enable',
+      (w) => editWorld(w, { op: 'load-balancer-az', az: 'ap-northeast-1c', enabled: false }),
+      'is not enabled in ap-northeast-1c, where subnet-0ccc3333 launches',
+      same,
+    ],
     [
       'a drain timeout shorter than the deregistration delay',
       (w) => editWorld(w, { op: 'target-group', arn: TG_ARN, deregistrationDelaySeconds: 300 }),
@@ -127,7 +157,10 @@ describe('load balancer facts are checked before anything changes', () => {
 });
 
 describe('EC2 tag limits at 600 old instances', () => {
-  const yaml = configYaml({ perAz: 300 }).replaceAll('timeouts: { launch: 20s, verify: 3s', 'maxInstances: 1000\n        timeouts: { launch: 60s, verify: 30s');
+  const yaml = configYaml({ perAz: 300 }).replaceAll(
+    'timeouts: { launch: 20s, verify: 3s',
+    'maxInstances: 1000\n        timeouts: { launch: 60s, verify: 30s',
+  );
   const crash = async () => {
     const crashed = await world.spawnUntil(/verify \.\.\./, 'SIGKILL', 'replace', '--config', world.configPath, '--role', 'worker');
     expect(crashed.signalled).toBe(true);

@@ -52,7 +52,15 @@ describe('crash and resume', () => {
   it('after kill -9 during cutover, rollback restores the old fleet and removes the new one', async () => {
     world = await startWorld(configYaml());
     const before = await world.state();
-    const crashed = await world.spawnUntil(/deregistered the old targets/, 'SIGKILL', 'replace', '--config', world.configPath, '--role', 'web');
+    const crashed = await world.spawnUntil(
+      /deregistered the old targets/,
+      'SIGKILL',
+      'replace',
+      '--config',
+      world.configPath,
+      '--role',
+      'web',
+    );
     const id = deployIdOf(crashed.stdout);
     const rolled = await world.spawn('rollback', id, '--config', world.configPath);
     expect(rolled.stderr).toBe('');
@@ -65,7 +73,15 @@ describe('crash and resume', () => {
   it('finds the deploy through its instances tags when the journal is gone', async () => {
     world = await startWorld(configYaml());
     const before = await world.state();
-    const crashed = await world.spawnUntil(/deregistered the old targets/, 'SIGKILL', 'replace', '--config', world.configPath, '--role', 'web');
+    const crashed = await world.spawnUntil(
+      /deregistered the old targets/,
+      'SIGKILL',
+      'replace',
+      '--config',
+      world.configPath,
+      '--role',
+      'web',
+    );
     const id = deployIdOf(crashed.stdout);
     await rm(join(world.dir, 'journal'), { recursive: true });
     const blocked = await world.spawn('replace', '--config', world.configPath, '--role', 'web');
@@ -79,7 +95,15 @@ describe('crash and resume', () => {
   it('refuses to roll back once old instances are terminated; resume finishes instead', async () => {
     world = await startWorld(configYaml());
     const before = await world.state();
-    const crashed = await world.spawnUntil(/terminated the old instances/, 'SIGKILL', 'replace', '--config', world.configPath, '--role', 'web');
+    const crashed = await world.spawnUntil(
+      /terminated the old instances/,
+      'SIGKILL',
+      'replace',
+      '--config',
+      world.configPath,
+      '--role',
+      'web',
+    );
     const id = deployIdOf(crashed.stdout);
     const refused = await world.spawn('rollback', id, '--config', world.configPath);
     expect(refused.code).toBe(2);

@@ -30,7 +30,9 @@ describe('replace, web mode', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const { after } = await expectReplaced(world, 'web', before, {
-      'ap-northeast-1a': 2, 'ap-northeast-1c': 2, 'ap-northeast-1d': 2,
+      'ap-northeast-1a': 2,
+      'ap-northeast-1c': 2,
+      'ap-northeast-1d': 2,
     });
     const group = after.targetGroups.find((g) => g.arn === TG_ARN)!;
     expect(group.minHealthy).toBeGreaterThanOrEqual(6);
@@ -52,7 +54,9 @@ describe('replace, worker mode', () => {
     const events = await world.events();
     const hostOf = new Map(after.hosts.map((host) => [host.id, host.customIdentifier?.split('.')[0]]));
     const registeredAt = newIds.map((id) => events.find((e) => e.type === 'host.registered' && hostOf.get(e.hostId!) === id)!.t);
-    const firstOldKill = Math.min(...events.filter((e) => e.type === 'instance.terminating' && oldIds.includes(e.instanceId!)).map((e) => e.t));
+    const firstOldKill = Math.min(
+      ...events.filter((e) => e.type === 'instance.terminating' && oldIds.includes(e.instanceId!)).map((e) => e.t),
+    );
     expect(registeredAt).toHaveLength(2);
     expect(Math.max(...registeredAt)).toBeLessThan(firstOldKill);
   });

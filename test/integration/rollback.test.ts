@@ -7,15 +7,11 @@ afterEach(() => world?.close());
 
 const noNewLeft = async (role: string, oldIds: string[]) => {
   const after = await world.state();
-  const leaked = roleInstances(after, role).filter(
-    (i) => !oldIds.includes(i.id) && (i.state === 'running' || i.state === 'pending'),
-  );
+  const leaked = roleInstances(after, role).filter((i) => !oldIds.includes(i.id) && (i.state === 'running' || i.state === 'pending'));
   expect(leaked).toEqual([]);
   const launched = roleInstances(after, role).filter((i) => !oldIds.includes(i.id));
   expect(launched.length).toBeGreaterThan(0);
-  const leakedHosts = after.hosts.filter(
-    (host) => !host.isRetired && launched.some((i) => host.customIdentifier?.startsWith(`${i.id}.`)),
-  );
+  const leakedHosts = after.hosts.filter((host) => !host.isRetired && launched.some((i) => host.customIdentifier?.startsWith(`${i.id}.`)));
   expect(leakedHosts).toEqual([]);
 };
 
@@ -26,9 +22,14 @@ describe('rollback', () => {
     await world.inject({ type: 'health-fail', count: 1 });
     const run = await world.spawn('replace', '--config', world.configPath, '--role', 'web');
     expect(run.code).toBe(3);
-    expect(run.stderr).toMatch(/rolled back deploy \S+: healthy in the target groups: i-\w+ in reactio-web \(Target.FailedHealthChecks\) unhealthy for 1s/);
+    expect(run.stderr).toMatch(
+      /rolled back deploy \S+: healthy in the target groups: i-\w+ in reactio-web \(Target.FailedHealthChecks\) unhealthy for 1s/,
+    );
     await expectUntouched(world, 'web', before);
-    await noNewLeft('web', live(before, 'web').running.map((i) => i.id));
+    await noNewLeft(
+      'web',
+      live(before, 'web').running.map((i) => i.id),
+    );
     const requests = await world.requests();
     expect(requests.some((r) => r.by === 'client' && r.action === 'TerminateInstances')).toBe(true);
     const group = (await world.state()).targetGroups[0]!;
@@ -43,7 +44,10 @@ describe('rollback', () => {
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/registered in Mackerel: gave up after 3s; still waiting for i-\w+ \(not registered\)/);
     await expectUntouched(world, 'web', before);
-    await noNewLeft('web', live(before, 'web').running.map((i) => i.id));
+    await noNewLeft(
+      'web',
+      live(before, 'web').running.map((i) => i.id),
+    );
   });
 
   it('rolls back a worker whose agent never registers', async () => {
@@ -53,7 +57,10 @@ describe('rollback', () => {
     const run = await world.cli('replace', '--config', world.configPath, '--role', 'worker');
     expect(run.code).toBe(3);
     await expectUntouched(world, 'worker', before);
-    await noNewLeft('worker', live(before, 'worker').running.map((i) => i.id));
+    await noNewLeft(
+      'worker',
+      live(before, 'worker').running.map((i) => i.id),
+    );
   });
 
   it('rolls back the other AZs when RunInstances fails in one AZ with InsufficientInstanceCapacity', async () => {
@@ -64,6 +71,9 @@ describe('rollback', () => {
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/launch failed in ap-northeast-1c: EC2 RunInstances failed: InsufficientInstanceCapacity/);
     await expectUntouched(world, 'web', before);
-    await noNewLeft('web', live(before, 'web').running.map((i) => i.id));
+    await noNewLeft(
+      'web',
+      live(before, 'web').running.map((i) => i.id),
+    );
   });
 });

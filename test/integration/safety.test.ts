@@ -100,7 +100,9 @@ describe('Mackerel and EC2 disagree', () => {
     const before = await world.state();
     const run = await replaceWeb('--allow-stale');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain(`host ${staleId} (ip-10-0-9-00) is stale: instance i-0deadbeef0000000 is gone; --allow-stale: it will be retired`);
+    expect(run.stdout).toContain(
+      `host ${staleId} (ip-10-0-9-00) is stale: instance i-0deadbeef0000000 is gone; --allow-stale: it will be retired`,
+    );
     await expectReplaced(world, 'web', before, { 'ap-northeast-1a': 1, 'ap-northeast-1c': 1 });
     const after = await world.state();
     expect(after.hosts.find((host) => host.id === staleId)?.isRetired).toBe(true);
@@ -109,7 +111,9 @@ describe('Mackerel and EC2 disagree', () => {
   it('a running instance with the ownership tag that Mackerel does not list is reported, and never terminated', async () => {
     world = await startWorld(configYaml());
     const before = await world.state();
-    const unlisted = await launchByHand(newestImage(before, 'reactio-web-'), 'subnet-0aaa1111', { 'mackerel-replacer:role': 'staging/web' });
+    const unlisted = await launchByHand(newestImage(before, 'reactio-web-'), 'subnet-0aaa1111', {
+      'mackerel-replacer:role': 'staging/web',
+    });
     const run = await replaceWeb();
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(
@@ -125,11 +129,15 @@ describe('typos cannot succeed', () => {
   it('a role Mackerel lists no host of refuses unless --allow-empty, which launches its first fleet', async () => {
     // The batch role launches from the worker image; like a real agent, it takes its role only
     // from the config its user data writes.
-    world = await startWorld(configYaml(), { userData: "#!/bin/sh\ncat > /etc/mackerel-agent/mackerel-agent.conf <<'EOF'\nroles = [\"reactio-staging:batch\"]\nEOF\n" });
+    world = await startWorld(configYaml(), {
+      userData: '#!/bin/sh\ncat > /etc/mackerel-agent/mackerel-agent.conf <<\'EOF\'\nroles = ["reactio-staging:batch"]\nEOF\n',
+    });
     const renamed = configYaml().replace('      worker:', '      batch:\n        userDataFile: user_data/boot.sh');
     await writeConfig(world, renamed);
     const refused = await world.cli('replace', '--config', world.configPath, '--role', 'batch');
-    expect(refused.stderr).toContain('Mackerel lists no host of reactio-staging:batch; a misspelt role or service must not launch a second fleet');
+    expect(refused.stderr).toContain(
+      'Mackerel lists no host of reactio-staging:batch; a misspelt role or service must not launch a second fleet',
+    );
     expect(refused.stderr).toContain('--allow-empty');
     await expectRefused(world, refused);
     const run = await world.cli('replace', '--config', world.configPath, '--role', 'batch', '--allow-empty');
@@ -153,7 +161,14 @@ const launchByHand = async (imageId: string, subnetId: string, tags: Record<stri
   const ec2 = new EC2Client({});
   const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
   const out = await ec2.send(
-    new RunInstancesCommand({ ImageId: imageId, InstanceType: 't3.small', SubnetId: subnetId, MinCount: 1, MaxCount: 1, TagSpecifications: [{ ResourceType: 'instance', Tags }] }),
+    new RunInstancesCommand({
+      ImageId: imageId,
+      InstanceType: 't3.small',
+      SubnetId: subnetId,
+      MinCount: 1,
+      MaxCount: 1,
+      TagSpecifications: [{ ResourceType: 'instance', Tags }],
+    }),
   );
   const id = out.Instances![0]!.InstanceId!;
   while (stateOf(await world.state(), id) !== 'running') await sleep(10);

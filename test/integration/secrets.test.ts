@@ -132,7 +132,11 @@ describe.each(ways)('no secret in any output or written file, %s', (_, runnerOf,
     ['an EC2 500 storm (refused at preflight)', { type: 'api-error', api: 'ec2', status: 500, count: 50 }, 2],
     ['EC2 out of capacity in one AZ (rolled back)', { type: 'capacity', az: 'ap-northeast-1c' }, 3],
     ['EC2 refusing a permission at preflight', { type: 'api-error', api: 'ec2', status: 403, code: 'UnauthorizedOperation', count: 1 }, 2],
-    ['an ELBv2 error while registering (rolled back)', { type: 'api-error', api: 'elbv2', action: 'RegisterTargets', status: 400, code: 'InvalidTarget', count: 5 }, 3],
+    [
+      'an ELBv2 error while registering (rolled back)',
+      { type: 'api-error', api: 'elbv2', action: 'RegisterTargets', status: 400, code: 'InvalidTarget', count: 5 },
+      3,
+    ],
     // A 5xx storm exhausts the Mackerel retries only after 31-62 s of back-off; a 429 storm with
     // Retry-After: 0 exhausts them at once through the same error path.
     ['a Mackerel 429 storm', { type: 'api-error', api: 'mackerel', status: 429, retryAfter: 0, count: 50 }, 2],

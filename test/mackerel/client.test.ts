@@ -51,7 +51,14 @@ describe('hosts', () => {
       { ...ec2Host('b', 'i-0bbb'), isRetired: true, retiredAt: 1755820800 },
       { id: 'c', name: 'agent-only', status: 'maintenance', isRetired: false, customIdentifier: 'i-0ccc.ec2.amazonaws.com', meta: {} },
       { id: 'd', name: 'on-prem', status: 'poweroff', isRetired: false, meta: {} },
-      { id: 'e', name: 'gce', status: 'standby', isRetired: false, customIdentifier: '42.gce.cloud.google.com', meta: { cloud: { provider: 'gce', metadata: { 'instance-id': '42' } } } },
+      {
+        id: 'e',
+        name: 'gce',
+        status: 'standby',
+        isRetired: false,
+        customIdentifier: '42.gce.cloud.google.com',
+        meta: { cloud: { provider: 'gce', metadata: { 'instance-id': '42' } } },
+      },
     ];
     const { client } = await clientFor(() => ({ status: 200, body: { hosts } }));
     expect(await client.hosts('shop', 'web', call)).toEqual([
@@ -80,7 +87,10 @@ describe('hosts', () => {
 
 describe('hostOfInstance', () => {
   it('looks the host up by the customIdentifier the agent gives an EC2 instance, in every status', async () => {
-    const { client, api } = await clientFor(() => ({ status: 200, body: { hosts: [{ ...ec2Host('a', 'i-0aaa'), roles: { shop: ['api'] } }] } }));
+    const { client, api } = await clientFor(() => ({
+      status: 200,
+      body: { hosts: [{ ...ec2Host('a', 'i-0aaa'), roles: { shop: ['api'] } }] },
+    }));
     expect(await client.hostOfInstance('i-0aaa', call)).toMatchObject({ id: 'a', roles: ['shop:api'] });
     const [request] = api.requests;
     expect(request?.query.get('customIdentifier')).toBe('i-0aaa.ec2.amazonaws.com');
@@ -148,7 +158,10 @@ describe('annotate', () => {
 
   it('keeps from <= to, cuts the title to 250 and the description to 1024 characters, and omits empty roles', async () => {
     const { client, api } = await clientFor(() => ({ status: 200, body: { id: 'x' } }));
-    await client.annotate({ ...annotation, roles: [], title: 't'.repeat(300), description: 'd'.repeat(2000), from: 5_000, to: 1_000 }, call);
+    await client.annotate(
+      { ...annotation, roles: [], title: 't'.repeat(300), description: 'd'.repeat(2000), from: 5_000, to: 1_000 },
+      call,
+    );
     expect(api.requests[0]?.body).toEqual({ service: 'shop', title: 't'.repeat(250), description: 'd'.repeat(1024), from: 5, to: 5 });
   });
 

@@ -144,7 +144,11 @@ describe('abort', () => {
   it('stops during the back-off wait', async () => {
     const controller = new AbortController();
     const reason = new Error('deploy aborted');
-    const { client, api } = await setup(() => unavailable, slow, () => setImmediate(() => controller.abort(reason)));
+    const { client, api } = await setup(
+      () => unavailable,
+      slow,
+      () => setImmediate(() => controller.abort(reason)),
+    );
     await expect(client.hosts('shop', 'web', { signal: controller.signal })).rejects.toBe(reason);
     expect(api.requests).toHaveLength(1);
   });
@@ -153,7 +157,11 @@ describe('abort', () => {
     const controller = new AbortController();
     const reason = new Error('deploy aborted');
     const throttled: Reply = { status: 429, headers: { 'retry-after': '600' } };
-    const { client, api } = await setup(() => throttled, slow, () => setImmediate(() => controller.abort(reason)));
+    const { client, api } = await setup(
+      () => throttled,
+      slow,
+      () => setImmediate(() => controller.abort(reason)),
+    );
     await expect(client.retire(['h1'], { signal: controller.signal })).rejects.toBe(reason);
     expect(api.requests).toHaveLength(1);
   });

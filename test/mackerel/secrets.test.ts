@@ -9,7 +9,10 @@ const origin = 'https://api.mackerel.test';
 const fast = { retries: 1, minTimeoutMs: 1, maxTimeoutMs: 5 };
 
 const rejection = async (promise: Promise<unknown>): Promise<Error> => {
-  const error = await promise.then(() => expect.fail('expected the call to fail'), (e: unknown) => e);
+  const error = await promise.then(
+    () => expect.fail('expected the call to fail'),
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(Error);
   return error as Error;
 };
@@ -38,7 +41,11 @@ describe('the API key never appears in an error', () => {
   const failingAgent = (error: Error) => {
     const agent = new MockAgent();
     agent.disableNetConnect();
-    agent.get(origin).intercept({ path: () => true, method: () => true }).replyWithError(error).persist();
+    agent
+      .get(origin)
+      .intercept({ path: () => true, method: () => true })
+      .replyWithError(error)
+      .persist();
     return agent;
   };
 

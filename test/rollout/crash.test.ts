@@ -38,18 +38,24 @@ const POINTS: readonly Point[] = [
 
 /** Runs `replace` in a process killed at the first event `at` accepts, `lag` port calls later. */
 const replaceKilledAt = async (s: Stage, at: (event: DeployEvent) => boolean, lag = 0) => {
-  const { outcome, process } = await inProcess(s.fakes, (deps) => replace(s.spec, { deployId: DEPLOY_ID, dryRun: false }, deps, new AbortController().signal), {
-    emit: (event, proc) => {
-      if (at(event)) proc.kill(lag);
+  const { outcome, process } = await inProcess(
+    s.fakes,
+    (deps) => replace(s.spec, { deployId: DEPLOY_ID, dryRun: false }, deps, new AbortController().signal),
+    {
+      emit: (event, proc) => {
+        if (at(event)) proc.kill(lag);
+      },
     },
-  });
+  );
   expect(outcome, 'the deploy ended before the kill').toBeUndefined();
   expect(process.alive()).toBe(false);
 };
 
 const onlySnapshotTerminated = (s: Stage): string[] => {
   const allowed = new Set([...s.old, ...launched(s)].map((i) => i.id));
-  return s.fakes.world.events.filter((e) => e.type === 'instance.terminating' && !allowed.has(e.instanceId!)).map((e) => `terminated ${e.instanceId}`);
+  return s.fakes.world.events
+    .filter((e) => e.type === 'instance.terminating' && !allowed.has(e.instanceId!))
+    .map((e) => `terminated ${e.instanceId}`);
 };
 
 const cases = (['web', 'worker'] as const).flatMap((role) =>
@@ -68,23 +74,26 @@ describe('kill -9 at each step boundary', () => {
     expect(onlySnapshotTerminated(s)).toEqual([]);
   });
 
-  it.each(cases)('$role at $name ($lag calls late), then rollback: rolled back, or refused once an old instance is gone', async ({ role, at, lag }) => {
-    const s = stage(role, { spec: { perAz: 2 }, oldPerAz: 2 });
-    await replaceKilledAt(s, at, lag);
-    const terminatedBefore = s.old.some((i) => i.state !== 'running');
-    const rollback = inProcess(s.fakes, (deps) => rollbackDeploy(s.spec, DEPLOY_ID, deps, new AbortController().signal));
-    if (terminatedBefore) {
-      await expect(rollback).rejects.toThrow(/can no longer be rolled back/);
-      expect((await runResume(s)).kind).toBe('replaced');
-      expect(expectReplaced(s, 4)).toEqual([]);
-    } else {
-      expect((await rollback).outcome).toMatchObject({ kind: 'rolled-back', requested: true });
-      expect(recordOf(s)!.status).toBe('rolled-back');
-      expect(expectUntouched(s)).toEqual([]);
-    }
-    expect(capacityDips(s)).toEqual([]);
-    expect(onlySnapshotTerminated(s)).toEqual([]);
-  });
+  it.each(cases)(
+    '$role at $name ($lag calls late), then rollback: rolled back, or refused once an old instance is gone',
+    async ({ role, at, lag }) => {
+      const s = stage(role, { spec: { perAz: 2 }, oldPerAz: 2 });
+      await replaceKilledAt(s, at, lag);
+      const terminatedBefore = s.old.some((i) => i.state !== 'running');
+      const rollback = inProcess(s.fakes, (deps) => rollbackDeploy(s.spec, DEPLOY_ID, deps, new AbortController().signal));
+      if (terminatedBefore) {
+        await expect(rollback).rejects.toThrow(/can no longer be rolled back/);
+        expect((await runResume(s)).kind).toBe('replaced');
+        expect(expectReplaced(s, 4)).toEqual([]);
+      } else {
+        expect((await rollback).outcome).toMatchObject({ kind: 'rolled-back', requested: true });
+        expect(recordOf(s)!.status).toBe('rolled-back');
+        expect(expectUntouched(s)).toEqual([]);
+      }
+      expect(capacityDips(s)).toEqual([]);
+      expect(onlySnapshotTerminated(s)).toEqual([]);
+    },
+  );
 });
 
 describe('launch idempotency across resume', () => {
@@ -97,11 +106,15 @@ describe('launch idempotency across resume', () => {
     expect(Object.values(recordOf(s)!.launched).flat()).toEqual([]);
     expect((await runResume(s)).kind).toBe('replaced');
     expect(launched(s)).toHaveLength(4);
-    expect(launched(s).map((i) => i.id).slice(0, 2)).toEqual(before);
+    expect(
+      launched(s)
+        .map((i) => i.id)
+        .slice(0, 2),
+    ).toEqual(before);
     expect(expectReplaced(s, 4)).toEqual([]);
   });
 
-  it('lost RunInstances answers while resuming: the SDK\'s retries and the resume send the same ClientTokens', async () => {
+  it("lost RunInstances answers while resuming: the SDK's retries and the resume send the same ClientTokens", async () => {
     const s = stage('worker');
     await replaceKilledAt(s, phase('verify'));
     s.fakes.world.inject({ type: 'drop-after', api: 'ec2', action: 'RunInstances', count: 3 });
@@ -121,7 +134,7 @@ describe('launch idempotency across resume', () => {
 });
 
 describe('recovery from what AWS and Mackerel say', () => {
-  it('the journal record is lost after launch: resume rebuilds it from the instances\' tags and finishes', async () => {
+  it("the journal record is lost after launch: resume rebuilds it from the instances' tags and finishes", async () => {
     const s = stage('web');
     await replaceKilledAt(s, phase('verify'));
     s.fakes.disk.clear();

@@ -55,14 +55,21 @@ describe('deadlines of the bring-up', () => {
   });
 });
 
-describe('deadlines of the old fleet\'s retirement', () => {
+describe("deadlines of the old fleet's retirement", () => {
   it('timeouts.drain: old targets still draining when it runs out are left for resume (exit 4), which finishes them', async () => {
-    const s = stage('web', { spec: { timeouts: { launch: 300_000, verify: 600_000, unhealthy: 180_000, total: 1_800_000, drain: 60_000 } } });
+    const s = stage('web', {
+      spec: { timeouts: { launch: 300_000, verify: 600_000, unhealthy: 180_000, total: 1_800_000, drain: 60_000 } },
+    });
     const before = s.fakes.clock.now();
     // Verified first; then every deregistered target drains ten times the 30 s delay.
     s.fakes.world.inject({ type: 'slow-drain', factor: 10 });
     const outcome = await runReplace(s);
-    expect(outcome).toMatchObject({ kind: 'incomplete', leftovers: [expect.objectContaining({ what: expect.stringMatching(/deregistered but still running: targets drained: gave up after 60s/) })] });
+    expect(outcome).toMatchObject({
+      kind: 'incomplete',
+      leftovers: [
+        expect.objectContaining({ what: expect.stringMatching(/deregistered but still running: targets drained: gave up after 60s/) }),
+      ],
+    });
     expect(recordOf(s)).toMatchObject({ status: 'incomplete', step: 'cutover', terminated: [] });
     expect(s.old.map((i) => i.state)).toEqual(['running', 'running']);
     // As the leftover says: resume once they have drained.
@@ -76,7 +83,12 @@ describe('deadlines of the old fleet\'s retirement', () => {
     const s = stage('web', { deregistrationDelay: 120_000 });
     s.fakes.world.inject({ type: 'slow-drain', factor: 2 });
     const outcome = await runReplace(s);
-    expect(outcome).toMatchObject({ kind: 'incomplete', leftovers: [expect.objectContaining({ what: expect.stringMatching(new RegExp(`gave up after ${(120_000 + DRAIN_MARGIN_MS) / 1000}s`)) })] });
+    expect(outcome).toMatchObject({
+      kind: 'incomplete',
+      leftovers: [
+        expect.objectContaining({ what: expect.stringMatching(new RegExp(`gave up after ${(120_000 + DRAIN_MARGIN_MS) / 1000}s`)) }),
+      ],
+    });
     const cutover = s.fakes.events.find((e) => e.type === 'phase.done' && e.phase === 'cutover');
     expect((cutover as { ms: number }).ms).toBeGreaterThanOrEqual(120_000 + DRAIN_MARGIN_MS);
   });
@@ -85,7 +97,15 @@ describe('deadlines of the old fleet\'s retirement', () => {
     const s = stage('worker');
     hang(s, 'fleet', 'terminate');
     const outcome = await runReplace(s);
-    expect(outcome).toMatchObject({ kind: 'incomplete', leftovers: [expect.objectContaining({ what: expect.stringMatching(/could not terminate the old instances/), fix: expect.stringMatching(/mackerel-replacer resume/) })] });
+    expect(outcome).toMatchObject({
+      kind: 'incomplete',
+      leftovers: [
+        expect.objectContaining({
+          what: expect.stringMatching(/could not terminate the old instances/),
+          fix: expect.stringMatching(/mackerel-replacer resume/),
+        }),
+      ],
+    });
     const terminate = s.fakes.events.find((e) => e.type === 'phase.done' && e.phase === 'terminate');
     expect(terminate).toMatchObject({ ms: STEP_MS });
   });
@@ -94,12 +114,19 @@ describe('deadlines of the old fleet\'s retirement', () => {
     const s = stage('worker');
     hang(s, 'fleet', 'tag', (args) => (args[1] as Record<string, string>)[TAG_STATE] === 'done');
     let retired = 0;
-    const { outcome } = await inProcess(s.fakes, (deps) => replace(s.spec, { deployId: DEPLOY_ID, dryRun: false }, deps, new AbortController().signal), {
-      emit: (event) => {
-        if (event.type === 'phase.done' && event.phase === 'retire') retired = s.fakes.clock.now();
+    const { outcome } = await inProcess(
+      s.fakes,
+      (deps) => replace(s.spec, { deployId: DEPLOY_ID, dryRun: false }, deps, new AbortController().signal),
+      {
+        emit: (event) => {
+          if (event.type === 'phase.done' && event.phase === 'retire') retired = s.fakes.clock.now();
+        },
       },
+    );
+    expect(outcome).toMatchObject({
+      kind: 'incomplete',
+      leftovers: [expect.objectContaining({ what: expect.stringMatching(/could not mark the new instances done/) })],
     });
-    expect(outcome).toMatchObject({ kind: 'incomplete', leftovers: [expect.objectContaining({ what: expect.stringMatching(/could not mark the new instances done/) })] });
     expect(recordOf(s)!.updatedAt - retired).toBeGreaterThanOrEqual(MARK_MS);
     expect(recordOf(s)!.updatedAt - retired).toBeLessThan(MARK_MS + 10_000);
   });
@@ -112,13 +139,16 @@ describe('deadlines of the old fleet\'s retirement', () => {
   });
 });
 
-describe('the rollback\'s own deadline', () => {
+describe("the rollback's own deadline", () => {
   it(`ROLLBACK_MS: a rollback whose TerminateInstances never answers ends incomplete after ${ROLLBACK_MS / 60_000} minutes`, async () => {
     const s = stage('worker');
     s.fakes.world.inject({ type: 'die-while-booting', count: 1 });
     hang(s, 'fleet', 'terminate');
     const outcome = await runReplace(s);
-    expect(outcome).toMatchObject({ kind: 'incomplete', leftovers: expect.arrayContaining([expect.objectContaining({ what: expect.stringMatching(/may still be running/) })]) });
+    expect(outcome).toMatchObject({
+      kind: 'incomplete',
+      leftovers: expect.arrayContaining([expect.objectContaining({ what: expect.stringMatching(/may still be running/) })]),
+    });
     const rollback = s.fakes.events.find((e) => e.type === 'phase.done' && e.phase === 'rollback');
     expect(rollback).toMatchObject({ ms: expect.any(Number) });
     expect((rollback as { ms: number }).ms).toBeGreaterThanOrEqual(ROLLBACK_MS);

@@ -31,7 +31,7 @@ const rolledBack = async (s: Stage, options: { allowStale?: boolean } = {}) => {
 };
 
 describe('a failure before cutover rolls back and leaves the old fleet untouched', () => {
-  it('no capacity in one AZ: the other AZ\'s new instance is terminated too', async () => {
+  it("no capacity in one AZ: the other AZ's new instance is terminated too", async () => {
     const s = stage('web');
     s.fakes.world.inject({ type: 'capacity', az: 'ap-northeast-1c' });
     expect(await rolledBack(s)).toMatch(/launch failed in ap-northeast-1c: EC2 RunInstances failed: InsufficientInstanceCapacity/);
@@ -58,7 +58,7 @@ describe('a failure before cutover rolls back and leaves the old fleet untouched
     expect(await rolledBack(s)).toMatch(/registered in Mackerel: gave up after 600s; still waiting for i-\w+ \(not registered\)/);
   });
 
-  it('a target that never becomes healthy: the unhealthy timeout fires before verify\'s', async () => {
+  it("a target that never becomes healthy: the unhealthy timeout fires before verify's", async () => {
     const s = stage('web');
     s.fakes.world.inject({ type: 'health-fail', count: 1 });
     const t0 = s.fakes.clock.now();
@@ -81,12 +81,14 @@ describe('a failure before cutover rolls back and leaves the old fleet untouched
     expect(s.fakes.clock.now() - t0).toBeLessThan(2 * 60_000);
   });
 
-  it('an image baked with the agent\'s id file: every instance claims one host, and verification fails', async () => {
+  it("an image baked with the agent's id file: every instance claims one host, and verification fails", async () => {
     const s = stage('worker');
     // The host of the instance the image was baked on: a stale host of the role, which the rollback retires with the new side.
     const builder = createHost(s.fakes.world, { id: 'i-0b01dbeef0000000a' }, ['reactio:worker'], 'standby', 0);
     s.newImage.agent = { ...s.newImage.agent, idFileHostId: builder.id };
-    expect(await rolledBack(s, { allowStale: true })).toMatch(/customIdentifier of i-0b01dbeef0000000a: the image was baked with mackerel-agent's id file/);
+    expect(await rolledBack(s, { allowStale: true })).toMatch(
+      /customIdentifier of i-0b01dbeef0000000a: the image was baked with mackerel-agent's id file/,
+    );
   });
 
   it('AWS takes a new instance away during verification: it fails at once', async () => {
@@ -99,12 +101,17 @@ describe('a failure before cutover rolls back and leaves the old fleet untouched
 
   it('registering the targets fails (the adapter gave up)', async () => {
     const s = stage('web');
-    s.fakes.world.callFaults.push({ port: 'balancer', method: 'register', times: Infinity, error: () => new ApiError('ELBv2', 'RegisterTargets', 'InternalFailure', 'boom') });
+    s.fakes.world.callFaults.push({
+      port: 'balancer',
+      method: 'register',
+      times: Infinity,
+      error: () => new ApiError('ELBv2', 'RegisterTargets', 'InternalFailure', 'boom'),
+    });
     expect(await rolledBack(s)).toMatch(/ELBv2 RegisterTargets failed: InternalFailure/);
     expect(recordOf(s)!.registeredGroups).toEqual(s.spec.targetGroups);
   });
 
-  it('throttled requests that heal within the SDK\'s retries do not fail the deploy', async () => {
+  it("throttled requests that heal within the SDK's retries do not fail the deploy", async () => {
     const s = stage('web');
     s.fakes.world.inject(
       { type: 'api-error', api: 'ec2', status: 503, code: 'RequestLimitExceeded', count: 3 },
@@ -130,11 +137,15 @@ describe('a failure before cutover rolls back and leaves the old fleet untouched
   it('an interrupt during verification rolls back and says so', async () => {
     const s = stage('web');
     const controller = new AbortController();
-    const { outcome } = await inProcess(s.fakes, (deps) => replace(s.spec, { deployId: DEPLOY_ID, dryRun: false }, deps, controller.signal), {
-      emit: (event) => {
-        if (event.type === 'phase.started' && event.phase === 'verify') controller.abort('SIGTERM');
+    const { outcome } = await inProcess(
+      s.fakes,
+      (deps) => replace(s.spec, { deployId: DEPLOY_ID, dryRun: false }, deps, controller.signal),
+      {
+        emit: (event) => {
+          if (event.type === 'phase.started' && event.phase === 'verify') controller.abort('SIGTERM');
+        },
       },
-    });
+    );
     expect(outcome).toMatchObject({ kind: 'rolled-back', aborted: true, reason: 'interrupted by SIGTERM' });
     expect(expectUntouched(s)).toEqual([]);
   });
@@ -144,11 +155,15 @@ describe('an interrupt past the point of no return', () => {
   it('lets the step in flight finish, stops before the next, and resume finishes the deploy', async () => {
     const s = stage('web');
     const controller = new AbortController();
-    const { outcome } = await inProcess(s.fakes, (deps) => replace(s.spec, { deployId: DEPLOY_ID, dryRun: false }, deps, controller.signal), {
-      emit: (event) => {
-        if (event.type === 'phase.started' && event.phase === 'cutover') controller.abort('SIGINT');
+    const { outcome } = await inProcess(
+      s.fakes,
+      (deps) => replace(s.spec, { deployId: DEPLOY_ID, dryRun: false }, deps, controller.signal),
+      {
+        emit: (event) => {
+          if (event.type === 'phase.started' && event.phase === 'cutover') controller.abort('SIGINT');
+        },
       },
-    });
+    );
     expect(outcome).toMatchObject({ kind: 'interrupted', step: 'terminate' });
     expect(recordOf(s)).toMatchObject({ status: 'interrupted', step: 'cutover', cutoverBegun: true, terminated: [] });
     expect(s.old.map((i) => i.state)).toEqual(['running', 'running']);
@@ -163,13 +178,21 @@ describe('a rollback that cannot finish names what is left, and a second one fin
     const s = stage('worker');
     const { world } = s.fakes;
     world.inject({ type: 'agent-silent', count: 1 });
-    const fault = { port: 'monitor' as const, method: 'retire', times: Infinity, error: () => new ApiError('Mackerel', 'POST /api/v0/hosts/bulk-retire', '503', 'unavailable') };
+    const fault = {
+      port: 'monitor' as const,
+      method: 'retire',
+      times: Infinity,
+      error: () => new ApiError('Mackerel', 'POST /api/v0/hosts/bulk-retire', '503', 'unavailable'),
+    };
     world.callFaults.push(fault);
     const outcome = await runReplace(s);
     expect(outcome.kind).toBe('incomplete');
     if (outcome.kind !== 'incomplete') return;
     expect(outcome.leftovers).toEqual([
-      expect.objectContaining({ what: expect.stringMatching(/Mackerel hosts may still be registered/), fix: expect.stringMatching(/mkr retire --force/) }),
+      expect.objectContaining({
+        what: expect.stringMatching(/Mackerel hosts may still be registered/),
+        fix: expect.stringMatching(/mkr retire --force/),
+      }),
     ]);
     expect(recordOf(s)!.status).toBe('incomplete');
     fault.times = 0;

@@ -27,10 +27,12 @@ describe('the fake clock', () => {
     const clock = createFakeClock(0);
     const order: string[] = [];
     const t0 = performance.now();
-    await clock.run(Promise.all([
-      clock.sleep(3_600_000, never()).then(() => order.push(`b@${clock.now()}`)),
-      clock.sleep(60_000, never()).then(() => order.push(`a@${clock.now()}`)),
-    ]));
+    await clock.run(
+      Promise.all([
+        clock.sleep(3_600_000, never()).then(() => order.push(`b@${clock.now()}`)),
+        clock.sleep(60_000, never()).then(() => order.push(`a@${clock.now()}`)),
+      ]),
+    );
     expect(order).toEqual(['a@60000', 'b@3600000']);
     expect(performance.now() - t0).toBeLessThan(500);
   });
@@ -70,17 +72,28 @@ describe('EC2', () => {
     const again = await s.fakes.run(deps.fleet.launch(request(s), call()));
     expect(again.map((i) => i.id)).toEqual(first.map((i) => i.id));
     await pass(s, 20_000);
-    expect((await s.fakes.run(deps.fleet.describe(first.map((i) => i.id), call()))).map((i) => i.state)).toEqual(['running', 'running']);
+    expect(
+      (
+        await s.fakes.run(
+          deps.fleet.describe(
+            first.map((i) => i.id),
+            call(),
+          ),
+        )
+      ).map((i) => i.state),
+    ).toEqual(['running', 'running']);
   });
 
   it('refuses the same ClientToken with other parameters', async () => {
     const s = stage('worker');
     const { deps } = s.fakes.start();
     await s.fakes.run(deps.fleet.launch(request(s), call()));
-    await expect(s.fakes.run(deps.fleet.launch(request(s, { count: 3 }), call()))).rejects.toMatchObject({ code: 'IdempotentParameterMismatch' });
+    await expect(s.fakes.run(deps.fleet.launch(request(s, { count: 3 }), call()))).rejects.toMatchObject({
+      code: 'IdempotentParameterMismatch',
+    });
   });
 
-  it('fails a launch in an AZ without capacity, after the SDK\'s retries, naming the AZ', async () => {
+  it("fails a launch in an AZ without capacity, after the SDK's retries, naming the AZ", async () => {
     const s = stage('worker');
     s.fakes.world.inject({ type: 'capacity', az: 'ap-northeast-1a' });
     const { deps } = s.fakes.start();
@@ -93,7 +106,9 @@ describe('EC2', () => {
   it('terminates all or nothing: one unknown id fails the whole call', async () => {
     const s = stage('worker');
     const { deps } = s.fakes.start();
-    await expect(s.fakes.run(deps.fleet.terminate([s.old[0]!.id, 'i-0unknown'], call()))).rejects.toMatchObject({ code: 'InvalidInstanceID.NotFound' });
+    await expect(s.fakes.run(deps.fleet.terminate([s.old[0]!.id, 'i-0unknown'], call()))).rejects.toMatchObject({
+      code: 'InvalidInstanceID.NotFound',
+    });
     expect(s.old[0]!.state).toBe('running');
   });
 
@@ -106,7 +121,9 @@ describe('EC2', () => {
     expect((await s.fakes.run(deps.fleet.describe([id], call())))[0]?.state).toBe('terminated');
     const role = s.old[0]!.tags['mackerel-replacer:role']!;
     expect((await s.fakes.run(deps.fleet.findByTag('mackerel-replacer:role', role, call()))).map((i) => i.id)).not.toContain(id);
-    expect((await s.fakes.run(deps.fleet.findByTag('mackerel-replacer:role', role, call(), { withTerminated: true }))).map((i) => i.id)).toContain(id);
+    expect(
+      (await s.fakes.run(deps.fleet.findByTag('mackerel-replacer:role', role, call(), { withTerminated: true }))).map((i) => i.id),
+    ).toContain(id);
     await pass(s, 3_600_000);
     expect(await s.fakes.run(deps.fleet.describe([id], call()))).toEqual([]);
   });
@@ -160,12 +177,15 @@ describe('ELBv2', () => {
     await pass(s, 20_000);
     await s.fakes.run(deps.balancer.register(TG, [instance!.id], call()));
     await pass(s, 60_000);
-    expect((await s.fakes.run(deps.balancer.health(TG, call()))).find((t) => t.id === instance!.id)).toMatchObject({ state: 'unused', reason: 'Target.NotInUse' });
+    expect((await s.fakes.run(deps.balancer.health(TG, call()))).find((t) => t.id === instance!.id)).toMatchObject({
+      state: 'unused',
+      reason: 'Target.NotInUse',
+    });
   });
 });
 
 describe('Mackerel', () => {
-  it('the agent registers a running instance\'s host after a while, in standby, under its image\'s roles', async () => {
+  it("the agent registers a running instance's host after a while, in standby, under its image's roles", async () => {
     const s = stage('worker');
     const { deps } = s.fakes.start();
     const [instance] = await s.fakes.run(deps.fleet.launch(request(s, { count: 1 }), call()));
@@ -207,7 +227,10 @@ describe('Mackerel', () => {
     s.fakes.world.inject({ type: 'api-error', api: 'mackerel', status: 503, count: 5 });
     expect(await s.fakes.run(deps.monitor.hosts('reactio', 'worker', call()))).toHaveLength(2);
     s.fakes.world.inject({ type: 'api-error', api: 'mackerel', status: 503, count: 6 });
-    await expect(s.fakes.run(deps.monitor.hosts('reactio', 'worker', call()))).rejects.toMatchObject({ code: '503', reason: expect.stringMatching(/after 6 attempts/) });
+    await expect(s.fakes.run(deps.monitor.hosts('reactio', 'worker', call()))).rejects.toMatchObject({
+      code: '503',
+      reason: expect.stringMatching(/after 6 attempts/),
+    });
   });
 
   it('a retire whose answer was lost is retried and answered 404: the hosts are retired all the same', async () => {

@@ -84,7 +84,11 @@ export const stage = (role: 'web' | 'worker', options: StageOptions = {}): Stage
   }
   const roles = [`${SERVICE}:${role}`];
   const oldImage = addImage(world, { name: `reactio-${role}-2026-10-01`, createdAt: '2026-10-01T00:00:00.000Z', agent: { roles } });
-  const newImage = addImage(world, { name: `reactio-${role}-2026-11-01`, createdAt: '2026-11-01T00:00:00.000Z', agent: { roles, ...options.agent } });
+  const newImage = addImage(world, {
+    name: `reactio-${role}-2026-11-01`,
+    createdAt: '2026-11-01T00:00:00.000Z',
+    agent: { roles, ...options.agent },
+  });
   const old = seedFleet(world, {
     env: spec.env,
     service: SERVICE,
@@ -119,7 +123,10 @@ export const inProcess = async (
 
 const signalNever = () => new AbortController().signal;
 
-export const runReplace = async (s: Stage, options: { signal?: AbortSignal; deployId?: string; allowStale?: boolean } = {}): Promise<Outcome> => {
+export const runReplace = async (
+  s: Stage,
+  options: { signal?: AbortSignal; deployId?: string; allowStale?: boolean } = {},
+): Promise<Outcome> => {
   const { fakes, spec } = s;
   const replaceOptions = { deployId: options.deployId ?? DEPLOY_ID, dryRun: false, allowStale: options.allowStale };
   const { outcome } = await inProcess(fakes, (deps) => replace(spec, replaceOptions, deps, options.signal ?? signalNever()));
@@ -154,7 +161,8 @@ export const expectUntouched = (s: Stage): string[] => {
   for (const instance of s.old) {
     if (instance.state !== 'running') problems.push(`old ${instance.id} is ${instance.state}`);
     const host = [...world.hosts.values()].find((h) => h.customIdentifier?.startsWith(instance.id));
-    if (!host || host.isRetired || host.status !== 'working') problems.push(`old ${instance.id}'s host is ${host?.isRetired ? 'retired' : host?.status}`);
+    if (!host || host.isRetired || host.status !== 'working')
+      problems.push(`old ${instance.id}'s host is ${host?.isRetired ? 'retired' : host?.status}`);
     for (const arn of s.spec.targetGroups) {
       const state = world.targetGroups.get(arn)!.targets.get(instance.id)?.state;
       if (state !== 'healthy') problems.push(`old ${instance.id} is ${state ?? 'not a target'} in ${arn}`);
@@ -167,7 +175,8 @@ export const expectUntouched = (s: Stage): string[] => {
     if (host) problems.push(`new ${instance.id} has a live host ${host.id}`);
     for (const group of world.targetGroups.values()) {
       const state = group.targets.get(instance.id)?.state;
-      if (state !== undefined && state !== 'draining' && state !== 'unused') problems.push(`new ${instance.id} is still a target (${state})`);
+      if (state !== undefined && state !== 'draining' && state !== 'unused')
+        problems.push(`new ${instance.id} is still a target (${state})`);
     }
   }
   return problems;
@@ -182,7 +191,8 @@ export const expectReplaced = (s: Stage, planned: number): string[] => {
     if (!gone(instance.state)) problems.push(`old ${instance.id} is ${instance.state}`);
     const host = [...world.hosts.values()].find((h) => h.customIdentifier?.startsWith(instance.id) && !h.isRetired);
     if (host) problems.push(`old ${instance.id}'s host ${host.id} is not retired`);
-    for (const group of world.targetGroups.values()) if (group.targets.has(instance.id)) problems.push(`old ${instance.id} is still a target`);
+    for (const group of world.targetGroups.values())
+      if (group.targets.has(instance.id)) problems.push(`old ${instance.id} is still a target`);
   }
   const fresh = launched(s);
   if (fresh.length !== planned) problems.push(`${fresh.length} new instances for a plan of ${planned}`);

@@ -48,7 +48,11 @@ const facts = {
 
 describe('instanceTags', () => {
   it('puts the ownership tag and the tool role tag on every new instance', () => {
-    expect(instanceTags(legacy, facts)).toMatchObject({ Role: 'web', 'mackerel-replacer:role': 'staging/web', 'mackerel-replacer:deploy-id': 'd-1' });
+    expect(instanceTags(legacy, facts)).toMatchObject({
+      Role: 'web',
+      'mackerel-replacer:role': 'staging/web',
+      'mackerel-replacer:deploy-id': 'd-1',
+    });
   });
 
   it('lets the ownership tag override Name and the tags of the config', () => {
@@ -72,7 +76,7 @@ describe('instanceTags', () => {
     expect(varsOfTags(tags)).toEqual({ artifact: 's3://builds/web/app-1234.tar.gz', service: 'reactio-staging' });
   });
 
-  it('stays within 50 tags, leaving room for the next deploy\'s replaced-by, with as many tags and variables as the config allows', () => {
+  it("stays within 50 tags, leaving room for the next deploy's replaced-by, with as many tags and variables as the config allows", () => {
     const own = (prefix: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'v'.repeat(256)]));
     const full = spec({ ownership: { tag: 'Role', value: 'web' }, tags: own('t', 20), vars: own('v', VAR_BUDGET - 20) });
     const tags = instanceTags(full, facts);

@@ -49,12 +49,21 @@ describe('makePlan', () => {
 });
 
 describe('planDifferences', () => {
-  const reviewed = { version: 1 as const, env: 'staging', role: 'web', imageId: 'ami-new', launches: [{ az: 'a', count: 1 }], snapshot: ['i-1', 'i-2'] };
+  const reviewed = {
+    version: 1 as const,
+    env: 'staging',
+    role: 'web',
+    imageId: 'ami-new',
+    launches: [{ az: 'a', count: 1 }],
+    snapshot: ['i-1', 'i-2'],
+  };
   it('finds none when the world gives the reviewed plan', () => {
     expect(planDifferences(reviewed, { ...reviewed })).toEqual([]);
   });
   it('names every difference: image, counts, old instances gone and new', () => {
-    expect(planDifferences(reviewed, { ...reviewed, imageId: 'ami-newer', launches: [{ az: 'a', count: 2 }], snapshot: ['i-2', 'i-3'] })).toEqual([
+    expect(
+      planDifferences(reviewed, { ...reviewed, imageId: 'ami-newer', launches: [{ az: 'a', count: 2 }], snapshot: ['i-2', 'i-3'] }),
+    ).toEqual([
       'image: reviewed ami-new, now ami-newer',
       'launches: reviewed a=1, now a=2',
       'old instances gone since: i-1',

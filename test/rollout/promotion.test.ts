@@ -8,7 +8,10 @@ import { spec } from './fixtures.js';
 
 const call = { signal: new AbortController().signal };
 
-const shipped = (id: string, overrides: { deploy?: string; image?: string; artifact?: string; state?: string; tags?: Record<string, string> } = {}): Instance => ({
+const shipped = (
+  id: string,
+  overrides: { deploy?: string; image?: string; artifact?: string; state?: string; tags?: Record<string, string> } = {},
+): Instance => ({
   id,
   state: 'running',
   az: 'ap-northeast-1a',

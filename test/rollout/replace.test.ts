@@ -15,7 +15,11 @@ describe('replace: a good deploy', () => {
     const record = recordOf(s)!;
     expect(record).toMatchObject({ status: 'replaced', step: 'done', cutoverBegun: true, leftovers: [], registeredGroups: [TG] });
     expect(record.terminated.toSorted()).toEqual(s.old.map((i) => i.id).toSorted());
-    expect(Object.values(record.launched).flat().toSorted()).toEqual(launched(s).map((i) => i.id).toSorted());
+    expect(Object.values(record.launched).flat().toSorted()).toEqual(
+      launched(s)
+        .map((i) => i.id)
+        .toSorted(),
+    );
     // Boot 20 s, agent 10 s, health checks, stableFor 30 s, drain 30 s: minutes of AWS time, none of it real.
     expect(s.fakes.clock.now() - t0).toBeGreaterThan(60_000);
     if (outcome.kind === 'replaced') expect(outcome.summary.newImageId).toBe(s.newImage.id);
@@ -37,7 +41,9 @@ describe('replace: a good deploy', () => {
     const firstDeregistered = events.findIndex((e) => e.type === 'target.deregistered');
     const healthy = events.slice(0, firstDeregistered).filter((e) => e.type === 'target.healthy');
     expect(healthy.map((e) => `${e.instanceId} ${e.targetGroupArn}`).toSorted()).toEqual(
-      launched(s).flatMap((i) => [`${i.id} ${TG}`, `${i.id} ${TG2}`]).toSorted(),
+      launched(s)
+        .flatMap((i) => [`${i.id} ${TG}`, `${i.id} ${TG2}`])
+        .toSorted(),
     );
     expect(capacityDips(s)).toEqual([]);
   });
@@ -46,17 +52,21 @@ describe('replace: a good deploy', () => {
     const s = stage('web');
     await runReplace(s);
     const { events, hosts } = s.fakes.world;
-    const newHosts = new Set([...hosts.values()].filter((h) => launched(s).some((i) => h.customIdentifier?.startsWith(i.id))).map((h) => h.id));
+    const newHosts = new Set(
+      [...hosts.values()].filter((h) => launched(s).some((i) => h.customIdentifier?.startsWith(i.id))).map((h) => h.id),
+    );
     const lastWorking = events.findLastIndex((e) => e.type === 'host.status' && e.status === 'working' && newHosts.has(e.hostId!));
     const firstMaintenance = events.findIndex((e) => e.type === 'host.status' && e.status === 'maintenance');
     const old = new Set(s.old.map((i) => i.id));
-    const firstOldTouched = events.findIndex((e) => old.has(e.instanceId ?? '') && (e.type === 'target.deregistered' || e.type === 'instance.terminating'));
+    const firstOldTouched = events.findIndex(
+      (e) => old.has(e.instanceId ?? '') && (e.type === 'target.deregistered' || e.type === 'instance.terminating'),
+    );
     expect(lastWorking).toBeGreaterThanOrEqual(0);
     expect(lastWorking).toBeLessThan(firstMaintenance);
     expect(firstMaintenance).toBeLessThan(firstOldTouched);
   });
 
-  it('newHostStatus keep: the new hosts stay in the organization\'s starting status', async () => {
+  it("newHostStatus keep: the new hosts stay in the organization's starting status", async () => {
     const s = stage('worker', { spec: { newHostStatus: 'keep' } });
     expect((await runReplace(s)).kind).toBe('replaced');
     const fresh = launched(s).map((i) => [...s.fakes.world.hosts.values()].find((h) => h.customIdentifier?.startsWith(i.id))!);
@@ -80,9 +90,12 @@ describe('replace: a good deploy', () => {
     expect(outcome.kind).toBe('replaced');
     expect(stray.state).toBe('running');
     expect(recordOf(s)!.terminated).not.toContain(stray.id);
-    expect(world.events.filter((e) => e.type === 'instance.terminating').map((e) => e.instanceId).toSorted()).toEqual(
-      s.old.map((i) => i.id).toSorted(),
-    );
+    expect(
+      world.events
+        .filter((e) => e.type === 'instance.terminating')
+        .map((e) => e.instanceId)
+        .toSorted(),
+    ).toEqual(s.old.map((i) => i.id).toSorted());
   });
 
   it('a second deploy of the same role is refused while the first is in flight, and changes nothing', async () => {
@@ -94,7 +107,9 @@ describe('replace: a good deploy', () => {
       },
     });
     const before = s.fakes.state();
-    const second = inProcess(s.fakes, (deps) => replace(s.spec, { deployId: '20261123-070000-0c0d', dryRun: false }, deps, new AbortController().signal));
+    const second = inProcess(s.fakes, (deps) =>
+      replace(s.spec, { deployId: '20261123-070000-0c0d', dryRun: false }, deps, new AbortController().signal),
+    );
     await expect(second).rejects.toThrow(/another deploy of production\/web is in flight: 20261123-063600-0a0b/);
     expect(s.fakes.state()).toEqual(before);
     expect(recordOf(s, '20261123-070000-0c0d')).toBeUndefined();

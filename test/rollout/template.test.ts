@@ -26,7 +26,7 @@ const problem = (run: () => unknown): string => {
 };
 
 describe('renderTemplate', () => {
-  it('fills ${name}; a shell\'s $HOME, $$ and $1 pass through; $${ is a literal ${', () => {
+  it("fills ${name}; a shell's $HOME, $$ and $1 pass through; $${ is a literal ${", () => {
     const text = 'cp ${artifact} /tmp/a\necho $$ $HOME $1 $${HOME} ${artifact}\n';
     expect(renderTemplate(template(text), { artifact: 's3://b/app.tar.gz' }, origin)).toBe(
       'cp s3://b/app.tar.gz /tmp/a\necho $$ $HOME $1 ${HOME} s3://b/app.tar.gz\n',
@@ -88,7 +88,9 @@ describe('fillUserData', () => {
 
   it('refuses values for a role without a userDataFile', () => {
     expect(() => fillUserData(spec(), { artifact: 'x' }, origin)).toThrow(UsageError);
-    expect(() => fillUserData(spec(), { artifact: 'x' }, origin)).toThrow('staging/web has no userDataFile, so it has no variable to fill: artifact (--var)');
+    expect(() => fillUserData(spec(), { artifact: 'x' }, origin)).toThrow(
+      'staging/web has no userDataFile, so it has no variable to fill: artifact (--var)',
+    );
     expect(fillUserData(spec(), {}, origin).vars).toEqual({});
   });
 });

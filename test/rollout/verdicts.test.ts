@@ -13,7 +13,13 @@ import {
 } from '../../src/rollout/verdicts.js';
 
 const instance = (id: string, state: Instance['state']): Instance => ({
-  id, state, az: 'a', subnetId: 's', vpcId: 'v', imageId: 'ami', tags: {},
+  id,
+  state,
+  az: 'a',
+  subnetId: 's',
+  vpcId: 'v',
+  imageId: 'ami',
+  tags: {},
 });
 const arn = 'arn:aws:elasticloadbalancing:r:1:targetgroup/web/0';
 
@@ -21,7 +27,10 @@ describe('bootVerdict', () => {
   it('passes when all run, waits for pending or unseen ones, fails on a dead one', () => {
     expect(bootVerdict(['i-1'], [instance('i-1', 'running')])).toEqual({ kind: 'passed' });
     expect(bootVerdict(['i-1', 'i-2'], [instance('i-1', 'running')])).toMatchObject({
-      kind: 'pending', done: 1, total: 2, waitingFor: ['i-2 (not visible yet)'],
+      kind: 'pending',
+      done: 1,
+      total: 2,
+      waitingFor: ['i-2 (not visible yet)'],
     });
     expect(bootVerdict(['i-1'], [instance('i-1', 'terminated')])).toEqual({ kind: 'failed', reason: 'i-1 is terminated' });
   });
@@ -30,16 +39,27 @@ describe('bootVerdict', () => {
 describe('registrationVerdict', () => {
   const role = 'reactio-staging:web';
   const host = (id: string, instanceId: string, status: HostStatus, overrides: Partial<Host> = {}): Host => ({
-    id, name: id, status, instanceId, identifiedAs: instanceId, roles: [role], ...overrides,
+    id,
+    name: id,
+    status,
+    instanceId,
+    identifiedAs: instanceId,
+    roles: [role],
+    ...overrides,
   });
-  const look = (roleHosts: Host[], lookedUp: [string, Host | undefined][] = [], earlierClaims = new Map<string, string>()) =>
-    ({ roleHosts, lookedUp: new Map(lookedUp), earlierClaims });
+  const look = (roleHosts: Host[], lookedUp: [string, Host | undefined][] = [], earlierClaims = new Map<string, string>()) => ({
+    roleHosts,
+    lookedUp: new Map(lookedUp),
+    earlierClaims,
+  });
 
   it('counts working and standby hosts of the role, and names the others', () => {
     const hosts = [host('h1', 'i-1', 'working'), host('h2', 'i-2', 'standby'), host('h3', 'i-3', 'maintenance')];
     expect(registrationVerdict(role, ['i-1', 'i-2'], look(hosts))).toEqual({ kind: 'passed' });
     expect(registrationVerdict(role, ['i-1', 'i-3', 'i-4'], look(hosts))).toMatchObject({
-      kind: 'pending', done: 1, waitingFor: ['i-3 (host h3 is maintenance)', 'i-4 (not registered)'],
+      kind: 'pending',
+      done: 1,
+      waitingFor: ['i-3 (host h3 is maintenance)', 'i-4 (not registered)'],
     });
   });
 
@@ -47,17 +67,24 @@ describe('registrationVerdict', () => {
     const api = host('h9', 'i-1', 'standby', { roles: ['reactio-staging:api'] });
     expect(registrationVerdict(role, ['i-1'], look([], [['i-1', api]]))).toEqual({
       kind: 'failed',
-      reason: 'instance i-1 registered as host h9 with roles reactio-staging:api, not reactio-staging:web: set roles = ["reactio-staging:web"] in its mackerel-agent.conf',
+      reason:
+        'instance i-1 registered as host h9 with roles reactio-staging:api, not reactio-staging:web: set roles = ["reactio-staging:web"] in its mackerel-agent.conf',
     });
     const none = host('h9', 'i-1', 'standby', { roles: [] });
-    expect(registrationVerdict(role, ['i-1'], look([], [['i-1', none]]))).toMatchObject({ kind: 'failed', reason: expect.stringContaining('with no roles, not') });
+    expect(registrationVerdict(role, ['i-1'], look([], [['i-1', none]]))).toMatchObject({
+      kind: 'failed',
+      reason: expect.stringContaining('with no roles, not'),
+    });
     expect(registrationVerdict(role, ['i-1'], look([], [['i-1', undefined]]))).toMatchObject({ kind: 'pending' });
   });
 
-  it('fails at once on a host that carries another instance\'s customIdentifier', () => {
+  it("fails at once on a host that carries another instance's customIdentifier", () => {
     const baked = host('h5', 'i-2', 'standby', { identifiedAs: 'i-0builder' });
     expect(registrationVerdict(role, ['i-1', 'i-2'], look([baked]))).toMatchObject({
-      kind: 'failed', reason: expect.stringContaining("instance i-2 registered as host h5, which carries the customIdentifier of i-0builder: the image was baked with mackerel-agent's id file"),
+      kind: 'failed',
+      reason: expect.stringContaining(
+        "instance i-2 registered as host h5, which carries the customIdentifier of i-0builder: the image was baked with mackerel-agent's id file",
+      ),
     });
   });
 
@@ -66,17 +93,29 @@ describe('registrationVerdict', () => {
     const claims = claimsOf(['i-1', 'i-2'], first, new Map());
     expect(registrationVerdict(role, ['i-1', 'i-2'], look(first, [], claims))).toMatchObject({ kind: 'pending' });
     expect(registrationVerdict(role, ['i-1', 'i-2'], look([host('h5', 'i-2', 'standby')], [], claims))).toMatchObject({
-      kind: 'failed', reason: expect.stringContaining('instances i-1 and i-2 both registered as host h5'),
+      kind: 'failed',
+      reason: expect.stringContaining('instances i-1 and i-2 both registered as host h5'),
     });
   });
 });
 
 describe('healthVerdict', () => {
   it('needs every new instance healthy in every group, and names the reason otherwise', () => {
-    const groups = [{ arn, targets: [{ id: 'i-1', state: 'healthy' as const }, { id: 'i-2', state: 'unhealthy' as const, reason: 'Target.Timeout' }] }];
+    const groups = [
+      {
+        arn,
+        targets: [
+          { id: 'i-1', state: 'healthy' as const },
+          { id: 'i-2', state: 'unhealthy' as const, reason: 'Target.Timeout' },
+        ],
+      },
+    ];
     expect(healthVerdict(['i-1'], groups)).toEqual({ kind: 'passed' });
     expect(healthVerdict(['i-1', 'i-2', 'i-3'], groups)).toMatchObject({
-      kind: 'pending', done: 1, total: 3, waitingFor: ['i-2 in web (unhealthy: Target.Timeout)', 'i-3 in web (not registered)'],
+      kind: 'pending',
+      done: 1,
+      total: 3,
+      waitingFor: ['i-2 in web (unhealthy: Target.Timeout)', 'i-3 in web (not registered)'],
     });
   });
 });
@@ -84,7 +123,20 @@ describe('healthVerdict', () => {
 describe('drainVerdict', () => {
   it('passes once the old targets are gone or unused', () => {
     expect(drainVerdict(['i-1'], [{ arn, targets: [{ id: 'i-1', state: 'draining' }] }])).toMatchObject({ kind: 'pending' });
-    expect(drainVerdict(['i-1'], [{ arn, targets: [{ id: 'i-1', state: 'unused' }, { id: 'i-9', state: 'healthy' }] }])).toEqual({ kind: 'passed' });
+    expect(
+      drainVerdict(
+        ['i-1'],
+        [
+          {
+            arn,
+            targets: [
+              { id: 'i-1', state: 'unused' },
+              { id: 'i-9', state: 'healthy' },
+            ],
+          },
+        ],
+      ),
+    ).toEqual({ kind: 'passed' });
     expect(drainVerdict(['i-1'], [{ arn, targets: [] }])).toEqual({ kind: 'passed' });
   });
 });
@@ -93,7 +145,8 @@ describe('aliveVerdict', () => {
   it('never passes on its own, and fails as soon as AWS takes a new instance away', () => {
     expect(aliveVerdict(['i-1'], [instance('i-1', 'running')])).toMatchObject({ kind: 'pending' });
     expect(aliveVerdict(['i-1', 'i-2'], [instance('i-1', 'running'), instance('i-2', 'terminated')])).toEqual({
-      kind: 'failed', reason: 'i-2 is terminated',
+      kind: 'failed',
+      reason: 'i-2 is terminated',
     });
   });
 });
@@ -122,6 +175,9 @@ describe('stableVerdict', () => {
 describe('goneVerdict', () => {
   it('passes once every instance is terminated or no longer visible', () => {
     expect(goneVerdict(['i-1', 'i-2'], [instance('i-1', 'terminated')])).toEqual({ kind: 'passed' });
-    expect(goneVerdict(['i-1'], [instance('i-1', 'shutting-down')])).toMatchObject({ kind: 'pending', waitingFor: ['i-1 (shutting-down)'] });
+    expect(goneVerdict(['i-1'], [instance('i-1', 'shutting-down')])).toMatchObject({
+      kind: 'pending',
+      waitingFor: ['i-1 (shutting-down)'],
+    });
   });
 });

@@ -2,7 +2,19 @@ import { DescribeInstancesCommand, type EC2Client, RunInstancesCommand, Terminat
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { cloudMetadata, ec2Of, eachTestSandbox, editWorld, eventLog, mackerel, requestLog, sandboxState, testSeed, until, untilRunning } from './helpers.js';
+import {
+  cloudMetadata,
+  ec2Of,
+  eachTestSandbox,
+  editWorld,
+  eventLog,
+  mackerel,
+  requestLog,
+  sandboxState,
+  testSeed,
+  until,
+  untilRunning,
+} from './helpers.js';
 
 const WORKER_AMI = 'ami-0pinnedworker';
 
@@ -54,13 +66,17 @@ describe('the simulated mackerel-agent', () => {
   });
 
   it('takes on_start and roles from the user data, which replace the image config', async () => {
-    const id = await launch(bootScript('roles = [ "shop:api", "shop:batch" ]\n\n[host_status]\non_start = "working"\non_stop = "poweroff"'));
+    const id = await launch(
+      bootScript('roles = [ "shop:api", "shop:batch" ]\n\n[host_status]\non_start = "working"\non_stop = "poweroff"'),
+    );
     const host = await until(async () => {
       const found = await hostOf(id);
       return found?.status === 'working' ? found : undefined;
     }, 'the host set working');
     expect(host.roles).toEqual({ shop: ['api', 'batch'] });
-    expect(await agentCalls()).toEqual(expect.arrayContaining(['POST /api/v0/hosts', 'GET /api/v0/hosts/:id', 'POST /api/v0/hosts/:id/status']));
+    expect(await agentCalls()).toEqual(
+      expect.arrayContaining(['POST /api/v0/hosts', 'GET /api/v0/hosts/:id', 'POST /api/v0/hosts/:id/status']),
+    );
     expect(await listed('service=shop&role=worker')).not.toContain(host.id);
   });
 
@@ -77,11 +93,20 @@ describe('the simulated mackerel-agent', () => {
     await editWorld(sandbox, [{ op: 'image-agent', id: WORKER_AMI, idFile: true }]);
     const builder = (await sandboxState(sandbox)).hosts.at(-1)!;
     const builderInstance = cloudMetadata(builder)['instance-id']!;
-    expect(builder).toMatchObject({ customIdentifier: `${builderInstance}.ec2.amazonaws.com`, status: 'standby', roles: { shop: ['worker'] } });
-    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: [builderInstance] }))).rejects.toMatchObject({ name: 'InvalidInstanceID.NotFound' });
+    expect(builder).toMatchObject({
+      customIdentifier: `${builderInstance}.ec2.amazonaws.com`,
+      status: 'standby',
+      roles: { shop: ['worker'] },
+    });
+    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: [builderInstance] }))).rejects.toMatchObject({
+      name: 'InvalidInstanceID.NotFound',
+    });
 
     const [a, b] = [await launch(), await launch()];
-    await until(async () => ((await agentCalls()).filter((c) => c === 'PUT /api/v0/hosts/:id').length === 2 ? true : undefined), 'both agents');
+    await until(
+      async () => ((await agentCalls()).filter((c) => c === 'PUT /api/v0/hosts/:id').length === 2 ? true : undefined),
+      'both agents',
+    );
     const hosts = (await sandboxState(sandbox)).hosts;
     expect(hosts).toHaveLength(5);
     const claimed = hosts.find((h) => h.id === builder.id)!;
@@ -96,9 +121,13 @@ describe('the simulated mackerel-agent', () => {
     const id = await launch(bootScript('[host_status]\non_start = "working"', 'echo AUTO_RETIREMENT=1 >> /etc/default/mackerel-agent\n'));
     const host = await registered(id);
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
-    await until(async () => ((await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host?.isRetired ? true : undefined), 'retired');
+    await until(
+      async () => ((await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host?.isRetired ? true : undefined),
+      'retired',
+    );
     const events = await eventLog(sandbox);
-    const at = (type: string) => events.find((e) => e.type === type && (('instanceId' in e && e.instanceId === id) || ('hostId' in e && e.hostId === host.id)))!.t;
+    const at = (type: string) =>
+      events.find((e) => e.type === type && (('instanceId' in e && e.instanceId === id) || ('hostId' in e && e.hostId === host.id)))!.t;
     expect(at('host.retired')).toBeGreaterThan(at('instance.terminating'));
     expect(await listed('service=shop&role=worker')).not.toContain(host.id);
   });
@@ -108,7 +137,9 @@ describe('the simulated mackerel-agent', () => {
     const slow = await startSandbox({ seed: testSeed, timeScale: 0.02, apiKey: 'test-key' });
     const slowEc2 = ec2Of(slow);
     try {
-      const { Instances } = await slowEc2.send(new RunInstancesCommand({ ImageId: WORKER_AMI, MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }));
+      const { Instances } = await slowEc2.send(
+        new RunInstancesCommand({ ImageId: WORKER_AMI, MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }),
+      );
       const id = Instances![0]!.InstanceId!;
       await untilRunning(slowEc2, id);
       await slowEc2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
@@ -123,15 +154,23 @@ describe('the simulated mackerel-agent', () => {
   });
 
   it('retires a seeded host whose image auto-retires, so the tool finds it retired already', async () => {
-    const old = (await sandboxState(sandbox)).instances.find((i) => i.imageId !== WORKER_AMI && i.tags['mackerel-replacer:role'] === 'staging/worker')!;
+    const old = (await sandboxState(sandbox)).instances.find(
+      (i) => i.imageId !== WORKER_AMI && i.tags['mackerel-replacer:role'] === 'staging/worker',
+    )!;
     await editWorld(sandbox, [{ op: 'image-agent', id: old.imageId, autoRetirement: true }]);
     const host = (await sandboxState(sandbox)).hosts.find((h) => cloudMetadata(h)['instance-id'] === old.id)!;
     // The seeded fleet's agents registered long ago and know their hosts (the sandbox reads them once, in one listing).
-    expect(await until(async () => ((await agentCalls()).includes('GET /api/v0/hosts') ? agentCalls() : undefined), 'the agents to know their hosts')).toEqual([
-      'GET /api/v0/hosts',
-    ]);
+    expect(
+      await until(
+        async () => ((await agentCalls()).includes('GET /api/v0/hosts') ? agentCalls() : undefined),
+        'the agents to know their hosts',
+      ),
+    ).toEqual(['GET /api/v0/hosts']);
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [old.id] }));
-    await until(async () => ((await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host?.isRetired ? true : undefined), 'retired');
+    await until(
+      async () => ((await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host?.isRetired ? true : undefined),
+      'retired',
+    );
     expect(await mackerel(sandbox, 'POST', '/api/v0/hosts/bulk-retire', { ids: [host.id] })).toMatchObject({ status: 404 });
   });
 });

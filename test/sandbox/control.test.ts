@@ -1,4 +1,10 @@
-import { DescribeImagesCommand, DescribeInstancesCommand, type EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  type EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/server.js';
@@ -17,14 +23,22 @@ describe('the sandbox control endpoint', () => {
   const launch = async () => {
     const { Images } = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: ['shop-web-2026-11-01'] }] }));
     const { Instances } = await ec2.send(
-      new RunInstancesCommand({ ImageId: Images![0]!.ImageId!, InstanceType: 't3.small', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }),
+      new RunInstancesCommand({
+        ImageId: Images![0]!.ImageId!,
+        InstanceType: 't3.small',
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: 'subnet-0aaa',
+      }),
     );
     return Instances![0]!.InstanceId!;
   };
 
   it('logs every API request and flags the mutating ones', async () => {
     const id = await launch();
-    await ec2.send(new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa', DryRun: true })).catch(() => undefined);
+    await ec2
+      .send(new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa', DryRun: true }))
+      .catch(() => undefined);
     await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG }));
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
     await mackerel(sandbox, 'GET', '/api/v0/hosts');
@@ -61,7 +75,9 @@ describe('the sandbox control endpoint', () => {
   });
 
   it('fails Mackerel requests with 429 and Retry-After under an api-error fault, then recovers', async () => {
-    await injectFaults(sandbox, [{ type: 'api-error', api: 'mackerel', action: 'GET /api/v0/hosts', status: 429, count: 2, retryAfter: 3 }]);
+    await injectFaults(sandbox, [
+      { type: 'api-error', api: 'mackerel', action: 'GET /api/v0/hosts', status: 429, count: 2, retryAfter: 3 },
+    ]);
     for (let i = 0; i < 2; i++) {
       const throttled = await mackerel(sandbox, 'GET', '/api/v0/hosts');
       expect(throttled.status).toBe(429);
@@ -77,7 +93,10 @@ describe('the sandbox control endpoint', () => {
       { type: 'api-error', api: 'ec2', action: 'DescribeInstances', status: 503, count: 1 },
       { type: 'api-error', api: 'elbv2', status: 400, code: 'Throttling', count: 1 },
     ]);
-    await expect(ec2.send(new DescribeInstancesCommand({}))).rejects.toMatchObject({ name: 'RequestLimitExceeded', $metadata: { httpStatusCode: 503 } });
+    await expect(ec2.send(new DescribeInstancesCommand({}))).rejects.toMatchObject({
+      name: 'RequestLimitExceeded',
+      $metadata: { httpStatusCode: 503 },
+    });
     await expect(elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG }))).rejects.toMatchObject({ name: 'Throttling' });
     await expect(ec2.send(new DescribeInstancesCommand({}))).resolves.toBeDefined();
   });

@@ -62,7 +62,9 @@ describe('the sandbox EC2 API', () => {
     const again = await launch({ ClientToken: 'idem-1', MinCount: 2, MaxCount: 2 });
     expect(again.Instances?.map((i) => i.InstanceId)).toEqual(first.Instances?.map((i) => i.InstanceId));
     expect(again.ReservationId).toBe(first.ReservationId);
-    await expect(launch({ ClientToken: 'idem-1', MinCount: 3, MaxCount: 3 })).rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
+    await expect(launch({ ClientToken: 'idem-1', MinCount: 3, MaxCount: 3 })).rejects.toMatchObject({
+      name: 'IdempotentParameterMismatch',
+    });
   });
 
   it('answers DryRun with DryRunOperation and launches nothing', async () => {
@@ -77,16 +79,29 @@ describe('the sandbox EC2 API', () => {
   });
 
   it('filters instances by tag, tag key, state and subnet', async () => {
-    const { Instances } = await launch({ SubnetId: 'subnet-0ccc', TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'filter-me', Value: 'yes' }] }] });
+    const { Instances } = await launch({
+      SubnetId: 'subnet-0ccc',
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'filter-me', Value: 'yes' }] }],
+    });
     const id = Instances![0]!.InstanceId!;
     const find = async (filters: { Name: string; Values: string[] }[]) => {
       const { Reservations } = await ec2.send(new DescribeInstancesCommand({ Filters: filters }));
       return Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId) ?? [];
     };
     expect(await find([{ Name: 'tag:filter-me', Values: ['yes'] }])).toEqual([id]);
-    expect(await find([{ Name: 'tag-key', Values: ['filter-me'] }, { Name: 'subnet-id', Values: ['subnet-0ccc'] }])).toEqual([id]);
+    expect(
+      await find([
+        { Name: 'tag-key', Values: ['filter-me'] },
+        { Name: 'subnet-id', Values: ['subnet-0ccc'] },
+      ]),
+    ).toEqual([id]);
     expect(await find([{ Name: 'tag:filter-me', Values: ['no'] }])).toEqual([]);
-    expect(await find([{ Name: 'instance-id', Values: [id] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }])).toEqual([id]);
+    expect(
+      await find([
+        { Name: 'instance-id', Values: [id] },
+        { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      ]),
+    ).toEqual([id]);
     await expect(find([{ Name: 'no-such-filter', Values: ['x'] }])).rejects.toMatchObject({ name: 'InvalidParameterValue' });
   });
 
@@ -94,7 +109,10 @@ describe('the sandbox EC2 API', () => {
     const tags = [{ ResourceType: 'instance' as const, Tags: [{ Key: 'paged', Value: 'yes' }] }];
     const { Instances } = await launch({ MinCount: 7, MaxCount: 7, TagSpecifications: tags });
     const pages = [];
-    for await (const page of paginateDescribeInstances({ client: ec2, pageSize: 5 }, { Filters: [{ Name: 'tag:paged', Values: ['yes'] }] })) {
+    for await (const page of paginateDescribeInstances(
+      { client: ec2, pageSize: 5 },
+      { Filters: [{ Name: 'tag:paged', Values: ['yes'] }] },
+    )) {
       pages.push(page.Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId));
     }
     expect(pages).toEqual([Instances!.slice(0, 5).map((i) => i.InstanceId), Instances!.slice(5).map((i) => i.InstanceId)]);
@@ -126,7 +144,11 @@ describe('the sandbox EC2 API', () => {
 
   it('refuses more than 50 tags on a resource at launch with TagLimitExceeded, before a DryRun answers', async () => {
     const before = (await sandboxState(sandbox)).instances.length;
-    const limit = { name: 'TagLimitExceeded', message: expect.stringContaining('The maximum number of tags per resource is 50'), $metadata: { httpStatusCode: 400 } };
+    const limit = {
+      name: 'TagLimitExceeded',
+      message: expect.stringContaining('The maximum number of tags per resource is 50'),
+      $metadata: { httpStatusCode: 400 },
+    };
     await expect(launch(instanceTags(numbered(51)))).rejects.toMatchObject(limit);
     await expect(launch({ ...instanceTags(numbered(51)), DryRun: true })).rejects.toMatchObject(limit);
     const volumes = { TagSpecifications: [{ ResourceType: 'volume' as const, Tags: numbered(51) }] };
@@ -147,7 +169,9 @@ describe('the sandbox EC2 API', () => {
       const invalid = { name: 'InvalidParameterValue', message: expect.stringContaining(named), $metadata: { httpStatusCode: 400 } };
       await expect(launch({ ...instanceTags([tag]), DryRun: true })).rejects.toMatchObject(invalid);
       await expect(ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [tag], DryRun: true }))).rejects.toMatchObject(invalid);
-      await expect(ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'fine', Value: 'v' }, tag] }))).rejects.toMatchObject(invalid);
+      await expect(ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'fine', Value: 'v' }, tag] }))).rejects.toMatchObject(
+        invalid,
+      );
     }
     await expect(launch(instanceTags([{ Key: 'k'.repeat(128), Value: 'v'.repeat(256) }]))).resolves.toBeDefined();
     expect(await tagsOf(id)).toEqual({ deploy: 'd1' });
@@ -157,24 +181,51 @@ describe('the sandbox EC2 API', () => {
     const { Instances } = await launch({ MinCount: 2, MaxCount: 2, ...instanceTags(numbered(49)) });
     const [a, b] = Instances!.map((i) => i.InstanceId!);
     await ec2.send(new CreateTagsCommand({ Resources: [b!], Tags: [{ Key: 'extra', Value: 'v' }] }));
-    const twoMore = new CreateTagsCommand({ Resources: [a!, b!], Tags: [{ Key: 'k0', Value: 'changed' }, { Key: 'new', Value: 'v' }] });
+    const twoMore = new CreateTagsCommand({
+      Resources: [a!, b!],
+      Tags: [
+        { Key: 'k0', Value: 'changed' },
+        { Key: 'new', Value: 'v' },
+      ],
+    });
     await expect(ec2.send(twoMore)).rejects.toMatchObject({ name: 'TagLimitExceeded', message: expect.stringContaining(b!) });
     expect((await tagsOf(a!)).k0).toBe('v');
-    await ec2.send(new CreateTagsCommand({ Resources: [a!], Tags: [{ Key: 'k0', Value: 'changed' }, { Key: 'new', Value: 'v' }] }));
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [a!],
+        Tags: [
+          { Key: 'k0', Value: 'changed' },
+          { Key: 'new', Value: 'v' },
+        ],
+      }),
+    );
     expect(await tagsOf(a!)).toMatchObject({ k0: 'changed', new: 'v' });
     expect(Object.keys(await tagsOf(a!))).toHaveLength(50);
   });
 
   it('deletes tags with DeleteTags: by key, by key and value, or all of them', async () => {
-    const { Instances } = await launch(instanceTags([{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }, { Key: 'c', Value: '' }, { Key: 'd', Value: '4' }]));
+    const { Instances } = await launch(
+      instanceTags([
+        { Key: 'a', Value: '1' },
+        { Key: 'b', Value: '2' },
+        { Key: 'c', Value: '' },
+        { Key: 'd', Value: '4' },
+      ]),
+    );
     const id = Instances![0]!.InstanceId!;
-    await expect(ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'a' }], DryRun: true }))).rejects.toMatchObject({ name: 'DryRunOperation' });
-    await expect(ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'aws:x' }] }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    await expect(ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'a' }], DryRun: true }))).rejects.toMatchObject({
+      name: 'DryRunOperation',
+    });
+    await expect(ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'aws:x' }] }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+    });
     await expect(ec2.send(new DeleteTagsCommand({ Resources: [id, 'i-0ffffffffffffffff'], Tags: [{ Key: 'a' }] }))).rejects.toMatchObject({
       name: 'InvalidInstanceID.NotFound',
     });
     expect(await tagsOf(id)).toEqual({ a: '1', b: '2', c: '', d: '4' });
-    const deleted = await ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'a' }, { Key: 'b', Value: 'not 2' }, { Key: 'c', Value: '' }] }));
+    const deleted = await ec2.send(
+      new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'a' }, { Key: 'b', Value: 'not 2' }, { Key: 'c', Value: '' }] }),
+    );
     expect(deleted.$metadata.httpStatusCode).toBe(200);
     expect(await tagsOf(id)).toEqual({ b: '2', d: '4' });
     await ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: 'b', Value: '2' }] }));
@@ -203,7 +254,9 @@ describe('the sandbox EC2 API', () => {
     });
     expect(await stateOf(id)).toBe('pending');
     const { TerminatingInstances } = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
-    expect(TerminatingInstances).toEqual([{ InstanceId: id, CurrentState: { Code: 32, Name: 'shutting-down' }, PreviousState: { Code: 0, Name: 'pending' } }]);
+    expect(TerminatingInstances).toEqual([
+      { InstanceId: id, CurrentState: { Code: 32, Name: 'shutting-down' }, PreviousState: { Code: 0, Name: 'pending' } },
+    ]);
     await until(async () => ((await stateOf(id)) === 'terminated' ? true : undefined), 'terminated');
     const again = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
     expect(again.TerminatingInstances?.[0]?.CurrentState?.Name).toBe('terminated');

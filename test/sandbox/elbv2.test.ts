@@ -61,7 +61,8 @@ describe('the sandbox ELBv2 API', () => {
     return TargetHealthDescriptions?.[0]?.TargetHealth;
   };
 
-  const reaches = (id: string, state: string) => until(async () => ((await healthOf(id))?.State === state ? true : undefined), `${id} ${state}`);
+  const reaches = (id: string, state: string) =>
+    until(async () => ((await healthOf(id))?.State === state ? true : undefined), `${id} ${state}`);
 
   it('refuses to register a pending instance with InvalidTarget', async () => {
     await injectFaults(sandbox, [{ type: 'never-boot', count: 1 }]);
@@ -96,7 +97,6 @@ describe('the sandbox ELBv2 API', () => {
     await reaches(fine, 'healthy');
   });
 
-
   it('reports the target of a terminated instance as unused, and refuses to register it', async () => {
     const id = await launch();
     await elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }));
@@ -113,7 +113,9 @@ describe('the sandbox ELBv2 API', () => {
       name: 'TargetGroupNotFoundException',
       $metadata: { httpStatusCode: 400 },
     });
-    await expect(elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))).rejects.toMatchObject({ name: 'TargetGroupNotFoundException' });
+    await expect(elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))).rejects.toMatchObject({
+      name: 'TargetGroupNotFoundException',
+    });
   });
 });
 
@@ -179,7 +181,8 @@ describe('load balancers and quotas', () => {
     await untilRunning(ec2, id);
     return id;
   };
-  const register = (...ids: string[]) => elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: ids.map((Id) => ({ Id })) }));
+  const register = (...ids: string[]) =>
+    elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: ids.map((Id) => ({ Id })) }));
   const health = async () => {
     const { TargetHealthDescriptions } = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG }));
     return Object.fromEntries(TargetHealthDescriptions!.map((d) => [d.Target!.Id!, d.TargetHealth!]));
@@ -224,7 +227,11 @@ describe('load balancers and quotas', () => {
     await register(id);
     // 100 real ms are 50 simulated seconds: five health check intervals.
     await sleep(100);
-    expect(await health()).toEqual({ [old[0]!]: expect.objectContaining(notInUse), [old[1]!]: expect.objectContaining(notInUse), [id]: expect.objectContaining(notInUse) });
+    expect(await health()).toEqual({
+      [old[0]!]: expect.objectContaining(notInUse),
+      [old[1]!]: expect.objectContaining(notInUse),
+      [id]: expect.objectContaining(notInUse),
+    });
     expect((await eventLog(sandbox)).filter((e) => e.type === 'target.healthy')).toEqual([]);
   });
 

@@ -1,4 +1,10 @@
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, type RunInstancesCommandInput, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import {
   DeregisterTargetsCommand,
   DescribeTargetGroupAttributesCommand,
@@ -8,7 +14,22 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describe, expect, it } from 'vitest';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { activeFaults, clearFaults, ec2Of, elbOf, eventLog, injectFaults, requestLog, sandboxState, startTestSandbox, testSeed, until, untilRunning, WEB_TG, eachTestSandbox } from './helpers.js';
+import {
+  activeFaults,
+  clearFaults,
+  ec2Of,
+  elbOf,
+  eventLog,
+  injectFaults,
+  requestLog,
+  sandboxState,
+  startTestSandbox,
+  testSeed,
+  until,
+  untilRunning,
+  WEB_TG,
+  eachTestSandbox,
+} from './helpers.js';
 
 describe('the chaos faults', () => {
   let sandbox: Sandbox;
@@ -19,7 +40,14 @@ describe('the chaos faults', () => {
   });
 
   const runInput = (overrides: Partial<RunInstancesCommandInput> = {}) =>
-    new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', InstanceType: 't3.small', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa', ...overrides });
+    new RunInstancesCommand({
+      ImageId: 'ami-0pinnedworker',
+      InstanceType: 't3.small',
+      MinCount: 1,
+      MaxCount: 1,
+      SubnetId: 'subnet-0aaa',
+      ...overrides,
+    });
   const launch = async () => (await ec2.send(runInput())).Instances![0]!.InstanceId!;
   const register = async (id: string) => {
     await untilRunning(ec2, id);
@@ -81,7 +109,9 @@ describe('the chaos faults', () => {
   it('processes a drop-after request, then leaves the client without an answer', async () => {
     await injectFaults(sandbox, [{ type: 'drop-after', api: 'ec2', action: 'RunInstances', count: 1 }]);
     const before = (await sandboxState(sandbox)).instances.length;
-    await expect(ec2.send(runInput({ ClientToken: 'lost-answer' }))).rejects.toMatchObject({ code: expect.stringMatching(/ECONNRESET|EPIPE/) });
+    await expect(ec2.send(runInput({ ClientToken: 'lost-answer' }))).rejects.toMatchObject({
+      code: expect.stringMatching(/ECONNRESET|EPIPE/),
+    });
     const launched = (await sandboxState(sandbox)).instances.slice(before);
     expect(launched).toHaveLength(1);
     const retried = await ec2.send(runInput({ ClientToken: 'lost-answer' }));
@@ -141,14 +171,19 @@ it('terminates die-while-booting instances at the end of their boot, and only as
   const sandbox = await startTestSandbox();
   const ec2 = ec2Of(sandbox);
   const launch = async () =>
-    (await ec2.send(new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }))).Instances![0]!.InstanceId!;
-  const instance = async (id: string) => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
+    (await ec2.send(new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' })))
+      .Instances![0]!.InstanceId!;
+  const instance = async (id: string) =>
+    (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
   try {
     await injectFaults(sandbox, [{ type: 'die-while-booting', count: 1 }]);
     const dying = await launch();
     const fine = await launch();
     await until(async () => ((await instance(dying)).State?.Name === 'terminated' ? true : undefined), 'the instance to die', 1000);
-    expect((await instance(dying)).StateReason).toEqual({ Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' });
+    expect((await instance(dying)).StateReason).toEqual({
+      Code: 'Server.InternalError',
+      Message: 'Server.InternalError: Internal error on launch',
+    });
     const events = (await eventLog(sandbox)).filter((e) => 'instanceId' in e && e.instanceId === dying);
     expect(events.map((e) => e.type)).toEqual(['instance.launched', 'instance.terminated']);
     expect(events[1]!.t - events[0]!.t).toBe(20_000);
@@ -166,15 +201,23 @@ it('reports a flapping target as unhealthy with a reason while it is down', asyn
   const elb = elbOf(sandbox);
   try {
     await injectFaults(sandbox, [{ type: 'health-flap', count: 1 }]);
-    const { Instances } = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }));
+    const { Instances } = await ec2.send(
+      new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa' }),
+    );
     const id = Instances![0]!.InstanceId!;
     await untilRunning(ec2, id);
     await elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }));
-    const down = await until(async () => {
-      const { TargetHealthDescriptions } = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }));
-      const health = TargetHealthDescriptions?.[0]?.TargetHealth;
-      return health?.State === 'unhealthy' ? health : undefined;
-    }, 'a flap', 1000);
+    const down = await until(
+      async () => {
+        const { TargetHealthDescriptions } = await elb.send(
+          new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }),
+        );
+        const health = TargetHealthDescriptions?.[0]?.TargetHealth;
+        return health?.State === 'unhealthy' ? health : undefined;
+      },
+      'a flap',
+      1000,
+    );
     expect(down).toMatchObject({ Reason: 'Target.Timeout', Description: 'Request timed out' });
   } finally {
     ec2.destroy();

@@ -85,10 +85,13 @@ export const until = async <T>(check: () => Promise<T | undefined>, what: string
 
 /** Waits until every instance runs: ELBv2 refuses to register a pending one. */
 export const untilRunning = (ec2: EC2Client, ...ids: string[]) =>
-  until(async () => {
-    const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
-    return Reservations?.flatMap((r) => r.Instances ?? []).every((i) => i.State?.Name === 'running') ? true : undefined;
-  }, `${ids.join(', ')} running`);
+  until(
+    async () => {
+      const { Reservations } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+      return Reservations?.flatMap((r) => r.Instances ?? []).every((i) => i.State?.Name === 'running') ? true : undefined;
+    },
+    `${ids.join(', ')} running`,
+  );
 
 /** A Mackerel API answer: whichever of these the endpoint returns. */
 export interface MackerelAnswer {
@@ -119,7 +122,8 @@ const controlJson = async <T>(sandbox: Sandbox, method: string, path: string, bo
 };
 
 export const sandboxState = (sandbox: Sandbox) => controlJson<SandboxState>(sandbox, 'GET', 'state');
-export const requestLog = async (sandbox: Sandbox) => (await controlJson<{ requests: RequestRecord[] }>(sandbox, 'GET', 'requests')).requests;
+export const requestLog = async (sandbox: Sandbox) =>
+  (await controlJson<{ requests: RequestRecord[] }>(sandbox, 'GET', 'requests')).requests;
 export const eventLog = async (sandbox: Sandbox) => (await controlJson<{ events: WorldEvent[] }>(sandbox, 'GET', 'events')).events;
 export const activeFaults = async (sandbox: Sandbox) => (await controlJson<{ faults: Fault[] }>(sandbox, 'GET', 'faults')).faults;
 export const injectFaults = (sandbox: Sandbox, faults: readonly Fault[]) => controlJson<unknown>(sandbox, 'POST', 'faults', faults);
@@ -127,6 +131,9 @@ export const clearFaults = (sandbox: Sandbox) => controlJson<unknown>(sandbox, '
 
 /** POST /_sandbox/world, with the answer's status so refusals can be checked. */
 export const editWorld = async (sandbox: Sandbox, edits: unknown) => {
-  const response = await fetch(`${sandbox.url}/_sandbox/world`, { method: 'POST', body: typeof edits === 'string' ? edits : JSON.stringify(edits) });
+  const response = await fetch(`${sandbox.url}/_sandbox/world`, {
+    method: 'POST',
+    body: typeof edits === 'string' ? edits : JSON.stringify(edits),
+  });
   return { status: response.status, json: (await response.json()) as { applied?: number; error?: string } };
 };

@@ -115,7 +115,10 @@ describe('the sandbox Mackerel API and agent', () => {
     expect((await mackerel(sandbox, 'GET', '/api/v0/hosts?service=shop&role=worker')).json.hosts).toHaveLength(2);
     expect((await mackerel(sandbox, 'POST', '/api/v0/hosts/bulk-retire', { ids })).json).toEqual({ success: true });
     expect((await mackerel(sandbox, 'GET', '/api/v0/hosts?service=shop&role=worker')).json.hosts).toEqual([]);
-    expect((await mackerel(sandbox, 'GET', `/api/v0/hosts/${ids[0]}`)).json.host).toMatchObject({ isRetired: true, retiredAt: expect.any(Number) });
+    expect((await mackerel(sandbox, 'GET', `/api/v0/hosts/${ids[0]}`)).json.host).toMatchObject({
+      isRetired: true,
+      retiredAt: expect.any(Number),
+    });
   });
 
   it('refuses any change to a retired host with 404, one by one or in bulk, changing nothing else', async () => {
@@ -128,7 +131,9 @@ describe('the sandbox Mackerel API and agent', () => {
       expect(await mackerel(fresh, 'POST', `/api/v0/hosts/${a}/status`, { status: 'maintenance' })).toMatchObject(refused);
       expect(await mackerel(fresh, 'PUT', `/api/v0/hosts/${a}`, { name: 'again' })).toMatchObject(refused);
       expect(await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-retire', { ids: [b, a] })).toMatchObject(refused);
-      expect(await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-update-statuses', { status: 'maintenance', ids: [b, a] })).toMatchObject(refused);
+      expect(await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-update-statuses', { status: 'maintenance', ids: [b, a] })).toMatchObject(
+        refused,
+      );
       expect((await mackerel(fresh, 'POST', '/api/v0/hosts/bulk-retire', { ids: Array(31).fill(b) })).status).toBe(400);
       expect((await mackerel(fresh, 'GET', `/api/v0/hosts/${a}`)).json.host).toMatchObject({ isRetired: true, status: 'working' });
       expect((await mackerel(fresh, 'GET', `/api/v0/hosts/${b}`)).json.host).toMatchObject({ isRetired: false, status: 'working' });
@@ -144,7 +149,12 @@ describe('the sandbox Mackerel API and agent', () => {
     const put = (body: unknown) => mackerel(sandbox, 'PUT', `/api/v0/hosts/${host.id}`, body);
     expect((await put({ name: 'renamed', meta: { note: 'x' }, roleFullnames: ['shop:api'] })).json).toEqual({ id: host.id });
     const read = async () => (await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host!;
-    expect(await read()).toMatchObject({ name: 'renamed', meta: { note: 'x' }, roles: { shop: ['web', 'api'] }, customIdentifier: host.customIdentifier });
+    expect(await read()).toMatchObject({
+      name: 'renamed',
+      meta: { note: 'x' },
+      roles: { shop: ['web', 'api'] },
+      customIdentifier: host.customIdentifier,
+    });
     const byCustomIdentifier = async (customIdentifier: string) =>
       (await mackerel(sandbox, 'GET', `/api/v0/hosts?customIdentifier=${customIdentifier}`)).json.hosts!.map((h) => h.name);
     expect(await byCustomIdentifier(host.customIdentifier!)).toEqual(['renamed']);
@@ -160,7 +170,14 @@ describe('the sandbox Mackerel API and agent', () => {
   });
 
   it('creates graph annotations for known services and refuses unknown ones', async () => {
-    const annotation = { title: 'replace web', description: 'ami old -> new', from: 1_800_000_000, to: 1_800_000_060, service: 'shop', roles: ['web'] };
+    const annotation = {
+      title: 'replace web',
+      description: 'ami old -> new',
+      from: 1_800_000_000,
+      to: 1_800_000_060,
+      service: 'shop',
+      roles: ['web'],
+    };
     const created = await mackerel(sandbox, 'POST', '/api/v0/graph-annotations', annotation);
     expect(created.json).toEqual({ ...annotation, id: expect.any(String) });
     expect((await mackerel(sandbox, 'POST', '/api/v0/graph-annotations', { ...annotation, service: 'nope' })).status).toBe(404);

@@ -1,5 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, type EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSubnetsCommand,
+  type EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import {
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
@@ -29,7 +35,13 @@ describe('a seeded sandbox', () => {
 
   it('offers an older and a newer image matching the role filter', async () => {
     const { Images } = await ec2.send(
-      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: ['shop-web-*'] }, { Name: 'state', Values: ['available'] }] }),
+      new DescribeImagesCommand({
+        Owners: ['self'],
+        Filters: [
+          { Name: 'name', Values: ['shop-web-*'] },
+          { Name: 'state', Values: ['available'] },
+        ],
+      }),
     );
     expect(Images?.map((i) => [i.Name, i.CreationDate, i.OwnerId, i.State]).sort()).toEqual([
       ['shop-web-2026-10-01', '2026-10-01T00:00:00.000Z', '123456789012', 'available'],
@@ -67,7 +79,9 @@ describe('a seeded sandbox', () => {
   });
 
   it('registers the old fleet in Mackerel as working hosts of the role, with EC2 metadata', async () => {
-    const { Reservations } = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:mackerel-replacer:role', Values: ['staging/worker'] }] }));
+    const { Reservations } = await ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: 'tag:mackerel-replacer:role', Values: ['staging/worker'] }] }),
+    );
     const ids = Reservations?.flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId);
     const { json } = await mackerel(sandbox, 'GET', '/api/v0/hosts?service=shop&role=worker');
     expect(json.hosts).toHaveLength(2);
@@ -129,7 +143,8 @@ describe('seeding from the example config', () => {
       );
       const customIdentifier = `${Instances![0]!.InstanceId}.ec2.amazonaws.com`;
       const host = await until(async () => {
-        const found = (await mackerel(sandbox, 'GET', `/api/v0/hosts?customIdentifier=${customIdentifier}`, undefined, 'sandbox')).json.hosts?.[0];
+        const found = (await mackerel(sandbox, 'GET', `/api/v0/hosts?customIdentifier=${customIdentifier}`, undefined, 'sandbox')).json
+          .hosts?.[0];
         return found?.status === 'working' ? found : undefined;
       }, 'the host working');
       expect(host.roles).toEqual({ 'reactio-staging': ['web'] });

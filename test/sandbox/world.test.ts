@@ -27,15 +27,26 @@ describe('POST /_sandbox/world', () => {
   const launch = async (subnet = 'subnet-0aaa') => {
     const TagSpecifications = [{ ResourceType: 'instance' as const, Tags: [{ Key: 'managed-by', Value: 'mackerel-replacer' }] }];
     const { Instances } = await ec2.send(
-      new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', InstanceType: 't3.small', MinCount: 1, MaxCount: 1, SubnetId: subnet, TagSpecifications }),
+      new RunInstancesCommand({
+        ImageId: 'ami-0pinnedworker',
+        InstanceType: 't3.small',
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnet,
+        TagSpecifications,
+      }),
     );
     return Instances![0]!.InstanceId!;
   };
 
-  const instance = async (id: string) => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
+  const instance = async (id: string) =>
+    (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
 
   it('moves a subnet to another VPC, and launches into it there', async () => {
-    expect(await editWorld(sandbox, [{ op: 'subnet', id: 'subnet-0ccc', vpcId: 'vpc-0other' }])).toEqual({ status: 200, json: { applied: 1 } });
+    expect(await editWorld(sandbox, [{ op: 'subnet', id: 'subnet-0ccc', vpcId: 'vpc-0other' }])).toEqual({
+      status: 200,
+      json: { applied: 1 },
+    });
     const { Subnets } = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: ['subnet-0aaa', 'subnet-0ccc'] }));
     expect(Subnets?.map((s) => s.VpcId)).toEqual(['vpc-0sandbox', 'vpc-0other']);
     expect((await instance(await launch('subnet-0ccc'))).VpcId).toBe('vpc-0other');
@@ -70,9 +81,19 @@ describe('POST /_sandbox/world', () => {
 
   it('denies an EC2 Action to the tool, DryRun or not, with UnauthorizedOperation', async () => {
     await editWorld(sandbox, [{ op: 'deny', action: 'RunInstances' }]);
-    const denied = { name: 'UnauthorizedOperation', message: 'You are not authorized to perform this operation.', $metadata: { httpStatusCode: 403 } };
+    const denied = {
+      name: 'UnauthorizedOperation',
+      message: 'You are not authorized to perform this operation.',
+      $metadata: { httpStatusCode: 403 },
+    };
     await expect(launch()).rejects.toMatchObject(denied);
-    const dryRun = new RunInstancesCommand({ ImageId: 'ami-0pinnedworker', MinCount: 1, MaxCount: 1, SubnetId: 'subnet-0aaa', DryRun: true });
+    const dryRun = new RunInstancesCommand({
+      ImageId: 'ami-0pinnedworker',
+      MinCount: 1,
+      MaxCount: 1,
+      SubnetId: 'subnet-0aaa',
+      DryRun: true,
+    });
     await expect(ec2.send(dryRun)).rejects.toMatchObject(denied);
     await expect(ec2.send(new DescribeInstancesCommand({}))).resolves.toBeDefined();
     expect((await sandboxState(sandbox)).deniedActions).toEqual(['RunInstances']);
@@ -109,7 +130,10 @@ describe('POST /_sandbox/world', () => {
       ['PUT', `/api/v0/hosts/${host.id}`, {}],
       ['DELETE', `/api/v0/graph-annotations/${host.id}`, undefined],
     ] as const) {
-      expect(await mackerel(sandbox, method, path, body, 'ro-key')).toMatchObject({ status: 403, json: { error: { message: 'Permission denied' } } });
+      expect(await mackerel(sandbox, method, path, body, 'ro-key')).toMatchObject({
+        status: 403,
+        json: { error: { message: 'Permission denied' } },
+      });
     }
     expect((await mackerel(sandbox, 'GET', `/api/v0/hosts/${host.id}`)).json.host).toMatchObject({ status: 'working', isRetired: false });
     expect((await mackerel(sandbox, 'GET', '/api/v0/hosts', undefined, 'other-key')).status).toBe(401);
@@ -121,7 +145,8 @@ describe('POST /_sandbox/world', () => {
     await untilRunning(ec2, id);
     await elb.send(new RegisterTargetsCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }));
     const health = async () =>
-      (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }))).TargetHealthDescriptions?.[0]?.TargetHealth;
+      (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: WEB_TG, Targets: [{ Id: id }] }))).TargetHealthDescriptions?.[0]
+        ?.TargetHealth;
     await until(async () => ((await health())?.State === 'healthy' ? true : undefined), 'healthy');
     await editWorld(sandbox, [{ op: 'terminate', id }]);
     expect(await health()).toMatchObject({ State: 'unused', Reason: 'Target.InvalidState' });
@@ -140,7 +165,10 @@ describe('POST /_sandbox/world', () => {
   it('tells a tool-initiated termination from a lost instance by its state reason', async () => {
     const id = await launch();
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
-    expect((await instance(id)).StateReason).toEqual({ Code: 'Client.UserInitiatedShutdown', Message: 'Client.UserInitiatedShutdown: User initiated shutdown' });
+    expect((await instance(id)).StateReason).toEqual({
+      Code: 'Client.UserInitiatedShutdown',
+      Message: 'Client.UserInitiatedShutdown: User initiated shutdown',
+    });
   });
 
   it('does not log its own requests as tool requests', async () => {

@@ -67,15 +67,23 @@ export const createFakeClock = (start = Date.parse('2026-11-23T06:36:00.000Z')):
           reject(abortError(signal));
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        add(ms, () => {
-          done = true;
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        }, () => !done && alive());
+        add(
+          ms,
+          () => {
+            done = true;
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          () => !done && alive(),
+        );
       }),
     deadline: (ms) => {
       const controller = new AbortController();
-      add(ms, () => controller.abort(timeoutReason()), () => !controller.signal.aborted && alive());
+      add(
+        ms,
+        () => controller.abort(timeoutReason()),
+        () => !controller.signal.aborted && alive(),
+      );
       return controller.signal;
     },
   });

@@ -40,14 +40,16 @@ const find = (world: World, ids: readonly string[]): FakeInstance[] => {
 
 const checkTagCount = (id: string, keys: Iterable<string>): void => {
   const count = new Set(keys).size;
-  if (count > MAX_TAGS) throw new ServiceError('TagLimitExceeded', `The maximum number of tags per resource is ${MAX_TAGS}: ${id} would have ${count}.`);
+  if (count > MAX_TAGS)
+    throw new ServiceError('TagLimitExceeded', `The maximum number of tags per resource is ${MAX_TAGS}: ${id} would have ${count}.`);
 };
 
 /** What RunInstances checks before anything else, DryRun included. */
 const checkLaunch = (world: World, request: LaunchRequest): void => {
   const image = world.images.get(request.imageId);
   if (!image) throw new ServiceError('InvalidAMIID.NotFound', `The image id '[${request.imageId}]' does not exist`);
-  if (!world.subnets.has(request.subnetId)) throw new ServiceError('InvalidSubnetID.NotFound', `The subnet ID '${request.subnetId}' does not exist`);
+  if (!world.subnets.has(request.subnetId))
+    throw new ServiceError('InvalidSubnetID.NotFound', `The subnet ID '${request.subnetId}' does not exist`);
   if (request.count < 1) throw new ServiceError('InvalidParameterValue', 'MinCount must be at least 1');
   if (request.clientToken.length > 64) throw new ServiceError('InvalidParameterValue', 'ClientToken must be at most 64 characters');
   checkTagCount('the instance', Object.keys(request.tags));
@@ -60,7 +62,10 @@ export const launchInstances = (world: World, request: LaunchRequest): FakeInsta
   const prior = world.clientTokens.get(request.clientToken);
   if (prior) {
     if (prior.fingerprint !== fingerprint(request)) {
-      throw new ServiceError('IdempotentParameterMismatch', `The client token '${request.clientToken}' was already used with different parameters.`);
+      throw new ServiceError(
+        'IdempotentParameterMismatch',
+        `The client token '${request.clientToken}' was already used with different parameters.`,
+      );
     }
     return prior.ids.map((id) => world.instances.get(id)!);
   }
@@ -128,7 +133,12 @@ export const terminateInstances = (world: World, instances: readonly FakeInstanc
 
 /** `*` and `?` as in an EC2 name filter. */
 const globMatches = (pattern: string, name: string): boolean =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`).test(name);
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+  ).test(name);
 
 const toImage = (image: { id: string; name: string; state: string; createdAt: string }): Image => ({
   id: image.id,
@@ -173,18 +183,32 @@ export const createFleet = (c: Conduit): Fleet => {
     },
     subnets: async (ids, call) => {
       if (ids.length === 0) return [];
-      return send(c, 'ec2', 'DescribeSubnets', () => {
-        const missing = ids.filter((id) => !world.subnets.has(id));
-        if (missing.length > 0) throw new ServiceError('InvalidSubnetID.NotFound', `The subnet ID '${missing.join(', ')}' does not exist`);
-        return ids.map((id) => ({ ...world.subnets.get(id)! }));
-      }, call.signal);
+      return send(
+        c,
+        'ec2',
+        'DescribeSubnets',
+        () => {
+          const missing = ids.filter((id) => !world.subnets.has(id));
+          if (missing.length > 0)
+            throw new ServiceError('InvalidSubnetID.NotFound', `The subnet ID '${missing.join(', ')}' does not exist`);
+          return ids.map((id) => ({ ...world.subnets.get(id)! }));
+        },
+        call.signal,
+      );
     },
     launch: async (request, call) => {
       const where = `the Availability Zone of ${request.subnetId}`;
-      const launched = await send(c, 'ec2', 'RunInstances', () => {
-        checkLaunch(world, request);
-        return launchInstances(world, request).map(toInstance);
-      }, call.signal, { where });
+      const launched = await send(
+        c,
+        'ec2',
+        'RunInstances',
+        () => {
+          checkLaunch(world, request);
+          return launchInstances(world, request).map(toInstance);
+        },
+        call.signal,
+        { where },
+      );
       return launched;
     },
     describe: async (ids, call) => {
@@ -196,8 +220,13 @@ export const createFleet = (c: Conduit): Fleet => {
       return found;
     },
     findByTag: (key, value, call, options) =>
-      send(c, 'ec2', 'DescribeInstances', () =>
-        describeBy((i) => i.tags[key] === value && (options?.withTerminated === true || i.state !== 'terminated')), call.signal),
+      send(
+        c,
+        'ec2',
+        'DescribeInstances',
+        () => describeBy((i) => i.tags[key] === value && (options?.withTerminated === true || i.state !== 'terminated')),
+        call.signal,
+      ),
     terminate: async (ids, call) => {
       for (const ids100 of chunk(ids, BATCH)) {
         await send(c, 'ec2', 'TerminateInstances', () => terminateInstances(world, find(world, ids100), world.clock.now()), call.signal);
@@ -205,25 +234,37 @@ export const createFleet = (c: Conduit): Fleet => {
     },
     tag: async (ids, tags, call) => {
       for (const ids100 of chunk(ids, BATCH)) {
-        await send(c, 'ec2', 'CreateTags', () => {
-          const instances = find(world, ids100);
-          for (const instance of instances) checkTagCount(instance.id, [...Object.keys(instance.tags), ...Object.keys(tags)]);
-          for (const instance of instances) {
-            Object.assign(instance.tags, tags);
-            world.record({ t: world.clock.now(), type: 'instance.tagged', instanceId: instance.id });
-          }
-        }, call.signal);
+        await send(
+          c,
+          'ec2',
+          'CreateTags',
+          () => {
+            const instances = find(world, ids100);
+            for (const instance of instances) checkTagCount(instance.id, [...Object.keys(instance.tags), ...Object.keys(tags)]);
+            for (const instance of instances) {
+              Object.assign(instance.tags, tags);
+              world.record({ t: world.clock.now(), type: 'instance.tagged', instanceId: instance.id });
+            }
+          },
+          call.signal,
+        );
       }
     },
     untag: async (ids, tags, call) => {
       for (const ids100 of chunk(ids, BATCH)) {
-        await send(c, 'ec2', 'DeleteTags', () => {
-          for (const instance of find(world, ids100)) {
-            const doomed = Object.keys(tags).filter((key) => instance.tags[key] === tags[key]);
-            for (const key of doomed) delete instance.tags[key];
-            if (doomed.length > 0) world.record({ t: world.clock.now(), type: 'instance.untagged', instanceId: instance.id });
-          }
-        }, call.signal);
+        await send(
+          c,
+          'ec2',
+          'DeleteTags',
+          () => {
+            for (const instance of find(world, ids100)) {
+              const doomed = Object.keys(tags).filter((key) => instance.tags[key] === tags[key]);
+              for (const key of doomed) delete instance.tags[key];
+              if (doomed.length > 0) world.record({ t: world.clock.now(), type: 'instance.untagged', instanceId: instance.id });
+            }
+          },
+          call.signal,
+        );
       }
     },
   };

@@ -22,7 +22,14 @@ const eventFor: Record<TargetState, string> = {
 
 export const healthyCount = (group: FakeTargetGroup): number => [...group.targets.values()].filter((t) => t.state === 'healthy').length;
 
-const setState = (world: World, group: FakeTargetGroup, target: FakeTarget, state: TargetState, reason: string | undefined, t: number): void => {
+const setState = (
+  world: World,
+  group: FakeTargetGroup,
+  target: FakeTarget,
+  state: TargetState,
+  reason: string | undefined,
+  t: number,
+): void => {
   const wasHealthy = target.state === 'healthy';
   target.state = state;
   target.reason = reason;
@@ -104,7 +111,8 @@ export const deregisterTargets = (world: World, group: FakeTargetGroup, ids: rea
 export const instanceStopped = (world: World, instanceId: string, t: number): void => {
   for (const group of world.targetGroups.values()) {
     const target = group.targets.get(instanceId);
-    if (target && target.state !== 'draining' && target.reason !== 'Target.InvalidState') setState(world, group, target, 'unused', 'Target.InvalidState', t);
+    if (target && target.state !== 'draining' && target.reason !== 'Target.InvalidState')
+      setState(world, group, target, 'unused', 'Target.InvalidState', t);
   }
 };
 
@@ -116,13 +124,17 @@ const groupOf = (world: World, arn: string): FakeTargetGroup => {
 
 const checkInstances = (world: World, ids: readonly string[]): void => {
   const unknown = ids.filter((id) => !world.instances.has(id));
-  if (unknown.length > 0) throw new ServiceError('InvalidTarget', `The following targets are not valid instances: '${unknown.join("', '")}'`);
+  if (unknown.length > 0)
+    throw new ServiceError('InvalidTarget', `The following targets are not valid instances: '${unknown.join("', '")}'`);
 };
 
 const checkRegistrable = (world: World, group: FakeTargetGroup, ids: readonly string[]): void => {
   const notRunning = ids.filter((id) => world.instances.get(id)!.state !== 'running');
   if (notRunning.length > 0) {
-    throw new ServiceError('InvalidTarget', `The following targets are not in a running state and cannot be registered: '${notRunning.join("', '")}'`);
+    throw new ServiceError(
+      'InvalidTarget',
+      `The following targets are not in a running state and cannot be registered: '${notRunning.join("', '")}'`,
+    );
   }
   if (new Set([...group.targets.keys(), ...ids]).size > world.settings.targetsPerGroup) {
     throw new ServiceError('TooManyTargets', "You've reached the limit on the number of targets registered to a target group.");
@@ -150,38 +162,64 @@ export const createBalancer = (c: Conduit): Balancer => {
     },
     loadBalancers: async (arns, call) => {
       if (arns.length === 0) return [];
-      return send(c, 'elbv2', 'DescribeLoadBalancers', () =>
-        arns.map((arn) => {
-          const lb = world.loadBalancers.get(arn);
-          if (!lb) throw new ServiceError('LoadBalancerNotFound', 'One or more load balancers not found');
-          return { arn, name: lb.name, azs: [...lb.azs] };
-        }), call.signal);
+      return send(
+        c,
+        'elbv2',
+        'DescribeLoadBalancers',
+        () =>
+          arns.map((arn) => {
+            const lb = world.loadBalancers.get(arn);
+            if (!lb) throw new ServiceError('LoadBalancerNotFound', 'One or more load balancers not found');
+            return { arn, name: lb.name, azs: [...lb.azs] };
+          }),
+        call.signal,
+      );
     },
     register: async (arn, ids, call) => {
       for (const ids100 of chunk(ids, BATCH)) {
-        await send(c, 'elbv2', 'RegisterTargets', () => {
-          const group = groupOf(world, arn);
-          checkInstances(world, ids100);
-          checkRegistrable(world, group, ids100);
-          registerTargets(world, group, ids100, world.clock.now());
-        }, call.signal);
+        await send(
+          c,
+          'elbv2',
+          'RegisterTargets',
+          () => {
+            const group = groupOf(world, arn);
+            checkInstances(world, ids100);
+            checkRegistrable(world, group, ids100);
+            registerTargets(world, group, ids100, world.clock.now());
+          },
+          call.signal,
+        );
       }
     },
     deregister: async (arn, ids, call) => {
       for (const ids100 of chunk(ids, BATCH)) {
-        await send(c, 'elbv2', 'DeregisterTargets', () => {
-          const group = groupOf(world, arn);
-          checkInstances(world, ids100);
-          deregisterTargets(world, group, ids100, world.clock.now());
-        }, call.signal);
+        await send(
+          c,
+          'elbv2',
+          'DeregisterTargets',
+          () => {
+            const group = groupOf(world, arn);
+            checkInstances(world, ids100);
+            deregisterTargets(world, group, ids100, world.clock.now());
+          },
+          call.signal,
+        );
       }
     },
     health: (arn, call) =>
-      send(c, 'elbv2', 'DescribeTargetHealth', () =>
-        [...groupOf(world, arn).targets.values()].map((target): TargetHealth => ({
-          id: target.id,
-          state: target.state,
-          ...(target.reason === undefined ? {} : { reason: target.reason }),
-        })), call.signal),
+      send(
+        c,
+        'elbv2',
+        'DescribeTargetHealth',
+        () =>
+          [...groupOf(world, arn).targets.values()].map(
+            (target): TargetHealth => ({
+              id: target.id,
+              state: target.state,
+              ...(target.reason === undefined ? {} : { reason: target.reason }),
+            }),
+          ),
+        call.signal,
+      ),
   };
 };

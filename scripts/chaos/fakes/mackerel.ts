@@ -28,7 +28,13 @@ const addRoles = (world: World, host: FakeHost, fullnames: readonly string[]): v
   }
 };
 
-export const createHost = (world: World, instance: Pick<FakeInstance, 'id'>, roles: readonly string[], status: HostStatus, t: number): FakeHost => {
+export const createHost = (
+  world: World,
+  instance: Pick<FakeInstance, 'id'>,
+  roles: readonly string[],
+  status: HostStatus,
+  t: number,
+): FakeHost => {
   const host: FakeHost = {
     id: world.nextId('host'),
     name: `ip-${instance.id.slice(-6)}.${world.region}.compute.internal`,
@@ -95,7 +101,7 @@ const toHost = (host: FakeHost): Host => {
     id: host.id,
     name: host.name,
     status: host.status,
-    ...(host.instanceId ?? identified ? { instanceId: host.instanceId ?? identified } : {}),
+    ...((host.instanceId ?? identified) ? { instanceId: host.instanceId ?? identified } : {}),
     ...(identified ? { identifiedAs: identified } : {}),
     roles: Object.entries(host.roles).flatMap(([service, roles]) => roles.map((role) => `${service}:${role}`)),
   };
@@ -111,35 +117,64 @@ const liveHosts = (world: World, ids: readonly string[]): FakeHost[] => {
 export const createMonitor = (c: Conduit): Monitor => {
   const { world } = c;
   const bulk = async (ids: readonly string[], action: string, apply: (hosts: FakeHost[], t: number) => void, signal: AbortSignal) => {
-    for (const ids30 of chunk(ids, BULK)) await send(c, 'mackerel', action, () => apply(liveHosts(world, ids30), world.clock.now()), signal);
+    for (const ids30 of chunk(ids, BULK))
+      await send(c, 'mackerel', action, () => apply(liveHosts(world, ids30), world.clock.now()), signal);
   };
   return {
     hosts: (service, role, call) =>
-      send(c, 'mackerel', HOSTS, () => {
-        if (!world.services.has(service)) throw new ServiceError('404', `Service not found: ${service}`, 404);
-        return [...world.hosts.values()].filter((host) => !host.isRetired && host.roles[service]?.includes(role)).map(toHost);
-      }, call.signal),
+      send(
+        c,
+        'mackerel',
+        HOSTS,
+        () => {
+          if (!world.services.has(service)) throw new ServiceError('404', `Service not found: ${service}`, 404);
+          return [...world.hosts.values()].filter((host) => !host.isRetired && host.roles[service]?.includes(role)).map(toHost);
+        },
+        call.signal,
+      ),
     hostOfInstance: (instanceId, call) =>
-      send(c, 'mackerel', HOSTS, () => {
-        const host = hostOfInstance(world, instanceId);
-        return host ? toHost(host) : undefined;
-      }, call.signal),
+      send(
+        c,
+        'mackerel',
+        HOSTS,
+        () => {
+          const host = hostOfInstance(world, instanceId);
+          return host ? toHost(host) : undefined;
+        },
+        call.signal,
+      ),
     setStatus: (ids, status, call) =>
-      bulk(ids, 'POST /api/v0/hosts/bulk-update-statuses', (hosts, t) => {
-        for (const host of hosts) setStatus(world, host, status, t);
-      }, call.signal),
+      bulk(
+        ids,
+        'POST /api/v0/hosts/bulk-update-statuses',
+        (hosts, t) => {
+          for (const host of hosts) setStatus(world, host, status, t);
+        },
+        call.signal,
+      ),
     retire: (ids, call) =>
-      bulk(ids, 'POST /api/v0/hosts/bulk-retire', (hosts, t) => {
-        for (const host of hosts) retire(world, host, t);
-      }, call.signal),
+      bulk(
+        ids,
+        'POST /api/v0/hosts/bulk-retire',
+        (hosts, t) => {
+          for (const host of hosts) retire(world, host, t);
+        },
+        call.signal,
+      ),
     annotate: (annotation, call) =>
-      send(c, 'mackerel', 'POST /api/v0/graph-annotations', () => {
-        const roles = world.services.get(annotation.service);
-        if (!roles) throw new ServiceError('404', `Service not found: ${annotation.service}`, 404);
-        const unknown = annotation.roles.find((role) => !roles.has(role));
-        if (unknown !== undefined) throw new ServiceError('404', `Role not found: ${annotation.service}:${unknown}`, 404);
-        world.annotations.push({ ...annotation, roles: [...annotation.roles] });
-        world.record({ t: world.clock.now(), type: 'annotation.created' });
-      }, call.signal),
+      send(
+        c,
+        'mackerel',
+        'POST /api/v0/graph-annotations',
+        () => {
+          const roles = world.services.get(annotation.service);
+          if (!roles) throw new ServiceError('404', `Service not found: ${annotation.service}`, 404);
+          const unknown = annotation.roles.find((role) => !roles.has(role));
+          if (unknown !== undefined) throw new ServiceError('404', `Role not found: ${annotation.service}:${unknown}`, 404);
+          world.annotations.push({ ...annotation, roles: [...annotation.roles] });
+          world.record({ t: world.clock.now(), type: 'annotation.created' });
+        },
+        call.signal,
+      ),
   };
 };

@@ -12,7 +12,10 @@ export const addSubnet = (world: World, id: string, az: string, vpcId = VPC): vo
   world.subnets.set(id, { id, az, vpcId });
 };
 
-export const addImage = (world: World, image: { name: string; createdAt: string; agent: AgentConfig; state?: string; ownerId?: string }): FakeImage => {
+export const addImage = (
+  world: World,
+  image: { name: string; createdAt: string; agent: AgentConfig; state?: string; ownerId?: string },
+): FakeImage => {
   const stored: FakeImage = { id: world.nextId('ami'), ownerId: ACCOUNT, state: 'available', ...image };
   world.images.set(stored.id, stored);
   return stored;
@@ -78,12 +81,15 @@ export const seedFleet = (world: World, seed: FleetSeed): FakeInstance[] => {
       world.instances.set(instance.id, instance);
       createHost(world, instance, [`${seed.service}:${seed.role}`], seed.hostStatus ?? 'working', launchedAt);
       for (const arn of seed.targetGroups ?? []) {
-        world.targetGroups.get(arn)!.targets.set(instance.id, { id: instance.id, state: 'healthy', failing: false, flapsLeft: 0, generation: 0 });
+        world.targetGroups
+          .get(arn)!
+          .targets.set(instance.id, { id: instance.id, state: 'healthy', failing: false, flapsLeft: 0, generation: 0 });
       }
       fleet.push(instance);
     }
   }
-  for (const group of world.targetGroups.values()) group.minHealthy = [...group.targets.values()].filter((t) => t.state === 'healthy').length;
+  for (const group of world.targetGroups.values())
+    group.minHealthy = [...group.targets.values()].filter((t) => t.state === 'healthy').length;
   world.events.splice(0);
   return fleet;
 };

@@ -55,7 +55,8 @@ const retryable = (api: Api, error: unknown): boolean => {
 
 const backoff = (world: World, api: Api, error: unknown, attempt: number): number => {
   if (api === 'mackerel') {
-    if (error instanceof ServiceError && error.status === 429 && error.retryAfter !== undefined) return Math.min(error.retryAfter * 1000, 30_000);
+    if (error instanceof ServiceError && error.status === 429 && error.retryAfter !== undefined)
+      return Math.min(error.retryAfter * 1000, 30_000);
     return Math.min(30_000, 1000 * 2 ** (attempt - 1) * (1 + world.random()));
   }
   const base = error instanceof ServiceError && THROTTLING.has(error.code) ? 500 : 100;
@@ -65,7 +66,11 @@ const backoff = (world: World, api: Api, error: unknown, attempt: number): numbe
 const abortError = (): Error => Object.assign(new Error('Request aborted'), { name: 'AbortError' });
 
 /** Waits `ms` on the process's clock; false when `signal` aborted first. */
-const wait = (clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> => clock.sleep(ms, signal).then(() => true, () => false);
+const wait = (clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> =>
+  clock.sleep(ms, signal).then(
+    () => true,
+    () => false,
+  );
 
 /** One request: the fault it meets, if any, then the world's answer. */
 const attemptOnce = async <T>(c: Conduit, api: Api, action: string, apply: () => T, signal: AbortSignal): Promise<T> => {
