@@ -8,7 +8,7 @@ import { type Config, resolveRole } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
 import { parseYaml } from '../../src/config/yaml.js';
 import { replace } from '../../src/rollout/deploy.js';
-import type { Outcome } from '../../src/rollout/drive.js';
+import type { Outcome } from '../../src/rollout/deploy.js';
 import { UsageError } from '../../src/rollout/errors.js';
 import { type Finished, resumeDeploy, rollbackDeploy } from '../../src/rollout/resume.js';
 import type { RoleSpec } from '../../src/rollout/spec.js';

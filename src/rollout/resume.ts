@@ -1,7 +1,7 @@
 // `resume <id>` and `rollback <id>`: finish or undo a deploy from its journal record, or from its
 // instances' tags when the journal is gone, re-observing the world rather than trusting memory.
 import { type Deps, type Deployment, announce, setStatus, timed } from './context.js';
-import { type Outcome, drive, undo } from './drive.js';
+import { type Outcome, drive, undo } from './deploy.js';
 import { UsageError } from './errors.js';
 import { drainTimeout } from './preflight.js';
 import { type DeployRecord, isBefore, oldIds } from './record.js';

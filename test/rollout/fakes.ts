@@ -2,7 +2,7 @@
 // and the role's spec with the config's defaults (real AWS pace: the fake clock makes it instant).
 import type { Deps } from '../../src/rollout/context.js';
 import { replace } from '../../src/rollout/deploy.js';
-import type { Outcome } from '../../src/rollout/drive.js';
+import type { Outcome } from '../../src/rollout/deploy.js';
 import type { DeployEvent } from '../../src/rollout/events.js';
 import type { DeployRecord } from '../../src/rollout/record.js';
 import { type Finished, resumeDeploy, rollbackDeploy } from '../../src/rollout/resume.js';

@@ -1,0 +1,83 @@
+// How a deploy ends: its outcome, recorded in the journal, summarized and marked on the graphs.
+import { type Deployment, setStatus } from './context.js';
+import { MARK_MS } from './deadlines.js';
+import { message } from './errors.js';
+import type { Phase } from './events.js';
+import type { Leftover } from './leftovers.js';
+import { type DeployRecord, type Step, launchedIds } from './record.js';
+
+export interface Summary {
+  readonly deployId: string;
+  readonly oldImageIds: readonly string[];
+  readonly newImageId: string;
+  readonly perAz: readonly { az: string; old: readonly string[]; new: readonly string[] }[];
+  readonly phaseMs: Readonly<Partial<Record<Phase, number>>>;
+  readonly totalMs: number;
+}
+
+export type Outcome =
+  | { readonly kind: 'replaced'; readonly summary: Summary }
+  /** The new instances were undone; the old fleet is as it was. */
+  | {
+      readonly kind: 'rolled-back';
+      readonly deployId: string;
+      readonly reason: string;
+      readonly aborted: boolean;
+      readonly requested: boolean;
+    }
+  /** A person must finish: each leftover names what is left and the command that finishes it. */
+  | { readonly kind: 'incomplete'; readonly deployId: string; readonly reason: string; readonly leftovers: readonly Leftover[] }
+  /** Stopped by a signal between two steps of the old fleet's retirement; `resume` finishes it. */
+  | { readonly kind: 'interrupted'; readonly deployId: string; readonly step: Step };
+
+/** Records the final status: any leftover makes the deploy incomplete, whatever it was heading for. */
+export const recordOutcome = async (run: Deployment, leftovers: Leftover[], outcome: Outcome): Promise<Outcome> => {
+  const { record } = run;
+  record.leftovers = leftovers;
+  if (leftovers.length > 0) {
+    await setStatus(run, 'incomplete');
+    const reason = outcome.kind === 'rolled-back' ? `${outcome.reason}; the rollback is incomplete` : (record.reason ?? 'incomplete');
+    return { kind: 'incomplete', deployId: record.deployId, reason, leftovers };
+  }
+  await setStatus(run, outcome.kind === 'rolled-back' ? 'rolled-back' : 'replaced');
+  return outcome;
+};
+
+export const summarize = (run: Deployment): Summary => {
+  const { record } = run;
+  const azs = [...new Set([...record.launches.map((l) => l.az), ...record.snapshot.map((m) => m.az)])];
+  return {
+    deployId: record.deployId,
+    oldImageIds: oldImages(record),
+    newImageId: record.image.id,
+    perAz: azs.map((az) => ({
+      az,
+      old: record.snapshot.filter((member) => member.az === az).map((member) => member.instanceId),
+      new: record.launched[az] ?? [],
+    })),
+    phaseMs: run.phaseMs,
+    totalMs: run.deps.clock.now() - record.startedAt,
+  };
+};
+
+const oldImages = (record: DeployRecord): string[] => [...new Set(record.snapshot.map((member) => member.imageId))];
+
+/** A graph annotation marks the deploy on the role's graphs; failing to write it is only a warning. */
+export const annotate = async (run: Deployment): Promise<void> => {
+  const { spec, deps, record } = run;
+  try {
+    await deps.monitor.annotate(
+      {
+        service: spec.service,
+        roles: [spec.role],
+        title: `mackerel-replacer: ${spec.role} replaced (${oldImages(record).join(', ') || 'none'} -> ${record.image.id})`,
+        description: `deploy ${record.deployId}: ${record.snapshot.length} old -> ${launchedIds(record).length} new instances in ${spec.env}`,
+        from: record.startedAt,
+        to: deps.clock.now(),
+      },
+      { signal: deps.clock.deadline(MARK_MS) },
+    );
+  } catch (error) {
+    deps.emit({ type: 'warning', message: `could not write the graph annotation: ${message(error)}` });
+  }
+};
