@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { UsageError } from '../rollout/errors.js';
 import type { Call, Fleet, Image, ImageSelector, Instance, InstanceState, LaunchRequest } from '../rollout/ports.js';
-import { chunk } from './chunk.js';
+import { chunk } from '../shared/chunk.js';
 import { callAws } from './errors.js';
 
 const BATCH = 100;

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { UsageError } from '../rollout/errors.js';
 import type { Balancer, Call, TargetGroup, TargetState } from '../rollout/ports.js';
-import { chunk } from './chunk.js';
+import { chunk } from '../shared/chunk.js';
 import { callAws } from './errors.js';
 
 const BATCH = 100;

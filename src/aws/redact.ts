@@ -1,23 +1,16 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-
-const MASK = '[redacted]';
+import { maskSecrets } from '../shared/mask.js';
 
 type Credentials = EC2Client['config']['credentials'];
 
 /** What a failed request could echo back: the credentials that signed it, and a launch's user data. */
-const secretsOf = async (credentials: Credentials, input: unknown): Promise<string[]> => {
+const secretsOf = async (credentials: Credentials, input: unknown): Promise<(string | undefined)[]> => {
   const identity = await credentials().catch(() => undefined);
   const userData = (input as { UserData?: unknown } | undefined)?.UserData;
   const launch = typeof userData === 'string' && userData !== '' ? [userData, Buffer.from(userData, 'base64').toString('utf8')] : [];
-  // Longest first, so a secret inside another is not left half masked.
-  return [identity?.secretAccessKey, identity?.sessionToken, ...launch]
-    .filter((secret): secret is string => typeof secret === 'string' && secret !== '')
-    .sort((a, b) => b.length - a.length);
+  return [identity?.secretAccessKey, identity?.sessionToken, ...launch];
 };
-
-const mask = (text: string, secrets: readonly string[]): string =>
-  secrets.reduce((masked, secret) => masked.replaceAll(secret, MASK), text);
 
 const redacting =
   (credentials: Credentials) =>
@@ -28,8 +21,8 @@ const redacting =
     } catch (error) {
       if (error instanceof Error) {
         const secrets = await secretsOf(credentials, args.input);
-        error.message = mask(error.message, secrets);
-        if (error.stack) error.stack = mask(error.stack, secrets);
+        error.message = maskSecrets(error.message, secrets);
+        if (error.stack) error.stack = maskSecrets(error.stack, secrets);
       }
       throw error;
     }

@@ -1,9 +1,11 @@
+import { maskSecrets } from '../shared/mask.js';
+
 /** The secret values the tool may hold, as the environment gives them. */
 const SECRET_VARIABLES = ['MACKEREL_APIKEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
 
 /** Masks the environment's secret values in `text`: for printing what the tool did not build itself. */
 export const redactEnvSecrets = (text: string, env: NodeJS.ProcessEnv): string =>
-  SECRET_VARIABLES.map((name) => env[name])
-    .filter((secret): secret is string => secret !== undefined && secret !== '')
-    .sort((a, b) => b.length - a.length)
-    .reduce((masked, secret) => masked.replaceAll(secret, '[redacted]'), text);
+  maskSecrets(
+    text,
+    SECRET_VARIABLES.map((name) => env[name]),
+  );

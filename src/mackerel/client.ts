@@ -1,4 +1,5 @@
 // The Monitor port over the Mackerel API v0.
+import { chunk } from '../shared/chunk.js';
 import type { Dispatcher } from 'undici';
 import { UsageError } from '../rollout/errors.js';
 import type { Annotation, Call, Monitor } from '../rollout/ports.js';
@@ -27,9 +28,6 @@ const hostsPath = '/api/v0/hosts';
 
 /** Without an explicit filter the API lists only working and standby hosts. */
 const everyStatus = ['working', 'standby', 'maintenance', 'poweroff'] as const;
-
-const chunks = <T>(items: readonly T[], size: number): T[][] =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, index) => items.slice(index * size, (index + 1) * size));
 
 const missingHosts = (ids: readonly string[]): string =>
   `some of these hosts do not exist in Mackerel or are already retired: ${ids.join(', ')}`;
@@ -68,7 +66,7 @@ export const createMackerelClient = (options: MackerelClientOptions): Monitor =>
   assertApiBase(options.apiBase);
   const send = createSend({ ...options, retry: options.retry ?? defaultRetry });
   const bulk = async (ids: readonly string[], endpoint: (chunk: string[]) => Endpoint, call: Call) => {
-    for (const chunk of chunks(ids, bulkLimit)) await send(endpoint(chunk), call);
+    for (const ids30 of chunk(ids, bulkLimit)) await send(endpoint(ids30), call);
   };
   return {
     hosts: async (service, role, call) => {

@@ -1,5 +1,6 @@
 // One Mackerel API call over undici: headers, JSON, timeouts, retries, and errors that name the
 // call, the cause and the fix without ever echoing the API key.
+import { maskSecrets } from '../shared/mask.js';
 import { STATUS_CODES } from 'node:http';
 import { type Dispatcher, request } from 'undici';
 import { ApiError } from '../rollout/errors.js';
@@ -28,7 +29,7 @@ export type Send = (endpoint: Endpoint, call: Call) => Promise<unknown>;
 
 const timeoutMs = 30_000;
 
-const redact = (text: string, secret: string): string => (secret ? text.replaceAll(secret, '[redacted]') : text);
+const redact = (text: string, apiKey: string): string => maskSecrets(text, [apiKey]);
 
 const connectionReason = (code: string, origin: string): string => {
   switch (code) {
