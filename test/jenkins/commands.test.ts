@@ -79,14 +79,22 @@ const argv = (shell: string): string[] =>
 
 const run = (world: World, args: string[]) =>
   new Promise<{ code: number; out: string }>((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...world.env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: `${stdout}${stderr}` });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...world.env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: `${stdout}${stderr}` });
+      },
+    );
   });
 
 /** An example config with its userDataFile made absolute, so it loads from the test's folder. */
 const example = async (name: string): Promise<string> =>
-  (await readFile(join(ROOT, 'examples', name), 'utf8')).replace(/userDataFile: (\S+)/g, (_, file: string) => `userDataFile: ${join(ROOT, 'examples', file)}`);
+  (await readFile(join(ROOT, 'examples', name), 'utf8')).replace(
+    /userDataFile: (\S+)/g,
+    (_, file: string) => `userDataFile: ${join(ROOT, 'examples', file)}`,
+  );
 
 let world: World | undefined;
 afterEach(async () => {
@@ -108,10 +116,14 @@ describe('the pipeline’s mackerel-replacer command lines', () => {
     const help = await new Promise<string>((resolve) => execFile(process.execPath, [BIN, '--help'], (_, stdout) => resolve(stdout)));
     for (const line of lines.filter((l) => !l.text.includes('--config'))) {
       const [, command, rest] = /^mackerel-replacer (\S+)\s*(.*)$/.exec(line.text)!;
-      expect(help, line.where).toMatch(new RegExp(`\\n  ${command} (\\[options\\] )?${rest?.startsWith('<deploy-id>') ? '<deploy-id>' : ''}`));
+      expect(help, line.where).toMatch(
+        new RegExp(`\\n  ${command} (\\[options\\] )?${rest?.startsWith('<deploy-id>') ? '<deploy-id>' : ''}`),
+      );
     }
     // Every flag replaceRole can append is a flag of replace.
-    const replaceHelp = await new Promise<string>((resolve) => execFile(process.execPath, [BIN, 'replace', '--help'], (_, stdout) => resolve(stdout)));
+    const replaceHelp = await new Promise<string>((resolve) =>
+      execFile(process.execPath, [BIN, 'replace', '--help'], (_, stdout) => resolve(stdout)),
+    );
     for (const name of (await flagFragments()).keys()) expect(replaceHelp).toContain(`--${name}`);
   });
 
