@@ -6,7 +6,7 @@ import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, orLeftover } from './leftovers.js';
 import { ownershipProblem } from './ownership.js';
-import type { Instance } from './ports.js';
+import { type Instance, isEnding } from './ports.js';
 import { launchedIds, oldIds } from './record.js';
 import { retireHosts } from './retire.js';
 
@@ -93,7 +93,7 @@ export const terminateOld = async (run: Deployment): Promise<Leftover[]> => {
         what: `skipped ${id}: it ${problem}`,
         fix: `check ${id}; terminate it by hand only if it really is an old ${spec.role}`,
       });
-    } else if (instance.state === 'shutting-down' || instance.state === 'terminated') {
+    } else if (isEnding(instance.state)) {
       record.terminated.push(id);
     } else {
       owned.push(id);

@@ -9,6 +9,12 @@ export interface Call {
 
 export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 
+/** AWS is ending the instance, or has: it will never serve again. */
+export const isEnding = (state: InstanceState): boolean => state === 'shutting-down' || state === 'terminated';
+
+/** Neither booting nor running: a new instance in this state is lost to the deploy. */
+export const isLost = (state: InstanceState): boolean => state !== 'pending' && state !== 'running';
+
 export interface Instance {
   readonly id: string;
   readonly state: InstanceState;

@@ -2,7 +2,7 @@
 // instances carry the deploy id, the plan and who ran it; each old instance names the deploy
 // that replaces it.
 import { clientToken } from './plan.js';
-import type { Call, Fleet, Monitor } from './ports.js';
+import { type Call, type Fleet, type Monitor, isEnding } from './ports.js';
 import type { DeployRecord } from './record.js';
 import type { RoleSpec } from './spec.js';
 import { TAG_AMI_NAME, TAG_DEPLOY, TAG_PLAN, TAG_REPLACED_BY, TAG_RUNNER, TAG_STARTED, varsOfTags } from './tags.js';
@@ -27,7 +27,7 @@ export const recoverRecord = async (
   const hosts = await deps.monitor.hosts(spec.service, spec.role, call);
   const oldIds = oldInstances.map((instance) => instance.id);
   const hostOf = new Map(hosts.map((host) => [host.instanceId, host]));
-  const running = new Set(oldInstances.filter((i) => i.state !== 'shutting-down' && i.state !== 'terminated').map((i) => i.id));
+  const running = new Set(oldInstances.filter((i) => !isEnding(i.state)).map((i) => i.id));
   const byId = new Map(oldInstances.map((instance) => [instance.id, instance]));
   const byAz: Record<string, string[]> = {};
   for (const instance of launched) byAz[instance.az] = [...(byAz[instance.az] ?? []), instance.id];

@@ -1,5 +1,5 @@
 // Pure judgements over one observation of the world. Each returns a Verdict for waitFor.
-import type { Host, Instance, TargetHealth } from './ports.js';
+import { type Host, type Instance, type TargetHealth, isLost } from './ports.js';
 import type { Verdict } from './wait.js';
 
 export interface GroupHealth {
@@ -17,7 +17,7 @@ export const bootVerdict = (ids: readonly string[], instances: readonly Instance
   for (const id of ids) {
     const state = byId.get(id)?.state;
     if (state === 'running') continue;
-    if (state === 'terminated' || state === 'shutting-down' || state === 'stopping' || state === 'stopped') {
+    if (state !== undefined && isLost(state)) {
       return { kind: 'failed', reason: `${id} is ${state}` };
     }
     waitingFor.push(`${id} (${state ?? 'not visible yet'})`);
@@ -123,7 +123,7 @@ export const aliveVerdict = (ids: readonly string[], instances: readonly Instanc
   const byId = new Map(instances.map((instance) => [instance.id, instance]));
   const lost = ids.filter((id) => {
     const state = byId.get(id)?.state;
-    return state !== undefined && state !== 'running' && state !== 'pending';
+    return state !== undefined && isLost(state);
   });
   if (lost.length > 0) return { kind: 'failed', reason: lost.map((id) => `${id} is ${byId.get(id)!.state}`).join(', ') };
   return { kind: 'pending', done: ids.length, total: ids.length, waitingFor: [] };
