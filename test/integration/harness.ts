@@ -10,60 +10,16 @@ import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/load.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import type { Fault } from '../../src/sandbox/faults.js';
+import { type RequestRecord, type Run, type SimHost, type State, TG_ARN, type WorldEvent } from '../../scripts/chaos/sandbox-world.js';
 
 export const API_KEY = 'sk-sandbox-SECRET-7f3a91';
 // The built CLI, whether this module runs from source (vitest) or from dist/ (the chaos script).
 const here = import.meta.url;
 const BIN = fileURLToPath(new URL(here.endsWith('.ts') ? '../../dist/src/cli/bin.js' : '../../src/cli/bin.js', here));
 
-export interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface SimInstance {
-  id: string;
-  imageId: string;
-  az: string;
-  state: string;
-  tags: Record<string, string>;
-}
-export interface SimHost {
-  id: string;
-  status: string;
-  isRetired: boolean;
-  customIdentifier?: string;
-  roles: Record<string, string[]>;
-}
-export interface SimGroup {
-  arn: string;
-  healthy: number;
-  minHealthy: number;
-  targets: { id: string; state: string }[];
-}
-export interface State {
-  instances: SimInstance[];
-  hosts: SimHost[];
-  targetGroups: SimGroup[];
-  images: { id: string; name: string; creationDate?: string; createdAt?: string }[];
-  annotations: Record<string, unknown>[];
-}
-export interface RequestRecord {
-  t: number;
-  api: 'mackerel' | 'ec2' | 'elbv2';
-  action: string;
-  status: number;
-  mutating: boolean;
-  by: 'client' | 'agent';
-}
-export interface WorldEvent {
-  t: number;
-  type: string;
-  instanceId?: string;
-  hostId?: string;
-  status?: string;
-}
+// The shapes of the sandbox's control endpoint, shared with the chaos runner.
+export type { RequestRecord, Run, SimGroup, SimHost, SimInstance, State, WorldEvent } from '../../scripts/chaos/sandbox-world.js';
+export { TG_ARN };
 
 export interface World {
   readonly sandbox: Sandbox;
@@ -178,8 +134,6 @@ const runChildUntil = (args: string[], env: Record<string, string>, when: RegExp
     });
     child.on('close', (code, killedBy) => resolve({ code: code ?? (killedBy === 'SIGKILL' ? 137 : 1), stdout, stderr, signalled }));
   });
-
-export const TG_ARN = 'arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/reactio-web/0123456789abcdef';
 
 /** A config with one web and one worker role; `web` and `worker` override their fields; `environments` adds environments after staging. */
 export const configYaml = (
