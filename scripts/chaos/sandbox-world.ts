@@ -128,7 +128,8 @@ export const startWorld = async (yaml: string, options: WorldOptions): Promise<W
   };
 };
 
-const runInProcess = async (args: string[]): Promise<Run> => {
+/** Runs the CLI in this process. */
+export const runInProcess = async (args: string[]): Promise<Run> => {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(args, {
@@ -140,7 +141,8 @@ const runInProcess = async (args: string[]): Promise<Run> => {
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 };
 
-const runChildUntil = (args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals) =>
+/** Runs the built CLI as a child process and sends it `signal` when its stdout first matches `when`. */
+export const runChildUntil = (args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals) =>
   new Promise<Run & { signalled: boolean }>((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env } });
     let stdout = '';

@@ -1,16 +1,24 @@
 // Whole deploys against a real sandbox on loopback: the CLI either in-process (main) or as the
 // real child process, with the standard environment switches pointing at the sandbox.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sandboxEnv } from '../../src/cli/sandbox.js';
-import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/load.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import type { Fault } from '../../src/sandbox/faults.js';
-import { type RequestRecord, type Run, type SimHost, type State, TG_ARN, type WorldEvent } from '../../scripts/chaos/sandbox-world.js';
+import {
+  type RequestRecord,
+  type Run,
+  type SimHost,
+  type State,
+  TG_ARN,
+  type WorldEvent,
+  runChildUntil,
+  runInProcess,
+} from '../../scripts/chaos/sandbox-world.js';
 
 export const API_KEY = 'sk-sandbox-SECRET-7f3a91';
 // The built CLI, whether this module runs from source (vitest) or from dist/ (the chaos script).
@@ -91,18 +99,6 @@ export const startWorld = async (yaml: string, options: WorldOptions = {}): Prom
   };
 };
 
-const runInProcess = async (args: string[]): Promise<Run> => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, {
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
-    env: process.env,
-    signal: new AbortController().signal,
-  });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-};
-
 const runChild = (args: string[], env: Record<string, string>): Promise<Run> =>
   new Promise((resolve) => {
     execFile(
@@ -114,25 +110,6 @@ const runChild = (args: string[], env: Record<string, string>): Promise<Run> =>
         resolve({ code, stdout, stderr });
       },
     );
-  });
-
-const runChildUntil = (args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals) =>
-  new Promise<Run & { signalled: boolean }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    let signalled = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (!signalled && when.test(stdout)) {
-        signalled = true;
-        child.kill(signal);
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('close', (code, killedBy) => resolve({ code: code ?? (killedBy === 'SIGKILL' ? 137 : 1), stdout, stderr, signalled }));
   });
 
 /** A config with one web and one worker role; `web` and `worker` override their fields; `environments` adds environments after staging. */
