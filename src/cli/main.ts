@@ -8,6 +8,7 @@ import { EXIT, type Io, reportError, shorten } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
 import { runRecover } from './recover.js';
 import { runReplace } from './replace.js';
+import { collectReports } from './report-file.js';
 import { runStatus } from './status.js';
 import { runSandbox } from './sandbox.js';
 
@@ -20,6 +21,11 @@ const journalOption = () =>
 
 const jsonOption = () =>
   new Option('--json', 'NDJSON events on stdout (schema in the README), the last line the outcome with the exit code');
+
+const reportOption = () =>
+  new Option('--report <file>', 'write a report of the run to FILE.html (a page) or FILE.json, however it ends (repeatable)').argParser(
+    collectReports(),
+  );
 
 /** The commands whose `--json` prints NDJSON events ending with an outcome line. */
 const JSON_COMMANDS = new Set(['replace', 'plan', 'resume', 'rollback']);
@@ -95,6 +101,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--force-unlock <id>', 'ignore the lock of this deploy, known dead and cleaned up', single('--force-unlock'))
     .option('--plan <file>', 'apply exactly this reviewed plan (plan --out), or refuse if the role or the image changed', single('--plan'))
     .option('--yes', 'do not ask before acting (only ever asked on a terminal)')
+    .addOption(reportOption())
     .action(async (flags) => {
       code = await runReplace(flags, io);
     });
@@ -114,6 +121,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
       .option('--env <env>', 'environment (default: from the journal)', single('--env'))
       .option('--role <role>', 'role (default: from the journal; needed when the journal is gone)', single('--role'))
       .addOption(jsonOption())
+      .addOption(reportOption())
       .addOption(journalOption())
       .action(async (deployId: string, flags) => {
         code = await runRecover(name, deployId, flags, io);

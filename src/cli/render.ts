@@ -55,6 +55,10 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
       return `rolling back: ${event.reason}`;
     case 'warning':
       return `warning: ${event.message}`;
+    // For reports (--report, --json); the console lines already say what these say.
+    case 'record.loaded':
+    case 'instances.marked':
+      return undefined;
   }
 };
 

@@ -11,6 +11,8 @@ import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
 import { redactEnvSecrets } from './redact.js';
 import { renderEvent, renderFailure, renderPlan, renderSummary } from './render.js';
 import { type JsonOutcome, jsonEvent, jsonOutcome } from './render-json.js';
+import { reportCollector } from './report-data.js';
+import { checkReportPaths, errorOutcome, writeReports } from './report-file.js';
 import { buildDeps } from './wiring.js';
 
 export interface DeployFlags {
@@ -22,6 +24,8 @@ export interface DeployFlags {
   readonly dryRun?: boolean;
   /** `--json`: NDJSON events on stdout, ending with the outcome line; stderr stays human text. */
   readonly json?: boolean;
+  /** `--report FILE.html|FILE.json`: the run's report, written however it ends. */
+  readonly report?: readonly string[];
 }
 
 /** What a command may ask of the person running it, between the plan and the first change. */
@@ -47,7 +51,17 @@ export const runDeploy = async (
   const json = flags.json === true;
   const journalDir = flags.journalDir ?? DEFAULT_JOURNAL_DIR;
   let say = io;
+  const reports = flags.report ?? [];
+  let collector: ReturnType<typeof reportCollector> | undefined;
+  const saveReport = async (outcome: JsonOutcome, code: number) => {
+    if (!collector) return;
+    for (const problem of await writeReports(reports, collector.finish(outcome, code, Date.now()), io.env)) say.err(`warning: ${problem}`);
+  };
   try {
+    if (reports.length > 0) {
+      await checkReportPaths(reports);
+      collector = reportCollector(Date.now());
+    }
     const config = await loadConfig(flags.config);
     const spec = await resolveRole(config, { env: flags.env, role: flags.role });
     const where = { config: flags.config, env: spec.env, role: spec.role, journalDir };
@@ -60,6 +74,7 @@ export const runDeploy = async (
     };
     const out = say.out;
     const deps = buildDeps(io.env, config.region, journalDir, (event) => {
+      collector?.add(event, Date.now());
       if (event.type === 'deploy.started') {
         const command = (action: string) => pasteable(`mackerel-replacer ${action} ${event.deployId}`, where);
         io.onDeploy?.({ rollback: command('rollback'), resume: command('resume') });
@@ -81,9 +96,12 @@ export const runDeploy = async (
     const outcome = await act(spec, deps, config, prompt);
     const code = report(outcome, spec, say, log);
     if (json) out(redactEnvSecrets(jsonOutcome(asJson(outcome), code, Date.now()), io.env));
+    await saveReport(asJson(outcome), code);
     return code;
   } catch (error) {
-    return reportError(error, say);
+    const code = reportError(error, say);
+    await saveReport(errorOutcome(error, io.signal), code);
+    return code;
   }
 };
 

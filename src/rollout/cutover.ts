@@ -55,6 +55,7 @@ export const silenceAndDrain = async (run: Deployment): Promise<Leftover[]> => {
   }
   if (leftovers.length > 0) return leftovers;
   deps.emit({ type: 'step.done', phase: 'cutover', what: 'deregistered the old targets', ids });
+  deps.emit({ type: 'instances.marked', mark: 'deregistered', ids });
   await awaitDrained(spec, ids, deps, call, 'cutover', run.drainMs).catch((error: unknown) => {
     leftovers.push({
       what: `old instances ${ids.join(', ')} are deregistered but still running: ${message(error)}`,
@@ -108,6 +109,7 @@ export const terminateOld = async (run: Deployment): Promise<Leftover[]> => {
   if (done && owned.length > 0) {
     record.terminated.push(...owned);
     deps.emit({ type: 'step.done', phase: 'terminate', what: 'terminated the old instances', ids: owned });
+    deps.emit({ type: 'instances.marked', mark: 'terminated', ids: owned });
   }
   await save(run);
   return leftovers;

@@ -18,6 +18,9 @@ export type Phase =
 
 export type Mode = 'web' | 'worker';
 
+/** A moment in an instance's life that a deploy observes, each reported once per instance, when first seen. */
+export type Mark = 'running' | 'registered' | 'healthy' | 'deregistered' | 'drained' | 'terminated';
+
 /** What the engine tells the world; only src/cli renders these. */
 export type DeployEvent =
   | {
@@ -37,6 +40,14 @@ export type DeployEvent =
   | { type: 'plan.made'; plan: Plan }
   | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[] }
   | { type: 'launch.failed'; launch: AzLaunch; error: string }
+  /** `resume` and `rollback`: the old fleet, image and new instances the deploy's record holds. */
+  | {
+      type: 'record.loaded';
+      image: Image;
+      members: readonly Member[];
+      launched: Readonly<Record<string, readonly string[]>>;
+    }
+  | { type: 'instances.marked'; mark: Mark; ids: readonly string[] }
   | {
       type: 'waiting';
       phase: Phase;

@@ -4,6 +4,7 @@ import type { AzLaunch, Plan } from './plan.js';
 import type { Call, Clock, Fleet, LaunchRequest } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { type LaunchFacts, instanceTags } from './tags.js';
+import { marker } from './marks.js';
 import { bootVerdict } from './verdicts.js';
 import { waitFor } from './wait.js';
 
@@ -57,13 +58,21 @@ export const launchAll = async (
   });
   if (failures.length > 0) throw new Error(`launch failed in ${failures.join('; ')}`);
   const ids = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
-  await waitFor(async () => bootVerdict(ids, await deps.fleet.describe(ids, call)), {
-    clock: deps.clock,
-    interval: spec.pollInterval,
-    timeout: spec.timeouts.launch,
-    signal: call.signal,
-    what: 'new instances running',
-    report: { emit: deps.emit, phase: 'launch' },
-  });
+  const markRunning = marker(deps.emit, 'running');
+  await waitFor(
+    async () => {
+      const instances = await deps.fleet.describe(ids, call);
+      markRunning(instances.filter((instance) => instance.state === 'running').map((instance) => instance.id));
+      return bootVerdict(ids, instances);
+    },
+    {
+      clock: deps.clock,
+      interval: spec.pollInterval,
+      timeout: spec.timeouts.launch,
+      signal: call.signal,
+      what: 'new instances running',
+      report: { emit: deps.emit, phase: 'launch' },
+    },
+  );
   return ids;
 };

@@ -39,6 +39,7 @@ const load = async (
     deps.balancer.targetGroups(spec.targetGroups, call),
   ]);
   announce(deps, action, deployId, spec);
+  deps.emit({ type: 'record.loaded', image: record.image, members: record.snapshot, launched: record.launched });
   return { spec, deps, record, subnets, drainMs: drainTimeout(spec, groups), signal, phaseMs: {} };
 };
 

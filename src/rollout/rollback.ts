@@ -31,6 +31,7 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
   );
   const newIds = [...ids];
   if (newIds.length === 0) return leftovers;
+  const leftBefore = leftovers.length;
   for (const arn of record.registeredGroups) {
     await orLeftover(
       leftovers,
@@ -40,6 +41,7 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
     );
   }
   if (record.registeredGroups.length > 0) {
+    if (leftovers.length === leftBefore) deps.emit({ type: 'instances.marked', mark: 'deregistered', ids: newIds });
     // Drained first so requests in flight on a new instance finish; a drain that never ends
     // must not keep new instances running, so termination follows either way.
     await awaitDrained(spec, newIds, deps, call, 'rollback', run.drainMs).catch((error: unknown) =>
@@ -54,6 +56,7 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
   );
   if (terminated) {
     deps.emit({ type: 'step.done', phase: 'rollback', what: 'terminated the new instances', ids: newIds });
+    deps.emit({ type: 'instances.marked', mark: 'terminated', ids: newIds });
     // An agent that saw its instance running a moment ago may still register; once the instance
     // is terminated it cannot, so the hosts are listed only then.
     await waitFor(async () => goneVerdict(newIds, await deps.fleet.describe(newIds, call)), {

@@ -1,5 +1,6 @@
 import type { Emit } from './events.js';
 import type { Balancer, Call, Clock, Fleet, Monitor } from './ports.js';
+import { marker } from './marks.js';
 import type { RoleSpec } from './spec.js';
 import { type GroupHealth, aliveVerdict, claimsOf, healthVerdict, registrationVerdict, stableVerdict, unhealthySince } from './verdicts.js';
 import { type Verdict, waitFor } from './wait.js';
@@ -22,12 +23,23 @@ export const observeGroups = (balancer: Balancer, arns: readonly string[], call:
  */
 const LOOKUPS_PER_LOOK = 3;
 
-const registrationLook = (spec: RoleSpec, ids: readonly string[], monitor: Monitor, signal: AbortSignal) => {
+const registrationLook = (spec: RoleSpec, ids: readonly string[], deps: Pick<VerifyDeps, 'monitor' | 'emit'>, signal: AbortSignal) => {
+  const { monitor } = deps;
+  const wanted = new Set(ids);
+  const markRegistered = marker(deps.emit, 'registered');
   let claims = new Map<string, string>();
   let turn = 0;
   return async (): Promise<Verdict> => {
     const roleHosts = await monitor.hosts(spec.service, spec.role, { signal });
     const listed = new Set(roleHosts.map((host) => host.instanceId));
+    markRegistered(
+      roleHosts
+        .filter(
+          (host) =>
+            host.instanceId !== undefined && wanted.has(host.instanceId) && (host.status === 'working' || host.status === 'standby'),
+        )
+        .map((host) => host.instanceId!),
+    );
     const missing = ids.filter((id) => !listed.has(id));
     const start = missing.length > 0 ? turn % missing.length : 0;
     const sample = [...missing, ...missing].slice(start, start + Math.min(LOOKUPS_PER_LOOK, missing.length));
@@ -60,14 +72,16 @@ export const verifyAll = async (spec: RoleSpec, ids: readonly string[], deps: Ve
       if (!stop.signal.aborted) firstFailure ??= error;
       stop.abort();
     });
-  const gates = [watch('registered in Mackerel', registrationLook(spec, ids, deps.monitor, signal))];
+  const gates = [watch('registered in Mackerel', registrationLook(spec, ids, deps, signal))];
   if (spec.targetGroups.length > 0) {
     let since = new Map<string, number>();
     let allHealthySince: number | undefined;
+    const markHealthy = marker(deps.emit, 'healthy');
     gates.push(
       watch('healthy in the target groups', async () => {
         const groups = await observeGroups(deps.balancer, spec.targetGroups, { signal });
         const now = deps.clock.now();
+        markHealthy(healthyEverywhere(ids, groups));
         since = unhealthySince(since, ids, groups, now);
         const stuck = [...since].find(([, from]) => now - from >= spec.timeouts.unhealthy);
         if (stuck) return { kind: 'failed', reason: `${stuck[0]} unhealthy for ${Math.round((now - stuck[1]) / 1000)}s` };
@@ -83,4 +97,10 @@ export const verifyAll = async (spec: RoleSpec, ids: readonly string[], deps: Ve
   if (firstFailure === undefined) stop.abort();
   await watcher;
   if (firstFailure !== undefined) throw firstFailure;
+};
+
+/** The instances healthy in every target group at this look. */
+const healthyEverywhere = (ids: readonly string[], groups: readonly GroupHealth[]): string[] => {
+  const healthy = groups.map((group) => new Set(group.targets.filter((target) => target.state === 'healthy').map((target) => target.id)));
+  return ids.filter((id) => healthy.every((inGroup) => inGroup.has(id)));
 };
