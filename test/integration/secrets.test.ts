@@ -103,11 +103,26 @@ const ways: [string, (w: World) => Runner, Interrupted][] = [
 
 describe.each(ways)('no secret in any output or written file, %s', (_, runnerOf, interrupt) => {
   const journal = () => join(world.dir, 'journal');
-  const deployArgs = () => ['replace', '--config', world.configPath, '--role', 'web', '--journal-dir', journal()];
+  const reports = () => [join(world.dir, 'report.html'), join(world.dir, 'report.json')];
+  const deployArgs = () => [
+    'replace',
+    '--config',
+    world.configPath,
+    '--role',
+    'web',
+    '--journal-dir',
+    journal(),
+    ...reports().flatMap((path) => ['--report', path]),
+  ];
   const deploy = (run: Runner) => run(...deployArgs());
   const status = (run: Runner) => run('status', '--config', world.configPath, '--journal-dir', journal());
   /** The deploy record was among the files searched, so the search covered it. */
-  const expectJournalSearched = (files: readonly string[]) => expect(files.some((file) => file.startsWith(journal()))).toBe(true);
+  const expectJournalSearched = (files: readonly string[]) => {
+    expect(files.some((file) => file.startsWith(journal()))).toBe(true);
+    expectReportsSearched(files);
+  };
+  /** The reports are written however the deploy ends, so the search covered them. */
+  const expectReportsSearched = (files: readonly string[]) => expect(files).toEqual(expect.arrayContaining(reports()));
 
   it('a good deploy, its plan, and the status of the journal', async () => {
     world = await start();
@@ -150,6 +165,7 @@ describe.each(ways)('no secret in any output or written file, %s', (_, runnerOf,
     const files = await expectNoSecrets([run], since);
     // Refused at preflight (exit 2), a deploy may leave no record.
     if (code !== 2) expectJournalSearched(files);
+    else expectReportsSearched(files);
   });
 
   it('a rejected API key (401)', async () => {
@@ -158,7 +174,7 @@ describe.each(ways)('no secret in any output or written file, %s', (_, runnerOf,
     const run = await deploy(runnerOf(world));
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('the API key was rejected');
-    await expectNoSecrets([run], since);
+    expectReportsSearched(await expectNoSecrets([run], since));
   });
 
   it('an interrupt after launch (rolled back, exit 130)', async () => {
