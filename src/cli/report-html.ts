@@ -9,7 +9,7 @@ const headOf = (cells: readonly string[]): string => `<tr>${cells.map((c) => `<t
 
 const STYLE = `body{font-family:sans-serif;margin:24px;color:#222}h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:13px;vertical-align:top}
-th{background:#f3f3f3}td{white-space:nowrap}.ok{color:#2e7d32}.bad{color:#c62828}`;
+th{background:#f3f3f3}.ok{color:#2e7d32}.bad{color:#c62828}`;
 
 /** What the outcome says beyond its kind: the reason, the error, what is left. */
 const outcomeDetail = (outcome: Report['outcome']): string[] => {
@@ -46,14 +46,10 @@ export const reportHtml = (report: Report): string => {
   const phases = report.phases.map((p) =>
     rowOf([p.phase, `+${seconds(p.afterMs)}`, p.ms === undefined ? 'did not finish' : seconds(p.ms)]),
   );
-  const plan = report.plan.map((az) =>
-    rowOf([
-      az.az,
-      az.old.map((o) => `${o.instanceId} (host ${o.hostId} ${o.hostName}, ${o.hostStatus}, ${o.imageId})`).join('; ') || '-',
-      String(az.launches),
-      az.new.join(', ') || '-',
-    ]),
-  );
+  const plan = report.plan.map((az) => {
+    const old = az.old.map((o) => escapeXml(`${o.instanceId} (host ${o.hostId} ${o.hostName}, ${o.hostStatus}, ${o.imageId})`));
+    return `<tr>${cell(az.az)}<td>${old.join('<br>') || '-'}</td>${cell(String(az.launches))}<td>${az.new.map(escapeXml).join('<br>') || '-'}</td></tr>`;
+  });
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

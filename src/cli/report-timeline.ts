@@ -5,14 +5,13 @@ export const escapeXml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** What an instance is doing from a mark until the next one; the colour of that stretch of its bar. */
-const AFTER: Record<ReportMark, { readonly label: string; readonly colour: string }> = {
+const AFTER: Record<Exclude<ReportMark, 'terminated'>, { readonly label: string; readonly colour: string }> = {
   launched: { label: 'launched, booting', colour: '#b9d3f0' },
   running: { label: 'running, agent not registered yet', colour: '#6fa8dc' },
   registered: { label: 'registered in Mackerel, not healthy yet', colour: '#3d85c6' },
   healthy: { label: 'healthy, serving', colour: '#2e9e5b' },
   deregistered: { label: 'deregistered, draining', colour: '#e69138' },
   drained: { label: 'drained, still running', colour: '#c9c9c9' },
-  terminated: { label: 'terminated', colour: '#cc0000' },
 };
 const OLD_SERVING = { label: 'old, in service', colour: '#8a94a6' };
 
@@ -80,7 +79,11 @@ export const timelineSvg = (report: Report): string => {
       `<rect x="${4 + (index % 4) * 245}" y="${legendY + Math.floor(index / 4) * 18}" width="14" height="10" fill="${item.colour}"/>` +
       `<text x="${22 + (index % 4) * 245}" y="${legendY + 9 + Math.floor(index / 4) * 18}" class="legend">${escapeXml(item.label)}</text>`,
   );
-  const height = legendY + 2 * 18 + 8;
+  const markY = legendY + 2 * 18;
+  legend.push(
+    `<line x1="11" x2="11" y1="${markY}" y2="${markY + 12}" class="mark"/><text x="22" y="${markY + 10}" class="legend">a mark: launched, running, registered, healthy, deregistered, drained, terminated (where the bar ends); hover for which and when</text>`,
+  );
+  const height = markY + 24;
   return [
     `<svg width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">`,
     '<style>.az{font-weight:bold;font-size:12px}.rule{stroke:#999}.grid{stroke:#eee}.tick{text-anchor:middle;fill:#555}.id{fill:#222}.old{fill:#666;font-style:italic}.new{fill:#1155cc;font-weight:bold}.legend{fill:#333}.mark{stroke:#000;stroke-width:1.5}</style>',
