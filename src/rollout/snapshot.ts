@@ -83,7 +83,7 @@ export const takeSnapshot = async (
   const { tag, value } = spec.ownership;
   const checks = [
     `Mackerel and EC2 agree on ${members.length} hosts of ${spec.service}:${spec.role}: each instance running, in the role's subnets, tagged ${tag}=${value}`,
-    ...(members.length > 0 ? [`the role is within maxInstances (${members.length} of ${spec.maxInstances})`] : []),
+    `the role is within maxInstances (${members.length} of ${spec.maxInstances})`,
   ];
   return { members, stale, images, checks };
 };
