@@ -35,6 +35,7 @@ const toInstance = (instance: Ec2Instance): Instance => ({
   subnetId: instance.SubnetId ?? '',
   vpcId: instance.VpcId ?? '',
   imageId: instance.ImageId ?? '',
+  launchedAt: instance.LaunchTime?.toISOString() ?? '',
   tags: tagRecord(instance.Tags),
 });
 
@@ -164,6 +165,17 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
 
   resolveImage: (selector: ImageSelector, call) =>
     'id' in selector ? imageById(ec2, selector.id, call) : imageByName(ec2, selector.owners, selector.name, call),
+
+  // An `image-id` filter, unlike ImageIds, leaves deregistered images out instead of failing the whole call.
+  images: (ids, call) =>
+    ids.length === 0
+      ? Promise.resolve([])
+      : callAws('EC2', 'DescribeImages', async () => {
+          const out = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: [...ids] }] }), {
+            abortSignal: call.signal,
+          });
+          return (out.Images ?? []).map(toImage);
+        }),
 
   subnets: async (ids, call) => {
     if (ids.length === 0) return [];

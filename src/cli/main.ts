@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../rollout/errors.js';
 import { checkAmi, checkPort, collectVars, single } from './flags.js';
+import { runHosts } from './hosts.js';
 import { runIamPolicy } from './iam-policy.js';
 import { redactEnvSecrets } from './redact.js';
 import { jsonOutcome } from './render-json.js';
@@ -136,15 +137,21 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .action(async (deployId: string | undefined, flags) => {
       code = await runStatus(deployId, flags, io);
     });
-  program
-    .command('iam-policy')
-    .description('print the least IAM policy that deploying the role needs (JSON)')
-    .addOption(configOption())
-    .option('--env <env>', 'environment (default: defaultEnv, or the only one)', single('--env'))
-    .requiredOption('--role <role>', 'role to deploy', single('--role'))
+  const roleCommand = (name: string, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .addOption(configOption())
+      .option('--env <env>', 'environment (default: defaultEnv, or the only one)', single('--env'))
+      .requiredOption('--role <role>', 'the role', single('--role'));
+  roleCommand('hosts', "list the role's hosts: instance, AZ, AMI, Mackerel host and status, health in each target group; changes nothing")
+    .option('--json', 'print JSON')
     .action(async (flags) => {
-      code = await runIamPolicy(flags, io);
+      code = await runHosts(flags, io);
     });
+  roleCommand('iam-policy', 'print the least IAM policy that deploying the role needs (JSON)').action(async (flags) => {
+    code = await runIamPolicy(flags, io);
+  });
   program
     .command('sandbox')
     .description('serve a simulated Mackerel + EC2 + ELBv2 on loopback, seeded from the config')

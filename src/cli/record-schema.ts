@@ -12,6 +12,7 @@ const member = z.object({
   instanceId: text,
   az: text,
   imageId: text,
+  launchedAt: text.optional(),
 });
 
 const launch = z.object({ az: text, subnetId: text, count: z.int().nonnegative(), clientToken: text });

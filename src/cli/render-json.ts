@@ -11,7 +11,13 @@ import type { Snapshot } from '../rollout/snapshot.js';
  */
 export type JsonOutcome =
   | { readonly kind: 'replaced'; readonly deployId: string; readonly summary: Extract<Outcome, { kind: 'replaced' }>['summary'] }
-  | { readonly kind: 'planned'; readonly deployId: string; readonly plan: Plan; readonly old: Snapshot['members'] }
+  | {
+      readonly kind: 'planned';
+      readonly deployId: string;
+      readonly plan: Plan;
+      readonly old: Snapshot['members'];
+      readonly oldImages: Snapshot['images'];
+    }
   | { readonly kind: 'finished'; readonly deployId: string; readonly status: Finished['status'] }
   | {
       readonly kind: 'rolled-back';

@@ -1,6 +1,7 @@
 import type { Outcome, Summary } from '../rollout/deploy.js';
 import type { DeployEvent } from '../rollout/events.js';
 import type { Plan } from '../rollout/plan.js';
+import type { Image } from '../rollout/ports.js';
 import { type Promotion, formatVars } from '../rollout/promotion.js';
 import type { Snapshot } from '../rollout/snapshot.js';
 import { groupName } from '../rollout/verdicts.js';
@@ -35,7 +36,7 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
     case 'image.resolved':
       return `  image ${event.image.id} (${event.image.name}, created ${event.image.createdAt})`;
     case 'snapshot.taken':
-      return `  ${event.members.length} old instances: ${list(event.members.map((m) => `${m.instanceId} (${m.az}, host ${m.hostId})`))}`;
+      return `  ${event.members.length} old instances: ${list(event.members.map((m) => `${m.instanceId} (${m.az}, host ${m.hostId} ${m.hostStatus})`))}`;
     case 'plan.made':
       return [
         ...(event.plan.vars && event.plan.vars.length > 0
@@ -65,15 +66,45 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
 const promoted = (promotion: Promotion): string =>
   `${promotion.env} deploy ${promotion.deployId}: ${promotion.image.id} (${promotion.image.name}), ${formatVars(promotion.vars)}; running on ${list(promotion.instanceIds)}`;
 
-export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonly string[]): string[] => [
-  `plan for deploy ${plan.deployId} (nothing was changed):`,
-  ...(plan.promotion ? [`  promoted from: ${promoted(plan.promotion)}`] : []),
-  `  image: ${plan.image.id} (${plan.image.name})`,
-  ...(plan.vars && plan.vars.length > 0 ? [`  user data variables:`, ...plan.vars.map((v) => `    ${v.name}=${v.value} (${v.from})`)] : []),
-  `  old: ${snapshot.members.length} instances: ${list(snapshot.members.map((m) => `${m.instanceId} (${m.az})`))}`,
-  ...plan.launches.map((l) => `  new: ${l.count} in ${l.az} via ${l.subnetId}`),
-  `  gates: Mackerel registration${targetGroups.length > 0 ? `, target health in ${targetGroups.map(groupName).join(', ')}` : ''}`,
-];
+const imageLabel = (image: Image): string => `${image.id} (${image.name}, created ${image.createdAt})`;
+
+/** The old fleet's images, as EC2 describes them now, then the new one. */
+const imageChange = (plan: Plan, snapshot: Snapshot): string => {
+  const oldIds = [...new Set(snapshot.members.map((member) => member.imageId))];
+  const old = oldIds.map((id) => {
+    const image = snapshot.images.find((known) => known.id === id);
+    return image ? imageLabel(image) : `${id} (deregistered)`;
+  });
+  return `${old.length > 0 ? old.join(', ') : 'none'} -> ${imageLabel(plan.image)}`;
+};
+
+/** Per AZ: the old instances and what replaces them; then the checks that passed and what is terminated. */
+export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonly string[]): string[] => {
+  const azs = [...new Set([...plan.launches.map((launch) => launch.az), ...snapshot.members.map((member) => member.az)])];
+  return [
+    `plan for deploy ${plan.deployId} (nothing was changed):`,
+    ...(plan.promotion ? [`  promoted from: ${promoted(plan.promotion)}`] : []),
+    `  image: ${imageChange(plan, snapshot)}`,
+    ...(plan.vars && plan.vars.length > 0
+      ? [`  user data variables:`, ...plan.vars.map((v) => `    ${v.name}=${v.value} (${v.from})`)]
+      : []),
+    ...azs.flatMap((az) => {
+      const old = snapshot.members.filter((member) => member.az === az);
+      const launch = plan.launches.find((l) => l.az === az);
+      return [
+        `  ${az}:`,
+        ...(old.length > 0
+          ? old.map((m) => `    old: ${m.instanceId} ${m.imageId} launched ${m.launchedAt ?? '?'}, host ${m.hostId} ${m.hostStatus}`)
+          : ['    old: none']),
+        launch ? `    new: ${launch.count} x ${plan.instanceType} in ${launch.subnetId}` : '    new: none',
+      ];
+    }),
+    `  checks passed:`,
+    ...plan.checks.map((check) => `    ${check}`),
+    `  gates: Mackerel registration${targetGroups.length > 0 ? `, target health in ${targetGroups.map(groupName).join(', ')}` : ''}`,
+    `  terminated once the new fleet passes: ${list(snapshot.members.map((member) => member.instanceId))}`,
+  ];
+};
 
 export const renderSummary = (summary: Summary): string[] => [
   `replaced: deploy ${summary.deployId} in ${seconds(summary.totalMs)}`,

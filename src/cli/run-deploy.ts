@@ -108,7 +108,13 @@ export const runDeploy = async (
 const asJson = (outcome: AnyOutcome): JsonOutcome => {
   switch (outcome.kind) {
     case 'planned':
-      return { kind: 'planned', deployId: outcome.plan.deployId, plan: outcome.plan, old: outcome.snapshot.members };
+      return {
+        kind: 'planned',
+        deployId: outcome.plan.deployId,
+        plan: outcome.plan,
+        old: outcome.snapshot.members,
+        oldImages: outcome.snapshot.images,
+      };
     case 'replaced':
       return { kind: 'replaced', deployId: outcome.summary.deployId, summary: outcome.summary };
     case 'finished':

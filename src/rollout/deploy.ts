@@ -68,12 +68,14 @@ export const replace = async (
     if (promotion) deps.emit({ type: 'promotion.found', promotion });
     const shipping = shipSpec(given, options.vars ?? {}, promotion);
     const found = await preflight(shipping.spec, deps, call);
-    if (!options.dryRun) await checkLock(shipping.spec, deps, call, { forceUnlock: options.forceUnlock });
-    return { ...shipping, promotion, resolved: found };
+    if (options.dryRun) return { ...shipping, promotion, resolved: found };
+    await checkLock(shipping.spec, deps, call, { forceUnlock: options.forceUnlock });
+    const lock = `no other deploy of ${given.env}/${given.role} is in flight`;
+    return { ...shipping, promotion, resolved: { ...found, checks: [...found.checks, lock] } };
   });
   deps.emit({ type: 'image.resolved', image: resolved.image });
   const snapshot = await timed(early, 'snapshot', () => takeSnapshot(spec, resolved.subnets, deps, call, options));
-  deps.emit({ type: 'snapshot.taken', members: snapshot.members });
+  deps.emit({ type: 'snapshot.taken', members: snapshot.members, images: snapshot.images });
   const plan = await timed(early, 'plan', async () => {
     const made = { ...makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot), vars, ...(promotion && { promotion }) };
     if (options.reviewed) {
@@ -85,9 +87,13 @@ export const replace = async (
         );
       }
     }
-    await checkTargetQuota(spec, made, deps.balancer, call);
-    await checkPermissions(spec, made, snapshot, deps, call, { write: !options.dryRun, startedAt, runner: deps.runner });
-    return made;
+    const quota = await checkTargetQuota(spec, made, deps.balancer, call);
+    const permissions = await checkPermissions(spec, made, snapshot, deps, call, {
+      write: !options.dryRun,
+      startedAt,
+      runner: deps.runner,
+    });
+    return { ...made, checks: [...resolved.checks, ...snapshot.checks, ...made.checks, ...quota, ...permissions] };
   });
   deps.emit({ type: 'plan.made', plan });
   if (options.dryRun) return { kind: 'planned', plan, snapshot };
@@ -177,6 +183,7 @@ export const undo = async (run: Deployment, reason: string, requested = false): 
   await setStatus(run, 'rolling-back');
   deps.emit({ type: 'rollback.started', reason });
   const leftovers = await timed(run, 'rollback', async () => [...(await rollBackNew(run)), ...(await releaseOld(run))]);
+  await annotate(run, leftovers.length > 0 ? `rollback incomplete: ${reason}` : `rolled back: ${reason}`);
   return recordOutcome(run, leftovers, { kind: 'rolled-back', deployId: record.deployId, reason, aborted: run.signal.aborted, requested });
 };
 
@@ -202,7 +209,7 @@ const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
       },
     ],
   );
-  await annotate(run);
+  await annotate(run, 'replaced');
   await enter(run, 'done');
   return recordOutcome(run, marked, { kind: 'replaced', summary: summarize(run) });
 };

@@ -36,7 +36,7 @@ export type DeployEvent =
   | { type: 'phase.done'; phase: Phase; ms: number }
   | { type: 'promotion.found'; promotion: Promotion }
   | { type: 'image.resolved'; image: Image }
-  | { type: 'snapshot.taken'; members: readonly Member[] }
+  | { type: 'snapshot.taken'; members: readonly Member[]; images: readonly Image[] }
   | { type: 'plan.made'; plan: Plan }
   | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[] }
   | { type: 'launch.failed'; launch: AzLaunch; error: string }

@@ -62,16 +62,22 @@ export const summarize = (run: Deployment): Summary => {
 
 const oldImages = (record: DeployRecord): string[] => [...new Set(record.snapshot.map((member) => member.imageId))];
 
-/** A graph annotation marks the deploy on the role's graphs; failing to write it is only a warning. */
-export const annotate = async (run: Deployment): Promise<void> => {
+/**
+ * A graph annotation marks a deploy that launched anything on the role's graphs, saying how it
+ * ended (`replaced`, or `rolled back: <reason>`); failing to write it is only a warning.
+ */
+export const annotate = async (run: Deployment, ending: string): Promise<void> => {
   const { spec, deps, record } = run;
+  const launched = launchedIds(record).length;
+  if (launched === 0) return;
+  const images = `${oldImages(record).join(', ') || 'none'} -> ${record.image.id}`;
   try {
     await deps.monitor.annotate(
       {
         service: spec.service,
         roles: [spec.role],
-        title: `mackerel-replacer: ${spec.role} replaced (${oldImages(record).join(', ') || 'none'} -> ${record.image.id})`,
-        description: `deploy ${record.deployId}: ${record.snapshot.length} old -> ${launchedIds(record).length} new instances in ${spec.env}`,
+        title: `mackerel-replacer: ${spec.role} ${ending} (${images})`,
+        description: `deploy ${record.deployId} ${ending}: ${record.snapshot.length} old -> ${launched} new instances in ${spec.env}, image ${images}`,
         from: record.startedAt,
         to: deps.clock.now(),
       },

@@ -15,9 +15,12 @@ export interface AzLaunch {
 export interface Plan {
   readonly deployId: string;
   readonly image: Image;
+  readonly instanceType: string;
   readonly launches: readonly AzLaunch[];
   readonly newCount: number;
   readonly oldCount: number;
+  /** The checks that passed before anything changes, by name, in the order they ran. */
+  readonly checks: readonly string[];
   /** The user data's variables, each with where its value came from. */
   readonly vars?: readonly ShippedVar[];
   /** Set when the image and the variables are another environment's last successful deploy's. */
@@ -65,7 +68,8 @@ export const makePlan = (
       'raise perAz, or set perAz: match to keep the old distribution',
     );
   }
-  return { deployId, image, launches, newCount, oldCount };
+  const capacity = spec.targetGroups.length > 0 ? [`capacity never dips: ${newCount} new instances for ${oldCount} old`] : [];
+  return { deployId, image, instanceType: spec.instanceType, launches, newCount, oldCount, checks: capacity };
 };
 
 /** What an operator reviewed (`plan --out`): applied exactly, or refused, by `replace --plan`. */

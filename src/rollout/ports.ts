@@ -22,6 +22,8 @@ export interface Instance {
   readonly subnetId: string;
   readonly vpcId: string;
   readonly imageId: string;
+  /** ISO-8601, as EC2 sends it. */
+  readonly launchedAt: string;
   readonly tags: Readonly<Record<string, string>>;
 }
 
@@ -66,6 +68,8 @@ export interface Fleet {
   mayTerminate(ids: readonly string[], call: Call): Promise<void>;
   /** The newest `available` image matching the selector; throws when none matches. */
   resolveImage(selector: ImageSelector, call: Call): Promise<Image>;
+  /** The images that still exist, in any state; deregistered or unknown ids are left out, not thrown. */
+  images(ids: readonly string[], call: Call): Promise<Image[]>;
   subnets(ids: readonly string[], call: Call): Promise<Subnet[]>;
   launch(request: LaunchRequest, call: Call): Promise<Instance[]>;
   /** Instances that exist, in any state; unknown ids are left out, not thrown. */

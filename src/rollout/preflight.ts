@@ -4,7 +4,7 @@ import type { Plan } from './plan.js';
 import type { Balancer, Call, Fleet, Image, LoadBalancer, Monitor, Subnet, TargetGroup } from './ports.js';
 import type { Snapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
-import { type LaunchFacts, instanceTags, tagLimitProblem } from './tags.js';
+import { type LaunchFacts, TAG_LIMITS, instanceTags, tagLimitProblem } from './tags.js';
 import { groupName } from './verdicts.js';
 
 export interface Resolved {
@@ -13,6 +13,8 @@ export interface Resolved {
   readonly targetGroups: readonly TargetGroup[];
   /** How long old or new targets may take to drain. */
   readonly drainMs: number;
+  /** The checks that passed, by name, for the plan. */
+  readonly checks: readonly string[];
 }
 
 /** Added to the longest deregistration delay for the default drain timeout. */
@@ -31,7 +33,21 @@ export const preflight = async (spec: RoleSpec, deps: { fleet: Fleet; balancer: 
   const balancerArns = [...new Set(targetGroups.flatMap((group) => group.loadBalancerArns))];
   checkBalancers(subnets, targetGroups, await deps.balancer.loadBalancers(balancerArns, call));
   const ordered = spec.subnets.map((id) => subnets.find((subnet) => subnet.id === id)!);
-  return { image, subnets: ordered, targetGroups, drainMs: drainTimeout(spec, targetGroups) };
+  const drainMs = drainTimeout(spec, targetGroups);
+  const groups = targetGroups.map((group) => groupName(group.arn)).join(', ');
+  const checks = [
+    'AWS credentials and region (DryRun DescribeInstances)',
+    'id' in spec.ami ? `image ${image.id} is available` : `image ${image.id} is the newest available match of "${spec.ami.name}"`,
+    `subnets ${spec.subnets.join(', ')} exist, one per Availability Zone, in ${subnets[0]!.vpcId}`,
+    ...(targetGroups.length > 0
+      ? [
+          `target groups ${groups} exist, take instance targets, in ${subnets[0]!.vpcId}`,
+          `a load balancer forwards to ${groups}, enabled in every subnet's Availability Zone`,
+          `the drain timeout (${drainMs / 1000}s) covers the longest deregistration delay`,
+        ]
+      : []),
+  ];
+  return { image, subnets: ordered, targetGroups, drainMs, checks };
 };
 
 /**
@@ -64,18 +80,26 @@ export const checkPermissions = async (
   deps: { fleet: Fleet; monitor: Monitor },
   call: Call,
   options: { write: boolean } & Omit<LaunchFacts, 'deployId' | 'launches' | 'image'>,
-): Promise<void> => {
+): Promise<string[]> => {
   const tags = instanceTags(spec, { ...options, deployId: plan.deployId, launches: plan.launches, image: plan.image });
   const tagProblem = tagLimitProblem(tags);
   if (tagProblem) throw new UsageError(tagProblem, "remove tags from the role's `tags` in the config");
+  const checks = [`the instance tags fit EC2's limits (${Object.keys(tags).length} of ${TAG_LIMITS.perResource})`];
   const [first] = plan.launches;
-  if (first) await deps.fleet.mayLaunch(launchRequest(spec, plan, first, tags), call);
+  if (first) {
+    await deps.fleet.mayLaunch(launchRequest(spec, plan, first, tags), call);
+    checks.push(`DryRun RunInstances in ${first.az}`);
+  }
   const oldIds = snapshot.members.map((member) => member.instanceId);
-  if (oldIds.length > 0) await deps.fleet.mayTerminate(oldIds, call);
+  if (oldIds.length > 0) {
+    await deps.fleet.mayTerminate(oldIds, call);
+    checks.push(`DryRun TerminateInstances of the ${oldIds.length} old instances`);
+  }
   const [probe] = snapshot.members;
-  if (!options.write || !probe) return;
+  if (!options.write || !probe) return checks;
   try {
     await deps.monitor.setStatus([probe.hostId], probe.hostStatus, call);
+    return [...checks, `the Mackerel API key may write (host ${probe.hostId} kept ${probe.hostStatus})`];
   } catch (error) {
     if (!(error instanceof ApiError && error.code === '403')) throw error;
     throw new UsageError(
@@ -106,15 +130,20 @@ const checkSubnets = (spec: RoleSpec, subnets: readonly Subnet[]): void => {
  * Old and new targets together must fit each group's quota (1,000 targets by default), or
  * RegisterTargets fails halfway through the deploy.
  */
-export const checkTargetQuota = async (spec: RoleSpec, plan: Plan, balancer: Balancer, call: Call): Promise<void> => {
+export const checkTargetQuota = async (spec: RoleSpec, plan: Plan, balancer: Balancer, call: Call): Promise<string[]> => {
+  const checks: string[] = [];
   for (const arn of spec.targetGroups) {
     const held = (await balancer.health(arn, call)).length;
-    if (held + plan.newCount <= spec.targetsPerGroup) continue;
+    if (held + plan.newCount <= spec.targetsPerGroup) {
+      checks.push(`target group ${groupName(arn)} has room: ${held} + ${plan.newCount} targets of ${spec.targetsPerGroup}`);
+      continue;
+    }
     throw new UsageError(
       `target group ${groupName(arn)} holds ${held} targets and the plan adds ${plan.newCount}: ${held + plan.newCount} is above its quota of ${spec.targetsPerGroup} targets`,
       'ask AWS for a higher "Targets per target group" quota and set limits.targetsPerGroup to it, or launch fewer instances (perAz)',
     );
   }
+  return checks;
 };
 
 /** Targets are used only where a load balancer forwards to their group and is enabled in their AZ. */

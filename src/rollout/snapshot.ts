@@ -1,7 +1,7 @@
 import { UsageError } from './errors.js';
 import type { Emit } from './events.js';
 import { ownershipProblem } from './ownership.js';
-import type { Call, Fleet, Host, HostStatus, Instance, Monitor, Subnet } from './ports.js';
+import type { Call, Fleet, Host, HostStatus, Image, Instance, Monitor, Subnet } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { TAG_LIMITS, TAG_REPLACED_BY } from './tags.js';
 
@@ -14,6 +14,8 @@ export interface Member {
   readonly instanceId: string;
   readonly az: string;
   readonly imageId: string;
+  /** ISO-8601 (absent in records written before it was kept). */
+  readonly launchedAt?: string;
 }
 
 /** A Mackerel host of the role whose instance no longer exists: its agent never retired it. */
@@ -27,6 +29,10 @@ export interface Snapshot {
   readonly members: readonly Member[];
   /** Present only with `allowStale`: retired with the old hosts, never terminated. */
   readonly stale: readonly StaleHost[];
+  /** The old fleet's images as EC2 describes them now; a deregistered one is missing. */
+  readonly images: readonly Image[];
+  /** The checks that passed, by name, for the plan. */
+  readonly checks: readonly string[];
 }
 
 export interface SnapshotOptions {
@@ -73,7 +79,13 @@ export const takeSnapshot = async (
     });
   }
   refuseSize(spec, members.length, hosts.length, options);
-  return { members, stale };
+  const images = await deps.fleet.images([...new Set(members.map((member) => member.imageId))], call);
+  const { tag, value } = spec.ownership;
+  const checks = [
+    `Mackerel and EC2 agree on ${members.length} hosts of ${spec.service}:${spec.role}: each instance running, in the role's subnets, tagged ${tag}=${value}`,
+    `the role is within maxInstances (${members.length} of ${spec.maxInstances})`,
+  ];
+  return { members, stale, images, checks };
 };
 
 const examineHost = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, instances: ReadonlyMap<string, Instance>): Finding => {
@@ -101,8 +113,11 @@ const examineHost = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, ins
   if (!subnets.some((subnet) => subnet.id === instance!.subnetId)) {
     return { kind: 'problem', why: `instance ${host.instanceId} is in ${instance!.subnetId}, not in the configured subnets` };
   }
-  const { id, az, imageId } = instance!;
-  return { kind: 'member', member: { hostId: host.id, hostName: host.name, hostStatus: host.status, instanceId: id, az, imageId } };
+  const { id, az, imageId, launchedAt } = instance!;
+  return {
+    kind: 'member',
+    member: { hostId: host.id, hostName: host.name, hostStatus: host.status, instanceId: id, az, imageId, launchedAt },
+  };
 };
 
 const refuseDisagreements = (spec: RoleSpec, findings: readonly (readonly [Host, Finding])[], options: SnapshotOptions): void => {

@@ -94,6 +94,26 @@ describe('resolveImage', () => {
   });
 });
 
+describe('images', () => {
+  it('asks by image-id filter, so a deregistered image is left out instead of failing the call', async () => {
+    const { fleet, server } = fleetAnswering(() =>
+      ec2Ok('DescribeImages', `<imagesSet>${imageItem('ami-a', 'web-1', '2024-05-01T00:00:00.000Z')}</imagesSet>`),
+    );
+    await expect(fleet.images(['ami-a', 'ami-gone'], call)).resolves.toEqual([
+      { id: 'ami-a', name: 'web-1', state: 'available', createdAt: '2024-05-01T00:00:00.000Z' },
+    ]);
+    const params = server.calls('DescribeImages')[0]!.params;
+    expect(filterValues(params, 'image-id')).toEqual(['ami-a', 'ami-gone']);
+    expect(listParam(params, 'ImageId')).toEqual([]);
+  });
+
+  it('sends no request for no ids', async () => {
+    const { fleet, server } = fleetAnswering(() => ec2Error('Unexpected', 'no request expected'));
+    await expect(fleet.images([], call)).resolves.toEqual([]);
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
 describe('subnets', () => {
   it('maps each subnet to its AZ and VPC', async () => {
     const { fleet, server } = fleetAnswering(() =>
@@ -155,6 +175,7 @@ describe('launch', () => {
         subnetId: 'subnet-a',
         vpcId: 'vpc-1',
         imageId: 'ami-new',
+        launchedAt: '2026-11-01T00:00:00.000Z',
         tags: launchRequest.tags,
       },
       {
@@ -164,6 +185,7 @@ describe('launch', () => {
         subnetId: 'subnet-a',
         vpcId: 'vpc-1',
         imageId: 'ami-new',
+        launchedAt: '2026-11-01T00:00:00.000Z',
         tags: launchRequest.tags,
       },
     ]);
@@ -306,6 +328,7 @@ describe('findByTag', () => {
       subnetId: 'subnet-c',
       vpcId: 'vpc-9',
       imageId: 'ami-old',
+      launchedAt: '2026-10-01T09:30:00.000Z',
       tags: { role: 'web', env: 'prod' },
     };
     const { fleet, server } = fleetAnswering(() => ec2Ok('DescribeInstances', reservations([fixture])));

@@ -118,6 +118,7 @@ export interface InstanceFixture {
   readonly subnetId?: string;
   readonly vpcId?: string;
   readonly imageId?: string;
+  readonly launchedAt?: string;
   readonly tags?: Record<string, string>;
 }
 
@@ -128,9 +129,10 @@ export const instanceItem = ({
   subnetId = 'subnet-a',
   vpcId = 'vpc-1',
   imageId = 'ami-1',
+  launchedAt = '2026-11-01T00:00:00.000Z',
   tags = {},
 }: InstanceFixture) =>
-  `<item><instanceId>${id}</instanceId><imageId>${imageId}</imageId><instanceState><code>${stateCodes[state]}</code><name>${state}</name></instanceState><instanceType>t3.micro</instanceType><placement><availabilityZone>${az}</availabilityZone></placement><subnetId>${subnetId}</subnetId><vpcId>${vpcId}</vpcId>${tagSet(tags)}</item>`;
+  `<item><instanceId>${id}</instanceId><imageId>${imageId}</imageId><launchTime>${launchedAt}</launchTime><instanceState><code>${stateCodes[state]}</code><name>${state}</name></instanceState><instanceType>t3.micro</instanceType><placement><availabilityZone>${az}</availabilityZone></placement><subnetId>${subnetId}</subnetId><vpcId>${vpcId}</vpcId>${tagSet(tags)}</item>`;
 
 /** A RunInstances body: the reservation's fields sit directly under the root. */
 export const reservation = (instances: readonly InstanceFixture[]) =>

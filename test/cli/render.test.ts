@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { duration, renderEvent } from '../../src/cli/render.js';
+import { duration, renderEvent, renderPlan } from '../../src/cli/render.js';
 import { jsonEvent, jsonOutcome } from '../../src/cli/render-json.js';
 import type { DeployEvent } from '../../src/rollout/events.js';
 
@@ -92,5 +92,55 @@ describe('jsonOutcome', () => {
       hint: 'roles: web',
       exitCode: 2,
     });
+  });
+});
+
+describe('renderPlan', () => {
+  const image = (id: string, name: string, createdAt: string) => ({ id, name, state: 'available', createdAt });
+  const member = (instanceId: string, az: string, imageId: string) => ({
+    hostId: `h-${instanceId}`,
+    hostName: instanceId,
+    hostStatus: 'working' as const,
+    instanceId,
+    az,
+    imageId,
+    launchedAt: '2026-10-02T03:04:05.000Z',
+  });
+  const plan = {
+    deployId: '20261129-120000-abcd',
+    image: image('ami-new', 'web-3', '2026-11-01T00:00:00.000Z'),
+    instanceType: 't3.small',
+    launches: [
+      { az: 'ap-northeast-1a', subnetId: 'subnet-a', count: 2, clientToken: 't-a' },
+      { az: 'ap-northeast-1c', subnetId: 'subnet-c', count: 1, clientToken: 't-c' },
+    ],
+    newCount: 3,
+    oldCount: 2,
+    checks: ['AWS credentials and region (DryRun DescribeInstances)', 'DryRun RunInstances in ap-northeast-1a'],
+  };
+
+  it('per AZ the old instances and what replaces them, the image change with names and dates, the checks, what is terminated', () => {
+    const snapshot = {
+      members: [member('i-1', 'ap-northeast-1a', 'ami-old'), member('i-2', 'ap-northeast-1a', 'ami-gone')],
+      stale: [],
+      images: [image('ami-old', 'web-1', '2026-10-01T00:00:00.000Z')],
+      checks: [],
+    };
+    expect(renderPlan(plan, snapshot, ['arn:aws:elasticloadbalancing:r:1:targetgroup/reactio-web/0a'])).toEqual([
+      'plan for deploy 20261129-120000-abcd (nothing was changed):',
+      '  image: ami-old (web-1, created 2026-10-01T00:00:00.000Z), ami-gone (deregistered) -> ami-new (web-3, created 2026-11-01T00:00:00.000Z)',
+      '  ap-northeast-1a:',
+      '    old: i-1 ami-old launched 2026-10-02T03:04:05.000Z, host h-i-1 working',
+      '    old: i-2 ami-gone launched 2026-10-02T03:04:05.000Z, host h-i-2 working',
+      '    new: 2 x t3.small in subnet-a',
+      '  ap-northeast-1c:',
+      '    old: none',
+      '    new: 1 x t3.small in subnet-c',
+      '  checks passed:',
+      '    AWS credentials and region (DryRun DescribeInstances)',
+      '    DryRun RunInstances in ap-northeast-1a',
+      '  gates: Mackerel registration, target health in reactio-web',
+      '  terminated once the new fleet passes: i-1, i-2',
+    ]);
   });
 });

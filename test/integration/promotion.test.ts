@@ -177,7 +177,7 @@ describe('replace --promote-from', () => {
     expect(plan.stdout).toContain(
       `promoted from: staging deploy ${stagingDeploy}: ${verified.id} (${verified.name}), artifact=${ARTIFACT}, mackerel_role=reactio-staging:web; running on ${stagingIds}`,
     );
-    expect(plan.stdout).toContain(`image: ${verified.id} (${verified.name})`);
+    expect(plan.stdout).toContain(`-> ${verified.id} (${verified.name}, created ${verified.createdAt})`);
     expect(plan.stdout).toContain(`artifact=${ARTIFACT} (staging deploy ${stagingDeploy})`);
     expect(plan.stdout).toContain("mackerel_role=reactio-production:web (production's vars:)");
 

@@ -10,6 +10,7 @@ const instance = (overrides: Partial<Instance> = {}): Instance => ({
   az: 'ap-northeast-1a',
   subnetId: 'subnet-a',
   vpcId: 'vpc-1',
+  launchedAt: '2026-11-01T00:00:00.000Z',
   imageId: 'ami-old',
   tags: { 'mackerel-replacer:role': 'staging/web' },
   ...overrides,

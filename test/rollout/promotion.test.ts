@@ -17,6 +17,7 @@ const shipped = (
   az: 'ap-northeast-1a',
   subnetId: 'subnet-a',
   vpcId: 'vpc-1',
+  launchedAt: '2026-11-01T00:00:00.000Z',
   imageId: overrides.image ?? 'ami-0000aaaa',
   tags: {
     'mackerel-replacer:role': 'staging/web',

@@ -16,6 +16,7 @@ const instance = (id: string, state: Instance['state']): Instance => ({
   id,
   state,
   az: 'a',
+  launchedAt: '2026-11-01T00:00:00.000Z',
   subnetId: 's',
   vpcId: 'v',
   imageId: 'ami',

@@ -24,6 +24,7 @@ export const toInstance = (instance: FakeInstance): Instance => ({
   subnetId: instance.subnetId,
   vpcId: instance.vpcId,
   imageId: instance.imageId,
+  launchedAt: new Date(instance.launchedAt).toISOString(),
   tags: { ...instance.tags },
 });
 
@@ -180,6 +181,11 @@ export const createFleet = (c: Conduit): Fleet => {
         );
       }
       return newest;
+    },
+    images: async (ids, call) => {
+      if (ids.length === 0) return [];
+      const all = await send(c, 'ec2', 'DescribeImages', () => [...world.images.values()].map(toImage), call.signal);
+      return all.filter((image) => ids.includes(image.id));
     },
     subnets: async (ids, call) => {
       if (ids.length === 0) return [];
