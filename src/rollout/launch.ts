@@ -3,7 +3,7 @@ import type { Emit } from './events.js';
 import type { AzLaunch, Plan } from './plan.js';
 import type { Call, Clock, Fleet, LaunchRequest } from './ports.js';
 import type { RoleSpec } from './spec.js';
-import { type LaunchFacts, instanceTags } from './tags.js';
+import { type LaunchFacts, TAG_DEPLOY, instanceTags } from './tags.js';
 import { bootVerdict } from './verdicts.js';
 import { waitFor } from './wait.js';
 
@@ -57,7 +57,8 @@ export const launchAll = async (
   });
   if (failures.length > 0) throw new Error(`launch failed in ${failures.join('; ')}`);
   const ids = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
-  await waitFor(async () => bootVerdict(ids, await deps.fleet.describe(ids, call)), {
+  const launched = () => deps.fleet.findByTag(TAG_DEPLOY, deploy.deployId, call, { withTerminated: true });
+  await waitFor(async () => bootVerdict(ids, await launched()), {
     clock: deps.clock,
     interval: spec.pollInterval,
     timeout: spec.timeouts.launch,
