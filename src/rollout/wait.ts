@@ -4,7 +4,14 @@ import type { Clock } from './ports.js';
 /** The result of one look at the world while waiting. */
 export type Verdict =
   | { readonly kind: 'passed' }
-  | { readonly kind: 'pending'; readonly done: number; readonly total: number; readonly waitingFor: readonly string[] }
+  | {
+      readonly kind: 'pending';
+      readonly done: number;
+      readonly total: number;
+      readonly waitingFor: readonly string[];
+      /** When the verdict will pass unless something changes (a stable period ending): the next look comes then at the latest. */
+      readonly passesInMs?: number;
+    }
   | { readonly kind: 'failed'; readonly reason: string };
 
 export interface WaitOptions {
@@ -95,7 +102,7 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
       );
     }
     // The last look comes at the deadline itself.
-    await pause(Math.min(pauseMs, deadline - now));
+    await pause(Math.min(pauseMs, deadline - now, verdict.passesInMs ?? Infinity));
   }
 };
 

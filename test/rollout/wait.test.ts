@@ -53,6 +53,13 @@ describe('adaptive polling', () => {
     expect(at.at(-1)! - changedAt).toBe(1_000);
   });
 
+  it('looks again when a pending verdict says it will pass (a stable period ending), not a pause later', async () => {
+    const { at } = await looksOf((t) =>
+      t >= 10_000 ? { kind: 'passed' } : { ...pending('stable for 10s'), ...(t >= 7_000 && { passesInMs: 10_000 - t }) },
+    );
+    expect(at.at(-1)).toBe(10_000);
+  });
+
   it('makes its last look at the deadline, not a pause before it', async () => {
     const { at, error } = await looksOf(() => pending('i-1'), 30_000);
     expect(at.at(-1)).toBe(30_000);
