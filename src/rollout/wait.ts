@@ -33,7 +33,7 @@ export interface WaitOptions {
 export const HEARTBEAT_MS = 15_000;
 
 /** Right after a change the next look comes this many times sooner than `interval`. */
-export const QUICK_FACTOR = 8;
+const QUICK_FACTOR = 8;
 
 /**
  * The pause before the next look: short when the last look saw something change (more changes
