@@ -23,6 +23,8 @@ import { chunk } from '../shared/chunk.js';
 import { callAws } from './errors.js';
 
 const BATCH = 100;
+/** DescribeInstances' largest page: a fleet found by filter costs a call per 1,000 instances, not per 100. */
+const PAGE = 1000;
 const NOT_TERMINATED = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
 const tagRecord = (tags: readonly Tag[] = []): Record<string, string> =>
@@ -93,7 +95,7 @@ const imageByName = async (ec2: EC2Client, owners: readonly string[], name: stri
 
 const describeAll = (ec2: EC2Client, filters: Filter[], call: Call): Promise<Instance[]> =>
   callAws('EC2', 'DescribeInstances', async () => {
-    const input: DescribeInstancesCommandInput = { Filters: filters };
+    const input: DescribeInstancesCommandInput = { Filters: filters, MaxResults: PAGE };
     const found: Instance[] = [];
     for await (const page of paginateDescribeInstances({ client: ec2 }, input, { abortSignal: call.signal })) {
       for (const reservation of page.Reservations ?? []) found.push(...(reservation.Instances ?? []).map(toInstance));
@@ -205,7 +207,10 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
       ec2,
       [
         { Name: `tag:${key}`, Values: [value] },
-        { Name: 'instance-state-name', Values: options?.withTerminated ? [...NOT_TERMINATED, 'terminated'] : NOT_TERMINATED },
+        {
+          Name: 'instance-state-name',
+          Values: options?.states ? [...options.states] : options?.withTerminated ? [...NOT_TERMINATED, 'terminated'] : NOT_TERMINATED,
+        },
       ],
       call,
     ),

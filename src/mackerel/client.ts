@@ -76,6 +76,12 @@ export const createMackerelClient = (options: MackerelClientOptions): Monitor =>
       const body = await send({ method: 'GET', path: hostsPath, query, notFound }, call);
       return toHosts(body, `GET ${hostsPath}`);
     },
+    everyHost: async (call) => {
+      const query = new URLSearchParams();
+      for (const status of everyStatus) query.append('status', status);
+      const body = await send({ method: 'GET', path: hostsPath, query, notFound: 'the hosts listing is not found' }, call);
+      return toHosts(body, `GET ${hostsPath}`);
+    },
     hostOfInstance: async (instanceId, call) => {
       const query = new URLSearchParams({ customIdentifier: customIdentifierOf(instanceId) });
       for (const status of everyStatus) query.append('status', status);

@@ -172,7 +172,7 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
     });
   }
   await enter(run, 'verify');
-  await timed(run, 'verify', () => verifyAll(spec, ids, deps, call));
+  await timed(run, 'verify', () => verifyAll(spec, record.deployId, ids, deps, call));
   await enter(run, 'cutover');
 };
 

@@ -3,8 +3,8 @@ import type { Emit } from './events.js';
 import type { AzLaunch, Plan } from './plan.js';
 import type { Call, Clock, Fleet, LaunchRequest } from './ports.js';
 import type { RoleSpec } from './spec.js';
-import { type LaunchFacts, instanceTags } from './tags.js';
 import { marker } from './marks.js';
+import { type LaunchFacts, TAG_DEPLOY, instanceTags } from './tags.js';
 import { bootVerdict } from './verdicts.js';
 import { waitFor } from './wait.js';
 
@@ -58,10 +58,11 @@ export const launchAll = async (
   });
   if (failures.length > 0) throw new Error(`launch failed in ${failures.join('; ')}`);
   const ids = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
+  const launched = () => deps.fleet.findByTag(TAG_DEPLOY, deploy.deployId, call, { withTerminated: true });
   const markRunning = marker(deps.emit, 'running');
   await waitFor(
     async () => {
-      const instances = await deps.fleet.describe(ids, call);
+      const instances = await launched();
       markRunning(instances.filter((instance) => instance.state === 'running').map((instance) => instance.id));
       return bootVerdict(ids, instances);
     },

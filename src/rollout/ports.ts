@@ -12,8 +12,10 @@ export type InstanceState = 'pending' | 'running' | 'shutting-down' | 'terminate
 /** AWS is ending the instance, or has: it will never serve again. */
 export const isEnding = (state: InstanceState): boolean => state === 'shutting-down' || state === 'terminated';
 
-/** Neither booting nor running: a new instance in this state is lost to the deploy. */
-export const isLost = (state: InstanceState): boolean => state !== 'pending' && state !== 'running';
+/** Neither booting nor running: a new instance in these states is lost to the deploy. */
+export const LOST_STATES: readonly InstanceState[] = ['shutting-down', 'terminated', 'stopping', 'stopped'];
+
+export const isLost = (state: InstanceState): boolean => LOST_STATES.includes(state);
 
 export interface Instance {
   readonly id: string;
@@ -74,8 +76,16 @@ export interface Fleet {
   launch(request: LaunchRequest, call: Call): Promise<Instance[]>;
   /** Instances that exist, in any state; unknown ids are left out, not thrown. */
   describe(ids: readonly string[], call: Call): Promise<Instance[]>;
-  /** Instances carrying tag `key` = `value`, not yet terminated (or, with `withTerminated`, terminated ones EC2 still shows too). */
-  findByTag(key: string, value: string, call: Call, options?: { readonly withTerminated?: boolean }): Promise<Instance[]>;
+  /**
+   * Instances carrying tag `key` = `value`, not yet terminated (or, with `withTerminated`, terminated ones EC2 still
+   * shows too; or, with `states`, only those in these states). Paged by the API, not by instance.
+   */
+  findByTag(
+    key: string,
+    value: string,
+    call: Call,
+    options?: { readonly withTerminated?: boolean; readonly states?: readonly InstanceState[] },
+  ): Promise<Instance[]>;
   terminate(ids: readonly string[], call: Call): Promise<void>;
   /** Adds or overwrites tags on instances. */
   tag(ids: readonly string[], tags: Readonly<Record<string, string>>, call: Call): Promise<void>;
@@ -146,6 +156,8 @@ export interface Annotation {
 export interface Monitor {
   /** Every non-retired host of the role, whatever its status. */
   hosts(service: string, role: string, call: Call): Promise<Host[]>;
+  /** Every non-retired host of the organization, whatever its roles and status: one call. */
+  everyHost(call: Call): Promise<Host[]>;
   /** The non-retired host whose customIdentifier names this EC2 instance, whatever its roles and status. */
   hostOfInstance(instanceId: string, call: Call): Promise<Host | undefined>;
   setStatus(hostIds: readonly string[], status: HostStatus, call: Call): Promise<void>;

@@ -59,7 +59,7 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
     deps.emit({ type: 'instances.marked', mark: 'terminated', ids: newIds });
     // An agent that saw its instance running a moment ago may still register; once the instance
     // is terminated it cannot, so the hosts are listed only then.
-    await waitFor(async () => goneVerdict(newIds, await deps.fleet.describe(newIds, call)), {
+    await waitFor(async () => goneVerdict(newIds, await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)), {
       clock: deps.clock,
       interval: spec.pollInterval,
       timeout: spec.timeouts.launch,

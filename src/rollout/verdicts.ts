@@ -155,7 +155,13 @@ export const stableVerdict = (verdict: Verdict, healthySince: number | undefined
   if (verdict.kind !== 'passed' || healthySince === undefined) return verdict;
   const left = stableFor - (now - healthySince);
   if (left <= 0) return verdict;
-  return { kind: 'pending', done: 0, total: 1, waitingFor: [`every new target healthy for ${stableFor / 1000}s without a break`] };
+  return {
+    kind: 'pending',
+    done: 0,
+    total: 1,
+    waitingFor: [`every new target healthy for ${stableFor / 1000}s without a break`],
+    passesInMs: left,
+  };
 };
 
 /** Every instance terminated, or gone from EC2 altogether. */

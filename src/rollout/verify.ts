@@ -1,7 +1,8 @@
 import type { Emit } from './events.js';
-import type { Balancer, Call, Clock, Fleet, Monitor } from './ports.js';
+import { type Balancer, type Call, type Clock, type Fleet, type Host, type Monitor, LOST_STATES } from './ports.js';
 import { marker } from './marks.js';
 import type { RoleSpec } from './spec.js';
+import { TAG_DEPLOY } from './tags.js';
 import { type GroupHealth, aliveVerdict, claimsOf, healthVerdict, registrationVerdict, stableVerdict, unhealthySince } from './verdicts.js';
 import { type Verdict, waitFor } from './wait.js';
 
@@ -18,20 +19,23 @@ export const observeGroups = (balancer: Balancer, arns: readonly string[], call:
   Promise.all(arns.map(async (arn) => ({ arn, targets: await balancer.health(arn, call) })));
 
 /**
- * New instances missing from the role are looked up by customIdentifier, a few per look in turn,
- * so a host registered under the wrong roles is found at once without a call per instance.
+ * One hosts listing per look, whatever the fleet's size. While some new instances are missing from
+ * the role, the listing is the organization's (every status): a host registered under other roles
+ * or none, or one claiming another instance, is found at once without a call per instance. Once
+ * every new instance is in the role, only the role is listed.
  */
-const LOOKUPS_PER_LOOK = 3;
-
 const registrationLook = (spec: RoleSpec, ids: readonly string[], deps: Pick<VerifyDeps, 'monitor' | 'emit'>, signal: AbortSignal) => {
   const { monitor } = deps;
+  const roleFullname = `${spec.service}:${spec.role}`;
   const wanted = new Set(ids);
   const markRegistered = marker(deps.emit, 'registered');
   let claims = new Map<string, string>();
-  let turn = 0;
+  let missing = ids.length;
   return async (): Promise<Verdict> => {
-    const roleHosts = await monitor.hosts(spec.service, spec.role, { signal });
-    const listed = new Set(roleHosts.map((host) => host.instanceId));
+    const { roleHosts, lookedUp } =
+      missing > 0
+        ? splitByRole(roleFullname, ids, await monitor.everyHost({ signal }))
+        : { roleHosts: await monitor.hosts(spec.service, spec.role, { signal }), lookedUp: new Map<string, Host>() };
     markRegistered(
       roleHosts
         .filter(
@@ -40,15 +44,24 @@ const registrationLook = (spec: RoleSpec, ids: readonly string[], deps: Pick<Ver
         )
         .map((host) => host.instanceId!),
     );
-    const missing = ids.filter((id) => !listed.has(id));
-    const start = missing.length > 0 ? turn % missing.length : 0;
-    const sample = [...missing, ...missing].slice(start, start + Math.min(LOOKUPS_PER_LOOK, missing.length));
-    turn += LOOKUPS_PER_LOOK;
-    const lookedUp = new Map(await Promise.all(sample.map(async (id) => [id, await monitor.hostOfInstance(id, { signal })] as const)));
-    const verdict = registrationVerdict(`${spec.service}:${spec.role}`, ids, { roleHosts, lookedUp, earlierClaims: claims });
+    const verdict = registrationVerdict(roleFullname, ids, { roleHosts, lookedUp, earlierClaims: claims });
     claims = claimsOf(ids, roleHosts, claims);
+    const listed = new Set(roleHosts.map((host) => host.instanceId));
+    missing = ids.filter((id) => !listed.has(id)).length;
     return verdict;
   };
+};
+
+/** The organization's hosts as the role's, and the hosts of new instances outside the role. */
+const splitByRole = (roleFullname: string, ids: readonly string[], hosts: readonly Host[]) => {
+  const wanted = new Set(ids);
+  const roleHosts: Host[] = [];
+  const lookedUp = new Map<string, Host>();
+  for (const host of hosts) {
+    if (host.roles.includes(roleFullname)) roleHosts.push(host);
+    else if (host.instanceId !== undefined && wanted.has(host.instanceId)) lookedUp.set(host.instanceId, host);
+  }
+  return { roleHosts, lookedUp };
 };
 
 /**
@@ -56,7 +69,7 @@ const registrationLook = (spec: RoleSpec, ids: readonly string[], deps: Pick<Ver
  * target group, while a watcher fails the lot as soon as AWS takes an instance away. Each poll is
  * one call for all instances. The first failure stops the others.
  */
-export const verifyAll = async (spec: RoleSpec, ids: readonly string[], deps: VerifyDeps, call: Call): Promise<void> => {
+export const verifyAll = async (spec: RoleSpec, deployId: string, ids: readonly string[], deps: VerifyDeps, call: Call): Promise<void> => {
   const stop = new AbortController();
   const signal = AbortSignal.any([call.signal, stop.signal]);
   let firstFailure: unknown;
@@ -91,8 +104,10 @@ export const verifyAll = async (spec: RoleSpec, ids: readonly string[], deps: Ve
       }),
     );
   }
-  // The watcher never passes; it ends when the gates do, so it has no deadline of its own.
-  const watcher = watch('new instances alive', async () => aliveVerdict(ids, await deps.fleet.describe(ids, { signal })), Infinity);
+  // The watcher never passes; it ends when the gates do, so it has no deadline of its own. It asks
+  // only for the deploy's lost instances: usually none, so one call whatever the fleet's size.
+  const lost = () => deps.fleet.findByTag(TAG_DEPLOY, deployId, { signal }, { states: LOST_STATES });
+  const watcher = watch('new instances alive', async () => aliveVerdict(ids, await lost()), Infinity);
   await Promise.all(gates);
   if (firstFailure === undefined) stop.abort();
   await watcher;

@@ -4,11 +4,19 @@ import type { Clock } from './ports.js';
 /** The result of one look at the world while waiting. */
 export type Verdict =
   | { readonly kind: 'passed' }
-  | { readonly kind: 'pending'; readonly done: number; readonly total: number; readonly waitingFor: readonly string[] }
+  | {
+      readonly kind: 'pending';
+      readonly done: number;
+      readonly total: number;
+      readonly waitingFor: readonly string[];
+      /** When the verdict will pass unless something changes (a stable period ending): the next look comes then at the latest. */
+      readonly passesInMs?: number;
+    }
   | { readonly kind: 'failed'; readonly reason: string };
 
 export interface WaitOptions {
   readonly clock: Clock;
+  /** The longest pause between two looks (`pollInterval`); see nextPause. */
   readonly interval: number;
   readonly timeout: number;
   readonly signal: AbortSignal;
@@ -23,6 +31,16 @@ export interface WaitOptions {
 
 /** The longest a stuck wait goes without a `waiting` event: a console shows what is awaited. */
 export const HEARTBEAT_MS = 15_000;
+
+/** Right after a change the next look comes this many times sooner than `interval`. */
+const QUICK_FACTOR = 8;
+
+/**
+ * The pause before the next look: short when the last look saw something change (more changes
+ * tend to follow a transition), doubling while nothing changes, never longer than `interval`.
+ */
+export const nextPause = (previous: number, changed: boolean, interval: number): number =>
+  changed ? interval / QUICK_FACTOR : Math.min(previous * 2, interval);
 
 /** Looks until the verdict passes; throws on a failed verdict, on the deadline, or on abort. */
 export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions): Promise<void> => {
@@ -50,9 +68,10 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
       ...(Number.isFinite(options.timeout) && { timeoutMs: options.timeout }),
     });
   };
-  // Sleeps the interval in pieces, repeating the last report whenever the next look would come too late.
-  const pause = async () => {
-    const until = options.clock.now() + options.interval;
+  let pauseMs = options.interval;
+  // Sleeps in pieces, repeating the last report whenever the next look would come too late.
+  const pause = async (ms: number) => {
+    const until = options.clock.now() + ms;
     for (;;) {
       const now = options.clock.now();
       if (now >= until) return;
@@ -70,16 +89,20 @@ export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions
     lookMs = Math.min(options.clock.now() - lookedAt, HEARTBEAT_MS / 2);
     if (verdict.kind === 'passed') return;
     if (verdict.kind === 'failed') throw new Error(`${options.what}: ${verdict.reason}`);
+    const changed = last === undefined || !sameList(lastPending, verdict.waitingFor);
     last = verdict;
-    const stale = options.clock.now() - reportedAt + options.interval + lookMs > HEARTBEAT_MS;
-    if (!sameList(lastPending, verdict.waitingFor) || stale) say(verdict);
+    pauseMs = nextPause(pauseMs, changed, options.interval);
+    const stale = options.clock.now() - reportedAt + pauseMs + lookMs > HEARTBEAT_MS;
+    if (changed || stale) say(verdict);
     lastPending = verdict.waitingFor;
-    if (options.clock.now() + options.interval > deadline) {
+    const now = options.clock.now();
+    if (now >= deadline) {
       throw new Error(
         `${options.what}: gave up after ${Math.round(options.timeout / 1000)}s; still waiting for ${verdict.waitingFor.join(', ')}`,
       );
     }
-    await pause();
+    // The last look comes at the deadline itself.
+    await pause(Math.min(pauseMs, deadline - now, verdict.passesInMs ?? Infinity));
   }
 };
 

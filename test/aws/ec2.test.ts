@@ -343,6 +343,14 @@ describe('findByTag', () => {
     await fleet.findByTag('replaced-by', 'd-1', call, { withTerminated: true });
     expect(filterValues(server.requests[0]!.params, 'instance-state-name')).toContain('terminated');
   });
+
+  it('asks for only the states given, in pages of 1,000 instances', async () => {
+    const { fleet, server } = fleetAnswering(() => ec2Ok('DescribeInstances', reservations([])));
+    await fleet.findByTag('deploy-id', 'd-1', call, { states: ['stopped', 'terminated'] });
+    const params = server.requests[0]!.params;
+    expect(filterValues(params, 'instance-state-name')).toEqual(['stopped', 'terminated']);
+    expect(params.get('MaxResults')).toBe('1000');
+  });
 });
 
 describe('untag', () => {

@@ -74,7 +74,9 @@ describe('the waiting heartbeat', () => {
     expect(lines[0]?.line).toBe(
       'verify: 3/4 healthy in the target groups; waiting on i-0abc in reactio-web (initial: Elb.InitialHealthChecking), 0s of 1m',
     );
-    expect(lines.map((l) => l.line.replace(/.*, /, ''))).toContain('45s of 1m');
+    const times = lines.map((l) => l.line.replace(/.*, /, ''));
+    for (const time of times) expect(time).toMatch(/^\d+s of 1m$/);
+    expect(Number.parseInt(times.at(-1)!, 10)).toBeGreaterThanOrEqual(45);
   });
 
   it('stays quiet between heartbeats when nothing changes', async () => {

@@ -85,6 +85,29 @@ describe('hosts', () => {
   });
 });
 
+describe('everyHost', () => {
+  it("lists the organization's hosts in every status, whatever their roles, in one call", async () => {
+    const { client, api } = await clientFor(() => ({
+      status: 200,
+      body: {
+        hosts: [
+          { ...ec2Host('a', 'i-0aaa'), roles: { shop: ['api'] } },
+          { ...ec2Host('b', 'i-0bbb'), roles: {} },
+        ],
+      },
+    }));
+    expect((await client.everyHost(call)).map((host) => [host.id, host.roles])).toEqual([
+      ['a', ['shop:api']],
+      ['b', []],
+    ]);
+    expect(api.requests).toHaveLength(1);
+    const [request] = api.requests;
+    expect(request?.query.get('service')).toBeNull();
+    expect(request?.query.get('customIdentifier')).toBeNull();
+    expect(request?.query.getAll('status')).toEqual(['working', 'standby', 'maintenance', 'poweroff']);
+  });
+});
+
 describe('hostOfInstance', () => {
   it('looks the host up by the customIdentifier the agent gives an EC2 instance, in every status', async () => {
     const { client, api } = await clientFor(() => ({

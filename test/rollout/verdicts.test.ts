@@ -166,7 +166,7 @@ describe('unhealthySince', () => {
 describe('stableVerdict', () => {
   const passed = { kind: 'passed' } as const;
   it('holds a passing verdict back until it has lasted stableFor without a break', () => {
-    expect(stableVerdict(passed, 1000, 1200, 500)).toMatchObject({ kind: 'pending' });
+    expect(stableVerdict(passed, 1000, 1200, 500)).toMatchObject({ kind: 'pending', passesInMs: 300 });
     expect(stableVerdict(passed, 1000, 1500, 500)).toEqual(passed);
     const pending = healthVerdict(['i-1'], [{ arn, targets: [] }]);
     expect(stableVerdict(pending, undefined, 1500, 500)).toBe(pending);

@@ -8,6 +8,7 @@ import { type Conduit, send, ServiceError } from './transport.js';
 import type { FakeInstance, World } from './world.js';
 
 const BATCH = 100;
+const PAGE = 1000;
 const MAX_TAGS = 50;
 
 export const chunk = <T>(items: readonly T[], size: number): T[][] =>
@@ -225,14 +226,27 @@ export const createFleet = (c: Conduit): Fleet => {
       }
       return found;
     },
-    findByTag: (key, value, call, options) =>
-      send(
-        c,
-        'ec2',
-        'DescribeInstances',
-        () => describeBy((i) => i.tags[key] === value && (options?.withTerminated === true || i.state !== 'terminated')),
-        call.signal,
-      ),
+    // A filter pages at DescribeInstances' largest page, as the adapter asks.
+    findByTag: async (key, value, call, options) => {
+      const states = options?.states;
+      const inState = (i: FakeInstance) =>
+        states ? states.includes(i.state) : options?.withTerminated === true || i.state !== 'terminated';
+      const found: Instance[] = [];
+      for (let start = 0; ; start += PAGE) {
+        const { page, more } = await send(
+          c,
+          'ec2',
+          'DescribeInstances',
+          () => {
+            const all = describeBy((i) => i.tags[key] === value && inState(i));
+            return { page: all.slice(start, start + PAGE), more: start + PAGE < all.length };
+          },
+          call.signal,
+        );
+        found.push(...page);
+        if (!more) return found;
+      }
+    },
     terminate: async (ids, call) => {
       for (const ids100 of chunk(ids, BATCH)) {
         await send(c, 'ec2', 'TerminateInstances', () => terminateInstances(world, find(world, ids100), world.clock.now()), call.signal);

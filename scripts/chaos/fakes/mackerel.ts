@@ -132,6 +132,8 @@ export const createMonitor = (c: Conduit): Monitor => {
         },
         call.signal,
       ),
+    everyHost: (call) =>
+      send(c, 'mackerel', HOSTS, () => [...world.hosts.values()].filter((host) => !host.isRetired).map(toHost), call.signal),
     hostOfInstance: (instanceId, call) =>
       send(
         c,
