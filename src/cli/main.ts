@@ -1,15 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../rollout/errors.js';
 import { checkAmi, checkPort, collectVars, single } from './flags.js';
-import { runIamPolicy } from './iam-policy.js';
 import { redactEnvSecrets } from './redact.js';
 import { jsonOutcome } from './render-json.js';
 import { EXIT, type Io, reportError, shorten } from './io.js';
-import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
-import { runRecover } from './recover.js';
-import { runReplace } from './replace.js';
-import { runStatus } from './status.js';
-import { runSandbox } from './sandbox.js';
+import { DEFAULT_JOURNAL_DIR } from './journal-dir.js';
 
 const configOption = () => new Option('--config <file>', 'configuration file').default('./replacer.yml').argParser(single('--config'));
 const journalOption = () =>
@@ -60,6 +55,7 @@ export const main = async (argv: readonly string[], given: Io): Promise<number> 
   return code;
 };
 
+// Each command's module is imported when it runs, so `--help` loads neither the SDK nor the engine.
 const run = async (argv: readonly string[], io: Io): Promise<number> => {
   let code: number = EXIT.ok;
   const program = new Command('mackerel-replacer')
@@ -96,12 +92,12 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--plan <file>', 'apply exactly this reviewed plan (plan --out), or refuse if the role or the image changed', single('--plan'))
     .option('--yes', 'do not ask before acting (only ever asked on a terminal)')
     .action(async (flags) => {
-      code = await runReplace(flags, io);
+      code = await (await import('./replace.js')).runReplace(flags, io);
     });
   deployCommand('plan', 'print what replace would do, and change nothing')
     .option('--out <file>', 'save the plan for replace --plan', single('--out'))
     .action(async (flags) => {
-      code = await runReplace({ ...flags, dryRun: true }, io);
+      code = await (await import('./replace.js')).runReplace({ ...flags, dryRun: true }, io);
     });
   for (const [name, description] of [
     ['resume', 'finish a deploy from where it stopped'],
@@ -116,7 +112,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
       .addOption(jsonOption())
       .addOption(journalOption())
       .action(async (deployId: string, flags) => {
-        code = await runRecover(name, deployId, flags, io);
+        code = await (await import('./recover.js')).runRecover(name, deployId, flags, io);
       });
   }
   program
@@ -126,7 +122,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .addOption(journalOption())
     .option('--json', 'print JSON')
     .action(async (deployId: string | undefined, flags) => {
-      code = await runStatus(deployId, flags, io);
+      code = await (await import('./status.js')).runStatus(deployId, flags, io);
     });
   program
     .command('iam-policy')
@@ -135,7 +131,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--env <env>', 'environment (default: defaultEnv, or the only one)', single('--env'))
     .requiredOption('--role <role>', 'role to deploy', single('--role'))
     .action(async (flags) => {
-      code = await runIamPolicy(flags, io);
+      code = await (await import('./iam-policy.js')).runIamPolicy(flags, io);
     });
   program
     .command('sandbox')
@@ -144,7 +140,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--port <port>', 'port to listen on (0: any free one)', single('--port', checkPort), 4580)
     .option('--api-key <key>', 'the Mackerel API key the sandbox accepts', single('--api-key'), 'sandbox')
     .action(async (flags) => {
-      code = await runSandbox(flags, io);
+      code = await (await import('./sandbox.js')).runSandbox(flags, io);
     });
 
   try {
