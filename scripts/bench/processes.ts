@@ -44,8 +44,12 @@ export const runNode = async (args: readonly string[], env: Readonly<Record<stri
   const output = collect(child);
   const [code] = (await once(child, 'exit')) as [number | null];
   const wallMs = performance.now() - started;
-  const usage = JSON.parse(await readFile(usageFile, 'utf8')) as { cpuSeconds: number; peakRssMb: number };
-  return { code: code ?? 1, wallMs, ...usage, ...output };
+  const usage = await readFile(usageFile, 'utf8').catch(() => {
+    throw new Error(
+      `node ${args.join(' ')} ended (code ${code}) without reporting its usage: it crashed or was killed\n${output.stderr.slice(-2000)}`,
+    );
+  });
+  return { code: code ?? 1, wallMs, ...(JSON.parse(usage) as { cpuSeconds: number; peakRssMb: number }), ...output };
 };
 
 /** Runs the built CLI with `args`. */
