@@ -1,7 +1,7 @@
 // What the built CLI loads before it answers: a hook that sees every module resolved prints its
 // specifier, so a static import of the AWS SDK, undici or zod on the way to `--help` shows up here.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -63,5 +63,17 @@ describe('startup', () => {
     expect(code).toBe(0);
     expect(packages).toContain('commander');
     expect([...packages].filter((name) => name.startsWith('@aws-sdk/') || name === 'undici')).toEqual([]);
+  });
+
+  it('takes the AWS SDK through require (src/aws/sdk.ts): no module of src imports a value from it', async () => {
+    const src = fileURLToPath(new URL('../../src/', import.meta.url));
+    const files = (await readdir(src, { recursive: true })).filter((file) => file.endsWith('.ts'));
+    const importing = [];
+    for (const file of files) {
+      const source = await readFile(join(src, file), 'utf8');
+      if (/^import\s+(?!type\b)[^;]*from\s+'@aws-sdk\//m.test(source)) importing.push(file);
+    }
+    expect(files).toContain(join('aws', 'sdk.ts'));
+    expect(importing).toEqual([]);
   });
 });
