@@ -1,6 +1,7 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { redactErrors } from './redact.js';
+import { ec2Sdk, elbv2Sdk } from './sdk.js';
 
 export interface AwsClients {
   readonly ec2: EC2Client;
@@ -23,8 +24,12 @@ export const createAwsClients = (options: { region?: string; requestTimeoutMs?: 
     connectionTimeout: 5_000,
   };
   const config = { region, maxAttempts: 5, requestHandler };
-  const clients = { ec2: new EC2Client(config), elbv2: new ElasticLoadBalancingV2Client(config) };
-  redactErrors(clients.ec2);
-  redactErrors(clients.elbv2);
+  const clients = { ec2: new ec2Sdk.EC2Client(config), elbv2: new elbv2Sdk.ElasticLoadBalancingV2Client(config) };
+  for (const client of [clients.ec2, clients.elbv2]) {
+    redactErrors(client);
+    // Its default no-op logger still gets a sensitive-field-filtered copy of every response: at
+    // thousands of instances that copy is a large share of what a poll allocates. The tool logs nothing.
+    client.middlewareStack.remove('loggerMiddleware');
+  }
   return clients;
 };

@@ -1,26 +1,30 @@
-import {
-  CreateTagsCommand,
-  DeleteTagsCommand,
-  type _InstanceType,
-  DescribeImagesCommand,
-  type DescribeInstancesCommandInput,
-  DescribeInstancesCommand,
-  DescribeSubnetsCommand,
-  type EC2Client,
-  type Image as Ec2Image,
-  type Instance as Ec2Instance,
-  type Filter,
-  paginateDescribeImages,
-  paginateDescribeInstances,
-  RunInstancesCommand,
-  type RunInstancesCommandInput,
-  type Tag,
-  TerminateInstancesCommand,
+import type {
+  _InstanceType,
+  DescribeInstancesCommandInput,
+  EC2Client,
+  Image as Ec2Image,
+  Instance as Ec2Instance,
+  Filter,
+  RunInstancesCommandInput,
+  Tag,
 } from '@aws-sdk/client-ec2';
 import { UsageError } from '../rollout/errors.js';
 import type { Call, Fleet, Image, ImageSelector, Instance, InstanceState, LaunchRequest } from '../rollout/ports.js';
 import { chunk } from '../shared/chunk.js';
 import { callAws } from './errors.js';
+import { ec2Sdk } from './sdk.js';
+
+const {
+  CreateTagsCommand,
+  DeleteTagsCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSubnetsCommand,
+  paginateDescribeImages,
+  paginateDescribeInstances,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} = ec2Sdk;
 
 const BATCH = 100;
 /** DescribeInstances' largest page: a fleet found by filter costs a call per 1,000 instances, not per 100. */

@@ -1,16 +1,18 @@
-import {
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { UsageError } from '../rollout/errors.js';
+import type { Balancer, Call, TargetGroup, TargetState } from '../rollout/ports.js';
+import { chunk } from '../shared/chunk.js';
+import { callAws } from './errors.js';
+import { elbv2Sdk } from './sdk.js';
+
+const {
   DeregisterTargetsCommand,
   DescribeLoadBalancersCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
-  type ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
-import { UsageError } from '../rollout/errors.js';
-import type { Balancer, Call, TargetGroup, TargetState } from '../rollout/ports.js';
-import { chunk } from '../shared/chunk.js';
-import { callAws } from './errors.js';
+} = elbv2Sdk;
 
 const BATCH = 100;
 const DEFAULT_DEREGISTRATION_DELAY = 300;

@@ -1,6 +1,7 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { maskSecrets } from '../shared/mask.js';
+import { ec2Sdk } from './sdk.js';
 
 type Credentials = EC2Client['config']['credentials'];
 
@@ -35,6 +36,6 @@ const step = { step: 'initialize', name: 'redactSecretsInErrors' } as const;
  * quote the request's headers or body in its message. Runs outermost, after the SDK's retries.
  */
 export const redactErrors = (client: EC2Client | ElasticLoadBalancingV2Client): void => {
-  if (client instanceof EC2Client) client.middlewareStack.add(redacting(client.config.credentials), step);
+  if (client instanceof ec2Sdk.EC2Client) client.middlewareStack.add(redacting(client.config.credentials), step);
   else client.middlewareStack.add(redacting(client.config.credentials), step);
 };

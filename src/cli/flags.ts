@@ -1,4 +1,4 @@
-import { AMI_HINT, AMI_ID } from '../config/schema.js';
+import { AMI_HINT, AMI_ID } from '../config/ami.js';
 import { UsageError } from '../rollout/errors.js';
 import { TAG_LIMITS } from '../rollout/tags.js';
 import { VAR_NAME_MAX } from '../rollout/template.js';

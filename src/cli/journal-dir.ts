@@ -4,6 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileKind, osReason } from '../config/read.js';
 import { UsageError } from '../rollout/errors.js';
 
+export const DEFAULT_JOURNAL_DIR = '.mackerel-replacer/deploys';
+
 /**
  * Creates the journal folder and proves a deploy record can be kept there (a probe file written,
  * fsynced and removed), so a deploy never changes anything it could not then record.

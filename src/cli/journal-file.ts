@@ -8,7 +8,7 @@ import type { Journal } from '../rollout/ports.js';
 import type { DeployRecord } from '../rollout/record.js';
 import { recordSchema } from './record-schema.js';
 
-export const DEFAULT_JOURNAL_DIR = '.mackerel-replacer/deploys';
+export { DEFAULT_JOURNAL_DIR } from './journal-dir.js';
 
 /** Far above a record of 10,000 instances (about 2 MB); a FIFO or /dev/zero is refused, never read. */
 const RECORD_MAX_BYTES = 64 * 1024 * 1024;

@@ -1,17 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../rollout/errors.js';
 import { checkAmi, checkPort, collectVars, single } from './flags.js';
-import { runHosts } from './hosts.js';
-import { runIamPolicy } from './iam-policy.js';
 import { redactEnvSecrets } from './redact.js';
 import { jsonOutcome } from './render-json.js';
 import { EXIT, type Io, reportError, shorten } from './io.js';
-import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
-import { runRecover } from './recover.js';
-import { runReplace } from './replace.js';
+import { DEFAULT_JOURNAL_DIR } from './journal-dir.js';
 import { collectReports } from './report-file.js';
-import { runStatus } from './status.js';
-import { runSandbox } from './sandbox.js';
 
 const configOption = () => new Option('--config <file>', 'configuration file').default('./replacer.yml').argParser(single('--config'));
 const journalOption = () =>
@@ -67,6 +61,7 @@ export const main = async (argv: readonly string[], given: Io): Promise<number> 
   return code;
 };
 
+// Each command's module is imported when it runs, so `--help` loads neither the SDK nor the engine.
 const run = async (argv: readonly string[], io: Io): Promise<number> => {
   let code: number = EXIT.ok;
   const program = new Command('mackerel-replacer')
@@ -104,12 +99,12 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--yes', 'do not ask before acting (only ever asked on a terminal)')
     .addOption(reportOption())
     .action(async (flags) => {
-      code = await runReplace(flags, io);
+      code = await (await import('./replace.js')).runReplace(flags, io);
     });
   deployCommand('plan', 'print what replace would do, and change nothing')
     .option('--out <file>', 'save the plan for replace --plan', single('--out'))
     .action(async (flags) => {
-      code = await runReplace({ ...flags, dryRun: true }, io);
+      code = await (await import('./replace.js')).runReplace({ ...flags, dryRun: true }, io);
     });
   for (const [name, description] of [
     ['resume', 'finish a deploy from where it stopped'],
@@ -125,7 +120,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
       .addOption(reportOption())
       .addOption(journalOption())
       .action(async (deployId: string, flags) => {
-        code = await runRecover(name, deployId, flags, io);
+        code = await (await import('./recover.js')).runRecover(name, deployId, flags, io);
       });
   }
   program
@@ -135,7 +130,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .addOption(journalOption())
     .option('--json', 'print JSON')
     .action(async (deployId: string | undefined, flags) => {
-      code = await runStatus(deployId, flags, io);
+      code = await (await import('./status.js')).runStatus(deployId, flags, io);
     });
   const roleCommand = (name: string, description: string) =>
     program
@@ -147,10 +142,10 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
   roleCommand('hosts', "list the role's hosts: instance, AZ, AMI, Mackerel host and status, health in each target group; changes nothing")
     .option('--json', 'print JSON')
     .action(async (flags) => {
-      code = await runHosts(flags, io);
+      code = await (await import('./hosts.js')).runHosts(flags, io);
     });
   roleCommand('iam-policy', 'print the least IAM policy that deploying the role needs (JSON)').action(async (flags) => {
-    code = await runIamPolicy(flags, io);
+    code = await (await import('./iam-policy.js')).runIamPolicy(flags, io);
   });
   program
     .command('sandbox')
@@ -159,7 +154,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--port <port>', 'port to listen on (0: any free one)', single('--port', checkPort), 4580)
     .option('--api-key <key>', 'the Mackerel API key the sandbox accepts', single('--api-key'), 'sandbox')
     .action(async (flags) => {
-      code = await runSandbox(flags, io);
+      code = await (await import('./sandbox.js')).runSandbox(flags, io);
     });
 
   try {

@@ -1,7 +1,4 @@
-import { createAwsClients } from '../aws/clients.js';
-import { createFleet } from '../aws/ec2.js';
-import { createBalancer } from '../aws/elbv2.js';
-import { createMackerelClient } from '../mackerel/client.js';
+import type { AwsClients } from '../aws/clients.js';
 import type { Deps } from '../rollout/deploy.js';
 import { UsageError } from '../rollout/errors.js';
 import type { Emit } from '../rollout/events.js';
@@ -10,6 +7,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkEndpoints } from './endpoints.js';
 import { createFileJournal } from './journal-file.js';
+import { lazily } from './lazy.js';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -24,20 +22,23 @@ export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, jo
   checkEndpoints(env);
   const apiKey = env.MACKEREL_APIKEY;
   if (!apiKey) throw new UsageError('MACKEREL_APIKEY is not set', 'export MACKEREL_APIKEY with a Read+Write API key of the organization');
-  const { ec2, elbv2 } = createAwsClients({ region });
+  let clients: Promise<AwsClients> | undefined;
+  const aws = () => (clients ??= import('../aws/clients.js').then(({ createAwsClients }) => createAwsClients({ region })));
   return {
-    fleet: createFleet(ec2),
-    balancer: createBalancer(elbv2),
-    monitor: createMackerelClient({
-      apiKey,
-      apiBase: env.MACKEREL_APIBASE || 'https://api.mackerelio.com',
-      // Throttling and outages are shown as they happen, not only when the retries run out.
-      onRetry: ({ operation, attempt, code, waitMs }) =>
-        emit({
-          type: 'warning',
-          message: `Mackerel ${operation} answered ${code}; retry ${attempt}${waitMs === undefined ? '' : ` in ${Math.round(waitMs / 1000)}s, as the API asked`}`,
-        }),
-    }),
+    fleet: lazily(async () => (await import('../aws/ec2.js')).createFleet((await aws()).ec2)),
+    balancer: lazily(async () => (await import('../aws/elbv2.js')).createBalancer((await aws()).elbv2)),
+    monitor: lazily(async () =>
+      (await import('../mackerel/client.js')).createMackerelClient({
+        apiKey,
+        apiBase: env.MACKEREL_APIBASE || 'https://api.mackerelio.com',
+        // Throttling and outages are shown as they happen, not only when the retries run out.
+        onRetry: ({ operation, attempt, code, waitMs }) =>
+          emit({
+            type: 'warning',
+            message: `Mackerel ${operation} answered ${code}; retry ${attempt}${waitMs === undefined ? '' : ` in ${Math.round(waitMs / 1000)}s, as the API asked`}`,
+          }),
+      }),
+    ),
     journal: createFileJournal(journalDir),
     clock: systemClock,
     emit,

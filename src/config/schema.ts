@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { TAG_DEPLOY, TAG_ENV, TAG_LIMITS, TAG_MANAGED_BY, TOOL_TAGS, VAR_BUDGET } from '../rollout/tags.js';
 import { VAR_NAME_MAX } from '../rollout/template.js';
+import { AMI_HINT, AMI_ID } from './ami.js';
 import { parseDuration } from './duration.js';
 
 // Every message says what is allowed; the loader adds the field path and the value it got.
@@ -48,10 +49,6 @@ const duration = (fallback: string, max: string) => boundedDuration(max).prefaul
 
 const perAzHint = 'expected a positive integer or "match"';
 const maxInstancesHint = 'expected a positive integer of at most 10000';
-
-/** EC2's image ids: "ami-" and 8 or 17 lowercase hex digits. */
-export const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-export const AMI_HINT = 'an AMI id like "ami-0123abcd" (8 or 17 hex digits)';
 
 const ami = z.union(
   [

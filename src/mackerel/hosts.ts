@@ -12,7 +12,8 @@ const hostSchema = z.object({
   roles: z.record(z.string(), z.array(z.string())).nullish(),
   meta: z
     .object({
-      cloud: z.object({ provider: z.string(), metadata: z.record(z.string(), z.unknown()).nullish() }).nullish(),
+      // Of the agent's metadata only the instance id is read; the rest is left out of the copy.
+      cloud: z.object({ provider: z.string(), metadata: z.object({ 'instance-id': z.unknown() }).nullish() }).nullish(),
     })
     .nullish(),
 });

@@ -13,9 +13,12 @@ export type SandboxOptions = ({ readonly seed: SandboxSeed } | { readonly config
   readonly apiKey?: string;
   /** @default 0 (any free port) */
   readonly port?: number;
-  /** Real ms per simulated ms. @default 0.01 (a simulated second lasts 10 ms) */
+  /** Real ms per simulated ms. @default DEFAULT_TIME_SCALE */
   readonly timeScale?: number;
 };
+
+/** Real ms per simulated ms: a simulated second lasts 10 ms. */
+export const DEFAULT_TIME_SCALE = 0.01;
 
 export interface Sandbox {
   /** `http://127.0.0.1:<port>`: the Mackerel API base and the AWS endpoint at once. */
@@ -49,7 +52,7 @@ const listen = (server: ReturnType<typeof createServer>, port: number) =>
 export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> => {
   const seed = 'seed' in options ? options.seed : seedFromConfig(options.config);
   const apiKey = options.apiKey ?? 'sandbox';
-  const clock = createSimClock(options.timeScale ?? 0.01);
+  const clock = createSimClock(options.timeScale ?? DEFAULT_TIME_SCALE);
   const world = createWorld({ clock, region: seed.region });
   seedWorld(world, seed);
   const requests: RequestRecord[] = [];

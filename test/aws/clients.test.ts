@@ -115,4 +115,12 @@ describe('createAwsClients', () => {
     expect((error as ApiError).hint).toContain('AWS_REGION');
     expect(server.requests).toHaveLength(0);
   });
+
+  it('drops the SDK logger middleware, which copies every response for a logger that prints nothing', () => {
+    const { ec2, elbv2 } = createAwsClients({});
+    for (const client of [ec2, elbv2]) {
+      expect(client.middlewareStack.identify().join('\n')).not.toMatch(/loggerMiddleware/);
+      expect(client.middlewareStack.identify().length).toBeGreaterThan(0);
+    }
+  });
 });

@@ -8,10 +8,17 @@ import { spec } from '../rollout/fixtures.js';
 const AWS_DIR = fileURLToPath(new URL('../../src/aws/', import.meta.url));
 const iamPrefix: Record<string, string> = { ec2: 'ec2', 'elastic-load-balancing-v2': 'elasticloadbalancing' };
 
-/** What each adapter file imports from an SDK client package: export name → IAM service prefix. */
+/** The SDK client packages, by the name src/aws/sdk.ts requires each as. */
+const sdkPackages: Record<string, string> = { ec2Sdk: 'ec2', elbv2Sdk: 'elastic-load-balancing-v2' };
+
+/** What each adapter file takes from an SDK client package (see src/aws/sdk.ts): export name → IAM service prefix. */
 const sdkImports = (source: string): Map<string, string> => {
   const names = new Map<string, string>();
-  for (const [, list, client] of source.matchAll(/import\s*{([^}]*)}\s*from\s*'@aws-sdk\/client-([\w-]+)'/g)) {
+  const taken = [
+    ...[...source.matchAll(/import\s*{([^}]*)}\s*from\s*'@aws-sdk\/client-([\w-]+)'/g)].map(([, list, client]) => [list, client]),
+    ...[...source.matchAll(/const\s*{([^}]*)}\s*=\s*(\w+Sdk)\b/g)].map(([, list, required]) => [list, sdkPackages[required!]]),
+  ];
+  for (const [list, client] of taken) {
     for (const entry of list!.split(',')) {
       const name = entry
         .trim()

@@ -1,0 +1,79 @@
+// What the built CLI loads before it answers: a hook that sees every module resolved prints its
+// specifier, so a static import of the AWS SDK, undici or zod on the way to `--help` shows up here.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
+const MARK = 'resolved: ';
+
+let recorder: string;
+beforeAll(async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mr-startup-'));
+  await writeFile(
+    join(dir, 'hooks.mjs'),
+    `export const resolve = async (specifier, context, next) => {
+  process.stderr.write(${JSON.stringify(MARK)} + specifier + '\\n');
+  return next(specifier, context);
+};\n`,
+  );
+  recorder = join(dir, 'record.mjs');
+  await writeFile(
+    recorder,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
+  );
+});
+
+/** The bare package names the CLI resolved while running `args`, and its exit code. */
+const loadedPackages = (...args: string[]) =>
+  new Promise<{ code: number; packages: Set<string> }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', recorder, BIN, ...args],
+      { env: { PATH: process.env.PATH ?? '' } },
+      (error, _stdout, stderr) => {
+        const specifiers = stderr.split('\n').flatMap((line) => (line.startsWith(MARK) ? [line.slice(MARK.length)] : []));
+        const bare = specifiers.filter((specifier) => !/^(\.|\/|file:|node:)/.test(specifier));
+        const packages = new Set(
+          bare.map((specifier) =>
+            specifier
+              .split('/')
+              .slice(0, specifier.startsWith('@') ? 2 : 1)
+              .join('/'),
+          ),
+        );
+        resolve({ code: error ? Number(error.code) : 0, packages });
+      },
+    );
+  });
+
+describe('startup', () => {
+  it('--help loads commander alone: no AWS SDK, undici or zod', async () => {
+    const { code, packages } = await loadedPackages('--help');
+    expect(code).toBe(0);
+    expect([...packages]).toEqual(['commander']);
+  });
+
+  it('status of an empty journal loads neither the AWS SDK nor undici', async () => {
+    const journal = await mkdtemp(join(tmpdir(), 'mr-startup-journal-'));
+    const { code, packages } = await loadedPackages('status', '--journal-dir', journal);
+    expect(code).toBe(0);
+    expect(packages).toContain('commander');
+    expect([...packages].filter((name) => name.startsWith('@aws-sdk/') || name === 'undici')).toEqual([]);
+  });
+
+  it('takes the AWS SDK through require (src/aws/sdk.ts): no module of src imports a value from it', async () => {
+    const src = fileURLToPath(new URL('../../src/', import.meta.url));
+    const files = (await readdir(src, { recursive: true })).filter((file) => file.endsWith('.ts'));
+    const importing = [];
+    for (const file of files) {
+      const source = await readFile(join(src, file), 'utf8');
+      if (/^import\s+(?!type\b)[^;]*from\s+'@aws-sdk\//m.test(source)) importing.push(file);
+    }
+    expect(files).toContain(join('aws', 'sdk.ts'));
+    expect(importing).toEqual([]);
+  });
+});
