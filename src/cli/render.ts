@@ -19,6 +19,9 @@ export const duration = (ms: number): string => {
   return `${sec}s`;
 };
 
+const pacingLine = ({ bucket, rounds, refillMs }: NonNullable<Plan['pacing']>): string =>
+  `  paced: EC2's launch bucket holds ${bucket.burst} instances and refills ${bucket.refillPerSecond}/s, so ${rounds} rounds, the last about ${duration(refillMs)} after the first`;
+
 const list = (ids: readonly string[]): string => (ids.length > 0 ? ids.join(', ') : '-');
 
 /** Turns engine events into timestamped progress lines. */
@@ -42,11 +45,14 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
           ? [`  user data variables: ${event.plan.vars.map((v) => `${v.name}=${v.value} (${v.from})`).join(', ')}`]
           : []),
         ...event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`),
+        ...(event.plan.pacing ? [pacingLine(event.plan.pacing)] : []),
       ].join('\n');
     case 'launch.done':
       return `  ${event.launch.az}: launched ${list(event.instanceIds)}`;
     case 'launch.failed':
       return `  ${event.launch.az}: launch failed: ${event.error}`;
+    case 'launch.paced':
+      return `launch: ${event.launched} of ${event.total} launched; the rest as EC2's launch bucket refills (${event.refillPerSecond}/s), about ${duration(event.remainingMs)}`;
     case 'waiting':
       return `${event.phase}: ${event.done}/${event.total} ${event.what}; waiting on ${event.pending.join(', ')}, ${duration(event.elapsedMs)}${event.timeoutMs === undefined ? '' : ` of ${duration(event.timeoutMs)}`}`;
     case 'step.done':
@@ -68,6 +74,7 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonl
   ...(plan.vars && plan.vars.length > 0 ? [`  user data variables:`, ...plan.vars.map((v) => `    ${v.name}=${v.value} (${v.from})`)] : []),
   `  old: ${snapshot.members.length} instances: ${list(snapshot.members.map((m) => `${m.instanceId} (${m.az})`))}`,
   ...plan.launches.map((l) => `  new: ${l.count} in ${l.az} via ${l.subnetId}`),
+  ...(plan.pacing ? [pacingLine(plan.pacing)] : []),
   `  gates: Mackerel registration${targetGroups.length > 0 ? `, target health in ${targetGroups.map(groupName).join(', ')}` : ''}`,
 ];
 

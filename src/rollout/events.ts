@@ -37,6 +37,8 @@ export type DeployEvent =
   | { type: 'plan.made'; plan: Plan }
   | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[] }
   | { type: 'launch.failed'; launch: AzLaunch; error: string }
+  /** Some of the plan waits for EC2's launch bucket to refill; `remainingMs` is how long that takes. */
+  | { type: 'launch.paced'; launched: number; total: number; refillPerSecond: number; remainingMs: number }
   | {
       type: 'waiting';
       phase: Phase;
