@@ -70,6 +70,9 @@ export const tokensAt = (now: number, bucket: LaunchBucket, launched: readonly L
   return tokens;
 };
 
-/** Milliseconds until the bucket holds `wanted` tokens. */
+// EC2 adds refill tokens once a second, and its clock is not ours: a second more than the model says.
+const MARGIN_MS = 1000;
+
+/** Milliseconds until the bucket surely holds `wanted` tokens. */
 export const waitMs = (tokens: number, wanted: number, bucket: LaunchBucket): number =>
-  tokens >= wanted ? 0 : Math.ceil(((wanted - tokens) / bucket.refillPerSecond) * 1000);
+  tokens >= wanted ? 0 : Math.ceil(((wanted - tokens) / bucket.refillPerSecond) * 1000) + MARGIN_MS;

@@ -96,6 +96,7 @@ describe('the example config', () => {
       pollInterval: 100,
       newHostStatus: 'working',
       targetsPerGroup: 1000,
+      launchBucket: { burst: 1000, refillPerSecond: 2 },
     });
   });
 
@@ -119,6 +120,7 @@ describe('the example config', () => {
       pollInterval: 100,
       newHostStatus: 'working',
       targetsPerGroup: 1000,
+      launchBucket: { burst: 1000, refillPerSecond: 2 },
     });
   });
 });
