@@ -23,10 +23,12 @@ export const launchPaced = async (
   let launched = 0;
   for (const round of rounds) {
     const todo = round.filter((chunk) => chunkIds(chunk) === undefined);
-    const wanted = todo.reduce((sum, chunk) => sum + chunk.count, 0);
-    const wait = waitMs(tokensAt(deps.clock.now(), bucket, Object.values(deploy.launchedChunks ?? {})), wanted, bucket);
-    if (wait > 0) await deps.clock.sleep(wait, call.signal);
-    if (todo.length > 0) await launchChunks(todo);
+    if (todo.length > 0) {
+      const wanted = todo.reduce((sum, chunk) => sum + chunk.count, 0);
+      const wait = waitMs(tokensAt(deps.clock.now(), bucket, Object.values(deploy.launchedChunks ?? {})), wanted, bucket);
+      if (wait > 0) await deps.clock.sleep(wait, call.signal);
+      await launchChunks(todo);
+    }
     launched += round.reduce((sum, chunk) => sum + chunk.count, 0);
     if (launched < total) {
       deps.emit({
