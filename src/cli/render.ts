@@ -20,6 +20,9 @@ export const duration = (ms: number): string => {
   return `${sec}s`;
 };
 
+const pacingLine = ({ bucket, rounds, refillMs }: NonNullable<Plan['pacing']>): string =>
+  `  paced: EC2's launch bucket holds ${bucket.burst} instances and refills ${bucket.refillPerSecond}/s, so ${rounds} rounds, the last about ${duration(refillMs)} after the first`;
+
 const list = (ids: readonly string[]): string => (ids.length > 0 ? ids.join(', ') : '-');
 
 /** Turns engine events into timestamped progress lines. */
@@ -43,11 +46,14 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
           ? [`  user data variables: ${event.plan.vars.map((v) => `${v.name}=${v.value} (${v.from})`).join(', ')}`]
           : []),
         ...event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`),
+        ...(event.plan.pacing ? [pacingLine(event.plan.pacing)] : []),
       ].join('\n');
     case 'launch.done':
       return `  ${event.launch.az}: launched ${list(event.instanceIds)}`;
     case 'launch.failed':
       return `  ${event.launch.az}: launch failed: ${event.error}`;
+    case 'launch.paced':
+      return `launch: ${event.launched} of ${event.total} launched; the rest as EC2's launch bucket refills (${event.refillPerSecond}/s), about ${duration(event.remainingMs)}`;
     case 'waiting':
       return `${event.phase}: ${event.done}/${event.total} ${event.what}; waiting on ${event.pending.join(', ')}, ${duration(event.elapsedMs)}${event.timeoutMs === undefined ? '' : ` of ${duration(event.timeoutMs)}`}`;
     case 'step.done':
@@ -99,6 +105,7 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonl
         launch ? `    new: ${launch.count} x ${plan.instanceType} in ${launch.subnetId}` : '    new: none',
       ];
     }),
+    ...(plan.pacing ? [pacingLine(plan.pacing)] : []),
     `  checks passed:`,
     ...plan.checks.map((check) => `    ${check}`),
     `  gates: Mackerel registration${targetGroups.length > 0 ? `, target health in ${targetGroups.map(groupName).join(', ')}` : ''}`,

@@ -56,6 +56,7 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     pollInterval: config.pollInterval,
     newHostStatus: environment.mackerel.newHostStatus,
     targetsPerGroup: config.limits.targetsPerGroup,
+    launchBucket: { burst: config.limits.launchBurst, refillPerSecond: config.limits.launchRefillPerSecond },
   };
   return fillNow(spec);
 };

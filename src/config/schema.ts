@@ -173,6 +173,13 @@ export const configSchema = strict({
   /** The account's AWS quotas, where they were raised. */
   limits: strict({
     targetsPerGroup: z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' }).default(1000),
+    /** EC2's RunInstances resource bucket: instances launched at once, then this many per second. */
+    launchBurst: z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' }).default(1000),
+    launchRefillPerSecond: z
+      .number({ error: 'expected a positive number of instances per second' })
+      .positive({ error: 'expected a positive number of instances per second' })
+      .max(1000, { error: 'expected at most 1000 instances per second' })
+      .default(2),
   }).prefault({}),
   environments: named('environment', environment),
 }).superRefine((config, ctx) => {

@@ -116,6 +116,8 @@ export const replace = async (
     staleHosts: snapshot.stale.map((host) => host.hostId),
     launches: plan.launches,
     launched: {},
+    launchBucket: spec.launchBucket,
+    launchedChunks: {},
     registeredGroups: [],
     cutoverBegun: false,
     terminated: [],
@@ -152,8 +154,9 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
   await timed(run, 'launch', async () => {
     // Before anything is launched, so resume and rollback from another machine find the old fleet.
     await deps.fleet.tag(oldIds(record), { [TAG_REPLACED_BY]: record.deployId }, call);
-    await launchAll(spec, record, deps, call, async (az, ids) => {
-      record.launched[az] = ids;
+    await launchAll(spec, record, deps, call, async (chunk, ids) => {
+      record.launchedChunks = { ...record.launchedChunks, [chunk.clientToken]: { ids, at: deps.clock.now() } };
+      record.launched[chunk.az] = [...new Set([...(record.launched[chunk.az] ?? []), ...ids])];
       await save(run);
     });
   });

@@ -48,6 +48,8 @@ export type DeployEvent =
       launched: Readonly<Record<string, readonly string[]>>;
     }
   | { type: 'instances.marked'; mark: Mark; ids: readonly string[] }
+  /** Some of the plan waits for EC2's launch bucket to refill; `remainingMs` is how long that takes. */
+  | { type: 'launch.paced'; launched: number; total: number; refillPerSecond: number; remainingMs: number }
   | {
       type: 'waiting';
       phase: Phase;

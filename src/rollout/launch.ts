@@ -7,6 +7,8 @@ import { marker } from './marks.js';
 import { type LaunchFacts, TAG_DEPLOY, instanceTags } from './tags.js';
 import { bootVerdict } from './verdicts.js';
 import { waitFor } from './wait.js';
+import { launchPaced } from './paced-launch.js';
+import type { DeployRecord } from './record.js';
 
 /** The RunInstances request for one AZ of the plan; preflight's DryRun sends the same. */
 export const launchRequest = (
@@ -28,36 +30,38 @@ export const launchRequest = (
 });
 
 /**
- * Launches every AZ at once and waits until all new instances run. `keep` persists each AZ's
- * ids as soon as EC2 returns them, so a failure or a crash anywhere still rolls back everything.
- * The ClientTokens make a repeated call (resume) return the same instances.
+ * Launches the plan in rounds the launch bucket allows (one round, every AZ at once, when it holds
+ * the whole plan) and waits until all new instances run. `keep` persists each chunk's ids as soon
+ * as EC2 returns them, so a failure or a crash anywhere still rolls back everything; a chunk the
+ * journal holds is not sent again. The ClientTokens make a repeated call (resume) return the same instances.
  */
 export const launchAll = async (
   spec: RoleSpec,
-  deploy: LaunchFacts & Pick<Plan, 'image'>,
+  deploy: LaunchFacts & Pick<Plan, 'image'> & Pick<DeployRecord, 'launchBucket' | 'launchedChunks'>,
   deps: { fleet: Fleet; clock: Clock; emit: Emit },
   call: Call,
-  keep: (az: string, ids: string[]) => Promise<void>,
+  keep: (chunk: AzLaunch, ids: string[]) => Promise<void>,
 ): Promise<string[]> => {
   const tags = instanceTags(spec, deploy);
-  const results = await Promise.allSettled(
-    deploy.launches.map(async (launch) => {
-      const instances = await deps.fleet.launch(launchRequest(spec, deploy, launch, tags), call);
-      const ids = instances.map((instance) => instance.id);
-      await keep(launch.az, ids);
-      deps.emit({ type: 'launch.done', launch, instanceIds: ids });
-      return ids;
-    }),
-  );
-  const failures = results.flatMap((result, index) => {
-    if (result.status === 'fulfilled') return [];
-    const launch = deploy.launches[index]!;
-    const error = message(result.reason);
-    deps.emit({ type: 'launch.failed', launch, error });
-    return [`${launch.az}: ${error}`];
-  });
-  if (failures.length > 0) throw new Error(`launch failed in ${failures.join('; ')}`);
-  const ids = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
+  const launchChunks = async (chunks: readonly AzLaunch[]): Promise<void> => {
+    const results = await Promise.allSettled(
+      chunks.map(async (launch) => {
+        const instances = await deps.fleet.launch(launchRequest(spec, deploy, launch, tags), call);
+        const ids = instances.map((instance) => instance.id);
+        await keep(launch, ids);
+        deps.emit({ type: 'launch.done', launch, instanceIds: ids });
+      }),
+    );
+    const failures = results.flatMap((result, index) => {
+      if (result.status === 'fulfilled') return [];
+      const launch = chunks[index]!;
+      const error = message(result.reason);
+      deps.emit({ type: 'launch.failed', launch, error });
+      return [`${launch.az}: ${error}`];
+    });
+    if (failures.length > 0) throw new Error(`launch failed in ${failures.join('; ')}`);
+  };
+  const ids = await launchPaced(deploy, spec.launchBucket, launchChunks, deps, call);
   const launched = () => deps.fleet.findByTag(TAG_DEPLOY, deploy.deployId, call, { withTerminated: true });
   const markRunning = marker(deps.emit, 'running');
   await waitFor(

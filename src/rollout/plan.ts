@@ -1,4 +1,5 @@
 import { UsageError } from './errors.js';
+import { type LaunchBucket, launchRounds, refillMs } from './pacing.js';
 import type { Image, Subnet } from './ports.js';
 import { type Promotion, type ShippedVar, formatVars } from './promotion.js';
 import type { RoleSpec } from './spec.js';
@@ -25,10 +26,12 @@ export interface Plan {
   readonly vars?: readonly ShippedVar[];
   /** Set when the image and the variables are another environment's last successful deploy's. */
   readonly promotion?: Promotion;
+  /** Set when the plan launches more than EC2's launch bucket holds: the rest waits for its refill. */
+  readonly pacing?: { readonly bucket: LaunchBucket; readonly rounds: number; readonly refillMs: number };
 }
 
-/** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15. */
-export const clientToken = (deployId: string, az: string): string => `${deployId}/${az}/0`;
+/** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15; `chunk` is the launch round (pacing.ts). */
+export const clientToken = (deployId: string, az: string, chunk = 0): string => `${deployId}/${az}/${chunk}`;
 
 /** How many new instances go to each AZ. Pure: the same inputs always give the same plan. */
 export const makePlan = (
@@ -68,8 +71,15 @@ export const makePlan = (
       'raise perAz, or set perAz: match to keep the old distribution',
     );
   }
+  const paced = newCount > spec.launchBucket.burst && {
+    pacing: {
+      bucket: spec.launchBucket,
+      rounds: launchRounds(deployId, launches, spec.launchBucket).length,
+      refillMs: refillMs(newCount, spec.launchBucket),
+    },
+  };
   const capacity = spec.targetGroups.length > 0 ? [`capacity never dips: ${newCount} new instances for ${oldCount} old`] : [];
-  return { deployId, image, instanceType: spec.instanceType, launches, newCount, oldCount, checks: capacity };
+  return { deployId, image, instanceType: spec.instanceType, launches, newCount, oldCount, checks: capacity, ...paced };
 };
 
 /** What an operator reviewed (`plan --out`): applied exactly, or refused, by `replace --plan`. */

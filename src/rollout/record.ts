@@ -1,4 +1,5 @@
 import type { Leftover } from './leftovers.js';
+import type { LaunchBucket, LaunchedChunk } from './pacing.js';
 import type { AzLaunch } from './plan.js';
 import type { Image } from './ports.js';
 import type { Member } from './snapshot.js';
@@ -53,6 +54,10 @@ export interface DeployRecord {
   readonly launches: readonly AzLaunch[];
   /** AZ → new instance ids, as EC2 returned them. */
   launched: Record<string, string[]>;
+  /** The launch bucket the deploy paced to (absent in records written before pacing: the config's). */
+  readonly launchBucket?: LaunchBucket;
+  /** ClientToken → what that chunk launched and when: a resume never sends a recorded chunk again. */
+  launchedChunks?: Record<string, LaunchedChunk>;
   registeredGroups: string[];
   /** Once true, the old hosts may be in maintenance and deregistered. */
   cutoverBegun: boolean;

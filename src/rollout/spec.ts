@@ -1,3 +1,4 @@
+import type { LaunchBucket } from './pacing.js';
 import type { ImageSelector } from './ports.js';
 import type { UserDataTemplate } from './template.js';
 
@@ -46,6 +47,8 @@ export interface RoleSpec {
   readonly newHostStatus: 'working' | 'keep';
   /** The quota of targets per target group (old and new targets must fit). */
   readonly targetsPerGroup: number;
+  /** EC2's RunInstances resource bucket for the account and Region (`limits.launchBurst`, `limits.launchRefillPerSecond`). */
+  readonly launchBucket: LaunchBucket;
   /** Milliseconds between two polls of EC2, ELBv2 or Mackerel while waiting. */
   readonly pollInterval: number;
 }

@@ -1,6 +1,7 @@
 import { dryRunError, findInstances, isDryRun } from './ec2-describe.js';
 import { checkTagCount, checkTags } from './ec2-tags.js';
 import { reservationXml, stateXml } from './ec2-xml.js';
+import { takeLaunchTokens } from './launch-bucket.js';
 import { type LaunchSpec, launchInstances, terminateInstances } from './instances.js';
 import { intParam, leaf, listEl, listParam, QueryError, requiredParam, structListParam } from './query.js';
 import type { ActionContext, SimInstance, World } from './world.js';
@@ -78,9 +79,14 @@ const alreadyLaunched = (world: World, params: URLSearchParams): SimInstance[] |
 export const runInstances = (params: URLSearchParams, { world, now }: ActionContext): string => {
   const spec = launchSpec(params, world);
   if (isDryRun(params)) throw dryRunError();
+  // Every accepted launch spends tokens, a ClientToken replay too: the harsher reading.
   const prior = alreadyLaunched(world, params);
-  if (prior) return reservationXml(world, prior);
+  if (prior) {
+    takeLaunchTokens(world, prior.length, now);
+    return reservationXml(world, prior);
+  }
   const az = spec.subnet.az;
+  takeLaunchTokens(world, spec.count, now);
   if (world.faults.take((f) => f.type === 'capacity' && f.az === az)) {
     throw new QueryError(
       500,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { bakeIdFile } from './agent-config.js';
 import { terminateInstances } from './instances.js';
+import { resetLaunchBucket } from './launch-bucket.js';
 import { reconsiderTargets } from './targets.js';
 import { HOST_STATUSES, type StateReason, type World } from './world.js';
 
@@ -28,6 +29,8 @@ export const worldEditSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('load-balancer-az'), az: z.string().min(1), enabled: z.boolean(), arn: z.string().min(1).optional() }),
   /** The ELBv2 quota of targets per target group. */
   z.object({ op: z.literal('targets-per-group'), limit: z.number().int().positive() }),
+  /** EC2's RunInstances resource bucket (defaults 1000 and 2/s); it starts full at the new limits. */
+  z.object({ op: z.literal('launch-bucket'), burst: z.number().int().positive(), refillPerSecond: z.number().positive() }),
   /** The Mackerel organization's default status of a new host. */
   z.object({ op: z.literal('default-host-status'), status: hostStatus }),
   /** Changes the agent config baked into an image; `idFile: true` bakes in the id of a host registered by the instance it was built on. */
@@ -125,6 +128,11 @@ const applyEdit = (world: World, edit: WorldEdit, now: number): void => {
     }
     case 'targets-per-group':
       world.settings.targetsPerGroup = edit.limit;
+      return;
+    case 'launch-bucket':
+      world.settings.launchBurst = edit.burst;
+      world.settings.launchRefillPerSecond = edit.refillPerSecond;
+      resetLaunchBucket(world, now);
       return;
     case 'default-host-status':
       world.settings.defaultHostStatus = edit.status;

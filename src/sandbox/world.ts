@@ -1,6 +1,7 @@
 import type { SimClock } from './clock.js';
 import type { WorldEdit } from './edits.js';
 import { createFaultBox, type FaultBox } from './faults.js';
+import type { LaunchBucketState } from './launch-bucket.js';
 import { createTimeline, type Transition } from './timeline.js';
 
 export const ACCOUNT_ID = '123456789012';
@@ -198,6 +199,7 @@ export interface World {
   /** What the tool's credentials may not do (world edits `deny` and `read-only-key`). */
   readonly access: Access;
   readonly settings: Settings;
+  readonly launchBucket: LaunchBucketState;
   /** Applies every transition due by now and returns now. */
   advance(): number;
   schedule(at: number, run: Transition): void;
@@ -225,6 +227,9 @@ export interface Settings {
   defaultHostStatus: HostStatus;
   /** The ELBv2 quota of targets per target group. */
   targetsPerGroup: number;
+  /** EC2's RunInstances resource bucket: instances when full, and its refill per simulated second. */
+  launchBurst: number;
+  launchRefillPerSecond: number;
 }
 
 /** What an EC2 or ELBv2 action runs against: the world at one instant. */
@@ -289,7 +294,8 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     events,
     faults: createFaultBox(),
     access: { deniedActions: new Set(), readOnlyKeys: new Set() },
-    settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000 },
+    settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000, launchBurst: 1000, launchRefillPerSecond: 2 },
+    launchBucket: { tokens: 1000, at: 0 },
     advance,
     schedule: (at, run) => {
       timeline.schedule(at, run);

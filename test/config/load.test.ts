@@ -96,6 +96,7 @@ describe('the example config', () => {
       pollInterval: 100,
       newHostStatus: 'working',
       targetsPerGroup: 1000,
+      launchBucket: { burst: 1000, refillPerSecond: 2 },
     });
   });
 
@@ -119,6 +120,7 @@ describe('the example config', () => {
       pollInterval: 100,
       newHostStatus: 'working',
       targetsPerGroup: 1000,
+      launchBucket: { burst: 1000, refillPerSecond: 2 },
     });
   });
 });
@@ -156,6 +158,30 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
       },
       'regoin',
       'unknown key; allowed: region, defaultEnv, pollInterval, limits, environments',
+    ],
+    [
+      'a launch burst of zero',
+      ({ top: c }) => {
+        c.limits = { launchBurst: 0 };
+      },
+      'limits.launchBurst',
+      'expected a positive integer, got 0',
+    ],
+    [
+      'a launch refill that is not a number',
+      ({ top: c }) => {
+        c.limits = { launchRefillPerSecond: '2/s' };
+      },
+      'limits.launchRefillPerSecond',
+      'expected a positive number of instances per second, got "2/s"',
+    ],
+    [
+      'a typo in limits',
+      ({ top: c }) => {
+        c.limits = { launchBursts: 10 };
+      },
+      'limits.launchBursts',
+      'unknown key; allowed: targetsPerGroup, launchBurst, launchRefillPerSecond',
     ],
     [
       'a missing field',

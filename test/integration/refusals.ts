@@ -9,6 +9,7 @@ export type WorldEdit =
   | { op: 'target-group'; arn: string; vpcId?: string; targetType?: string; loadBalancer?: null; deregistrationDelaySeconds?: number }
   | { op: 'load-balancer-az'; az: string; enabled: boolean }
   | { op: 'image-agent'; id: string; roles?: string[]; onStart?: string | null; idFile?: boolean; autoRetirement?: boolean }
+  | { op: 'launch-bucket'; burst: number; refillPerSecond: number }
   | { op: 'default-host-status'; status: string }
   | { op: 'image'; id: string; state: string }
   | { op: 'add-image'; name: string; like: string; createdAt?: string }

@@ -50,6 +50,7 @@ export const roleSpec = (role: 'web' | 'worker', overrides: Partial<RoleSpec> = 
   timeouts: { launch: 5 * 60_000, verify: 10 * 60_000, unhealthy: 3 * 60_000, total: 30 * 60_000 },
   newHostStatus: 'working',
   targetsPerGroup: 1000,
+  launchBucket: { burst: 1000, refillPerSecond: 2 },
   pollInterval: 5_000,
   ...overrides,
 });

@@ -19,6 +19,7 @@ export const spec = (overrides: Partial<RoleSpec> = {}): RoleSpec => ({
   pollInterval: 10,
   newHostStatus: 'working',
   targetsPerGroup: 1000,
+  launchBucket: { burst: 1000, refillPerSecond: 2 },
   maxInstances: 100,
   ...overrides,
 });

@@ -1,0 +1,44 @@
+import type { Emit } from './events.js';
+import { type LaunchBucket, launchRounds, tokensAt, waitMs } from './pacing.js';
+import type { AzLaunch } from './plan.js';
+import type { Call, Clock } from './ports.js';
+import type { DeployRecord } from './record.js';
+
+/**
+ * Sends the plan's rounds, each once the bucket holds its tokens by the engine's clock, skipping
+ * chunks the journal already holds. Returns every new instance id, the journal's included.
+ * The bucket the deploy recorded wins over the config's: a resume must cut the same chunks.
+ */
+export const launchPaced = async (
+  deploy: Pick<DeployRecord, 'deployId' | 'launches' | 'launchBucket' | 'launchedChunks'>,
+  configured: LaunchBucket,
+  launchChunks: (chunks: readonly AzLaunch[]) => Promise<void>,
+  deps: { clock: Clock; emit: Emit },
+  call: Call,
+): Promise<string[]> => {
+  const bucket = deploy.launchBucket ?? configured;
+  const rounds = launchRounds(deploy.deployId, deploy.launches, bucket);
+  const total = deploy.launches.reduce((sum, launch) => sum + launch.count, 0);
+  const chunkIds = (chunk: AzLaunch) => deploy.launchedChunks?.[chunk.clientToken]?.ids;
+  let launched = 0;
+  for (const round of rounds) {
+    const todo = round.filter((chunk) => chunkIds(chunk) === undefined);
+    if (todo.length > 0) {
+      const wanted = todo.reduce((sum, chunk) => sum + chunk.count, 0);
+      const wait = waitMs(tokensAt(deps.clock.now(), bucket, Object.values(deploy.launchedChunks ?? {})), wanted, bucket);
+      if (wait > 0) await deps.clock.sleep(wait, call.signal);
+      await launchChunks(todo);
+    }
+    launched += round.reduce((sum, chunk) => sum + chunk.count, 0);
+    if (launched < total) {
+      deps.emit({
+        type: 'launch.paced',
+        launched,
+        total,
+        refillPerSecond: bucket.refillPerSecond,
+        remainingMs: Math.ceil(((total - launched) / bucket.refillPerSecond) * 1000),
+      });
+    }
+  }
+  return rounds.flat().flatMap((chunk) => chunkIds(chunk) ?? []);
+};

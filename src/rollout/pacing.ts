@@ -1,0 +1,78 @@
+// EC2 meters RunInstances with a resource bucket per account and Region (1,000 instances, refilling
+// 2 per second by default). A deploy larger than the bucket launches in rounds that fit the tokens
+// the bucket holds, each round spread across the AZs, instead of colliding with it.
+import type { AzLaunch } from './plan.js';
+import { clientToken } from './plan.js';
+
+export interface LaunchBucket {
+  /** Instances the bucket holds when full. */
+  readonly burst: number;
+  readonly refillPerSecond: number;
+}
+
+/** A chunk launched, as the journal keeps it: its ids, and when (engine clock, epoch ms). */
+export interface LaunchedChunk {
+  readonly ids: readonly string[];
+  readonly at: number;
+}
+
+/** Seconds of refill one later round waits for: fewer, larger RunInstances calls, the same finish. */
+const ROUND_SECONDS = 30;
+
+const roundSizes = (total: number, bucket: LaunchBucket, azs: number): number[] => {
+  const later = Math.min(bucket.burst, Math.max(azs, Math.round(bucket.refillPerSecond * ROUND_SECONDS)));
+  const sizes = [Math.min(total, bucket.burst)];
+  for (let left = total - sizes[0]!; left > 0; left -= sizes.at(-1)!) sizes.push(Math.min(left, later));
+  return sizes;
+};
+
+/**
+ * The plan's launches in rounds: the first takes the full bucket, each later one what refills in
+ * about 30 s. Every round goes to the AZs with the most left to launch, so AZs stay balanced.
+ * One round of the plan's own launches (and tokens) when the bucket holds the whole plan.
+ */
+export const launchRounds = (deployId: string, launches: readonly AzLaunch[], bucket: LaunchBucket): AzLaunch[][] => {
+  const left = launches.map((launch) => launch.count);
+  const total = left.reduce((sum, n) => sum + n, 0);
+  return roundSizes(total, bucket, launches.length).map((size, round) => {
+    const counts = launches.map(() => 0);
+    for (let n = 0; n < size; n++) {
+      const az = left.indexOf(Math.max(...left));
+      left[az]!--;
+      counts[az]!++;
+    }
+    return launches.flatMap((launch, i) =>
+      counts[i]! > 0 ? [{ ...launch, count: counts[i]!, clientToken: clientToken(deployId, launch.az, round) }] : [],
+    );
+  });
+};
+
+/** How long the bucket takes to refill what the plan launches beyond it. */
+export const refillMs = (total: number, bucket: LaunchBucket): number =>
+  Math.ceil((Math.max(0, total - bucket.burst) / bucket.refillPerSecond) * 1000);
+
+/**
+ * Tokens in the bucket at `now`, assumed full before the deploy's first launch, less every chunk
+ * the journal recorded: a resumed deploy waits as the first process would have.
+ */
+export const tokensAt = (now: number, bucket: LaunchBucket, launched: readonly LaunchedChunk[]): number => {
+  let tokens = bucket.burst;
+  let last: number | undefined;
+  const refill = (at: number) => {
+    if (last !== undefined) tokens = Math.min(bucket.burst, tokens + ((at - last) / 1000) * bucket.refillPerSecond);
+    last = at;
+  };
+  for (const chunk of [...launched].sort((a, b) => a.at - b.at)) {
+    refill(chunk.at);
+    tokens -= chunk.ids.length;
+  }
+  refill(now);
+  return tokens;
+};
+
+// EC2 adds refill tokens once a second, and its clock is not ours: a second more than the model says.
+const MARGIN_MS = 1000;
+
+/** Milliseconds until the bucket surely holds `wanted` tokens. */
+export const waitMs = (tokens: number, wanted: number, bucket: LaunchBucket): number =>
+  tokens >= wanted ? 0 : Math.ceil(((wanted - tokens) / bucket.refillPerSecond) * 1000) + MARGIN_MS;
