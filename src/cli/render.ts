@@ -4,6 +4,7 @@ import type { Plan } from '../rollout/plan.js';
 import { type Promotion, formatVars } from '../rollout/promotion.js';
 import type { Snapshot } from '../rollout/snapshot.js';
 import { groupName } from '../rollout/verdicts.js';
+import type { Waves } from '../rollout/waves.js';
 
 export type Write = (line: string) => void;
 
@@ -42,7 +43,10 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
           ? [`  user data variables: ${event.plan.vars.map((v) => `${v.name}=${v.value} (${v.from})`).join(', ')}`]
           : []),
         ...event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`),
+        ...(event.plan.waves ? wavesLines(event.plan.waves) : []),
       ].join('\n');
+    case 'wave.started':
+      return `wave ${event.wave} of ${event.of}: launch ${event.launches.map((l) => `${l.count} in ${l.az}`).join(', ')}; then retire ${list(event.old)}`;
     case 'launch.done':
       return `  ${event.launch.az}: launched ${list(event.instanceIds)}`;
     case 'launch.failed':
@@ -68,7 +72,15 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonl
   ...(plan.vars && plan.vars.length > 0 ? [`  user data variables:`, ...plan.vars.map((v) => `    ${v.name}=${v.value} (${v.from})`)] : []),
   `  old: ${snapshot.members.length} instances: ${list(snapshot.members.map((m) => `${m.instanceId} (${m.az})`))}`,
   ...plan.launches.map((l) => `  new: ${l.count} in ${l.az} via ${l.subnetId}`),
+  ...(plan.waves ? wavesLines(plan.waves) : []),
   `  gates: Mackerel registration${targetGroups.length > 0 ? `, target health in ${targetGroups.map(groupName).join(', ')}` : ''}`,
+];
+
+const wavesLines = (waves: Waves): string[] => [
+  `  in ${waves.waves.length} waves${waves.forcedBy ? `, forced by ${waves.forcedBy}` : ''}:`,
+  ...waves.waves.map(
+    (wave, i) => `    wave ${i + 1}: new ${wave.launches.map((l) => `${l.count} in ${l.az}`).join(', ') || 'none'}; old ${wave.old.length}`,
+  ),
 ];
 
 export const renderSummary = (summary: Summary): string[] => [
@@ -84,7 +96,11 @@ export const renderFailure = (outcome: Extract<Outcome, { kind: 'rolled-back' | 
   outcome.kind === 'rolled-back'
     ? [
         `rolled back deploy ${outcome.deployId}: ${outcome.reason}`,
-        '  the new instances were terminated and their hosts retired; the old fleet is as it was',
+        ...(outcome.waves && outcome.waves.completed > 0
+          ? [
+              `  waves 1 to ${outcome.waves.completed} of ${outcome.waves.total} completed and stay in service; wave ${outcome.waves.completed + 1} was rolled back: its new instances were terminated and its old ones are as they were; later waves were not started`,
+            ]
+          : ['  the new instances were terminated and their hosts retired; the old fleet is as it was']),
       ]
     : [
         `INCOMPLETE: deploy ${outcome.deployId}: ${outcome.reason}`,

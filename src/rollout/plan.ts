@@ -3,6 +3,7 @@ import type { Image, Subnet } from './ports.js';
 import { type Promotion, type ShippedVar, formatVars } from './promotion.js';
 import type { RoleSpec } from './spec.js';
 import type { Snapshot } from './snapshot.js';
+import type { Waves } from './waves.js';
 
 export interface AzLaunch {
   readonly az: string;
@@ -22,10 +23,12 @@ export interface Plan {
   readonly vars?: readonly ShippedVar[];
   /** Set when the image and the variables are another environment's last successful deploy's. */
   readonly promotion?: Promotion;
+  /** Set when the deploy runs in more than one wave. */
+  readonly waves?: Waves;
 }
 
 /** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15. */
-export const clientToken = (deployId: string, az: string): string => `${deployId}/${az}/0`;
+export const clientToken = (deployId: string, az: string, wave = 0): string => `${deployId}/${az}/${wave}`;
 
 /** How many new instances go to each AZ. Pure: the same inputs always give the same plan. */
 export const makePlan = (
