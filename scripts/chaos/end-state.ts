@@ -1,6 +1,6 @@
 // Invariant 3 (no orphans) and the exit codes: how the run ended must match what the world shows.
 import { TG_ARN } from './sandbox-world.js';
-import { type CommandRun, type Evidence, type Violation, hostsOf, newIds, oldIds } from './evidence.js';
+import { type CommandRun, type Evidence, type Violation, completedWaves, hostsOf, newIds, oldIds } from './evidence.js';
 
 const serving = new Set(['initial', 'healthy', 'unhealthy', 'unused']);
 const gone = new Set(['shutting-down', 'terminated']);
@@ -11,28 +11,27 @@ const targetsOf = (ev: Evidence) => (ev.role === 'web' ? ev.after.targetGroups.f
 const stateOf = (ev: Evidence, id: string) => ev.after.instances.find((instance) => instance.id === id)?.state;
 
 /** Replaced: the old fleet gone, the plan's new instances running, working and healthy. */
-const replacedWorld = (ev: Evidence): Violation[] => {
+const replacedWorld = (ev: Evidence, olds = oldIds(ev), fresh = newIds(ev), planned = ev.planned, outcome = 'replaced'): Violation[] => {
   const problems: string[] = [];
-  for (const id of oldIds(ev)) {
+  for (const id of olds) {
     if (!gone.has(stateOf(ev, id) ?? 'terminated')) problems.push(`old ${id} is ${stateOf(ev, id)}`);
     if (hostsOf(ev.after, id).some((host) => !host.isRetired)) problems.push(`old ${id}'s host is not retired`);
     if (targetsOf(ev).some((target) => target.id === id)) problems.push(`old ${id} is still a target`);
   }
-  const fresh = newIds(ev);
-  if (fresh.length !== ev.planned) problems.push(`${fresh.length} new instances for a plan of ${ev.planned}`);
+  if (fresh.length !== planned) problems.push(`${fresh.length} new instances for a plan of ${planned}`);
   for (const id of fresh) {
     if (stateOf(ev, id) !== 'running') problems.push(`new ${id} is ${stateOf(ev, id)}`);
     if (!hostsOf(ev.after, id).some((host) => !host.isRetired && host.status === 'working')) problems.push(`new ${id} has no working host`);
     if (ev.role === 'web' && targetsOf(ev).find((target) => target.id === id)?.state !== 'healthy')
       problems.push(`new ${id} is not a healthy target`);
   }
-  return problems.map((problem) => orphan(`replaced, but ${problem}`));
+  return problems.map((problem) => orphan(`${outcome}, but ${problem}`));
 };
 
 /** Rolled back or refused: nothing new left running, registered or in Mackerel; the old fleet as it was. */
-const untouchedWorld = (ev: Evidence, outcome: string): Violation[] => {
+const untouchedWorld = (ev: Evidence, outcome: string, olds = oldIds(ev), fresh = newIds(ev)): Violation[] => {
   const problems: string[] = [];
-  for (const id of newIds(ev)) {
+  for (const id of fresh) {
     if (!gone.has(stateOf(ev, id) ?? 'terminated')) problems.push(`new ${id} is ${stateOf(ev, id)}`);
     for (const host of hostsOf(ev.after, id).filter((h) => !h.isRetired)) {
       const at = (type: string, key: 'hostId' | 'instanceId', value: string) =>
@@ -45,7 +44,7 @@ const untouchedWorld = (ev: Evidence, outcome: string): Violation[] => {
     const target = targetsOf(ev).find((t) => t.id === id);
     if (target && serving.has(target.state)) problems.push(`new ${id} is still a target (${target.state})`);
   }
-  for (const id of oldIds(ev)) {
+  for (const id of olds) {
     if (stateOf(ev, id) !== 'running') problems.push(`old ${id} is ${stateOf(ev, id)}`);
     for (const host of hostsOf(ev.after, id)) {
       const was = hostsOf(ev.before, id).find((h) => h.id === host.id);
@@ -56,6 +55,23 @@ const untouchedWorld = (ev: Evidence, outcome: string): Violation[] => {
       problems.push(`old ${id} is not a healthy target`);
   }
   return problems.map((problem) => orphan(`${outcome}, but ${problem}`));
+};
+
+/** Rolled back: the waves completed before the failed one stay replaced, the rest is untouched. */
+const rolledBackWorld = (ev: Evidence): Violation[] => {
+  const done = completedWaves(ev);
+  if (!done) return untouchedWorld(ev, 'rolled back');
+  const replaced = new Set(done.replaced);
+  const served = new Set(done.served);
+  return [
+    ...replacedWorld(ev, done.replaced, done.served, done.served.length, 'rolled back after completed waves'),
+    ...untouchedWorld(
+      ev,
+      'rolled back',
+      oldIds(ev).filter((id) => !replaced.has(id)),
+      newIds(ev).filter((id) => !served.has(id)),
+    ),
+  ];
 };
 
 const exit = (detail: string): Violation => ({ invariant: 'exit', detail });
@@ -94,7 +110,7 @@ export const checkEndState = (ev: Evidence): Violation[] => {
     case 'replaced':
       return [...codes, ...replacedWorld(ev)];
     case 'rolled-back':
-      return [...codes, ...untouchedWorld(ev, 'rolled back')];
+      return [...codes, ...rolledBackWorld(ev)];
     case undefined:
       return [...codes, ...untouchedWorld(ev, 'refused'), ...newIds(ev).map((id) => orphan(`refused, but ${id} was launched`))];
     default:

@@ -50,3 +50,27 @@ export const newIds = (ev: Evidence): string[] => {
 
 export const hostsOf = (state: State, instanceId: string) =>
   state.hosts.filter((host) => host.customIdentifier?.split('.')[0] === instanceId);
+
+interface WaveFacts {
+  readonly waves?: readonly { readonly old: readonly string[] }[];
+  readonly wave?: number;
+  readonly served?: Record<string, string[]>;
+}
+
+const recordOf = (ev: Evidence): WaveFacts | undefined => {
+  const file = ev.files.find((f) => ev.deployId !== undefined && f.path.endsWith(`${ev.deployId}.json`));
+  return file && (JSON.parse(file.text) as WaveFacts);
+};
+
+/** The deploy ran in waves, as its journal record says. */
+export const inWaves = (ev: Evidence): boolean => recordOf(ev)?.waves !== undefined;
+
+/**
+ * A deploy in waves that rolled back a later wave: the new instances of the waves completed (they
+ * stay in service) and the old instances those waves replaced, as its journal record says.
+ */
+export const completedWaves = (ev: Evidence): { readonly served: string[]; readonly replaced: string[] } | undefined => {
+  const record = recordOf(ev);
+  if (!record?.waves || !record.wave) return undefined;
+  return { served: Object.values(record.served ?? {}).flat(), replaced: record.waves.slice(0, record.wave).flatMap((wave) => wave.old) };
+};

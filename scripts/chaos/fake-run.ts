@@ -29,11 +29,11 @@ const SUBNETS = [
 const specs = new Map<string, Promise<RoleSpec>>();
 
 /** The role as the CLI resolves it from the chaos config: the very spec a sandbox run deploys. */
-export const chaosSpec = (role: Role, perAz: number): Promise<RoleSpec> => {
-  const key = `${role}/${perAz}`;
+export const chaosSpec = (role: Role, perAz: number, batch?: number): Promise<RoleSpec> => {
+  const key = `${role}/${perAz}/${batch}`;
   let spec = specs.get(key);
   if (!spec) {
-    const parsed = parseYaml(chaosYaml(perAz));
+    const parsed = parseYaml(chaosYaml(perAz, batch));
     if (!('value' in parsed)) throw new Error('the chaos config does not parse');
     const config: Config = { file: 'chaos.yml', ...configSchema.parse(parsed.value) };
     spec = resolveRole(config, { role });
@@ -179,7 +179,7 @@ export const collectFakeEvidence = async (
 ): Promise<{ evidence: Evidence; faultsMet: Record<string, number>; lostLaunches: number }> => {
   const fakes = createFakes({ timeScale: TIME_SCALE, seed: seedOf(schedule) });
   seedChaosWorld(fakes, schedule.perAz);
-  const spec = await chaosSpec(schedule.role, schedule.perAz);
+  const spec = await chaosSpec(schedule.role, schedule.perAz, schedule.batch);
   const deployId = `20261123-063600-${(seedOf(schedule) & 0xffff).toString(16).padStart(4, '0')}`;
   const before = fakes.state();
   fakes.world.inject(...schedule.faults);

@@ -2,8 +2,8 @@
 import type { RunReport } from './run.js';
 import { crashPointsOf, kindOf } from './schedule.js';
 
-/** Fakes/sandbox × role × step boundary × resume/rollback. */
-export const CRASH_CASES = 2 * (crashPointsOf('web').length + crashPointsOf('worker').length) * 2;
+/** Fakes/sandbox × role × step boundary (the second wave's start among them) × resume/rollback. */
+export const CRASH_CASES = 2 * (crashPointsOf('web', true).length + crashPointsOf('worker', true).length) * 2;
 
 type Tally = Record<string, number>;
 

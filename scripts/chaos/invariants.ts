@@ -1,32 +1,47 @@
 // DESIGN.md's invariants, judged from what the sandbox saw. Each check returns its violations.
 import { TG_ARN } from './sandbox-world.js';
 import { checkEndState } from './end-state.js';
-import { type Event, type Evidence, type Violation, hostsOf, newIds, oldIds } from './evidence.js';
+import { type Event, type Evidence, type Violation, hostsOf, inWaves, newIds, oldIds } from './evidence.js';
 
 const touchesOld = (old: Set<string>) => (event: Event) =>
   event.instanceId !== undefined &&
   old.has(event.instanceId) &&
   (event.type === 'target.deregistered' || event.type === 'instance.terminating');
 
-/** 1. No old target is deregistered and no old instance terminated before every new one was working and (web) healthy. */
+/**
+ * 1. No old target is deregistered and no old instance terminated before every new one launched so
+ * far was working and (web) healthy: in a deploy in waves, every new one of this wave and the earlier.
+ */
 const nothingOldDiesEarly = (ev: Evidence): Violation[] => {
-  const cut = ev.events.findIndex(touchesOld(new Set(oldIds(ev))));
-  if (cut < 0) return [];
-  const first = ev.events[cut]!;
-  const prior = ev.events.slice(0, cut);
-  const what = `old ${first.instanceId} was ${first.type === 'instance.terminating' ? 'terminated' : 'deregistered'} at t=${first.t}`;
-  return newIds(ev).flatMap((id) => {
-    const hostIds = new Set(hostsOf(ev.after, id).map((host) => host.id));
-    const lacks: string[] = [];
-    if (prior.some((e) => e.instanceId === id && (e.type === 'instance.terminating' || e.type === 'instance.terminated')))
-      lacks.push('alive');
-    if (!prior.some((e) => e.type === 'host.status' && e.status === 'working' && hostIds.has(e.hostId ?? '')))
-      lacks.push('working in Mackerel');
-    if (ev.role === 'web' && !prior.some((e) => e.type === 'target.healthy' && e.instanceId === id && e.targetGroupArn === TG_ARN)) {
-      lacks.push('healthy');
+  const old = new Set(oldIds(ev));
+  const fresh = new Set(newIds(ev));
+  const launched = new Set<string>();
+  const dead = new Set<string>();
+  const working = new Set<string>();
+  const healthy = new Set<string>();
+  const judged = new Set<string>();
+  // One wave: every new instance must be ready before the first old one is touched.
+  const due = inWaves(ev) ? launched : fresh;
+  const violations: Violation[] = [];
+  for (const event of ev.events) {
+    const id = event.instanceId ?? '';
+    if (event.type === 'instance.launched' && fresh.has(id)) launched.add(id);
+    if (event.type === 'instance.terminating' || event.type === 'instance.terminated') dead.add(id);
+    if (event.type === 'host.status' && event.status === 'working') working.add(event.hostId ?? '');
+    if (event.type === 'target.healthy' && event.targetGroupArn === TG_ARN) healthy.add(id);
+    if (!touchesOld(old)(event)) continue;
+    const what = `old ${id} was ${event.type === 'instance.terminating' ? 'terminated' : 'deregistered'} at t=${event.t}`;
+    for (const newId of due) {
+      if (judged.has(newId)) continue;
+      const lacks: string[] = [];
+      if (dead.has(newId)) lacks.push('alive');
+      if (!hostsOf(ev.after, newId).some((host) => working.has(host.id))) lacks.push('working in Mackerel');
+      if (ev.role === 'web' && !healthy.has(newId)) lacks.push('healthy');
+      judged.add(newId);
+      if (lacks.length > 0) violations.push({ invariant: '1', detail: `${what}, before new ${newId} was ${lacks.join(' and ')}` });
     }
-    return lacks.length > 0 ? [{ invariant: '1', detail: `${what}, before new ${id} was ${lacks.join(' and ')}` }] : [];
-  });
+  }
+  return violations;
 };
 
 /** 2. The tool terminates only the snapshot's instances and its own launches. */

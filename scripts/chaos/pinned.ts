@@ -45,6 +45,16 @@ const crashes = (via: Via, lag = 0): Pinned[] =>
     ),
   );
 
+/** A deploy in two waves killed as its second wave starts: resume finishes it, rollback undoes the second wave only. */
+const waveCrashes = (via: Via): Pinned[] =>
+  (['web', 'worker'] as const satisfies readonly Role[]).flatMap((role) =>
+    (['resume', 'rollback'] as const satisfies readonly Recovery[]).map((recover) => ({
+      name: `${via} ${role} in waves of 1: kill -9 at wave 2, then ${recover}`,
+      schedule: { via, role, perAz: 1, batch: 1, faults: [], crash: { at: 'wave 2', recover } },
+      problems: crashProblems,
+    })),
+  );
+
 // Injected after the kill: before the first run they would meet preflight's DryRun launch instead.
 const lostAnswers = (count: number): Fault[] => [{ type: 'drop-after', api: 'ec2', action: 'RunInstances', count }];
 
@@ -91,10 +101,12 @@ const incomplete = (via: Via): Pinned => ({
 
 export const PINNED: readonly Pinned[] = [
   ...crashes('sandbox'),
+  ...waveCrashes('sandbox'),
   ...lostLaunches('sandbox'),
   incomplete('sandbox'),
   ...crashes('fakes'),
   ...crashes('fakes', 2),
+  ...waveCrashes('fakes'),
   ...lostLaunches('fakes'),
   incomplete('fakes'),
 ];

@@ -69,7 +69,7 @@ const recover = async (world: World, schedule: Schedule, deployId: string, comma
 export const collectEvidence = async (
   schedule: Schedule,
 ): Promise<{ evidence: Evidence; faultsMet: Record<string, number>; lostLaunches: number }> => {
-  const world = await startWorld(chaosYaml(schedule.perAz), {
+  const world = await startWorld(chaosYaml(schedule.perAz, schedule.batch), {
     apiKey: API_KEY,
     timeScale: TIME_SCALE,
     env: { AWS_SECRET_ACCESS_KEY: AWS_SECRET },

@@ -14,6 +14,8 @@ export interface CrashPoint {
   readonly pattern: RegExp;
   /** Worker roles have no register step and no target to deregister. */
   readonly webOnly: boolean;
+  /** Only a deploy in waves has a second wave. */
+  readonly wavesOnly?: boolean;
 }
 
 /** Every step boundary the CLI prints, in flow order. */
@@ -26,9 +28,11 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
   { name: 'terminate', pattern: /\] terminate \.\.\./, webOnly: false },
   { name: 'terminated', pattern: /terminated the old instances/, webOnly: false },
   { name: 'retire', pattern: /\] retire \.\.\./, webOnly: false },
+  { name: 'wave 2', pattern: /\] wave 2 of \d+:/, webOnly: false, wavesOnly: true },
 ];
 
-export const crashPointsOf = (role: Role): CrashPoint[] => CRASH_POINTS.filter((point) => role === 'web' || !point.webOnly);
+export const crashPointsOf = (role: Role, waves = false): CrashPoint[] =>
+  CRASH_POINTS.filter((point) => (role === 'web' || !point.webOnly) && (waves || !point.wavesOnly));
 
 export interface Crash {
   /** A CRASH_POINTS name. */
@@ -49,6 +53,8 @@ export interface Schedule {
   readonly role: Role;
   /** New (and seeded old) instances per AZ; the config has two AZs. */
   readonly perAz: 1 | 2;
+  /** `batch:` in the config, instances per wave; absent: one wave. */
+  readonly batch?: 1 | 2;
   readonly faults: readonly Fault[];
   readonly crash?: Crash;
 }
@@ -152,10 +158,10 @@ export const faultArb: fc.Arbitrary<Fault> = fc.oneof(
   fc.integer({ min: 2, max: 4 }).map((factor): Fault => ({ type: 'slow-drain', factor })),
 );
 
-const crashArb = (role: Role, via: Via): fc.Arbitrary<Crash> =>
+const crashArb = (role: Role, via: Via, waves: boolean): fc.Arbitrary<Crash> =>
   fc
     .record({
-      at: fc.constantFrom(...crashPointsOf(role).map((point) => point.name)),
+      at: fc.constantFrom(...crashPointsOf(role, waves).map((point) => point.name)),
       recover: fc.constantFrom<Recovery>('resume', 'rollback'),
       faults: fc.array(faultArb, { maxLength: 2 }),
       lag: via === 'fakes' ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
@@ -183,12 +189,14 @@ export const scheduleArb: fc.Arbitrary<Schedule> = fc
   .record({
     role: fc.constantFrom<Role>('web', 'worker'),
     perAz: fc.constantFrom<1 | 2>(1, 1, 2),
+    // One schedule in four runs in waves (of one or two instances: two to four waves).
+    batch: fc.constantFrom<1 | 2 | undefined>(undefined, undefined, undefined, undefined, undefined, undefined, 1, 2),
     faults: fc.array(faultArb, { minLength: 0, maxLength: 3 }),
   })
-  .chain(({ role, perAz, faults }) =>
+  .chain(({ role, perAz, batch, faults }) =>
     viaArb(faults).chain((via) =>
       fc
-        .oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: crashArb(role, via) })
-        .map((crash): Schedule => ({ via, role, perAz, faults, ...(crash ? { crash } : {}) })),
+        .oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: crashArb(role, via, batch !== undefined) })
+        .map((crash): Schedule => ({ via, role, perAz, ...(batch ? { batch } : {}), faults, ...(crash ? { crash } : {}) })),
     ),
   );

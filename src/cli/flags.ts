@@ -1,5 +1,6 @@
 import { AMI_HINT, AMI_ID } from '../config/ami.js';
 import { UsageError } from '../rollout/errors.js';
+import { BATCH_HINT, type Batch, parseBatch } from '../rollout/waves.js';
 import { TAG_LIMITS } from '../rollout/tags.js';
 import { VAR_NAME_MAX } from '../rollout/template.js';
 
@@ -64,4 +65,15 @@ export const collectVars = () => {
     vars[name] = value;
     return vars;
   };
+};
+
+export const checkBatch = (value: string): Batch => {
+  const batch = parseBatch(value);
+  if (batch) return batch;
+  throw new UsageError(`--batch must be ${BATCH_HINT}, got ${JSON.stringify(value)}`, 'leave --batch out to replace in one wave');
+};
+
+export const checkCanary = (value: string): number => {
+  if (/^[1-9]\d{0,4}$/.test(value)) return Number(value);
+  throw new UsageError(`--canary must be a positive number of instances, got ${JSON.stringify(value)}`, 'for example --canary 1');
 };

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../rollout/errors.js';
-import { checkAmi, checkPort, collectVars, single } from './flags.js';
+import { checkAmi, checkBatch, checkCanary, checkPort, collectVars, single } from './flags.js';
 import { redactEnvSecrets } from './redact.js';
 import { jsonOutcome } from './render-json.js';
 import { EXIT, type Io, reportError, shorten } from './io.js';
@@ -89,6 +89,12 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
       )
       .option('--allow-stale', 'retire Mackerel hosts whose instance is gone (never terminated) instead of refusing')
       .option('--allow-empty', 'launch even though the role has no instance (its first deploy)')
+      .option(
+        '--batch <size>',
+        'replace in waves of this many instances, or this share of the fleet ("25%")',
+        single('--batch', checkBatch),
+      )
+      .option('--canary <n>', 'first replace n instances in one AZ, through every gate, then the rest', single('--canary', checkCanary))
       .addOption(jsonOption())
       .addOption(journalOption());
 

@@ -43,4 +43,8 @@ export const recordSchema = z.object({
   reason: text.optional(),
   unlocked: text.optional(),
   leftovers: z.array(z.object({ what: text, fix: text })),
+  // Optional: a deploy in one wave has none of these.
+  waves: z.array(z.object({ launches: z.array(launch), old: ids })).optional(),
+  wave: z.int().nonnegative().optional(),
+  served: z.record(text, ids).optional(),
 });

@@ -25,6 +25,7 @@ export type JsonOutcome =
       readonly reason: string;
       readonly requested: boolean;
       readonly aborted: boolean;
+      readonly waves?: { readonly completed: number; readonly total: number };
     }
   | {
       readonly kind: 'incomplete';

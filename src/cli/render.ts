@@ -5,6 +5,7 @@ import type { Image } from '../rollout/ports.js';
 import { type Promotion, formatVars } from '../rollout/promotion.js';
 import type { Snapshot } from '../rollout/snapshot.js';
 import { groupName } from '../rollout/verdicts.js';
+import type { Waves } from '../rollout/waves.js';
 
 export type Write = (line: string) => void;
 
@@ -47,7 +48,10 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
           : []),
         ...event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`),
         ...(event.plan.pacing ? [pacingLine(event.plan.pacing)] : []),
+        ...(event.plan.waves ? wavesLines(event.plan.waves) : []),
       ].join('\n');
+    case 'wave.started':
+      return `wave ${event.wave} of ${event.of}: launch ${event.launches.map((l) => `${l.count} in ${l.az}`).join(', ')}; then retire ${list(event.old)}`;
     case 'launch.done':
       return `  ${event.launch.az}: launched ${list(event.instanceIds)}`;
     case 'launch.failed':
@@ -106,12 +110,20 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonl
       ];
     }),
     ...(plan.pacing ? [pacingLine(plan.pacing)] : []),
+    ...(plan.waves ? wavesLines(plan.waves) : []),
     `  checks passed:`,
     ...plan.checks.map((check) => `    ${check}`),
     `  gates: Mackerel registration${targetGroups.length > 0 ? `, target health in ${targetGroups.map(groupName).join(', ')}` : ''}`,
     `  terminated once the new fleet passes: ${list(snapshot.members.map((member) => member.instanceId))}`,
   ];
 };
+
+const wavesLines = (waves: Waves): string[] => [
+  `  in ${waves.waves.length} waves${waves.forcedBy ? `, forced by ${waves.forcedBy}` : ''}:`,
+  ...waves.waves.map(
+    (wave, i) => `    wave ${i + 1}: new ${wave.launches.map((l) => `${l.count} in ${l.az}`).join(', ') || 'none'}; old ${wave.old.length}`,
+  ),
+];
 
 export const renderSummary = (summary: Summary): string[] => [
   `replaced: deploy ${summary.deployId} in ${seconds(summary.totalMs)}`,
@@ -126,7 +138,11 @@ export const renderFailure = (outcome: Extract<Outcome, { kind: 'rolled-back' | 
   outcome.kind === 'rolled-back'
     ? [
         `rolled back deploy ${outcome.deployId}: ${outcome.reason}`,
-        '  the new instances were terminated and their hosts retired; the old fleet is as it was',
+        ...(outcome.waves && outcome.waves.completed > 0
+          ? [
+              `  waves 1 to ${outcome.waves.completed} of ${outcome.waves.total} completed and stay in service; wave ${outcome.waves.completed + 1} was rolled back: its new instances were terminated and its old ones are as they were; later waves were not started`,
+            ]
+          : ['  the new instances were terminated and their hosts retired; the old fleet is as it was']),
       ]
     : [
         `INCOMPLETE: deploy ${outcome.deployId}: ${outcome.reason}`,

@@ -2,6 +2,7 @@ import { resolveRole } from '../config/load.js';
 import { newDeployId, replace } from '../rollout/deploy.js';
 import { UsageError } from '../rollout/errors.js';
 import { reviewedPlan } from '../rollout/plan.js';
+import type { Batch } from '../rollout/waves.js';
 import { readPlanFile, writePlanFile } from './plan-file.js';
 import { type Io, reportError } from './io.js';
 import { type DeployFlags, runDeploy } from './run-deploy.js';
@@ -20,6 +21,9 @@ export interface ReplaceFlags extends DeployFlags {
   readonly out?: string;
   /** `replace --plan`: the reviewed plan to apply exactly. */
   readonly plan?: string;
+  /** `--batch`: over the config's `batch`. */
+  readonly batch?: Batch;
+  readonly canary?: number;
   /** `--yes`: act without asking, even on a terminal. */
   readonly yes?: boolean;
 }
@@ -54,7 +58,12 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
     return Promise.resolve(reportError(error, io));
   }
   return runDeploy(flags, io, async (resolved, deps, config, prompt) => {
-    const spec = flags.ami ? { ...resolved, ami: { id: flags.ami } } : resolved;
+    const spec = {
+      ...resolved,
+      ...(flags.ami && { ami: { id: flags.ami } }),
+      ...(flags.batch && { batch: flags.batch }),
+      ...(flags.canary !== undefined && { canary: flags.canary }),
+    };
     if (flags.promoteFrom !== undefined) {
       if (flags.promoteFrom === spec.env) throw new UsageError(`--promote-from ${flags.promoteFrom} names the environment being deployed`);
       // The source must be an environment of the config with this role: a typo is named, not searched for in AWS.

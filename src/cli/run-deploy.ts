@@ -120,8 +120,8 @@ const asJson = (outcome: AnyOutcome): JsonOutcome => {
     case 'finished':
       return { kind: 'finished', deployId: outcome.deployId, status: outcome.status };
     case 'rolled-back': {
-      const { deployId, reason, requested, aborted } = outcome;
-      return { kind: 'rolled-back', deployId, reason, requested, aborted };
+      const { deployId, reason, requested, aborted, waves } = outcome;
+      return { kind: 'rolled-back', deployId, reason, requested, aborted, ...(waves && { waves }) };
     }
     case 'incomplete':
       return {

@@ -3,6 +3,7 @@ import { TAG_DEPLOY, TAG_ENV, TAG_LIMITS, TAG_MANAGED_BY, TOOL_TAGS, VAR_BUDGET 
 import { VAR_NAME_MAX } from '../rollout/template.js';
 import { AMI_HINT, AMI_ID } from './ami.js';
 import { parseDuration } from './duration.js';
+import { BATCH_HINT, parseBatch } from '../rollout/waves.js';
 
 // Every message says what is allowed; the loader adds the field path and the value it got.
 
@@ -149,6 +150,18 @@ const role = strict({
   }).prefault({}),
   /** Default: `mackerel-replacer:role` = `<env>/<role>`, filled in by resolveRole. */
   ownership: ownership.optional(),
+  /** Replace in waves of this many instances, or this share of the new fleet ("25%"); `--batch` overrides it. */
+  batch: z
+    .union([z.int({ error: `expected ${BATCH_HINT}` }).positive({ error: `expected ${BATCH_HINT}` }), z.string()], {
+      error: `expected ${BATCH_HINT}`,
+    })
+    .transform((value, ctx) => {
+      const batch = parseBatch(String(value));
+      if (batch) return batch;
+      ctx.addIssue({ code: 'custom', message: `expected ${BATCH_HINT}`, input: value });
+      return z.NEVER;
+    })
+    .optional(),
   /** Bounds the snapshot and the new fleet: a typo must not match another fleet nor launch thousands. */
   maxInstances: z
     .int({ error: maxInstancesHint })

@@ -7,7 +7,7 @@ import { message } from './errors.js';
 import { type Leftover, orLeftover } from './leftovers.js';
 import { ownershipProblem } from './ownership.js';
 import { type Instance, isEnding } from './ports.js';
-import { launchedIds, oldIds } from './record.js';
+import { launchedIds, oldIds, oldMembers } from './record.js';
 import { retireHosts } from './retire.js';
 
 /**
@@ -40,7 +40,7 @@ export const silenceAndDrain = async (run: Deployment): Promise<Leftover[]> => {
   }
   record.cutoverBegun = true;
   await save(run);
-  const hostIds = record.snapshot.map((member) => member.hostId);
+  const hostIds = oldMembers(record).map((member) => member.hostId);
   await deps.monitor
     .setStatus(hostIds, 'maintenance', call)
     .catch((error: unknown) =>

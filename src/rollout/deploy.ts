@@ -12,14 +12,16 @@ import type { Leftover } from './leftovers.js';
 import { abandon, checkLock } from './lock.js';
 import { type Outcome, annotate, recordOutcome, summarize } from './outcome.js';
 import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan } from './plan.js';
-import { checkPermissions, checkTargetQuota, preflight } from './preflight.js';
+import { checkPermissions, fullestGroup, preflight } from './preflight.js';
 import { findPromotion, shipSpec } from './promotion.js';
-import { type DeployRecord, type Step, isBefore, launchedIds, oldIds } from './record.js';
+import { type DeployRecord, type Step, isBefore, launchedIds, oldIds, waveLaunches } from './record.js';
 import { releaseOld, rollBackNew } from './rollback.js';
 import { type Snapshot, type SnapshotOptions, takeSnapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
 import { DONE, TAG_REPLACED_BY, TAG_STATE } from './tags.js';
 import { verifyAll } from './verify.js';
+import { planWaves } from './waves.js';
+import { hasNextWave, nextWave, wavesDone } from './waves-run.js';
 
 export type { Deps } from './context.js';
 export type { Outcome, Summary } from './outcome.js';
@@ -87,13 +89,20 @@ export const replace = async (
         );
       }
     }
-    const quota = await checkTargetQuota(spec, made, deps.balancer, call);
+    const targets = await fullestGroup(spec, deps.balancer, call);
+    const waves = planWaves(made, snapshot.members, { batch: spec.batch, canary: spec.canary, targets }, spec.targetGroups.length > 0);
+    const quota = targets
+      ? [
+          `target group ${targets.group} holds ${targets.held} targets of ${targets.quota}${waves.waves.length > 1 ? `: ${waves.waves.length} waves fit it` : ''}`,
+        ]
+      : [];
     const permissions = await checkPermissions(spec, made, snapshot, deps, call, {
       write: !options.dryRun,
       startedAt,
       runner: deps.runner,
     });
-    return { ...made, checks: [...resolved.checks, ...snapshot.checks, ...made.checks, ...quota, ...permissions] };
+    const checked = { ...made, checks: [...resolved.checks, ...snapshot.checks, ...made.checks, ...quota, ...permissions] };
+    return waves.waves.length > 1 ? { ...checked, waves } : checked;
   });
   deps.emit({ type: 'plan.made', plan });
   if (options.dryRun) return { kind: 'planned', plan, snapshot };
@@ -123,6 +132,7 @@ export const replace = async (
     terminated: [],
     leftovers: [],
     ...(options.forceUnlock && { unlocked: options.forceUnlock }),
+    ...(plan.waves && { waves: plan.waves.waves, wave: 0, served: {} }),
   };
   if (options.forceUnlock) await abandon(deps, options.forceUnlock);
   await deps.journal.save(record);
@@ -150,11 +160,15 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
   const { spec, deps, record } = run;
   const call = { signal };
   await setStatus(run, 'running');
+  if (record.waves) {
+    const wave = record.wave ?? 0;
+    deps.emit({ type: 'wave.started', wave: wave + 1, of: record.waves.length, launches: waveLaunches(record), old: oldIds(record) });
+  }
   await enter(run, 'launch');
   await timed(run, 'launch', async () => {
     // Before anything is launched, so resume and rollback from another machine find the old fleet.
     await deps.fleet.tag(oldIds(record), { [TAG_REPLACED_BY]: record.deployId }, call);
-    await launchAll(spec, record, deps, call, async (chunk, ids) => {
+    await launchAll(spec, { ...record, launches: waveLaunches(record) }, deps, call, async (chunk, ids) => {
       record.launchedChunks = { ...record.launchedChunks, [chunk.clientToken]: { ids, at: deps.clock.now() } };
       record.launched[chunk.az] = [...new Set([...(record.launched[chunk.az] ?? []), ...ids])];
       await save(run);
@@ -187,7 +201,15 @@ export const undo = async (run: Deployment, reason: string, requested = false): 
   deps.emit({ type: 'rollback.started', reason });
   const leftovers = await timed(run, 'rollback', async () => [...(await rollBackNew(run)), ...(await releaseOld(run))]);
   await annotate(run, leftovers.length > 0 ? `rollback incomplete: ${reason}` : `rolled back: ${reason}`);
-  return recordOutcome(run, leftovers, { kind: 'rolled-back', deployId: record.deployId, reason, aborted: run.signal.aborted, requested });
+  const waves = wavesDone(record);
+  return recordOutcome(run, leftovers, {
+    kind: 'rolled-back',
+    deployId: record.deployId,
+    reason,
+    aborted: run.signal.aborted,
+    requested,
+    ...(waves && { waves }),
+  });
 };
 
 /**
@@ -212,6 +234,10 @@ const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
       },
     ],
   );
+  if (marked.length === 0 && hasNextWave(record)) {
+    const next = await nextWave(run);
+    return next ?? drive(run);
+  }
   await annotate(run, 'replaced');
   await enter(run, 'done');
   return recordOutcome(run, marked, { kind: 'replaced', summary: summarize(run) });

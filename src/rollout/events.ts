@@ -38,6 +38,8 @@ export type DeployEvent =
   | { type: 'image.resolved'; image: Image }
   | { type: 'snapshot.taken'; members: readonly Member[]; images: readonly Image[] }
   | { type: 'plan.made'; plan: Plan }
+  /** A deploy in waves starts wave `wave` (1-based) of `of`. */
+  | { type: 'wave.started'; wave: number; of: number; launches: readonly AzLaunch[]; old: readonly string[] }
   | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[] }
   | { type: 'launch.failed'; launch: AzLaunch; error: string }
   /** `resume` and `rollback`: the old fleet, image and new instances the deploy's record holds. */

@@ -4,7 +4,7 @@ import { MARK_MS } from './deadlines.js';
 import { message } from './errors.js';
 import type { Phase } from './events.js';
 import type { Leftover } from './leftovers.js';
-import { type DeployRecord, type Step, launchedIds } from './record.js';
+import { type DeployRecord, type Step, launchedIds, servedIds } from './record.js';
 
 export interface Summary {
   readonly deployId: string;
@@ -24,6 +24,8 @@ export type Outcome =
       readonly reason: string;
       readonly aborted: boolean;
       readonly requested: boolean;
+      /** A deploy in waves: the waves before the one rolled back completed and stay in service. */
+      readonly waves?: { readonly completed: number; readonly total: number };
     }
   /** A person must finish: each leftover names what is left and the command that finishes it. */
   | { readonly kind: 'incomplete'; readonly deployId: string; readonly reason: string; readonly leftovers: readonly Leftover[] }
@@ -53,7 +55,7 @@ export const summarize = (run: Deployment): Summary => {
     perAz: azs.map((az) => ({
       az,
       old: record.snapshot.filter((member) => member.az === az).map((member) => member.instanceId),
-      new: record.launched[az] ?? [],
+      new: [...(record.served?.[az] ?? []), ...(record.launched[az] ?? [])],
     })),
     phaseMs: run.phaseMs,
     totalMs: run.deps.clock.now() - record.startedAt,
@@ -68,7 +70,7 @@ const oldImages = (record: DeployRecord): string[] => [...new Set(record.snapsho
  */
 export const annotate = async (run: Deployment, ending: string): Promise<void> => {
   const { spec, deps, record } = run;
-  const launched = launchedIds(record).length;
+  const launched = servedIds(record).length + launchedIds(record).length;
   if (launched === 0) return;
   const images = `${oldImages(record).join(', ') || 'none'} -> ${record.image.id}`;
   try {

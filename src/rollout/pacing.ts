@@ -2,7 +2,6 @@
 // 2 per second by default). A deploy larger than the bucket launches in rounds that fit the tokens
 // the bucket holds, each round spread across the AZs, instead of colliding with it.
 import type { AzLaunch } from './plan.js';
-import { clientToken } from './plan.js';
 
 export interface LaunchBucket {
   /** Instances the bucket holds when full. */
@@ -42,7 +41,9 @@ export const launchRounds = (deployId: string, launches: readonly AzLaunch[], bu
       counts[az]!++;
     }
     return launches.flatMap((launch, i) =>
-      counts[i]! > 0 ? [{ ...launch, count: counts[i]!, clientToken: clientToken(deployId, launch.az, round) }] : [],
+      counts[i]! > 0
+        ? [{ ...launch, count: counts[i]!, clientToken: round === 0 ? launch.clientToken : `${launch.clientToken}.${round}` }]
+        : [],
     );
   });
 };

@@ -4,6 +4,7 @@ import type { Image, Subnet } from './ports.js';
 import { type Promotion, type ShippedVar, formatVars } from './promotion.js';
 import type { RoleSpec } from './spec.js';
 import type { Snapshot } from './snapshot.js';
+import type { Waves } from './waves.js';
 
 export interface AzLaunch {
   readonly az: string;
@@ -28,10 +29,12 @@ export interface Plan {
   readonly promotion?: Promotion;
   /** Set when the plan launches more than EC2's launch bucket holds: the rest waits for its refill. */
   readonly pacing?: { readonly bucket: LaunchBucket; readonly rounds: number; readonly refillMs: number };
+  /** Set when the deploy runs in more than one wave. */
+  readonly waves?: Waves;
 }
 
-/** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15; `chunk` is the launch round (pacing.ts). */
-export const clientToken = (deployId: string, az: string, chunk = 0): string => `${deployId}/${az}/${chunk}`;
+/** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15; pacing adds `.round` after the wave. */
+export const clientToken = (deployId: string, az: string, wave = 0): string => `${deployId}/${az}/${wave}`;
 
 /** How many new instances go to each AZ. Pure: the same inputs always give the same plan. */
 export const makePlan = (

@@ -127,23 +127,20 @@ const checkSubnets = (spec: RoleSpec, subnets: readonly Subnet[]): void => {
 };
 
 /**
- * Old and new targets together must fit each group's quota (1,000 targets by default), or
- * RegisterTargets fails halfway through the deploy.
+ * The group with the most targets now, and the quota: old and new targets together must fit it
+ * (1,000 targets by default), or RegisterTargets fails halfway through; planWaves sees to that.
  */
-export const checkTargetQuota = async (spec: RoleSpec, plan: Plan, balancer: Balancer, call: Call): Promise<string[]> => {
-  const checks: string[] = [];
+export const fullestGroup = async (
+  spec: RoleSpec,
+  balancer: Balancer,
+  call: Call,
+): Promise<{ readonly held: number; readonly quota: number; readonly group: string } | undefined> => {
+  let fullest: { held: number; quota: number; group: string } | undefined;
   for (const arn of spec.targetGroups) {
     const held = (await balancer.health(arn, call)).length;
-    if (held + plan.newCount <= spec.targetsPerGroup) {
-      checks.push(`target group ${groupName(arn)} has room: ${held} + ${plan.newCount} targets of ${spec.targetsPerGroup}`);
-      continue;
-    }
-    throw new UsageError(
-      `target group ${groupName(arn)} holds ${held} targets and the plan adds ${plan.newCount}: ${held + plan.newCount} is above its quota of ${spec.targetsPerGroup} targets`,
-      'ask AWS for a higher "Targets per target group" quota and set limits.targetsPerGroup to it, or launch fewer instances (perAz)',
-    );
+    if (!fullest || held > fullest.held) fullest = { held, quota: spec.targetsPerGroup, group: groupName(arn) };
   }
-  return checks;
+  return fullest;
 };
 
 /** Targets are used only where a load balancer forwards to their group and is enabled in their AZ. */

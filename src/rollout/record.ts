@@ -3,6 +3,7 @@ import type { LaunchBucket, LaunchedChunk } from './pacing.js';
 import type { AzLaunch } from './plan.js';
 import type { Image } from './ports.js';
 import type { Member } from './snapshot.js';
+import type { Wave } from './waves.js';
 
 /**
  * Where a deploy stands; the one place the statuses are described. Only setStatus (context.ts)
@@ -67,11 +68,30 @@ export interface DeployRecord {
   /** A dead deploy whose lock this one was told to ignore (`--force-unlock`). */
   readonly unlocked?: string;
   leftovers: Leftover[];
+  /** Set when the deploy runs in more than one wave; `launches` is then the whole plan. */
+  readonly waves?: readonly Wave[];
+  /** The wave in flight (0-based); `launched`, `registeredGroups` and `cutoverBegun` are its. */
+  wave?: number;
+  /** AZ → new instance ids of the waves completed: in service, never undone. */
+  served?: Record<string, string[]>;
 }
 
+/** The new instances of the wave in flight (of the deploy, when it runs in one wave). */
 export const launchedIds = (record: DeployRecord): string[] => Object.values(record.launched).flat();
 
-export const oldIds = (record: DeployRecord): string[] => record.snapshot.map((member) => member.instanceId);
+/** The old instances the wave in flight replaces (the snapshot, when the deploy runs in one wave). */
+export const oldMembers = (record: DeployRecord): readonly Member[] => {
+  const wave = record.waves?.[record.wave ?? 0];
+  return wave ? record.snapshot.filter((member) => wave.old.includes(member.instanceId)) : record.snapshot;
+};
+
+export const oldIds = (record: DeployRecord): string[] => oldMembers(record).map((member) => member.instanceId);
+
+/** What the wave in flight launches. */
+export const waveLaunches = (record: DeployRecord): readonly AzLaunch[] => record.waves?.[record.wave ?? 0]?.launches ?? record.launches;
+
+/** New instances of completed waves. */
+export const servedIds = (record: DeployRecord): string[] => Object.values(record.served ?? {}).flat();
 
 /** Statuses that hold the role's lock: the deploy may still change the world. */
 export const isOpen = (record: DeployRecord): boolean =>

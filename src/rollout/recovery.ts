@@ -5,7 +5,8 @@ import { clientToken } from './plan.js';
 import { type Call, type Fleet, type Monitor, isEnding } from './ports.js';
 import type { DeployRecord } from './record.js';
 import type { RoleSpec } from './spec.js';
-import { TAG_AMI_NAME, TAG_DEPLOY, TAG_PLAN, TAG_REPLACED_BY, TAG_RUNNER, TAG_STARTED, varsOfTags } from './tags.js';
+import { UsageError } from './errors.js';
+import { DONE, TAG_AMI_NAME, TAG_DEPLOY, TAG_PLAN, TAG_REPLACED_BY, TAG_RUNNER, TAG_STARTED, TAG_STATE, varsOfTags } from './tags.js';
 
 /**
  * Rebuilds a deploy record from its instances' tags and a fresh look at EC2 and Mackerel.
@@ -24,6 +25,14 @@ export const recoverRecord = async (
   ]);
   const first = launched[0];
   if (!first && oldInstances.length === 0) return undefined;
+  const done = launched.filter((instance) => instance.tags[TAG_STATE] === DONE);
+  if (done.length > 0 && done.length < launched.length) {
+    // A deploy in waves: which old instances each wave replaces lives only in its journal.
+    throw new UsageError(
+      `deploy ${deployId} ran in waves (instances ${done.map((i) => i.id).join(', ')} are done, the others are not), and its journal record is gone: its waves cannot be rebuilt from AWS`,
+      `restore its record into the journal folder, or finish by hand: mackerel-replacer status ${deployId}`,
+    );
+  }
   const hosts = await deps.monitor.hosts(spec.service, spec.role, call);
   const oldIds = oldInstances.map((instance) => instance.id);
   const hostOf = new Map(hosts.map((host) => [host.instanceId, host]));

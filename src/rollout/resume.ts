@@ -4,7 +4,7 @@ import { type Deps, type Deployment, announce, setStatus, timed } from './contex
 import { type Outcome, drive, undo } from './deploy.js';
 import { UsageError } from './errors.js';
 import { drainTimeout } from './preflight.js';
-import { type DeployRecord, isBefore, oldIds } from './record.js';
+import { type DeployRecord, isBefore, oldIds, servedIds } from './record.js';
 import { recoverRecord } from './recovery.js';
 import { restoreOld } from './rollback.js';
 import type { RoleSpec } from './spec.js';
@@ -66,7 +66,9 @@ const checkUndoable = async (run: Deployment): Promise<void> => {
       `finish it instead: mackerel-replacer resume ${record.deployId}`,
     );
   }
-  const done = tagged.filter((instance) => instance.tags[TAG_STATE] === DONE).map((instance) => instance.id);
+  // Earlier waves' instances are done and stay in service; only the wave in flight is undone.
+  const served = new Set(servedIds(record));
+  const done = tagged.filter((instance) => instance.tags[TAG_STATE] === DONE && !served.has(instance.id)).map((instance) => instance.id);
   if (done.length > 0) {
     throw new UsageError(
       `deploy ${record.deployId} finished in AWS (instances ${done.join(', ')} are tagged ${TAG_STATE}=${DONE}), but its record says ${record.status}: the record disagrees with AWS; nothing was changed`,

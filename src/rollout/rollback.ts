@@ -4,7 +4,7 @@ import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, orLeftover } from './leftovers.js';
 import type { Call, Monitor } from './ports.js';
-import { launchedIds, oldIds } from './record.js';
+import { launchedIds, oldIds, oldMembers, servedIds } from './record.js';
 import { retireHosts } from './retire.js';
 import { TAG_DEPLOY, TAG_REPLACED_BY } from './tags.js';
 import { goneVerdict, healthVerdict, stableVerdict } from './verdicts.js';
@@ -21,12 +21,14 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
   const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
   const leftovers: Leftover[] = [];
   const ids = new Set(launchedIds(record));
+  const served = new Set(servedIds(record));
   await orLeftover(
     leftovers,
     `could not list instances tagged ${TAG_DEPLOY}=${record.deployId}`,
     `aws ec2 describe-instances --filters Name=tag:${TAG_DEPLOY},Values=${record.deployId}`,
     async () => {
-      for (const instance of await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)) ids.add(instance.id);
+      for (const instance of await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call))
+        if (!served.has(instance.id)) ids.add(instance.id);
     },
   );
   const newIds = [...ids];
@@ -136,8 +138,10 @@ export const restoreOld = async (run: Deployment): Promise<Leftover[]> => {
       () => deps.balancer.register(arn, ids, call),
     );
   }
-  for (const status of new Set(record.snapshot.map((member) => member.hostStatus))) {
-    const hostIds = record.snapshot.filter((member) => member.hostStatus === status).map((member) => member.hostId);
+  for (const status of new Set(oldMembers(record).map((member) => member.hostStatus))) {
+    const hostIds = oldMembers(record)
+      .filter((member) => member.hostStatus === status)
+      .map((member) => member.hostId);
     await orLeftover(leftovers, `could not set the old hosts back to ${status}`, `mkr update --status ${status} ${hostIds.join(' ')}`, () =>
       deps.monitor.setStatus(hostIds, status, call),
     );

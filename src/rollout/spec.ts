@@ -1,6 +1,7 @@
 import type { LaunchBucket } from './pacing.js';
 import type { ImageSelector } from './ports.js';
 import type { UserDataTemplate } from './template.js';
+import type { Batch } from './waves.js';
 
 /** Everything the engine needs to replace one role of one environment, resolved from the config. */
 export interface RoleSpec {
@@ -51,4 +52,8 @@ export interface RoleSpec {
   readonly launchBucket: LaunchBucket;
   /** Milliseconds between two polls of EC2, ELBv2 or Mackerel while waiting. */
   readonly pollInterval: number;
+  /** Replace the fleet in waves of this size (`batch`, `--batch`); unset: one wave, unless a limit forces more. */
+  readonly batch?: Batch;
+  /** `--canary N`: N new instances in the first AZ, verified and cut over before the rest. */
+  readonly canary?: number;
 }

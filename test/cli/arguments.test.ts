@@ -27,6 +27,20 @@ describe('a single-valued flag given twice is an error, not "the last one wins"'
   });
 });
 
+describe('--batch and --canary are checked here', () => {
+  it.each(['0', '0%', '101%', '25 %', '-1', 'a'])('--batch %j is refused', async (batch) => {
+    const { code, stderr } = await run('replace', '--role', 'web', '--batch', batch);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`error: --batch must be a number of instances per wave like 5, or a share of the new fleet like "25%"`);
+  });
+
+  it.each(['0', '1.5', 'x'])('--canary %j is refused', async (canary) => {
+    const { code, stderr } = await run('replace', '--role', 'web', '--canary', canary);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`error: --canary must be a positive number of instances, got ${JSON.stringify(canary)}`);
+  });
+});
+
 describe('--ami is checked here, not by EC2', () => {
   it.each(['ami-0123abcd', 'ami-0123456789abcdef0'])('accepts %s', async (ami) => {
     // It gets as far as the config file, which does not exist.

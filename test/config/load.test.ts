@@ -360,6 +360,14 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
       'expected a positive integer of at most 10000, got 0',
     ],
     [
+      'a batch of 0%',
+      ({ web: w }) => {
+        w.batch = '0%';
+      },
+      'environments.staging.roles.web.batch',
+      'expected a number of instances per wave like 5, or a share of the new fleet like "25%" (1% to 100%), got "0%"',
+    ],
+    [
       'a maxInstances too large',
       ({ web: w }) => {
         w.maxInstances = 20000;

@@ -141,10 +141,10 @@ describe('load balancer facts are checked before anything changes', () => {
       (yaml) => yaml.replace('unhealthy: 1s }', 'unhealthy: 1s, drain: 20s }'),
     ],
     [
-      'old and new targets above the target quota',
+      'a target quota that holds not even one new target beside the old ones',
       async () => undefined,
-      'target group reactio-web holds 2 targets and the plan adds 2: 4 is above its quota of 3 targets',
-      (yaml) => `limits: { targetsPerGroup: 3 }\n${yaml}`,
+      'target group reactio-web holds 2 targets: even one new instance per wave would take it to 3, above its quota of 2 targets',
+      (yaml) => `limits: { targetsPerGroup: 2 }\n${yaml}`,
     ],
   ])('%s', async (_, stage, message, edit) => {
     world = await startWorld(edit(configYaml()));
