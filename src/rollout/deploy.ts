@@ -93,7 +93,9 @@ export const replace = async (
     const waves = planWaves(made, snapshot.members, { batch: spec.batch, canary: spec.canary, targets }, spec.targetGroups.length > 0);
     const quota = targets
       ? [
-          `target group ${targets.group} holds ${targets.held} targets of ${targets.quota}${waves.waves.length > 1 ? `: ${waves.waves.length} waves fit it` : ''}`,
+          waves.waves.length > 1
+            ? `target group ${targets.group} holds ${targets.held} targets of ${targets.quota}: ${waves.waves.length} waves fit it`
+            : `target group ${targets.group} has room: ${targets.held} + ${made.newCount} targets of ${targets.quota}`,
         ]
       : [];
     const permissions = await checkPermissions(spec, made, snapshot, deps, call, {

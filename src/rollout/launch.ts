@@ -43,13 +43,14 @@ export const launchAll = async (
   keep: (chunk: AzLaunch, ids: string[]) => Promise<void>,
 ): Promise<string[]> => {
   const tags = instanceTags(spec, deploy);
-  const launchChunks = async (chunks: readonly AzLaunch[]): Promise<void> => {
+  const launchChunks = async (chunks: readonly AzLaunch[]): Promise<Record<string, string[]>> => {
     const results = await Promise.allSettled(
       chunks.map(async (launch) => {
         const instances = await deps.fleet.launch(launchRequest(spec, deploy, launch, tags), call);
         const ids = instances.map((instance) => instance.id);
         await keep(launch, ids);
         deps.emit({ type: 'launch.done', launch, instanceIds: ids });
+        return [launch.clientToken, ids] as const;
       }),
     );
     const failures = results.flatMap((result, index) => {
@@ -60,6 +61,7 @@ export const launchAll = async (
       return [`${launch.az}: ${error}`];
     });
     if (failures.length > 0) throw new Error(`launch failed in ${failures.join('; ')}`);
+    return Object.fromEntries(results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
   };
   const ids = await launchPaced(deploy, spec.launchBucket, launchChunks, deps, call);
   const launched = () => deps.fleet.findByTag(TAG_DEPLOY, deploy.deployId, call, { withTerminated: true });

@@ -1,5 +1,5 @@
 import type { Emit } from './events.js';
-import { type LaunchBucket, launchRounds, tokensAt, waitMs } from './pacing.js';
+import { type LaunchBucket, type LaunchedChunk, launchRounds, tokensAt, waitMs } from './pacing.js';
 import type { AzLaunch } from './plan.js';
 import type { Call, Clock } from './ports.js';
 import type { DeployRecord } from './record.js';
@@ -12,22 +12,24 @@ import type { DeployRecord } from './record.js';
 export const launchPaced = async (
   deploy: Pick<DeployRecord, 'deployId' | 'launches' | 'launchBucket' | 'launchedChunks'>,
   configured: LaunchBucket,
-  launchChunks: (chunks: readonly AzLaunch[]) => Promise<void>,
+  launchChunks: (chunks: readonly AzLaunch[]) => Promise<Readonly<Record<string, string[]>>>,
   deps: { clock: Clock; emit: Emit },
   call: Call,
 ): Promise<string[]> => {
   const bucket = deploy.launchBucket ?? configured;
   const rounds = launchRounds(deploy.deployId, deploy.launches, bucket);
   const total = deploy.launches.reduce((sum, launch) => sum + launch.count, 0);
-  const chunkIds = (chunk: AzLaunch) => deploy.launchedChunks?.[chunk.clientToken]?.ids;
+  const chunks: Record<string, LaunchedChunk> = { ...deploy.launchedChunks };
+  const chunkIds = (chunk: AzLaunch) => chunks[chunk.clientToken]?.ids;
   let launched = 0;
   for (const round of rounds) {
     const todo = round.filter((chunk) => chunkIds(chunk) === undefined);
     if (todo.length > 0) {
       const wanted = todo.reduce((sum, chunk) => sum + chunk.count, 0);
-      const wait = waitMs(tokensAt(deps.clock.now(), bucket, Object.values(deploy.launchedChunks ?? {})), wanted, bucket);
+      const wait = waitMs(tokensAt(deps.clock.now(), bucket, Object.values(chunks)), wanted, bucket);
       if (wait > 0) await deps.clock.sleep(wait, call.signal);
-      await launchChunks(todo);
+      const at = deps.clock.now();
+      for (const [token, ids] of Object.entries(await launchChunks(todo))) chunks[token] = { ids, at };
     }
     launched += round.reduce((sum, chunk) => sum + chunk.count, 0);
     if (launched < total) {
