@@ -38,6 +38,7 @@ export const recordSchema = z.object({
   launched: z.record(text, ids),
   registeredGroups: ids,
   cutoverBegun: z.boolean(),
+  workerDrainUntil: z.number().optional(),
   terminated: ids,
   reason: text.optional(),
   unlocked: text.optional(),

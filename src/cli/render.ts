@@ -55,6 +55,12 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
       return `rolling back: ${event.reason}`;
     case 'warning':
       return `warning: ${event.message}`;
+    case 'hook.started':
+      return `hook ${event.hook}: ${event.command}`;
+    case 'hook.output':
+      return `  ${event.hook}| ${event.line}`;
+    case 'hook.done':
+      return `hook ${event.hook} ${event.failure === undefined ? 'passed' : `failed: ${event.failure}`} in ${seconds(event.ms)}`;
   }
 };
 

@@ -84,6 +84,21 @@ const ownership = strict({
   value: text('a tag value').max(256, { error: 'expected a tag value of at most 256 characters' }),
 });
 
+const HOOK_TIMEOUT = '5m';
+const hookCommand = text('a shell command');
+const hook = z
+  .union([hookCommand, strict({ command: hookCommand, timeout: duration(HOOK_TIMEOUT, '1h') })], {
+    error: `expected a shell command, or { command, timeout } (timeout default ${HOOK_TIMEOUT}, at most 1h)`,
+  })
+  .transform((given) => (typeof given === 'string' ? { command: given, timeout: parseDuration(HOOK_TIMEOUT)! } : given));
+
+const hooks = strict({
+  beforeCutover: hook.optional(),
+  beforeTerminate: hook.optional(),
+  afterDeploy: hook.optional(),
+  onRollback: hook.optional(),
+});
+
 const role = strict({
   ami,
   instanceType: text('an instance type like "t3.small"'),
@@ -138,6 +153,9 @@ const role = strict({
       { error: 'expected a list of target group ARNs (none: worker mode)' },
     )
     .default([]),
+  /** Worker mode: how long the old hosts stay `maintenance` before they are terminated. Default: not at all. */
+  workerDrain: boundedDuration('24h').optional(),
+  hooks: hooks.optional(),
   /** Web mode: every new target healthy this long without a break before the old fleet is touched. */
   stableFor: duration('30s', '1h'),
   timeouts: strict({

@@ -3,10 +3,11 @@
 // terminate, retire (past the point of no return). How it ends is recorded in outcome.ts.
 import { randomBytes } from 'node:crypto';
 import { type Deployment, type Deps, announce, save, setStatus, timed } from './context.js';
-import { retireOld, silenceAndDrain, terminateOld } from './cutover.js';
+import { retireOld, silenceAndDrain } from './cutover.js';
 import { MARK_MS } from './deadlines.js';
 import { UsageError, message } from './errors.js';
 import type { Phase } from './events.js';
+import { runHook, runHookAfter, terminateAfterHook } from './hooks.js';
 import { launchAll } from './launch.js';
 import type { Leftover } from './leftovers.js';
 import { abandon, checkLock } from './lock.js';
@@ -167,6 +168,8 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
   }
   await enter(run, 'verify');
   await timed(run, 'verify', () => verifyAll(spec, ids, deps, call));
+  const failure = await runHook(run, 'beforeCutover', signal);
+  if (failure !== undefined) throw new Error(failure);
   await enter(run, 'cutover');
 };
 
@@ -177,6 +180,7 @@ export const undo = async (run: Deployment, reason: string, requested = false): 
   await setStatus(run, 'rolling-back');
   deps.emit({ type: 'rollback.started', reason });
   const leftovers = await timed(run, 'rollback', async () => [...(await rollBackNew(run)), ...(await releaseOld(run))]);
+  await runHookAfter(run, 'onRollback');
   return recordOutcome(run, leftovers, { kind: 'rolled-back', deployId: record.deployId, reason, aborted: run.signal.aborted, requested });
 };
 
@@ -189,7 +193,7 @@ const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
   const { record, deps } = run;
   const stopped =
     (await oldFleetStep(run, 'cutover', silenceAndDrain)) ??
-    (await oldFleetStep(run, 'terminate', terminateOld)) ??
+    (await oldFleetStep(run, 'terminate', terminateAfterHook)) ??
     (await oldFleetStep(run, 'retire', retireOld));
   if (stopped) return stopped;
   const call = { signal: deps.clock.deadline(MARK_MS) };
@@ -204,6 +208,7 @@ const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
   );
   await annotate(run);
   await enter(run, 'done');
+  await runHookAfter(run, 'afterDeploy');
   return recordOutcome(run, marked, { kind: 'replaced', summary: summarize(run) });
 };
 

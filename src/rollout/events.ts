@@ -1,4 +1,4 @@
-import type { Image } from './ports.js';
+import type { HookName, Image } from './ports.js';
 import type { AzLaunch, Plan } from './plan.js';
 import type { Promotion } from './promotion.js';
 import type { Member } from './snapshot.js';
@@ -51,6 +51,10 @@ export type DeployEvent =
     }
   | { type: 'step.done'; phase: Phase; what: string; ids: readonly string[] }
   | { type: 'rollback.started'; reason: string }
+  | { type: 'hook.started'; hook: HookName; command: string }
+  /** One line the hook's command printed (stdout or stderr). */
+  | { type: 'hook.output'; hook: HookName; line: string }
+  | { type: 'hook.done'; hook: HookName; ms: number; failure?: string }
   | { type: 'warning'; message: string };
 
 export type Emit = (event: DeployEvent) => void;

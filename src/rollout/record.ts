@@ -56,6 +56,8 @@ export interface DeployRecord {
   registeredGroups: string[];
   /** Once true, the old hosts may be in maintenance and deregistered. */
   cutoverBegun: boolean;
+  /** Worker mode: epoch ms when the old hosts' workerDrain ends, recorded when it starts. */
+  workerDrainUntil?: number;
   /** Old instances terminated. After the first, the deploy can no longer be rolled back. */
   terminated: string[];
   reason?: string;

@@ -1,4 +1,4 @@
-import type { ImageSelector } from './ports.js';
+import type { HookName, ImageSelector } from './ports.js';
 import type { UserDataTemplate } from './template.js';
 
 /** Everything the engine needs to replace one role of one environment, resolved from the config. */
@@ -46,6 +46,10 @@ export interface RoleSpec {
   readonly newHostStatus: 'working' | 'keep';
   /** The quota of targets per target group (old and new targets must fit). */
   readonly targetsPerGroup: number;
+  /** Worker mode: milliseconds between setting the old hosts `maintenance` and terminating them. */
+  readonly workerDrain?: number;
+  /** Local commands at phase boundaries; `timeout` in milliseconds. */
+  readonly hooks?: Partial<Record<HookName, { readonly command: string; readonly timeout: number }>>;
   /** Milliseconds between two polls of EC2, ELBv2 or Mackerel while waiting. */
   readonly pollInterval: number;
 }

@@ -147,7 +147,7 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
         w.targetGroup = [tgArn];
       },
       'environments.staging.roles.web.targetGroup',
-      'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, vars, perAz, targetGroups, stableFor, timeouts',
+      'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, vars, perAz, targetGroups, workerDrain, hooks, stableFor, timeouts',
     ],
     [
       'a top-level typo',
@@ -407,6 +407,31 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
       },
       'environments.staging.roles.web.tags.Note',
       'expected a tag value of at most 256 characters',
+    ],
+    [
+      'workerDrain on a web role',
+      ({ web: w }) => {
+        w.targetGroups = [tgArn];
+        w.workerDrain = '2m';
+      },
+      'environments.staging.roles.web.workerDrain',
+      'applies to worker roles only (no targetGroups)',
+    ],
+    [
+      'a hook without a command',
+      ({ web: w }) => {
+        w.hooks = { beforeTerminate: { timeout: '30s' } };
+      },
+      'environments.staging.roles.web.hooks.beforeTerminate',
+      'expected a shell command, or { command, timeout } (timeout default 5m, at most 1h)',
+    ],
+    [
+      'an unknown hook',
+      ({ web: w }) => {
+        w.hooks = { afterCutover: 'true' };
+      },
+      'environments.staging.roles.web.hooks.afterCutover',
+      'unknown key; allowed: beforeCutover, beforeTerminate, afterDeploy, onRollback',
     ],
     [
       'an unknown defaultEnv',
