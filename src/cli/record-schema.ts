@@ -35,6 +35,7 @@ export const recordSchema = z.object({
   snapshot: z.array(member),
   staleHosts: ids.optional(),
   launches: z.array(launch),
+  launchTypes: z.record(text, text).optional(),
   launched: z.record(text, ids),
   registeredGroups: ids,
   cutoverBegun: z.boolean(),

@@ -42,9 +42,10 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
           ? [`  user data variables: ${event.plan.vars.map((v) => `${v.name}=${v.value} (${v.from})`).join(', ')}`]
           : []),
         ...event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`),
+        ...(event.plan.instanceTypes ? [`  instance types, each AZ in this order: ${event.plan.instanceTypes.join(', ')}`] : []),
       ].join('\n');
     case 'launch.done':
-      return `  ${event.launch.az}: launched ${list(event.instanceIds)}`;
+      return `  ${event.launch.az}: launched ${list(event.instanceIds)} (${event.instanceType})`;
     case 'launch.failed':
       return `  ${event.launch.az}: launch failed: ${event.error}`;
     case 'waiting':
@@ -80,7 +81,7 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonl
 export const renderSummary = (summary: Summary): string[] => [
   `replaced: deploy ${summary.deployId} in ${seconds(summary.totalMs)}`,
   `  image: ${list(summary.oldImageIds)} -> ${summary.newImageId}`,
-  ...summary.perAz.map((az) => `  ${az.az}: ${list(az.old)} -> ${list(az.new)}`),
+  ...summary.perAz.map((az) => `  ${az.az}: ${list(az.old)} -> ${list(az.new)}${az.instanceType ? ` (${az.instanceType})` : ''}`),
   `  phases: ${Object.entries(summary.phaseMs)
     .map(([phase, ms]) => `${phase} ${seconds(ms)}`)
     .join(', ')}`,

@@ -101,7 +101,10 @@ const hooks = strict({
 
 const role = strict({
   ami,
-  instanceType: text('an instance type like "t3.small"'),
+  /** Exactly one of instanceType and instanceTypes (checked in consistency.ts). */
+  instanceType: text('an instance type like "t3.small"').optional(),
+  /** In order of preference: an AZ without capacity for one gets the next. */
+  instanceTypes: list(text('an instance type like "c7g.large"'), 'instance type').optional(),
   subnets,
   securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id').max(16, {
     error: 'expected at most 16 security groups (EC2 allows no more per instance)',

@@ -76,7 +76,12 @@ export const replace = async (
   const snapshot = await timed(early, 'snapshot', () => takeSnapshot(spec, resolved.subnets, deps, call, options));
   deps.emit({ type: 'snapshot.taken', members: snapshot.members });
   const plan = await timed(early, 'plan', async () => {
-    const made = { ...makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot), vars, ...(promotion && { promotion }) };
+    const made = {
+      ...makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot),
+      vars,
+      ...(promotion && { promotion }),
+      ...(spec.instanceTypes && { instanceTypes: spec.instanceTypes }),
+    };
     if (options.reviewed) {
       const differences = planDifferences(options.reviewed, reviewedPlan(spec, made, snapshot));
       if (differences.length > 0) {
@@ -147,10 +152,20 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
   await timed(run, 'launch', async () => {
     // Before anything is launched, so resume and rollback from another machine find the old fleet.
     await deps.fleet.tag(oldIds(record), { [TAG_REPLACED_BY]: record.deployId }, call);
-    await launchAll(spec, record, deps, call, async (az, ids) => {
-      record.launched[az] = ids;
-      await save(run);
-    });
+    await launchAll(
+      spec,
+      record,
+      deps,
+      call,
+      async (az, ids) => {
+        record.launched[az] = ids;
+        await save(run);
+      },
+      async (az, instanceType) => {
+        record.launchTypes = { ...record.launchTypes, [az]: instanceType };
+        await save(run);
+      },
+    );
   });
   // Two deploys that passed the lock at the same moment both see each other's instances now, and
   // each rolls itself back: neither may go on to retire the same old fleet.

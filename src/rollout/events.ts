@@ -35,7 +35,7 @@ export type DeployEvent =
   | { type: 'image.resolved'; image: Image }
   | { type: 'snapshot.taken'; members: readonly Member[] }
   | { type: 'plan.made'; plan: Plan }
-  | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[] }
+  | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[]; instanceType: string }
   | { type: 'launch.failed'; launch: AzLaunch; error: string }
   | {
       type: 'waiting';

@@ -22,6 +22,8 @@ export interface Plan {
   readonly vars?: readonly ShippedVar[];
   /** Set when the image and the variables are another environment's last successful deploy's. */
   readonly promotion?: Promotion;
+  /** The role's instance types, in the order each AZ tries them when EC2 has no capacity. */
+  readonly instanceTypes?: readonly string[];
 }
 
 /** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15. */

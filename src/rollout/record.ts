@@ -51,6 +51,8 @@ export interface DeployRecord {
   /** Hosts whose instance was already gone (--allow-stale): retired in the retire step, never terminated. */
   readonly staleHosts?: readonly string[];
   readonly launches: readonly AzLaunch[];
+  /** AZ → the instance type launched there, or being tried (recorded before each RunInstances). */
+  launchTypes?: Record<string, string>;
   /** AZ → new instance ids, as EC2 returned them. */
   launched: Record<string, string[]>;
   registeredGroups: string[];

@@ -8,7 +8,10 @@ export interface RoleSpec {
   /** Mackerel service name; the role is `role` within it. */
   readonly service: string;
   readonly ami: ImageSelector;
+  /** The preferred instance type: `instanceTypes[0]` when the role lists several. */
   readonly instanceType: string;
+  /** Types to fall back to, in order, where an AZ has no capacity for the one before. */
+  readonly instanceTypes?: readonly string[];
   /** One per Availability Zone. */
   readonly subnets: readonly string[];
   readonly securityGroupIds: readonly string[];

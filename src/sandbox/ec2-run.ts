@@ -81,7 +81,7 @@ export const runInstances = (params: URLSearchParams, { world, now }: ActionCont
   const prior = alreadyLaunched(world, params);
   if (prior) return reservationXml(world, prior);
   const az = spec.subnet.az;
-  if (world.faults.take((f) => f.type === 'capacity' && f.az === az)) {
+  if (world.faults.take((f) => f.type === 'capacity' && f.az === az && (f.instanceType ?? spec.instanceType) === spec.instanceType)) {
     throw new QueryError(
       500,
       'InsufficientInstanceCapacity',

@@ -1,4 +1,4 @@
-// Hooks and workerDrain as the engine gets them: a bare command takes the default timeout.
+// Hooks, workerDrain and instanceTypes as the engine gets them: a bare command takes the default timeout.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('a hook is a command (timeout 5m) or { command, timeout }; workerDrain is in milliseconds', async () => {
+it('a hook is a command (timeout 5m) or { command, timeout }; workerDrain is in milliseconds; the first of instanceTypes is preferred', async () => {
   const file = join(dir, 'replacer.yml');
   const worker = {
     ami: { id: 'ami-0123abcd' },
-    instanceType: 't3.small',
+    instanceTypes: ['c7g.large', 'c6g.large'],
     subnets: ['subnet-0aaa1111'],
     securityGroupIds: ['sg-0123abcd'],
     workerDrain: '2m',
@@ -27,6 +27,7 @@ it('a hook is a command (timeout 5m) or { command, timeout }; workerDrain is in 
   await writeFile(file, stringify({ environments: { staging: { mackerel: { service: 'svc' }, roles: { worker } } } }));
   const spec = await resolveRole(await loadConfig(file), { role: 'worker' });
   expect(spec.workerDrain).toBe(120_000);
+  expect([spec.instanceType, spec.instanceTypes]).toEqual(['c7g.large', ['c7g.large', 'c6g.large']]);
   expect(spec.hooks).toEqual({
     beforeTerminate: { command: './stop-polling.sh', timeout: 300_000 },
     afterDeploy: { command: 'notify', timeout: 30_000 },
