@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type World, configYaml, startWorld } from './harness.js';
+import { API_KEY, type World, configYaml, startWorld } from './harness.js';
 
 let world: World;
 afterEach(() => world?.close());
@@ -36,7 +36,9 @@ const milestones = (stdout: string): string[] =>
 describe('worker draining and hooks (sandbox)', () => {
   it('beforeTerminate sees the old and new ids while the old workers still run, after the drain', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'mr-hook-')), 'hook.env');
-    world = await startWorld(configYaml({ worker: workerHooks(`env | grep ^MR_ > ${out}; echo told the old workers to stop`) }));
+    world = await startWorld(
+      configYaml({ worker: workerHooks(`env | grep ^MR_ > ${out}; echo told the old workers to stop; echo key $MACKEREL_APIKEY`) }),
+    );
     const old = (await oldWorkers()).map((i) => i.id).sort();
     const run = await world.cli('replace', '--config', world.configPath, '--role', 'worker');
     expect(run.code).toBe(0);
@@ -47,6 +49,9 @@ describe('worker draining and hooks (sandbox)', () => {
       'terminated the old instances',
     ]);
     expect(run.stdout).toContain('beforeTerminate| told the old workers to stop');
+    // The hook inherits the key, and what it prints is redacted.
+    expect(run.stdout).toContain('beforeTerminate| key [redacted]');
+    expect(run.stdout).not.toContain(API_KEY);
     const env = Object.fromEntries(
       (await readFile(out, 'utf8'))
         .trim()
