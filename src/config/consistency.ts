@@ -18,12 +18,6 @@ export const checkConsistency = (config: ConfigFile): Problem[] => {
     }
   }
   for (const { path, role } of roles) {
-    if ((role.instanceType === undefined) === (role.instanceTypes === undefined)) {
-      problems.push({
-        path: dotted([...path, role.instanceType === undefined ? 'instanceType' : 'instanceTypes']),
-        problem: 'expected exactly one of instanceType (one type) and instanceTypes (a list, tried in order where an AZ has no capacity)',
-      });
-    }
     if (role.workerDrain !== undefined && role.targetGroups.length > 0) {
       problems.push({
         path: dotted([...path, 'workerDrain']),

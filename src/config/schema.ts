@@ -179,7 +179,22 @@ const role = strict({
     .positive({ error: maxInstancesHint })
     .max(10_000, { error: maxInstancesHint })
     .default(100),
-});
+}).check(
+  z.superRefine(
+    (given, ctx) => {
+      if ((given.instanceType === undefined) === (given.instanceTypes === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [given.instanceType === undefined ? 'instanceType' : 'instanceTypes'],
+          message: 'expected exactly one of instanceType (one type) and instanceTypes (a list, tried in order where an AZ has no capacity)',
+          input: given.instanceType === undefined ? given.instanceTypes : given.instanceType,
+        });
+      }
+    },
+    // Reported beside the role's other problems, not only once they are fixed.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  ),
+);
 
 const environment = strict({
   mackerel: strict({

@@ -422,7 +422,7 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
         delete w.instanceType;
       },
       'environments.staging.roles.web.instanceType',
-      'expected exactly one of instanceType (one type) and instanceTypes',
+      'missing; expected exactly one of instanceType (one type) and instanceTypes',
     ],
     [
       'workerDrain on a web role',
