@@ -49,11 +49,12 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
         ...event.plan.launches.map((l) => `  launch ${l.count} in ${l.az} (${l.subnetId})`),
         ...(event.plan.pacing ? [pacingLine(event.plan.pacing)] : []),
         ...(event.plan.waves ? wavesLines(event.plan.waves) : []),
+        ...(event.plan.instanceTypes ? [`  instance types, each AZ in this order: ${event.plan.instanceTypes.join(', ')}`] : []),
       ].join('\n');
     case 'wave.started':
       return `wave ${event.wave} of ${event.of}: launch ${event.launches.map((l) => `${l.count} in ${l.az}`).join(', ')}; then retire ${list(event.old)}`;
     case 'launch.done':
-      return `  ${event.launch.az}: launched ${list(event.instanceIds)}`;
+      return `  ${event.launch.az}: launched ${list(event.instanceIds)} (${event.instanceType})`;
     case 'launch.failed':
       return `  ${event.launch.az}: launch failed: ${event.error}`;
     case 'launch.paced':
@@ -66,6 +67,12 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
       return `rolling back: ${event.reason}`;
     case 'warning':
       return `warning: ${event.message}`;
+    case 'hook.started':
+      return `hook ${event.hook}: ${event.command}`;
+    case 'hook.output':
+      return `  ${event.hook}| ${event.line}`;
+    case 'hook.done':
+      return `hook ${event.hook} ${event.failure === undefined ? 'passed' : `failed: ${event.failure}`} in ${seconds(event.ms)}`;
     // For reports (--report, --json); the console lines already say what these say.
     case 'record.loaded':
     case 'instances.marked':
@@ -128,7 +135,7 @@ const wavesLines = (waves: Waves): string[] => [
 export const renderSummary = (summary: Summary): string[] => [
   `replaced: deploy ${summary.deployId} in ${seconds(summary.totalMs)}`,
   `  image: ${list(summary.oldImageIds)} -> ${summary.newImageId}`,
-  ...summary.perAz.map((az) => `  ${az.az}: ${list(az.old)} -> ${list(az.new)}`),
+  ...summary.perAz.map((az) => `  ${az.az}: ${list(az.old)} -> ${list(az.new)}${az.instanceType ? ` (${az.instanceType})` : ''}`),
   `  phases: ${Object.entries(summary.phaseMs)
     .map(([phase, ms]) => `${phase} ${seconds(ms)}`)
     .join(', ')}`,

@@ -70,7 +70,8 @@ export const runDeploy = async (
     // In --json mode stdout carries only NDJSON: the human lines of a success are left out (the outcome carries them).
     const log = (text: string) => {
       if (json) return;
-      for (const line of text.split('\n')) say.out(`[${stamp()}] ${line}`);
+      // A hook's output is the one thing printed that the tool did not write itself.
+      for (const line of redactEnvSecrets(text, io.env).split('\n')) say.out(`[${stamp()}] ${line}`);
     };
     const out = say.out;
     const deps = buildDeps(io.env, config.region, journalDir, (event) => {

@@ -6,6 +6,7 @@ import type { Clock } from '../rollout/ports.js';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkEndpoints } from './endpoints.js';
+import { createHooks } from './hooks.js';
 import { createFileJournal } from './journal-file.js';
 import { lazily } from './lazy.js';
 
@@ -40,6 +41,7 @@ export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, jo
       }),
     ),
     journal: createFileJournal(journalDir),
+    hooks: createHooks(env),
     clock: systemClock,
     emit,
     runner: `${hostname()}:${process.pid}`,

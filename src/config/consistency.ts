@@ -17,6 +17,14 @@ export const checkConsistency = (config: ConfigFile): Problem[] => {
       });
     }
   }
+  for (const { path, role } of roles) {
+    if (role.workerDrain !== undefined && role.targetGroups.length > 0) {
+      problems.push({
+        path: dotted([...path, 'workerDrain']),
+        problem: "applies to worker roles only (no targetGroups); a web role drains by its target groups' deregistration delay",
+      });
+    }
+  }
   // Every wait must poll at least once before its deadline.
   const [shortest] = roles
     .flatMap(({ path, role }) => Object.entries(role.timeouts).map(([name, ms]) => ({ field: dotted([...path, 'timeouts', name]), ms })))

@@ -51,6 +51,7 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     role: choice.role,
     service: environment.mackerel.service,
     ...role,
+    instanceType: role.instanceType ?? role.instanceTypes![0]!,
     ownership: ownership ?? defaultOwnership(env, choice.role),
     ...(template && { template }),
     pollInterval: config.pollInterval,

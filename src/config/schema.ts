@@ -82,9 +82,27 @@ const ownership = strict({
   value: text('a tag value').max(256, { error: 'expected a tag value of at most 256 characters' }),
 });
 
+const HOOK_TIMEOUT = '5m';
+const hookCommand = text('a shell command');
+const hook = z
+  .union([hookCommand, strict({ command: hookCommand, timeout: duration(HOOK_TIMEOUT, '1h') })], {
+    error: `expected a shell command, or { command, timeout } (timeout default ${HOOK_TIMEOUT}, at most 1h)`,
+  })
+  .transform((given) => (typeof given === 'string' ? { command: given, timeout: parseDuration(HOOK_TIMEOUT)! } : given));
+
+const hooks = strict({
+  beforeCutover: hook.optional(),
+  beforeTerminate: hook.optional(),
+  afterDeploy: hook.optional(),
+  onRollback: hook.optional(),
+});
+
 const role = strict({
   ami,
-  instanceType: text('an instance type like "t3.small"'),
+  /** Exactly one of instanceType and instanceTypes (checked in consistency.ts). */
+  instanceType: text('an instance type like "t3.small"').optional(),
+  /** In order of preference: an AZ without capacity for one gets the next. */
+  instanceTypes: list(text('an instance type like "c7g.large"'), 'instance type').optional(),
   subnets,
   securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id').max(16, {
     error: 'expected at most 16 security groups (EC2 allows no more per instance)',
@@ -136,6 +154,9 @@ const role = strict({
       { error: 'expected a list of target group ARNs (none: worker mode)' },
     )
     .default([]),
+  /** Worker mode: how long the old hosts stay `maintenance` before they are terminated. Default: not at all. */
+  workerDrain: boundedDuration('24h').optional(),
+  hooks: hooks.optional(),
   /** Web mode: every new target healthy this long without a break before the old fleet is touched. */
   stableFor: duration('30s', '1h'),
   timeouts: strict({
@@ -168,7 +189,22 @@ const role = strict({
     .positive({ error: maxInstancesHint })
     .max(10_000, { error: maxInstancesHint })
     .default(100),
-});
+}).check(
+  z.superRefine(
+    (given, ctx) => {
+      if ((given.instanceType === undefined) === (given.instanceTypes === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [given.instanceType === undefined ? 'instanceType' : 'instanceTypes'],
+          message: 'expected exactly one of instanceType (one type) and instanceTypes (a list, tried in order where an AZ has no capacity)',
+          input: given.instanceType === undefined ? given.instanceTypes : given.instanceType,
+        });
+      }
+    },
+    // Reported beside the role's other problems, not only once they are fixed.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  ),
+);
 
 const environment = strict({
   mackerel: strict({

@@ -1,5 +1,5 @@
 import type { Emit, Phase } from './events.js';
-import type { Balancer, Clock, Fleet, Journal, Monitor, Subnet } from './ports.js';
+import type { Balancer, Clock, Fleet, Hooks, Journal, Monitor, Subnet } from './ports.js';
 import type { DeployRecord, DeployStatus } from './record.js';
 import type { RoleSpec } from './spec.js';
 
@@ -8,6 +8,7 @@ export interface Deps {
   readonly balancer: Balancer;
   readonly monitor: Monitor;
   readonly journal: Journal;
+  readonly hooks: Hooks;
   readonly clock: Clock;
   readonly emit: Emit;
   /** `hostname:pid`, recorded so an operator can tell where a deploy runs. */

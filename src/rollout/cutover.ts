@@ -9,6 +9,7 @@ import { ownershipProblem } from './ownership.js';
 import { type Instance, isEnding } from './ports.js';
 import { launchedIds, oldIds, oldMembers } from './record.js';
 import { retireHosts } from './retire.js';
+import { awaitWorkerDrain } from './worker-drain.js';
 
 /**
  * New hosts to `working` (alerting covers them), then old hosts to `maintenance` (silences their
@@ -41,13 +42,17 @@ export const silenceAndDrain = async (run: Deployment): Promise<Leftover[]> => {
   record.cutoverBegun = true;
   await save(run);
   const hostIds = oldMembers(record).map((member) => member.hostId);
-  await deps.monitor
-    .setStatus(hostIds, 'maintenance', call)
-    .catch((error: unknown) =>
+  await deps.monitor.setStatus(hostIds, 'maintenance', call).then(
+    () => deps.emit({ type: 'step.done', phase: 'cutover', what: 'set the old hosts maintenance', ids: hostIds }),
+    (error: unknown) =>
       deps.emit({ type: 'warning', message: `could not set the old hosts to maintenance (their alerts stay on): ${message(error)}` }),
-    );
+  );
+  if (spec.targetGroups.length === 0) {
+    await awaitWorkerDrain(run);
+    return leftovers;
+  }
   const ids = oldIds(record);
-  if (spec.targetGroups.length === 0 || ids.length === 0) return leftovers;
+  if (ids.length === 0) return leftovers;
   for (const arn of spec.targetGroups) {
     await orLeftover(leftovers, `could not deregister the old targets from ${arn}`, `mackerel-replacer resume ${record.deployId}`, () =>
       deps.balancer.deregister(arn, ids, call),

@@ -3,10 +3,11 @@
 // terminate, retire (past the point of no return). How it ends is recorded in outcome.ts.
 import { randomBytes } from 'node:crypto';
 import { type Deployment, type Deps, announce, save, setStatus, timed } from './context.js';
-import { retireOld, silenceAndDrain, terminateOld } from './cutover.js';
+import { retireOld, silenceAndDrain } from './cutover.js';
 import { MARK_MS } from './deadlines.js';
 import { UsageError, message } from './errors.js';
 import type { Phase } from './events.js';
+import { runHook, runHookAfter, terminateAfterHook } from './hooks.js';
 import { launchAll } from './launch.js';
 import type { Leftover } from './leftovers.js';
 import { abandon, checkLock } from './lock.js';
@@ -79,7 +80,12 @@ export const replace = async (
   const snapshot = await timed(early, 'snapshot', () => takeSnapshot(spec, resolved.subnets, deps, call, options));
   deps.emit({ type: 'snapshot.taken', members: snapshot.members, images: snapshot.images });
   const plan = await timed(early, 'plan', async () => {
-    const made = { ...makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot), vars, ...(promotion && { promotion }) };
+    const made = {
+      ...makePlan(spec, deployId, resolved.image, resolved.subnets, snapshot),
+      vars,
+      ...(promotion && { promotion }),
+      ...(spec.instanceTypes && { instanceTypes: spec.instanceTypes }),
+    };
     if (options.reviewed) {
       const differences = planDifferences(options.reviewed, reviewedPlan(spec, made, snapshot));
       if (differences.length > 0) {
@@ -170,11 +176,21 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
   await timed(run, 'launch', async () => {
     // Before anything is launched, so resume and rollback from another machine find the old fleet.
     await deps.fleet.tag(oldIds(record), { [TAG_REPLACED_BY]: record.deployId }, call);
-    await launchAll(spec, { ...record, launches: waveLaunches(record) }, deps, call, async (chunk, ids) => {
-      record.launchedChunks = { ...record.launchedChunks, [chunk.clientToken]: { ids, at: deps.clock.now() } };
-      record.launched[chunk.az] = [...new Set([...(record.launched[chunk.az] ?? []), ...ids])];
-      await save(run);
-    });
+    await launchAll(
+      spec,
+      { ...record, launches: waveLaunches(record) },
+      deps,
+      call,
+      async (chunk, ids) => {
+        record.launchedChunks = { ...record.launchedChunks, [chunk.clientToken]: { ids, at: deps.clock.now() } };
+        record.launched[chunk.az] = [...new Set([...(record.launched[chunk.az] ?? []), ...ids])];
+        await save(run);
+      },
+      async (az, instanceType) => {
+        record.launchTypes = { ...record.launchTypes, [az]: instanceType };
+        await save(run);
+      },
+    );
   });
   // Two deploys that passed the lock at the same moment both see each other's instances now, and
   // each rolls itself back: neither may go on to retire the same old fleet.
@@ -192,6 +208,8 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
   }
   await enter(run, 'verify');
   await timed(run, 'verify', () => verifyAll(spec, record.deployId, ids, deps, call));
+  const failure = await runHook(run, 'beforeCutover', signal);
+  if (failure !== undefined) throw new Error(failure);
   await enter(run, 'cutover');
 };
 
@@ -203,6 +221,7 @@ export const undo = async (run: Deployment, reason: string, requested = false): 
   deps.emit({ type: 'rollback.started', reason });
   const leftovers = await timed(run, 'rollback', async () => [...(await rollBackNew(run)), ...(await releaseOld(run))]);
   await annotate(run, leftovers.length > 0 ? `rollback incomplete: ${reason}` : `rolled back: ${reason}`);
+  await runHookAfter(run, 'onRollback');
   const waves = wavesDone(record);
   return recordOutcome(run, leftovers, {
     kind: 'rolled-back',
@@ -223,7 +242,7 @@ const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
   const { record, deps } = run;
   const stopped =
     (await oldFleetStep(run, 'cutover', silenceAndDrain)) ??
-    (await oldFleetStep(run, 'terminate', terminateOld)) ??
+    (await oldFleetStep(run, 'terminate', terminateAfterHook)) ??
     (await oldFleetStep(run, 'retire', retireOld));
   if (stopped) return stopped;
   const call = { signal: deps.clock.deadline(MARK_MS) };
@@ -242,6 +261,7 @@ const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
   }
   await annotate(run, 'replaced');
   await enter(run, 'done');
+  await runHookAfter(run, 'afterDeploy');
   return recordOutcome(run, marked, { kind: 'replaced', summary: summarize(run) });
 };
 

@@ -1,4 +1,4 @@
-import type { Image } from './ports.js';
+import type { HookName, Image } from './ports.js';
 import type { AzLaunch, Plan } from './plan.js';
 import type { Promotion } from './promotion.js';
 import type { Member } from './snapshot.js';
@@ -40,7 +40,7 @@ export type DeployEvent =
   | { type: 'plan.made'; plan: Plan }
   /** A deploy in waves starts wave `wave` (1-based) of `of`. */
   | { type: 'wave.started'; wave: number; of: number; launches: readonly AzLaunch[]; old: readonly string[] }
-  | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[] }
+  | { type: 'launch.done'; launch: AzLaunch; instanceIds: readonly string[]; instanceType: string }
   | { type: 'launch.failed'; launch: AzLaunch; error: string }
   /** `resume` and `rollback`: the old fleet, image and new instances the deploy's record holds. */
   | {
@@ -66,6 +66,10 @@ export type DeployEvent =
     }
   | { type: 'step.done'; phase: Phase; what: string; ids: readonly string[] }
   | { type: 'rollback.started'; reason: string }
+  | { type: 'hook.started'; hook: HookName; command: string }
+  /** One line the hook's command printed (stdout or stderr). */
+  | { type: 'hook.output'; hook: HookName; line: string }
+  | { type: 'hook.done'; hook: HookName; ms: number; failure?: string }
   | { type: 'warning'; message: string };
 
 export type Emit = (event: DeployEvent) => void;

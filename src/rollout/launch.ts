@@ -1,3 +1,4 @@
+import { launchInAz } from './capacity.js';
 import { message } from './errors.js';
 import type { Emit } from './events.js';
 import type { AzLaunch, Plan } from './plan.js';
@@ -37,19 +38,25 @@ export const launchRequest = (
  */
 export const launchAll = async (
   spec: RoleSpec,
-  deploy: LaunchFacts & Pick<Plan, 'image'> & Pick<DeployRecord, 'launchBucket' | 'launchedChunks'>,
+  deploy: LaunchFacts &
+    Pick<Plan, 'image'> &
+    Pick<DeployRecord, 'launchBucket' | 'launchedChunks'> & { readonly launchTypes?: Readonly<Record<string, string>> },
   deps: { fleet: Fleet; clock: Clock; emit: Emit },
   call: Call,
   keep: (chunk: AzLaunch, ids: string[]) => Promise<void>,
+  trying: (az: string, instanceType: string) => Promise<void> = async () => undefined,
 ): Promise<string[]> => {
   const tags = instanceTags(spec, deploy);
   const launchChunks = async (chunks: readonly AzLaunch[]): Promise<Record<string, string[]>> => {
     const results = await Promise.allSettled(
       chunks.map(async (launch) => {
-        const instances = await deps.fleet.launch(launchRequest(spec, deploy, launch, tags), call);
+        const { instances, instanceType } = await launchInAz(spec, launch, launchRequest(spec, deploy, launch, tags), deps, call, {
+          triedBefore: deploy.launchTypes?.[launch.az],
+          trying: (type) => trying(launch.az, type),
+        });
         const ids = instances.map((instance) => instance.id);
         await keep(launch, ids);
-        deps.emit({ type: 'launch.done', launch, instanceIds: ids });
+        deps.emit({ type: 'launch.done', launch, instanceIds: ids, instanceType });
         return [launch.clientToken, ids] as const;
       }),
     );

@@ -10,7 +10,7 @@ export interface Summary {
   readonly deployId: string;
   readonly oldImageIds: readonly string[];
   readonly newImageId: string;
-  readonly perAz: readonly { az: string; old: readonly string[]; new: readonly string[] }[];
+  readonly perAz: readonly { az: string; old: readonly string[]; new: readonly string[]; instanceType?: string }[];
   readonly phaseMs: Readonly<Partial<Record<Phase, number>>>;
   readonly totalMs: number;
 }
@@ -56,6 +56,7 @@ export const summarize = (run: Deployment): Summary => {
       az,
       old: record.snapshot.filter((member) => member.az === az).map((member) => member.instanceId),
       new: [...(record.served?.[az] ?? []), ...(record.launched[az] ?? [])],
+      ...(record.launchTypes?.[az] && { instanceType: record.launchTypes[az] }),
     })),
     phaseMs: run.phaseMs,
     totalMs: run.deps.clock.now() - record.startedAt,

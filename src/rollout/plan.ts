@@ -31,6 +31,8 @@ export interface Plan {
   readonly pacing?: { readonly bucket: LaunchBucket; readonly rounds: number; readonly refillMs: number };
   /** Set when the deploy runs in more than one wave. */
   readonly waves?: Waves;
+  /** The role's instance types, in the order each AZ tries them when EC2 has no capacity. */
+  readonly instanceTypes?: readonly string[];
 }
 
 /** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15; pacing adds `.round` after the wave. */

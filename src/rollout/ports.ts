@@ -166,6 +166,28 @@ export interface Monitor {
   annotate(annotation: Annotation, call: Call): Promise<void>;
 }
 
+/** The hooks a role may configure, at the phase boundaries of a deploy. */
+export type HookName = 'beforeCutover' | 'beforeTerminate' | 'afterDeploy' | 'onRollback';
+
+export interface HookRun {
+  readonly name: HookName;
+  /** A shell command line. */
+  readonly command: string;
+  /** Milliseconds; the command is killed when it runs longer, and that counts as a failure. */
+  readonly timeout: number;
+  /** Added to the environment the command inherits. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Undefined when the command exited 0; otherwise why it failed (`exited 3`, `timed out after 30s and was killed`). */
+export type HookFailure = string | undefined;
+
+/** Local commands: the CLI runs them as child processes, so the engine never spawns one itself. */
+export interface Hooks {
+  /** Runs the command to its end, passing each line it prints to `onLine`. */
+  run(hook: HookRun, onLine: (line: string) => void, call: Call): Promise<HookFailure>;
+}
+
 export interface Clock {
   now(): number;
   sleep(ms: number, signal: AbortSignal): Promise<void>;

@@ -53,6 +53,8 @@ export interface DeployRecord {
   /** Hosts whose instance was already gone (--allow-stale): retired in the retire step, never terminated. */
   readonly staleHosts?: readonly string[];
   readonly launches: readonly AzLaunch[];
+  /** AZ → the instance type launched there, or being tried (recorded before each RunInstances). */
+  launchTypes?: Record<string, string>;
   /** AZ → new instance ids, as EC2 returned them. */
   launched: Record<string, string[]>;
   /** The launch bucket the deploy paced to (absent in records written before pacing: the config's). */
@@ -62,6 +64,8 @@ export interface DeployRecord {
   registeredGroups: string[];
   /** Once true, the old hosts may be in maintenance and deregistered. */
   cutoverBegun: boolean;
+  /** Worker mode: epoch ms when the old hosts' workerDrain ends, recorded when it starts. */
+  workerDrainUntil?: number;
   /** Old instances terminated. After the first, the deploy can no longer be rolled back. */
   terminated: string[];
   reason?: string;

@@ -1,5 +1,5 @@
 import type { LaunchBucket } from './pacing.js';
-import type { ImageSelector } from './ports.js';
+import type { HookName, ImageSelector } from './ports.js';
 import type { UserDataTemplate } from './template.js';
 import type { Batch } from './waves.js';
 
@@ -10,7 +10,10 @@ export interface RoleSpec {
   /** Mackerel service name; the role is `role` within it. */
   readonly service: string;
   readonly ami: ImageSelector;
+  /** The preferred instance type: `instanceTypes[0]` when the role lists several. */
   readonly instanceType: string;
+  /** Types to fall back to, in order, where an AZ has no capacity for the one before. */
+  readonly instanceTypes?: readonly string[];
   /** One per Availability Zone. */
   readonly subnets: readonly string[];
   readonly securityGroupIds: readonly string[];
@@ -50,6 +53,10 @@ export interface RoleSpec {
   readonly targetsPerGroup: number;
   /** EC2's RunInstances resource bucket for the account and Region (`limits.launchBurst`, `limits.launchRefillPerSecond`). */
   readonly launchBucket: LaunchBucket;
+  /** Worker mode: milliseconds between setting the old hosts `maintenance` and terminating them. */
+  readonly workerDrain?: number;
+  /** Local commands at phase boundaries; `timeout` in milliseconds. */
+  readonly hooks?: Partial<Record<HookName, { readonly command: string; readonly timeout: number }>>;
   /** Milliseconds between two polls of EC2, ELBv2 or Mackerel while waiting. */
   readonly pollInterval: number;
   /** Replace the fleet in waves of this size (`batch`, `--batch`); unset: one wave, unless a limit forces more. */

@@ -87,7 +87,7 @@ export const runInstances = (params: URLSearchParams, { world, now }: ActionCont
   }
   const az = spec.subnet.az;
   takeLaunchTokens(world, spec.count, now);
-  if (world.faults.take((f) => f.type === 'capacity' && f.az === az)) {
+  if (world.faults.take((f) => f.type === 'capacity' && f.az === az && (f.instanceType ?? spec.instanceType) === spec.instanceType)) {
     throw new QueryError(
       500,
       'InsufficientInstanceCapacity',

@@ -21,8 +21,8 @@ export const faultSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('health-flap'), count }),
   /** Targets deregistered while this is active drain `factor` times the advertised deregistration delay. */
   z.object({ type: z.literal('slow-drain'), factor: z.number().positive() }),
-  /** RunInstances in this AZ fails with InsufficientInstanceCapacity until the fault is removed. */
-  z.object({ type: z.literal('capacity'), az: z.string().min(1) }),
+  /** RunInstances in this AZ (of this instance type, when given) fails with InsufficientInstanceCapacity until the fault is removed. */
+  z.object({ type: z.literal('capacity'), az: z.string().min(1), instanceType: z.string().min(1).optional() }),
   /** The next `count` matching requests fail with this status (and error code, for AWS). */
   z.object({
     type: z.literal('api-error'),

@@ -49,7 +49,8 @@ export interface SeedableConfig {
             string,
             {
               readonly ami: SeedAmi;
-              readonly instanceType: string;
+              readonly instanceType?: string;
+              readonly instanceTypes?: readonly string[];
               readonly subnets: readonly string[];
               readonly securityGroupIds?: readonly string[];
               readonly targetGroups?: readonly string[];
@@ -71,7 +72,8 @@ export const seedFromConfig = (config: SeedableConfig): SandboxSeed => ({
     service: env.mackerel.service,
     roles: mapValues(env.roles, (role) => ({
       ami: role.ami,
-      instanceType: role.instanceType,
+      // The old fleet runs the preferred type.
+      instanceType: role.instanceType ?? role.instanceTypes?.[0] ?? 't3.small',
       subnets: role.subnets,
       securityGroupIds: role.securityGroupIds ?? [],
       targetGroups: role.targetGroups ?? [],

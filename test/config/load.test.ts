@@ -149,7 +149,7 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
         w.targetGroup = [tgArn];
       },
       'environments.staging.roles.web.targetGroup',
-      'unknown key; allowed: ami, instanceType, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, vars, perAz, targetGroups, stableFor, timeouts',
+      'unknown key; allowed: ami, instanceType, instanceTypes, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, vars, perAz, targetGroups, workerDrain, hooks, stableFor, timeouts',
     ],
     [
       'a top-level typo',
@@ -186,10 +186,10 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
     [
       'a missing field',
       ({ web: w }) => {
-        delete w.instanceType;
+        delete w.subnets;
       },
-      'environments.staging.roles.web.instanceType',
-      'missing; expected an instance type like "t3.small"',
+      'environments.staging.roles.web.subnets',
+      'missing; expected a list of subnets',
     ],
     [
       'an AMI id',
@@ -443,6 +443,47 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
       'expected a tag value of at most 256 characters',
     ],
     [
+      'both instanceType and instanceTypes',
+      ({ web: w }) => {
+        w.instanceTypes = ['c7g.large', 'c6g.large'];
+      },
+      'environments.staging.roles.web.instanceTypes',
+      'expected exactly one of instanceType (one type) and instanceTypes',
+    ],
+    [
+      'neither instanceType nor instanceTypes',
+      ({ web: w }) => {
+        delete w.instanceType;
+      },
+      'environments.staging.roles.web.instanceType',
+      'missing; expected exactly one of instanceType (one type) and instanceTypes',
+    ],
+    [
+      'workerDrain on a web role',
+      ({ web: w }) => {
+        w.targetGroups = [tgArn];
+        w.workerDrain = '2m';
+      },
+      'environments.staging.roles.web.workerDrain',
+      'applies to worker roles only (no targetGroups)',
+    ],
+    [
+      'a hook without a command',
+      ({ web: w }) => {
+        w.hooks = { beforeTerminate: { timeout: '30s' } };
+      },
+      'environments.staging.roles.web.hooks.beforeTerminate',
+      'expected a shell command, or { command, timeout } (timeout default 5m, at most 1h)',
+    ],
+    [
+      'an unknown hook',
+      ({ web: w }) => {
+        w.hooks = { afterCutover: 'true' };
+      },
+      'environments.staging.roles.web.hooks.afterCutover',
+      'unknown key; allowed: beforeCutover, beforeTerminate, afterDeploy, onRollback',
+    ],
+    [
       'an unknown defaultEnv',
       ({ top: c }) => {
         c.defaultEnv = 'prod';
@@ -462,14 +503,14 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
         c.pollInterval = 'soon';
         w.perAz = 'two';
         w.targetGroup = [];
-        delete w.instanceType;
+        delete w.subnets;
       }),
     );
     const error = await configError(loadConfig(file));
     expect(error.message.split('\n')).toEqual([
       `${file}: 4 problems:`,
       '  pollInterval: expected a positive duration like "100ms", "30s", "5m" or "1h30m", got "soon"',
-      '  environments.staging.roles.web.instanceType: missing; expected an instance type like "t3.small"',
+      '  environments.staging.roles.web.subnets: missing; expected a list of subnets',
       '  environments.staging.roles.web.perAz: expected a positive integer or "match", got "two"',
       expect.stringMatching(/^ {2}environments\.staging\.roles\.web\.targetGroup: unknown key; allowed: ami, /),
     ]);

@@ -33,7 +33,9 @@ describe('a bad config file', () => {
     world = await startWorld(configYaml());
     await writeConfig(world, configYaml({ web: '        maxInstances: many' }).replace('        instanceType: t3.small\n', ''));
     const run = await replaceWeb();
-    expect(run.stderr).toContain('environments.staging.roles.web.instanceType: missing; expected an instance type like "t3.small"');
+    expect(run.stderr).toContain(
+      'environments.staging.roles.web.instanceType: missing; expected exactly one of instanceType (one type) and instanceTypes',
+    );
     expect(run.stderr).toContain('environments.staging.roles.web.maxInstances: expected a positive integer of at most 10000, got "many"');
     await expectRefused(world, run);
   });

@@ -275,6 +275,16 @@ describe('the sandbox EC2 API', () => {
     await expect(launch({ SubnetId: 'subnet-0ccc' })).resolves.toBeDefined();
   });
 
+  it('a capacity fault of one instance type leaves the other types launching in that AZ', async () => {
+    await injectFaults(sandbox, [{ type: 'capacity', az: 'ap-northeast-1c', instanceType: 'c7g.large' }]);
+    await expect(launch({ SubnetId: 'subnet-0ccc', InstanceType: 'c7g.large' })).rejects.toMatchObject({
+      name: 'InsufficientInstanceCapacity',
+      message: expect.stringContaining('sufficient c7g.large capacity'),
+    });
+    await expect(launch({ SubnetId: 'subnet-0ccc', InstanceType: 'c6g.large' })).resolves.toBeDefined();
+    await clearFaults(sandbox);
+  });
+
   it('keeps never-boot instances pending', async () => {
     await injectFaults(sandbox, [{ type: 'never-boot', count: 1 }]);
     const stuck = (await launch()).Instances![0]!.InstanceId!;

@@ -72,7 +72,11 @@ export const launchInstances = (world: World, request: LaunchRequest): FakeInsta
     return prior.ids.map((id) => world.instances.get(id)!);
   }
   const subnet = world.subnets.get(request.subnetId)!;
-  if (world.faults.take((f) => f.type === 'capacity' && f.az === subnet.az)) {
+  if (
+    world.faults.take(
+      (f) => f.type === 'capacity' && f.az === subnet.az && (f.instanceType ?? request.instanceType) === request.instanceType,
+    )
+  ) {
     throw new ServiceError(
       'InsufficientInstanceCapacity',
       `We currently do not have sufficient ${request.instanceType} capacity in the Availability Zone you requested (${subnet.az}).`,
@@ -87,6 +91,7 @@ export const launchInstances = (world: World, request: LaunchRequest): FakeInsta
       subnetId: subnet.id,
       az: subnet.az,
       vpcId: subnet.vpcId,
+      instanceType: request.instanceType,
       tags: { ...request.tags },
       launchedAt: now,
       agentSilent: world.faults.take((f) => f.type === 'agent-silent') !== undefined,

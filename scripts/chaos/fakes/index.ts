@@ -8,6 +8,7 @@ import { withCallFaults } from './call-faults.js';
 import { createFakeClock, type FakeClock } from './clock.js';
 import { createFleet } from './ec2.js';
 import { createBalancer, healthyCount } from './elbv2.js';
+import { type HookLog, createHookLog, createHooks } from './hooks.js';
 import { createJournal, type JournalDisk } from './journal.js';
 import { createMonitor } from './mackerel.js';
 import { createProcess, type FakeProcess } from './process.js';
@@ -27,6 +28,8 @@ export interface Fakes {
   readonly disk: JournalDisk;
   /** Every event the live processes emitted, in order. */
   readonly events: DeployEvent[];
+  /** The hooks the processes ran, and which ones fail. */
+  readonly hooks: HookLog;
   /** A new process of the tool and the deps it runs with. */
   start(options?: { readonly emit?: Emit }): { readonly process: FakeProcess; readonly deps: Deps };
   /** Runs `work` to its end on the fake clock. */
@@ -47,12 +50,14 @@ export const createFakes = (options: FakesOptions = {}): Fakes => {
   const world = createWorld(clock, { timeScale: options.timeScale, seed: options.seed });
   const disk: JournalDisk = new Map();
   const events: DeployEvent[] = [];
+  const hooks = createHookLog();
   let pid = 100;
   return {
     clock,
     world,
     disk,
     events,
+    hooks,
     start: (startOptions = {}) => {
       pid++;
       const process = createProcess(`fakehost:${pid}`, clock.owned);
@@ -62,6 +67,7 @@ export const createFakes = (options: FakesOptions = {}): Fakes => {
         balancer: withCallFaults(world, process, 'balancer', createBalancer(conduit)),
         monitor: withCallFaults(world, process, 'monitor', createMonitor(conduit)),
         journal: withCallFaults(world, process, 'journal', createJournal(disk, process)),
+        hooks: createHooks(hooks, conduit),
         clock: process.clock,
         emit: (event) => {
           if (!process.alive()) return;

@@ -81,6 +81,8 @@ export interface FakeInstance {
   readonly subnetId: string;
   readonly az: string;
   readonly vpcId: string;
+  /** Absent for seeded instances. */
+  readonly instanceType?: string;
   readonly tags: Record<string, string>;
   readonly launchedAt: number;
   /** agent-silent: its agent never registers. */
