@@ -1,12 +1,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../rollout/errors.js';
 import { checkAmi, checkPort, collectVars, single } from './flags.js';
+import { checkKeepOld, checkShrinkTarget } from './window-flags.js';
+import { shrinkKept } from '../rollout/finish.js';
 import { runIamPolicy } from './iam-policy.js';
 import { redactEnvSecrets } from './redact.js';
 import { jsonOutcome } from './render-json.js';
 import { EXIT, type Io, reportError, shorten } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
-import { runRecover } from './recover.js';
+import { RECOVER_ACTS, runRecover } from './recover.js';
 import { runReplace } from './replace.js';
 import { runStatus } from './status.js';
 import { runSandbox } from './sandbox.js';
@@ -22,7 +24,7 @@ const jsonOption = () =>
   new Option('--json', 'NDJSON events on stdout (schema in the README), the last line the outcome with the exit code');
 
 /** The commands whose `--json` prints NDJSON events ending with an outcome line. */
-const JSON_COMMANDS = new Set(['replace', 'plan', 'resume', 'rollback']);
+const JSON_COMMANDS = new Set(['replace', 'plan', 'resume', 'rollback', 'finish', 'cutover', 'shrink']);
 
 /** Parses argv, runs one command, and returns its exit code. Never calls process.exit. */
 export const main = async (argv: readonly string[], given: Io): Promise<number> => {
@@ -95,6 +97,13 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--force-unlock <id>', 'ignore the lock of this deploy, known dead and cleaned up', single('--force-unlock'))
     .option('--plan <file>', 'apply exactly this reviewed plan (plan --out), or refuse if the role or the image changed', single('--plan'))
     .option('--yes', 'do not ask before acting (only ever asked on a terminal)')
+    .option(
+      '--keep-old <duration>',
+      'after cutover keep the old instances running (deregistered, standby) this long: finish, shrink or rollback',
+      single('--keep-old', checkKeepOld),
+    )
+    .option('--hold', 'stop once the new fleet is verified, the old one still serving; cutover <deploy-id> switches')
+    .option('--finish-previous', 'first finish an earlier deploy of the role that keeps its old fleet')
     .action(async (flags) => {
       code = await runReplace(flags, io);
     });
@@ -103,10 +112,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .action(async (flags) => {
       code = await runReplace({ ...flags, dryRun: true }, io);
     });
-  for (const [name, description] of [
-    ['resume', 'finish a deploy from where it stopped'],
-    ['rollback', 'undo a deploy: new instances terminated, old fleet restored'],
-  ] as const) {
+  const byId = (name: string, description: string) =>
     program
       .command(`${name} <deploy-id>`)
       .description(description)
@@ -114,11 +120,26 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
       .option('--env <env>', 'environment (default: from the journal)', single('--env'))
       .option('--role <role>', 'role (default: from the journal; needed when the journal is gone)', single('--role'))
       .addOption(jsonOption())
-      .addOption(journalOption())
-      .action(async (deployId: string, flags) => {
-        code = await runRecover(name, deployId, flags, io);
-      });
+      .addOption(journalOption());
+  for (const [name, description] of [
+    ['resume', 'finish a deploy from where it stopped'],
+    ['rollback', 'undo a deploy: new instances terminated, old fleet restored'],
+    ['finish', 'end the rollback window of a deploy: terminate and retire the old instances it keeps'],
+    ['cutover', 'switch a held deploy: register and verify the new fleet, then retire the old one'],
+  ] as const) {
+    byId(name, description).action(async (deployId: string, flags) => {
+      code = await runRecover(name, deployId, flags, io, RECOVER_ACTS[name]);
+    });
   }
+  byId('shrink', 'terminate part of the old fleet a deploy keeps, AZs balanced')
+    .requiredOption(
+      '--to <count>',
+      'old instances left running: a number, or a percentage of the kept fleet (50%)',
+      single('--to', checkShrinkTarget),
+    )
+    .action(async (deployId: string, flags) => {
+      code = await runRecover('shrink', deployId, flags, io, (spec, id, deps, signal) => shrinkKept(spec, id, flags.to, deps, signal));
+    });
   program
     .command('status [deploy-id]')
     .description('what a deploy did, where it stopped, and what runs now; without an id, the journal')

@@ -9,12 +9,14 @@ import { UsageError, message } from './errors.js';
 import type { Phase } from './events.js';
 import { launchAll } from './launch.js';
 import type { Leftover } from './leftovers.js';
+import { holdNewFleet, keepAndHold, registersNow, verifiedSpec } from './hold.js';
+import { keepOldFleet } from './keep.js';
 import { abandon, checkLock } from './lock.js';
 import { type Outcome, annotate, recordOutcome, summarize } from './outcome.js';
 import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan } from './plan.js';
 import { checkPermissions, checkTargetQuota, preflight } from './preflight.js';
 import { findPromotion, shipSpec } from './promotion.js';
-import { type DeployRecord, type Step, isBefore, launchedIds, oldIds } from './record.js';
+import { type DeployRecord, type KeepPolicy, type Step, isBefore, launchedIds, oldIds } from './record.js';
 import { releaseOld, rollBackNew } from './rollback.js';
 import { type Snapshot, type SnapshotOptions, takeSnapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
@@ -35,6 +37,10 @@ export interface ReplaceOptions extends SnapshotOptions {
   readonly vars?: Readonly<Record<string, string>>;
   /** `--promote-from`: launch the image and variables of this environment's last successful deploy of the role. */
   readonly promoteFrom?: string;
+  /** `--keep-old`: the rollback window, over the role's `keepOld:`. */
+  readonly keepOld?: KeepPolicy;
+  /** `--hold`: stop once the new fleet is verified; `cutover` goes on. */
+  readonly hold?: boolean;
 }
 
 /** What newDeployId makes. */
@@ -115,6 +121,7 @@ export const replace = async (
     terminated: [],
     leftovers: [],
     ...(options.forceUnlock && { unlocked: options.forceUnlock }),
+    ...keepAndHold(spec, options),
   };
   if (options.forceUnlock) await abandon(deps, options.forceUnlock);
   await deps.journal.save(record);
@@ -134,6 +141,7 @@ export const drive = async (run: Deployment): Promise<Outcome> => {
       return undo(run, message(error));
     }
   }
+  if (run.record.hold) return holdNewFleet(run);
   return retireOldFleet(run);
 };
 
@@ -155,7 +163,7 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
   // each rolls itself back: neither may go on to retire the same old fleet.
   await checkLock(spec, deps, call, { self: record.deployId, forceUnlock: record.unlocked });
   const ids = launchedIds(record);
-  if (spec.targetGroups.length > 0) {
+  if (spec.targetGroups.length > 0 && registersNow(record)) {
     await enter(run, 'register');
     await timed(run, 'register', async () => {
       for (const arn of spec.targetGroups) {
@@ -166,7 +174,7 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
     });
   }
   await enter(run, 'verify');
-  await timed(run, 'verify', () => verifyAll(spec, ids, deps, call));
+  await timed(run, 'verify', () => verifyAll(verifiedSpec(spec, record), ids, deps, call));
   await enter(run, 'cutover');
 };
 
@@ -189,6 +197,7 @@ const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
   const { record, deps } = run;
   const stopped =
     (await oldFleetStep(run, 'cutover', silenceAndDrain)) ??
+    (record.keep && (await keepOldFleet(run))) ??
     (await oldFleetStep(run, 'terminate', terminateOld)) ??
     (await oldFleetStep(run, 'retire', retireOld));
   if (stopped) return stopped;

@@ -14,15 +14,19 @@ export type Phase =
   | 'terminate'
   | 'retire'
   | 'rollback'
-  | 'restore';
+  | 'restore'
+  | 'keep'
+  | 'shrink';
 
 export type Mode = 'web' | 'worker';
+
+export type DeployAction = 'replace' | 'resume' | 'rollback' | 'finish' | 'shrink' | 'cutover';
 
 /** What the engine tells the world; only src/cli renders these. */
 export type DeployEvent =
   | {
       type: 'deploy.started';
-      action: 'replace' | 'resume' | 'rollback';
+      action: DeployAction;
       deployId: string;
       env: string;
       role: string;

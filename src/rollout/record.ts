@@ -20,6 +20,10 @@ export type DeployStatus =
   | 'replaced'
   /** Something is left for a person: the record's leftovers name it and the command that finishes it. */
   | 'incomplete'
+  /** The new fleet serves; the old one is deregistered, its hosts in standby, kept running: `finish`, `shrink` or `rollback` (keep.ts). */
+  | 'kept'
+  /** The new fleet is up and verified beside the old one, which still serves: `cutover` or `rollback` (hold.ts). */
+  | 'held'
   /** Declared dead by `--force-unlock` on a later deploy. */
   | 'abandoned';
 
@@ -62,6 +66,24 @@ export interface DeployRecord {
   /** A dead deploy whose lock this one was told to ignore (`--force-unlock`). */
   readonly unlocked?: string;
   leftovers: Leftover[];
+  /** `--keep-old`: after cutover the old fleet is kept running, not terminated (cleared by `finish`). */
+  keep?: KeepPolicy;
+  /** Epoch ms when the old fleet began to be kept. */
+  keptSince?: number;
+  /** `--hold`: the deploy stops once the new fleet is verified (cleared by `cutover`). */
+  hold?: HoldPolicy;
+}
+
+export interface KeepPolicy {
+  /** The rollback window, milliseconds. */
+  readonly forMs: number;
+  /** `then: finish`: the first deploy of the role after the window finishes this one; otherwise commands only say the window ended. */
+  readonly finishWhenOver?: true;
+}
+
+export interface HoldPolicy {
+  /** Register the new targets before cutover, beside the old ones. */
+  readonly register: boolean;
 }
 
 export const launchedIds = (record: DeployRecord): string[] => Object.values(record.launched).flat();
@@ -70,6 +92,10 @@ export const oldIds = (record: DeployRecord): string[] => record.snapshot.map((m
 
 /** Statuses that hold the role's lock: the deploy may still change the world. */
 export const isOpen = (record: DeployRecord): boolean =>
-  record.status === 'running' || record.status === 'interrupted' || record.status === 'rolling-back' || record.status === 'incomplete';
+  record.status === 'running' ||
+  record.status === 'interrupted' ||
+  record.status === 'rolling-back' ||
+  record.status === 'incomplete' ||
+  record.status === 'held';
 
 export const isBefore = (step: Step, other: Step): boolean => STEPS.indexOf(step) < STEPS.indexOf(other);

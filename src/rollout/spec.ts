@@ -1,4 +1,5 @@
 import type { ImageSelector } from './ports.js';
+import type { HoldPolicy, KeepPolicy } from './record.js';
 import type { UserDataTemplate } from './template.js';
 
 /** Everything the engine needs to replace one role of one environment, resolved from the config. */
@@ -46,6 +47,10 @@ export interface RoleSpec {
   readonly newHostStatus: 'working' | 'keep';
   /** The quota of targets per target group (old and new targets must fit). */
   readonly targetsPerGroup: number;
+  /** `keepOld:` the rollback window after cutover; absent: the old fleet is terminated at once. */
+  readonly keepOld?: KeepPolicy;
+  /** `hold:` how `replace --hold` treats the new fleet before cutover. */
+  readonly hold?: HoldPolicy;
   /** Milliseconds between two polls of EC2, ELBv2 or Mackerel while waiting. */
   readonly pollInterval: number;
 }
