@@ -69,7 +69,7 @@ const checkUndoable = async (run: Deployment): Promise<void> => {
   if (gone.length > 0) {
     throw new UsageError(
       `deploy ${record.deployId} can no longer be rolled back: old instances ${gone.join(', ')} are terminated or not running, so the new ones may be all the role has`,
-      `finish it instead: mackerel-replacer resume ${record.deployId}`,
+      `finish it instead: mackerel-replacer ${record.status === 'kept' ? 'finish' : 'resume'} ${record.deployId}`,
     );
   }
   const done = tagged.filter((instance) => instance.tags[TAG_STATE] === DONE).map((instance) => instance.id);
