@@ -4,6 +4,10 @@
 //
 //   replaceRole(env: 'staging', role: 'web', promoteFrom: null, ami: null, dryRun: false)
 //
+// Staged cutover: hold: true stops once the new fleet is verified, the old one still serving
+// (replace --hold); a later call with cutover: true switches the held deploy of the env and role
+// that `mackerel-replacer status` lists (mackerel-replacer cutover <deploy-id>).
+//
 // Optional: vars (list of 'name=value', one --var each), config (default 'replacer.yml'),
 // rolledBack ('failure', the default, or 'unstable': the build result for exit 3),
 // credentialsId (default 'mackerel-api-key'). Values go into a shell line, so each must match
@@ -30,6 +34,9 @@ def call(Map args) {
   if (args.dryRun) {
     flags += ' --dry-run'
   }
+  if (args.hold) {
+    flags += ' --hold'
+  }
   String rolledBack = args.rolledBack ?: 'failure'
   if (rolledBack != 'failure' && rolledBack != 'unstable') {
     error("replaceRole: rolledBack must be 'failure' or 'unstable', not '${rolledBack}'")
@@ -37,8 +44,14 @@ def call(Map args) {
   int code = 0
   lock(resource: "mackerel-replacer/${envName}/${role}") {
     withCredentials([string(credentialsId: args.credentialsId ?: 'mackerel-api-key', variable: 'MACKEREL_APIKEY')]) {
-      code = sh(returnStatus: true, label: "mackerel-replacer ${envName}/${role}",
-        script: "mackerel-replacer replace --config ${config} --env ${envName} --role ${role}${flags}")
+      if (args.cutover) {
+        String deployId = checked('deployId', heldDeploy(config, envName, role))
+        code = sh(returnStatus: true, label: "mackerel-replacer cutover ${envName}/${role}",
+          script: "mackerel-replacer cutover ${deployId} --config ${config}")
+      } else {
+        code = sh(returnStatus: true, label: "mackerel-replacer ${envName}/${role}",
+          script: "mackerel-replacer replace --config ${config} --env ${envName} --role ${role}${flags}")
+      }
     }
   }
   return judged(code, "${envName}/${role}", rolledBack)
@@ -66,6 +79,16 @@ def judged(int code, String what, String rolledBack) {
     error("mackerel-replacer ${what}: unexpected exit ${code} (1 is an internal error, a bug): run mackerel-replacer status before anything else")
   }
   return code
+}
+
+// The deploy of env/role that status lists as held (its line: "<deploy-id>  <env>/<role>  held at …").
+def heldDeploy(String config, String envName, String role) {
+  sh(script: "mkdir -p deploy-logs; mackerel-replacer status --config ${config} > deploy-logs/status-${envName}-${role}.txt")
+  String line = readFile("deploy-logs/status-${envName}-${role}.txt").readLines().find { it.contains(" ${envName}/${role}  held at ") }
+  if (!line) {
+    error("replaceRole: no held deploy of ${envName}/${role} to cut over (mackerel-replacer status lists none)")
+  }
+  return line.tokenize(' ')[0]
 }
 
 def checked(String name, def value) {

@@ -84,6 +84,9 @@ const report = (outcome: AnyOutcome, out: string[], err: string[]): number => {
     case 'interrupted':
       err.push(`interrupted before ${outcome.step}: the new fleet is verified and serving; the old one is not yet fully retired`);
       return 130;
+    case 'kept':
+    case 'held':
+      return EXIT.ok;
   }
 };
 

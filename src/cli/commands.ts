@@ -9,14 +9,14 @@ export interface Where {
 }
 
 // The engine names its recovery commands with the deploy id alone; the CLI knows the rest.
-const COMMAND = /\bmackerel-replacer (resume|rollback|status) (\d{8}-\d{6}-[0-9a-f]{4})\b(?! --)/g;
+const COMMAND = /\bmackerel-replacer (resume|rollback|status|finish|cutover|shrink) (\d{8}-\d{6}-[0-9a-f]{4})\b(?! --)/g;
 
 /** A word the shell reads back unchanged. */
 const quote = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
 
 /**
  * Adds the run's `--config`, `--env`, `--role` and `--journal-dir` to every `mackerel-replacer
- * resume|rollback|status <id>` in `text`, so a printed command can be pasted as it stands.
+ * resume|rollback|status|finish|cutover|shrink <id>` in `text`, so a printed command can be pasted as it stands.
  */
 export const pasteable = (text: string, where: Where): string =>
   text.replace(COMMAND, (_, command: string, deployId: string) => {

@@ -6,6 +6,7 @@ import { jsonOutcome } from './render-json.js';
 import { EXIT, type Io, reportError, shorten } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-dir.js';
 import { collectReports } from './report-file.js';
+import { checkKeepOld, checkShrinkTarget } from './window-flags.js';
 
 const configOption = () => new Option('--config <file>', 'configuration file').default('./replacer.yml').argParser(single('--config'));
 const journalOption = () =>
@@ -23,7 +24,7 @@ const reportOption = () =>
   );
 
 /** The commands whose `--json` prints NDJSON events ending with an outcome line. */
-const JSON_COMMANDS = new Set(['replace', 'plan', 'resume', 'rollback']);
+const JSON_COMMANDS = new Set(['replace', 'plan', 'resume', 'rollback', 'finish', 'cutover', 'shrink']);
 
 /** Parses argv, runs one command, and returns its exit code. Never calls process.exit. */
 export const main = async (argv: readonly string[], given: Io): Promise<number> => {
@@ -104,6 +105,13 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .option('--plan <file>', 'apply exactly this reviewed plan (plan --out), or refuse if the role or the image changed', single('--plan'))
     .option('--yes', 'do not ask before acting (only ever asked on a terminal)')
     .addOption(reportOption())
+    .option(
+      '--keep-old <duration>',
+      'after cutover keep the old instances running (deregistered, standby) this long: finish, shrink or rollback',
+      single('--keep-old', checkKeepOld),
+    )
+    .option('--hold', 'stop once the new fleet is verified, the old one still serving; cutover <deploy-id> switches')
+    .option('--finish-previous', 'first finish an earlier deploy of the role that keeps its old fleet')
     .action(async (flags) => {
       code = await (await import('./replace.js')).runReplace(flags, io);
     });
@@ -112,10 +120,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .action(async (flags) => {
       code = await (await import('./replace.js')).runReplace({ ...flags, dryRun: true }, io);
     });
-  for (const [name, description] of [
-    ['resume', 'finish a deploy from where it stopped'],
-    ['rollback', 'undo a deploy: new instances terminated, old fleet restored'],
-  ] as const) {
+  const byId = (name: string, description: string) =>
     program
       .command(`${name} <deploy-id>`)
       .description(description)
@@ -124,11 +129,28 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
       .option('--role <role>', 'role (default: from the journal; needed when the journal is gone)', single('--role'))
       .addOption(jsonOption())
       .addOption(reportOption())
-      .addOption(journalOption())
-      .action(async (deployId: string, flags) => {
-        code = await (await import('./recover.js')).runRecover(name, deployId, flags, io);
-      });
+      .addOption(journalOption());
+  for (const [name, description] of [
+    ['resume', 'finish a deploy from where it stopped'],
+    ['rollback', 'undo a deploy: new instances terminated, old fleet restored'],
+    ['finish', 'end the rollback window of a deploy: terminate and retire the old instances it keeps'],
+    ['cutover', 'switch a held deploy: register and verify the new fleet, then retire the old one'],
+  ] as const) {
+    byId(name, description).action(async (deployId: string, flags) => {
+      const { RECOVER_ACTS, runRecover } = await import('./recover.js');
+      code = await runRecover(name, deployId, flags, io, RECOVER_ACTS[name]);
+    });
   }
+  byId('shrink', 'terminate part of the old fleet a deploy keeps, AZs balanced')
+    .requiredOption(
+      '--to <count>',
+      'old instances left running: a number, or a percentage of the kept fleet (50%)',
+      single('--to', checkShrinkTarget),
+    )
+    .action(async (deployId: string, flags) => {
+      const [{ runRecover }, { shrinkKept }] = await Promise.all([import('./recover.js'), import('../rollout/finish.js')]);
+      code = await runRecover('shrink', deployId, flags, io, (spec, id, deps, signal) => shrinkKept(spec, id, flags.to, deps, signal));
+    });
   program
     .command('status [deploy-id]')
     .description('what a deploy did, where it stopped, and what runs now; without an id, the journal')

@@ -27,7 +27,7 @@ export const recordSchema = z.object({
   runner: text,
   startedAt: z.number(),
   updatedAt: z.number(),
-  status: z.enum(['running', 'interrupted', 'rolling-back', 'rolled-back', 'replaced', 'incomplete', 'abandoned']),
+  status: z.enum(['running', 'interrupted', 'rolling-back', 'rolled-back', 'replaced', 'incomplete', 'kept', 'held', 'abandoned']),
   step: z.enum(STEPS as [string, ...string[]]),
   image: z.object({ id: text, name: text, state: text, createdAt: text }),
   // Optional: records written before user data variables and promotion existed lack them.
@@ -49,4 +49,7 @@ export const recordSchema = z.object({
   waves: z.array(z.object({ launches: z.array(launch), old: ids })).optional(),
   wave: z.int().nonnegative().optional(),
   served: z.record(text, ids).optional(),
+  keep: z.object({ forMs: z.number().positive(), finishWhenOver: z.literal(true).optional() }).optional(),
+  keptSince: z.number().optional(),
+  hold: z.object({ register: z.boolean() }).optional(),
 });

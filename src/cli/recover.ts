@@ -1,5 +1,9 @@
 import { UsageError } from '../rollout/errors.js';
-import { resumeDeploy, rollbackDeploy } from '../rollout/resume.js';
+import { cutoverHeld } from '../rollout/cutover-held.js';
+import type { Deps, Outcome } from '../rollout/deploy.js';
+import { finishKept } from '../rollout/finish.js';
+import { type Finished, resumeDeploy, rollbackDeploy } from '../rollout/resume.js';
+import type { RoleSpec } from '../rollout/spec.js';
 import { type Io, reportError } from './io.js';
 import { DEFAULT_JOURNAL_DIR, createFileJournal } from './journal-file.js';
 import { type DeployFlags, runDeploy } from './run-deploy.js';
@@ -9,8 +13,27 @@ export interface RecoverFlags extends Omit<DeployFlags, 'role'> {
   readonly role?: string;
 }
 
-/** `resume <id>` and `rollback <id>`: env and role come from the journal unless given (needed when the journal is gone). */
-export const runRecover = async (command: 'resume' | 'rollback', deployId: string, flags: RecoverFlags, io: Io): Promise<number> => {
+export type RecoverAct = (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal) => Promise<Outcome | Finished>;
+
+/** What each command taking a deploy id does to it (`shrink` adds its `--to`). */
+export const RECOVER_ACTS = {
+  resume: resumeDeploy,
+  rollback: rollbackDeploy,
+  finish: finishKept,
+  cutover: cutoverHeld,
+} as const satisfies Record<string, RecoverAct>;
+
+/**
+ * `resume`, `rollback`, `finish`, `cutover` and `shrink` of a deploy id: env and role come from the
+ * journal unless given (needed when the journal is gone).
+ */
+export const runRecover = async (
+  command: 'resume' | 'rollback' | 'finish' | 'cutover' | 'shrink',
+  deployId: string,
+  flags: RecoverFlags,
+  io: Io,
+  act: RecoverAct,
+): Promise<number> => {
   let env = flags.env;
   let role = flags.role;
   try {
@@ -34,7 +57,6 @@ export const runRecover = async (command: 'resume' | 'rollback', deployId: strin
   } catch (error) {
     return reportError(error, io);
   }
-  const act = command === 'resume' ? resumeDeploy : rollbackDeploy;
   return runDeploy({ ...flags, env, role }, io, async (spec, deps) => {
     const outcome = await act(spec, deployId, deps, io.signal);
     if (command === 'rollback' && outcome.kind === 'finished' && outcome.status === 'replaced') {

@@ -34,6 +34,8 @@ export type JsonOutcome =
       readonly leftovers: readonly { what: string; fix: string }[];
     }
   | { readonly kind: 'interrupted'; readonly deployId: string; readonly step: string }
+  | { readonly kind: 'kept'; readonly deployId: string; readonly keptUntil: string; readonly kept: readonly string[] }
+  | { readonly kind: 'held'; readonly deployId: string; readonly registered: boolean; readonly held: readonly string[] }
   | { readonly kind: 'error'; readonly error: string; readonly hint?: string };
 
 /** One NDJSON line: `type` first, then `ts` (ISO-8601), then the event's own fields. */

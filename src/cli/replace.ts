@@ -1,8 +1,10 @@
 import { resolveRole } from '../config/load.js';
 import { newDeployId, replace } from '../rollout/deploy.js';
 import { UsageError } from '../rollout/errors.js';
+import { settleKept } from '../rollout/finish.js';
 import { reviewedPlan } from '../rollout/plan.js';
 import type { Batch } from '../rollout/waves.js';
+import type { KeepPolicy } from '../rollout/record.js';
 import { readPlanFile, writePlanFile } from './plan-file.js';
 import { type Io, reportError } from './io.js';
 import { type DeployFlags, runDeploy } from './run-deploy.js';
@@ -26,6 +28,12 @@ export interface ReplaceFlags extends DeployFlags {
   readonly canary?: number;
   /** `--yes`: act without asking, even on a terminal. */
   readonly yes?: boolean;
+  /** `--keep-old`: the rollback window, over the role's `keepOld:`. */
+  readonly keepOld?: KeepPolicy;
+  /** `--hold`: stop once the new fleet is verified. */
+  readonly hold?: boolean;
+  /** `--finish-previous`: finish an earlier deploy of the role that keeps its old fleet first. */
+  readonly finishPrevious?: boolean;
 }
 
 /** A promotion ships the promoted image and values, and nothing given beside them. */
@@ -78,7 +86,13 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
       vars: flags.var ?? {},
       ...(flags.promoteFrom !== undefined && { promoteFrom: flags.promoteFrom }),
       ...(flags.plan !== undefined && { reviewed: await readPlanFile(flags.plan) }),
+      ...(flags.keepOld && { keepOld: flags.keepOld }),
+      ...(flags.hold && { hold: true }),
     };
+    if (!options.dryRun) {
+      const unfinished = await settleKept(spec, deps, io.signal, { finishPrevious: flags.finishPrevious === true });
+      if (unfinished) return unfinished;
+    }
     if (mustAsk(flags, io)) {
       // The plan is made and shown without changing anything; the deploy then goes ahead only if the
       // world still gives exactly the plan the person agreed to.

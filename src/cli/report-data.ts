@@ -1,5 +1,5 @@
 // What `--report` writes: one deploy run, gathered from the engine's events as they come.
-import type { DeployEvent, Mark, Mode, Phase } from '../rollout/events.js';
+import type { DeployAction, DeployEvent, Mark, Mode, Phase } from '../rollout/events.js';
 import type { Member } from '../rollout/snapshot.js';
 import type { JsonOutcome } from './render-json.js';
 
@@ -18,7 +18,7 @@ export interface ReportInstance {
 export interface Report {
   readonly version: 1;
   readonly deployId?: string;
-  readonly action?: 'replace' | 'resume' | 'rollback';
+  readonly action?: DeployAction;
   readonly env?: string;
   readonly role?: string;
   readonly service?: string;

@@ -9,6 +9,7 @@ import { pasteable, pasteableIo } from './commands.js';
 import { proveWritable } from './journal-dir.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
 import { redactEnvSecrets } from './redact.js';
+import { renderHeld, renderKept } from './render-window.js';
 import { renderEvent, renderFailure, renderPlan, renderSummary } from './render.js';
 import { type JsonOutcome, jsonEvent, jsonOutcome } from './render-json.js';
 import { reportCollector } from './report-data.js';
@@ -133,6 +134,10 @@ const asJson = (outcome: AnyOutcome): JsonOutcome => {
       };
     case 'interrupted':
       return { kind: 'interrupted', deployId: outcome.deployId, step: outcome.step };
+    case 'kept':
+      return { kind: 'kept', deployId: outcome.deployId, keptUntil: new Date(outcome.keptUntil).toISOString(), kept: outcome.kept };
+    case 'held':
+      return { kind: 'held', deployId: outcome.deployId, registered: outcome.registered, held: outcome.held };
   }
 };
 
@@ -161,5 +166,11 @@ const report = (outcome: AnyOutcome, spec: RoleSpec, io: Io, log: (line: string)
       io.err(`interrupted before ${outcome.step}: the new fleet is verified and serving; the old one is not yet fully retired`);
       io.err(`  finish it with: mackerel-replacer resume ${outcome.deployId}`);
       return interruptCode(io.signal);
+    case 'kept':
+      for (const line of renderKept(outcome)) log(line);
+      return EXIT.ok;
+    case 'held':
+      for (const line of renderHeld(outcome)) log(line);
+      return EXIT.ok;
   }
 };

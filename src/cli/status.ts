@@ -5,6 +5,7 @@ import { observeGroups } from '../rollout/verify.js';
 import { groupName } from '../rollout/verdicts.js';
 import { pasteable } from './commands.js';
 import { EXIT, type Io, reportError } from './io.js';
+import { renderKeptStatus } from './render-window.js';
 import { DEFAULT_JOURNAL_DIR, createFileJournal } from './journal-file.js';
 import { runnerState } from './runner.js';
 import { buildDeps } from './wiring.js';
@@ -24,6 +25,13 @@ const state = (record: DeployRecord): string =>
 const line = (record: DeployRecord): string =>
   `${record.deployId}  ${record.env}/${record.role}  ${state(record)} at ${record.step}  started ${new Date(record.startedAt).toISOString()} on ${record.runner}`;
 
+const whereOf = (flags: StatusFlags, record: DeployRecord) => ({
+  config: flags.config,
+  env: record.env,
+  role: record.role,
+  journalDir: flags.journalDir ?? DEFAULT_JOURNAL_DIR,
+});
+
 /** Without an id: every deploy in the journal. With one: its record and a fresh look at AWS and Mackerel. */
 export const runStatus = async (deployId: string | undefined, flags: StatusFlags, io: Io): Promise<number> => {
   try {
@@ -31,7 +39,11 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
     if (!deployId) {
       const records = await journal.list();
       if (flags.json) io.out(JSON.stringify(records));
-      else for (const record of records) io.out(line(record));
+      else
+        for (const record of records) {
+          io.out(line(record));
+          for (const kept of renderKeptStatus(record, Date.now())) io.out(pasteable(kept, whereOf(flags, record)));
+        }
       if (!flags.json && records.length === 0) io.out(`no deploys in ${flags.journalDir ?? DEFAULT_JOURNAL_DIR}`);
       return EXIT.ok;
     }
@@ -61,7 +73,8 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
     }
     io.out(line(record));
     if (record.reason) io.out(`  reason: ${record.reason}`);
-    const where = { config: flags.config, env: record.env, role: record.role, journalDir: flags.journalDir ?? DEFAULT_JOURNAL_DIR };
+    const where = whereOf(flags, record);
+    for (const kept of renderKeptStatus(record, Date.now())) io.out(pasteable(kept, where));
     for (const left of record.leftovers) io.out(`  left: ${left.what}\n    ${pasteable(left.fix, where)}`);
     for (const [side, looks] of Object.entries(now)) {
       for (const it of looks)

@@ -48,6 +48,22 @@ const boundedDuration = (max: string) => {
 
 const duration = (fallback: string, max: string) => boundedDuration(max).prefault(fallback);
 
+const keepOldHint = 'expected a duration like "30m", or { for: "30m", then: finish }';
+/** The rollback window: `keepOld: 30m` or `keepOld: { for: 30m, then: finish }`. */
+const keepOld = z
+  .union(
+    [
+      boundedDuration('168h').transform((forMs) => ({ forMs })),
+      // biome-ignore lint/suspicious/noThenProperty: the config's key, as issue 11 names it.
+      strict({ for: boundedDuration('168h'), then: z.literal('finish', { error: 'expected "finish"' }).optional() }).transform((keep) => ({
+        forMs: keep.for,
+        ...(keep.then && { finishWhenOver: true as const }),
+      })),
+    ],
+    { error: keepOldHint },
+  )
+  .optional();
+
 const perAzHint = 'expected a positive integer or "match"';
 const maxInstancesHint = 'expected a positive integer of at most 10000';
 
@@ -169,6 +185,9 @@ const role = strict({
     /** Launch, register and verify together. */
     total: duration('30m', '24h'),
   }).prefault({}),
+  keepOld,
+  /** `replace --hold`: register the new targets beside the old ones before cutover (default: only at cutover). */
+  hold: strict({ register: z.boolean({ error: 'expected true or false' }).default(false) }).optional(),
   /** Default: `mackerel-replacer:role` = `<env>/<role>`, filled in by resolveRole. */
   ownership: ownership.optional(),
   /** Replace in waves of this many instances, or this share of the new fleet ("25%"); `--batch` overrides it. */

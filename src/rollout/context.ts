@@ -1,4 +1,4 @@
-import type { Emit, Phase } from './events.js';
+import type { DeployAction, Emit, Phase } from './events.js';
 import type { Balancer, Clock, Fleet, Hooks, Journal, Monitor, Subnet } from './ports.js';
 import type { DeployRecord, DeployStatus } from './record.js';
 import type { RoleSpec } from './spec.js';
@@ -53,7 +53,7 @@ export const save = (run: Deployment): Promise<void> => {
 };
 
 /** The first event of every deploy command: which deploy, of what, and in which mode. */
-export const announce = (deps: Deps, action: 'replace' | 'resume' | 'rollback', deployId: string, spec: RoleSpec): void =>
+export const announce = (deps: Deps, action: DeployAction, deployId: string, spec: RoleSpec): void =>
   deps.emit({
     type: 'deploy.started',
     action,

@@ -71,14 +71,15 @@ export const silenceAndDrain = async (run: Deployment): Promise<Leftover[]> => {
 };
 
 /**
- * Terminates the snapshot's instances, each re-checked against EC2 ownership right before.
- * One that fails the check is skipped and reported; one already going away counts as done.
+ * Terminates the snapshot's instances (or `only` these of them), each re-checked against EC2
+ * ownership right before. One that fails the check is skipped and reported; one already going
+ * away counts as done.
  */
-export const terminateOld = async (run: Deployment): Promise<Leftover[]> => {
+export const terminateOld = async (run: Deployment, only?: readonly string[]): Promise<Leftover[]> => {
   const { spec, deps, record, subnets } = run;
   const leftovers: Leftover[] = [];
   const call = { signal: deps.clock.deadline(STEP_MS) };
-  const ids = oldIds(record).filter((id) => !record.terminated.includes(id));
+  const ids = (only ?? oldIds(record)).filter((id) => !record.terminated.includes(id));
   let instances: Map<string, Instance>;
   try {
     instances = new Map((await deps.fleet.describe(ids, call)).map((instance) => [instance.id, instance]));

@@ -10,12 +10,14 @@ import type { Phase } from './events.js';
 import { runHook, runHookAfter, terminateAfterHook } from './hooks.js';
 import { launchAll } from './launch.js';
 import type { Leftover } from './leftovers.js';
+import { holdNewFleet, keepAndHold, registersNow, verifiedSpec } from './hold.js';
+import { keepOldFleet } from './keep.js';
 import { abandon, checkLock } from './lock.js';
 import { type Outcome, annotate, recordOutcome, summarize } from './outcome.js';
 import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan } from './plan.js';
 import { checkPermissions, fullestGroup, preflight } from './preflight.js';
 import { findPromotion, shipSpec } from './promotion.js';
-import { type DeployRecord, type Step, isBefore, launchedIds, oldIds, waveLaunches } from './record.js';
+import { type DeployRecord, type KeepPolicy, type Step, isBefore, launchedIds, oldIds, waveLaunches } from './record.js';
 import { releaseOld, rollBackNew } from './rollback.js';
 import { type Snapshot, type SnapshotOptions, takeSnapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
@@ -38,6 +40,10 @@ export interface ReplaceOptions extends SnapshotOptions {
   readonly vars?: Readonly<Record<string, string>>;
   /** `--promote-from`: launch the image and variables of this environment's last successful deploy of the role. */
   readonly promoteFrom?: string;
+  /** `--keep-old`: the rollback window, over the role's `keepOld:`. */
+  readonly keepOld?: KeepPolicy;
+  /** `--hold`: stop once the new fleet is verified; `cutover` goes on. */
+  readonly hold?: boolean;
 }
 
 /** What newDeployId makes. */
@@ -97,6 +103,13 @@ export const replace = async (
     }
     const targets = await fullestGroup(spec, deps.balancer, call);
     const waves = planWaves(made, snapshot.members, { batch: spec.batch, canary: spec.canary, targets }, spec.targetGroups.length > 0);
+    const { keep, hold } = keepAndHold(spec, options);
+    if (waves.waves.length > 1 && (keep || hold)) {
+      throw new UsageError(
+        `this deploy runs in ${waves.waves.length} waves${waves.forcedBy ? ` (forced by ${waves.forcedBy})` : ''}, and ${keep ? 'a rollback window (keepOld, --keep-old)' : '--hold'} is not supported in waves`,
+        'deploy in one wave (no --batch or --canary), or without keeping the old fleet or holding',
+      );
+    }
     const quota = targets
       ? [
           waves.waves.length > 1
@@ -141,6 +154,7 @@ export const replace = async (
     leftovers: [],
     ...(options.forceUnlock && { unlocked: options.forceUnlock }),
     ...(plan.waves && { waves: plan.waves.waves, wave: 0, served: {} }),
+    ...keepAndHold(spec, options),
   };
   if (options.forceUnlock) await abandon(deps, options.forceUnlock);
   await deps.journal.save(record);
@@ -160,6 +174,7 @@ export const drive = async (run: Deployment): Promise<Outcome> => {
       return undo(run, message(error));
     }
   }
+  if (run.record.hold) return holdNewFleet(run);
   return retireOldFleet(run);
 };
 
@@ -196,7 +211,7 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
   // each rolls itself back: neither may go on to retire the same old fleet.
   await checkLock(spec, deps, call, { self: record.deployId, forceUnlock: record.unlocked });
   const ids = launchedIds(record);
-  if (spec.targetGroups.length > 0) {
+  if (spec.targetGroups.length > 0 && registersNow(record)) {
     await enter(run, 'register');
     await timed(run, 'register', async () => {
       for (const arn of spec.targetGroups) {
@@ -207,7 +222,7 @@ const bringUp = async (run: Deployment, signal: AbortSignal): Promise<void> => {
     });
   }
   await enter(run, 'verify');
-  await timed(run, 'verify', () => verifyAll(spec, record.deployId, ids, deps, call));
+  await timed(run, 'verify', () => verifyAll(verifiedSpec(spec, record), record.deployId, ids, deps, call));
   const failure = await runHook(run, 'beforeCutover', signal);
   if (failure !== undefined) throw new Error(failure);
   await enter(run, 'cutover');
@@ -242,6 +257,7 @@ const retireOldFleet = async (run: Deployment): Promise<Outcome> => {
   const { record, deps } = run;
   const stopped =
     (await oldFleetStep(run, 'cutover', silenceAndDrain)) ??
+    (record.keep && (await keepOldFleet(run))) ??
     (await oldFleetStep(run, 'terminate', terminateAfterHook)) ??
     (await oldFleetStep(run, 'retire', retireOld));
   if (stopped) return stopped;

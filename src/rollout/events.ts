@@ -14,18 +14,21 @@ export type Phase =
   | 'terminate'
   | 'retire'
   | 'rollback'
-  | 'restore';
+  | 'restore'
+  | 'keep'
+  | 'shrink';
 
 export type Mode = 'web' | 'worker';
 
 /** A moment in an instance's life that a deploy observes, each reported once per instance, when first seen. */
 export type Mark = 'running' | 'registered' | 'healthy' | 'deregistered' | 'drained' | 'terminated';
+export type DeployAction = 'replace' | 'resume' | 'rollback' | 'finish' | 'shrink' | 'cutover';
 
 /** What the engine tells the world; only src/cli renders these. */
 export type DeployEvent =
   | {
       type: 'deploy.started';
-      action: 'replace' | 'resume' | 'rollback';
+      action: DeployAction;
       deployId: string;
       env: string;
       role: string;

@@ -51,7 +51,7 @@ export const checkLock = async (
   if (other) {
     throw new UsageError(
       `another deploy of ${spec.env}/${spec.role} is in flight: ${other.deployId}, started ${other.startedAt} on ${other.runner}, ${other.status}`,
-      `finish it with "mackerel-replacer resume ${other.deployId}" or undo it with "mackerel-replacer rollback ${other.deployId}"; ` +
+      `finish it with "mackerel-replacer ${other.status.startsWith('held') ? 'cutover' : 'resume'} ${other.deployId}" or undo it with "mackerel-replacer rollback ${other.deployId}"; ` +
         `only if it is known dead and cleaned up: --force-unlock ${other.deployId}`,
     );
   }

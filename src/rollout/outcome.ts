@@ -29,6 +29,10 @@ export type Outcome =
     }
   /** A person must finish: each leftover names what is left and the command that finishes it. */
   | { readonly kind: 'incomplete'; readonly deployId: string; readonly reason: string; readonly leftovers: readonly Leftover[] }
+  /** The new fleet serves; the old one is kept running until `keptUntil` (epoch ms): `finish`, `shrink` or `rollback`. */
+  | { readonly kind: 'kept'; readonly deployId: string; readonly keptUntil: number; readonly kept: readonly string[] }
+  /** The new fleet is verified beside the old one, which still serves: `cutover` or `rollback`. */
+  | { readonly kind: 'held'; readonly deployId: string; readonly registered: boolean; readonly held: readonly string[] }
   /** Stopped by a signal between two steps of the old fleet's retirement; `resume` finishes it. */
   | { readonly kind: 'interrupted'; readonly deployId: string; readonly step: Step };
 
@@ -41,7 +45,7 @@ export const recordOutcome = async (run: Deployment, leftovers: Leftover[], outc
     const reason = outcome.kind === 'rolled-back' ? `${outcome.reason}; the rollback is incomplete` : (record.reason ?? 'incomplete');
     return { kind: 'incomplete', deployId: record.deployId, reason, leftovers };
   }
-  await setStatus(run, outcome.kind === 'rolled-back' ? 'rolled-back' : 'replaced');
+  await setStatus(run, outcome.kind === 'rolled-back' ? 'rolled-back' : outcome.kind === 'kept' ? 'kept' : 'replaced');
   return outcome;
 };
 

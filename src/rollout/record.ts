@@ -22,6 +22,10 @@ export type DeployStatus =
   | 'replaced'
   /** Something is left for a person: the record's leftovers name it and the command that finishes it. */
   | 'incomplete'
+  /** The new fleet serves; the old one is deregistered, its hosts in standby, kept running: `finish`, `shrink` or `rollback` (keep.ts). */
+  | 'kept'
+  /** The new fleet is up and verified beside the old one, which still serves: `cutover` or `rollback` (hold.ts). */
+  | 'held'
   /** Declared dead by `--force-unlock` on a later deploy. */
   | 'abandoned';
 
@@ -78,6 +82,24 @@ export interface DeployRecord {
   wave?: number;
   /** AZ → new instance ids of the waves completed: in service, never undone. */
   served?: Record<string, string[]>;
+  /** `--keep-old`: after cutover the old fleet is kept running, not terminated (cleared by `finish`). */
+  keep?: KeepPolicy;
+  /** Epoch ms when the old fleet began to be kept. */
+  keptSince?: number;
+  /** `--hold`: the deploy stops once the new fleet is verified (cleared by `cutover`). */
+  hold?: HoldPolicy;
+}
+
+export interface KeepPolicy {
+  /** The rollback window, milliseconds. */
+  readonly forMs: number;
+  /** `then: finish`: the first deploy of the role after the window finishes this one; otherwise commands only say the window ended. */
+  readonly finishWhenOver?: true;
+}
+
+export interface HoldPolicy {
+  /** Register the new targets before cutover, beside the old ones. */
+  readonly register: boolean;
 }
 
 /** The new instances of the wave in flight (of the deploy, when it runs in one wave). */
@@ -99,6 +121,10 @@ export const servedIds = (record: DeployRecord): string[] => Object.values(recor
 
 /** Statuses that hold the role's lock: the deploy may still change the world. */
 export const isOpen = (record: DeployRecord): boolean =>
-  record.status === 'running' || record.status === 'interrupted' || record.status === 'rolling-back' || record.status === 'incomplete';
+  record.status === 'running' ||
+  record.status === 'interrupted' ||
+  record.status === 'rolling-back' ||
+  record.status === 'incomplete' ||
+  record.status === 'held';
 
 export const isBefore = (step: Step, other: Step): boolean => STEPS.indexOf(step) < STEPS.indexOf(other);

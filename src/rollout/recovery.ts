@@ -6,7 +6,7 @@ import { type Call, type Fleet, type Monitor, isEnding } from './ports.js';
 import type { DeployRecord } from './record.js';
 import type { RoleSpec } from './spec.js';
 import { UsageError } from './errors.js';
-import { DONE, TAG_AMI_NAME, TAG_DEPLOY, TAG_PLAN, TAG_REPLACED_BY, TAG_RUNNER, TAG_STARTED, TAG_STATE, varsOfTags } from './tags.js';
+import { DONE, KEPT, TAG_AMI_NAME, TAG_DEPLOY, TAG_PLAN, TAG_REPLACED_BY, TAG_RUNNER, TAG_STARTED, TAG_STATE, varsOfTags } from './tags.js';
 
 /**
  * Rebuilds a deploy record from its instances' tags and a fresh look at EC2 and Mackerel.
@@ -53,6 +53,8 @@ export const recoverRecord = async (
       };
     });
   const terminated = oldIds.filter((id) => !running.has(id));
+  // A kept fleet (keep.ts): cut over already; what is left is finishing or rolling back.
+  const kept = first?.tags[TAG_STATE] === KEPT;
   return {
     version: 1,
     deployId,
@@ -64,16 +66,16 @@ export const recoverRecord = async (
     updatedAt: now,
     // A deploy that stopped before EC2 launched anything can only be undone: its plan is lost.
     ...(first
-      ? { status: 'interrupted' as const }
+      ? { status: kept ? ('kept' as const) : ('interrupted' as const) }
       : { status: 'rolling-back' as const, reason: 'recovered from AWS: nothing was launched' }),
     // Re-verifying is always safe while the old fleet is whole; after a termination, only the rest of the retirement is left.
-    step: terminated.length > 0 ? 'terminate' : 'launch',
+    step: terminated.length > 0 || kept ? 'terminate' : 'launch',
     image: { id: first?.imageId ?? '', name: first?.tags[TAG_AMI_NAME] ?? first?.imageId ?? '', state: 'available', createdAt: '' },
     vars: varsOfTags(first?.tags ?? {}),
     snapshot: oldIds.map((id) => ({
       hostId: hostOf.get(id)?.id ?? '',
       hostName: hostOf.get(id)?.name ?? id,
-      hostStatus: hostOf.get(id)?.status === 'maintenance' ? 'working' : (hostOf.get(id)?.status ?? 'working'),
+      hostStatus: hostOf.get(id)?.status === 'maintenance' || kept ? 'working' : (hostOf.get(id)?.status ?? 'working'),
       instanceId: id,
       az: byId.get(id)?.az ?? '',
       imageId: byId.get(id)?.imageId ?? '',
@@ -81,7 +83,7 @@ export const recoverRecord = async (
     launches,
     launched: byAz,
     registeredGroups: [...spec.targetGroups],
-    cutoverBegun: oldIds.some((id) => hostOf.get(id)?.status === 'maintenance'),
+    cutoverBegun: kept || oldIds.some((id) => hostOf.get(id)?.status === 'maintenance'),
     terminated,
     leftovers: [],
   };

@@ -4,6 +4,8 @@ import { type Deps, type Deployment, announce, setStatus, timed } from './contex
 import { type Outcome, drive, undo } from './deploy.js';
 import { UsageError } from './errors.js';
 import { drainTimeout } from './preflight.js';
+import type { DeployAction } from './events.js';
+import { reportEndedWindows } from './keep.js';
 import { type DeployRecord, isBefore, oldIds, servedIds } from './record.js';
 import { recoverRecord } from './recovery.js';
 import { restoreOld } from './rollback.js';
@@ -13,8 +15,8 @@ import { DONE, TAG_DEPLOY, TAG_STATE } from './tags.js';
 
 export type Finished = { readonly kind: 'finished'; readonly deployId: string; readonly status: DeployRecord['status'] };
 
-const load = async (
-  action: 'resume' | 'rollback',
+export const load = async (
+  action: DeployAction,
   spec: RoleSpec,
   deployId: string,
   deps: Deps,
@@ -40,10 +42,15 @@ const load = async (
   ]);
   announce(deps, action, deployId, spec);
   deps.emit({ type: 'record.loaded', image: record.image, members: record.snapshot, launched: record.launched });
+  reportEndedWindows(
+    (await deps.journal.list()).filter((other) => other.deployId !== deployId),
+    spec,
+    deps,
+  );
   return { spec, deps, record, subnets, drainMs: drainTimeout(spec, groups), signal, phaseMs: {} };
 };
 
-const finishedAlready = (record: DeployRecord): Finished | undefined =>
+export const finishedAlready = (record: DeployRecord): Finished | undefined =>
   record.status === 'replaced' || record.status === 'rolled-back' || record.status === 'abandoned'
     ? { kind: 'finished', deployId: record.deployId, status: record.status }
     : undefined;
@@ -63,7 +70,7 @@ const checkUndoable = async (run: Deployment): Promise<void> => {
   if (gone.length > 0) {
     throw new UsageError(
       `deploy ${record.deployId} can no longer be rolled back: old instances ${gone.join(', ')} are terminated or not running, so the new ones may be all the role has`,
-      `finish it instead: mackerel-replacer resume ${record.deployId}`,
+      `finish it instead: mackerel-replacer ${record.status === 'kept' ? 'finish' : 'resume'} ${record.deployId}`,
     );
   }
   // Earlier waves' instances are done and stay in service; only the wave in flight is undone.
@@ -100,11 +107,34 @@ export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps,
     await checkUndoable(run);
     return undo(run, record.reason ?? 'resumed rollback');
   }
+  refuseWindowed(record);
+  return proceed(run);
+};
+
+/** Runs the deploy on from its step; before cutover it re-verifies from launch. */
+export const proceed = async (run: Deployment): Promise<Outcome> => {
+  const { record } = run;
   if (isBefore(record.step, 'cutover')) record.step = 'launch';
   // A relaunch must send what the first launch sent (its ClientTokens, its tags, its user data).
   const filled = isBefore(record.step, 'cutover') ? relaunchable(run.spec, record) : run.spec;
   await setStatus(run, 'running');
   return drive({ ...run, spec: filled });
+};
+
+/** A kept or held deploy waits for a person's decision; resume is not one. */
+const refuseWindowed = (record: DeployRecord): void => {
+  if (record.status === 'kept') {
+    throw new UsageError(
+      `deploy ${record.deployId} keeps the old fleet: there is nothing to resume`,
+      `end it with mackerel-replacer finish ${record.deployId}, or undo it with mackerel-replacer rollback ${record.deployId}`,
+    );
+  }
+  if (record.status === 'held') {
+    throw new UsageError(
+      `deploy ${record.deployId} is held before cutover: resume does not switch the traffic`,
+      `switch with mackerel-replacer cutover ${record.deployId}, or undo it with mackerel-replacer rollback ${record.deployId}`,
+    );
+  }
 };
 
 /** Undoes the deploy; refuses once an old instance has been terminated, since the old fleet can no longer be restored. */

@@ -1,5 +1,6 @@
 import type { LaunchBucket } from './pacing.js';
 import type { HookName, ImageSelector } from './ports.js';
+import type { HoldPolicy, KeepPolicy } from './record.js';
 import type { UserDataTemplate } from './template.js';
 import type { Batch } from './waves.js';
 
@@ -57,6 +58,10 @@ export interface RoleSpec {
   readonly workerDrain?: number;
   /** Local commands at phase boundaries; `timeout` in milliseconds. */
   readonly hooks?: Partial<Record<HookName, { readonly command: string; readonly timeout: number }>>;
+  /** `keepOld:` the rollback window after cutover; absent: the old fleet is terminated at once. */
+  readonly keepOld?: KeepPolicy;
+  /** `hold:` how `replace --hold` treats the new fleet before cutover. */
+  readonly hold?: HoldPolicy;
   /** Milliseconds between two polls of EC2, ELBv2 or Mackerel while waiting. */
   readonly pollInterval: number;
   /** Replace the fleet in waves of this size (`batch`, `--batch`); unset: one wave, unless a limit forces more. */

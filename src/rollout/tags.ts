@@ -24,6 +24,8 @@ export const TAG_REPLACED_BY = 'mackerel-replacer:replaced-by';
 
 export const IN_FLIGHT = 'in-flight';
 export const DONE = 'done';
+/** On the new instances while their deploy keeps the old fleet (keep.ts). */
+export const KEPT = 'kept';
 
 /** EC2's limits: tags per resource, and characters per key and per value. */
 export const TAG_LIMITS = { perResource: 50, key: 128, value: 256 } as const;

@@ -136,6 +136,23 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
       'expected a positive integer or "match", got "two"',
     ],
     [
+      'keepOld',
+      ({ web: w }) => {
+        w.keepOld = 'soon';
+      },
+      'environments.staging.roles.web.keepOld',
+      'expected a duration like "30m", or { for: "30m", then: finish }, got "soon"',
+    ],
+    [
+      'keepOld then',
+      ({ web: w }) => {
+        // biome-ignore lint/suspicious/noThenProperty: the config's key.
+        w.keepOld = { for: '30m', then: 'keep' };
+      },
+      'environments.staging.roles.web.keepOld',
+      'expected a duration like "30m", or { for: "30m", then: finish }',
+    ],
+    [
       'perAz zero',
       ({ web: w }) => {
         w.perAz = 0;

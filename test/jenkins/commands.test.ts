@@ -32,7 +32,7 @@ const groovyFiles = async (): Promise<string[]> => {
   return files;
 };
 
-const VERB = /mackerel-replacer (replace|plan|status|resume|rollback|iam-policy|sandbox)\b[^"'()\n]*/g;
+const VERB = /mackerel-replacer (replace|plan|status|resume|rollback|cutover|finish|shrink|iam-policy|sandbox)\b[^"'()\n]*/g;
 
 /** Every `mackerel-replacer <command> …` in the pipeline's Groovy, up to the end of its string. */
 const extract = async (): Promise<Line[]> => {
@@ -110,7 +110,9 @@ describe('the pipeline’s mackerel-replacer command lines', () => {
       'Jenkinsfile plan',
       'Jenkinsfile status',
       'Jenkinsfile status',
+      'jenkins/vars/replaceRole.groovy cutover',
       'jenkins/vars/replaceRole.groovy replace',
+      'jenkins/vars/replaceRole.groovy status',
     ]);
     // The advice lines name real commands, with a deploy id where the CLI takes one.
     const help = await new Promise<string>((resolve) => execFile(process.execPath, [BIN, '--help'], (_, stdout) => resolve(stdout)));
@@ -138,7 +140,12 @@ describe('the pipeline’s mackerel-replacer command lines', () => {
       cases.push({ role, flags: flag('dry-run') });
     }
     cases.push({ role: 'web', flags: flag('ami', ami) + flag('dry-run') });
-    for (const line of lines.filter((l) => !/ --promote-from staging/.test(l.text))) {
+    // replaceRole's status and cutover lines need a held deploy: the staged cutover test runs them.
+    for (const line of lines.filter(
+      (l) =>
+        (!/ --promote-from staging/.test(l.text) && !l.where.startsWith('jenkins/vars/replaceRole.groovy')) ||
+        l.text.startsWith('mackerel-replacer replace'),
+    )) {
       for (const values of line.text.includes('replace') ? cases : [{ role: 'web', flags: '' }]) {
         const args = argv(fill(line, { config: world.configPath, 'env.REPLACER_CONFIG': world.configPath, envName: 'staging', ...values }));
         const result = await run(world, args);
@@ -160,12 +167,34 @@ describe('the pipeline’s mackerel-replacer command lines', () => {
     expect(staging.code, staging.out).toBe(0);
     const production = [
       argv(fill(replace, { ...base, envName: 'production', flags: flag('promote-from', 'staging') + flag('dry-run') })),
-      ...lines.filter((line) => line !== replace).map((line) => argv(fill(line, base))),
+      ...lines
+        .filter((line) => line !== replace && !line.text.includes(' cutover '))
+        .map((line) => argv(fill(line, { envName: 'production', ...base }))),
     ];
     for (const args of production) {
       const result = await run(world, args);
       expect(result.code, `mackerel-replacer ${args.join(' ')}\n${result.out}`).toBe(0);
       if (args[0] === 'plan') expect(result.out).toContain('staging');
     }
+  });
+
+  it('staged cutover, from examples/replacer.yml: replace --hold through the replace line, then status finds the held deploy and the cutover line switches it: exit 0', async () => {
+    world = await startWorld(await example('replacer.yml'));
+    const lines = (await extract()).filter((line) => line.where.startsWith('jenkins/'));
+    const fragments = await flagFragments();
+    const line = (verb: string) => lines.find((l) => l.text.startsWith(`mackerel-replacer ${verb}`) && l.text.includes('--config'))!;
+    const values = { config: world.configPath, envName: 'staging', role: 'web' };
+    const held = await run(world, argv(fill(line('replace'), { ...values, flags: fragments.get('hold')! })));
+    expect(held.code, held.out).toBe(0);
+    const status = await run(world, argv(fill(line('status'), values)));
+    expect(status.code, status.out).toBe(0);
+    // As heldDeploy in replaceRole.groovy finds it.
+    const deployId = status.out
+      .split('\n')
+      .find((l) => l.includes(' staging/web  held at '))!
+      .split(' ')[0]!;
+    const cut = await run(world, argv(fill(line('cutover'), { ...values, deployId })));
+    expect(cut.code, cut.out).toBe(0);
+    expect(cut.out).toMatch(/terminated the old instances/);
   });
 });

@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { expectReplaced, expectUntouched, live } from './expect.js';
+import { TG_ARN, type World, configYaml, startWorld } from './harness.js';
+
+let world: World;
+afterEach(() => world?.close());
+
+const deployIdOf = (stdout: string): string => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stdout)![1]!;
+
+const targetIds = (state: Awaited<ReturnType<World['state']>>) =>
+  state.targetGroups
+    .find((group) => group.arn === TG_ARN)!
+    .targets.map((t) => t.id)
+    .sort();
+
+describe('replace --hold', () => {
+  it('verifies the new fleet without registering it, the old one serving; cutover from another machine (no journal) switches', async () => {
+    world = await startWorld(configYaml());
+    const before = await world.state();
+    const oldIds = live(before, 'web').running.map((i) => i.id);
+    const held = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--hold');
+    expect(held.code).toBe(0);
+    expect(held.stdout).toMatch(/is held: the new instances i-\S+, i-\S+ are verified \(Mackerel gate; not registered yet\)/);
+    const deployId = deployIdOf(held.stdout);
+    const during = await world.state();
+    expect(targetIds(during)).toEqual([...oldIds].sort());
+    expect(live(during, 'web').running.length).toBe(oldIds.length * 2);
+    const status = await world.cli('status', '--config', world.configPath);
+    expect(status.stdout).toMatch(new RegExp(`${deployId} .* held at cutover`));
+
+    // Another machine: an empty journal folder; the deploy is found through its instances' tags.
+    const elsewhere = join(world.dir, 'other-journal');
+    const cut = await world.cli(
+      'cutover',
+      deployId,
+      '--config',
+      world.configPath,
+      '--env',
+      'staging',
+      '--role',
+      'web',
+      '--journal-dir',
+      elsewhere,
+    );
+    expect(cut.code).toBe(0);
+    const { after } = await expectReplaced(world, 'web', before, { 'ap-northeast-1a': 1, 'ap-northeast-1c': 1 });
+    expect(after.targetGroups.find((g) => g.arn === TG_ARN)!.minHealthy).toBeGreaterThanOrEqual(oldIds.length);
+  });
+
+  it('with hold.register: true registers the new targets beside the old ones; rollback removes the held fleet', async () => {
+    world = await startWorld(configYaml({ web: '        hold: { register: true }' }));
+    const before = await world.state();
+    const held = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--hold');
+    expect(held.code).toBe(0);
+    expect(held.stdout).toMatch(/are verified and registered beside the old ones/);
+    const deployId = deployIdOf(held.stdout);
+    expect(targetIds(await world.state())).toHaveLength(4);
+    const resumed = await world.cli('resume', deployId, '--config', world.configPath);
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/held before cutover: resume does not switch the traffic/);
+    const back = await world.cli('rollback', deployId, '--config', world.configPath);
+    expect(back.code).toBe(0);
+    await expectUntouched(world, 'web', before);
+  });
+});
