@@ -13,7 +13,7 @@ describe('refusals: exit 2 and nothing changes', () => {
     const run = await world.cli('plan', '--config', world.configPath, '--role', 'web');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/plan for deploy .* \(nothing was changed\)/);
-    expect(run.stdout).toMatch(/new: 1 in ap-northeast-1a via subnet-0aaa1111/);
+    expect(run.stdout).toMatch(/new: 1 x t3\.small in subnet-0aaa1111/);
     expect(await mutatingByTool()).toEqual([]);
   });
 
