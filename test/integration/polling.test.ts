@@ -3,11 +3,13 @@
 // log, by operation). test/rollout/polling.test.ts counts the calls per look exactly.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RequestRecord, type World, configYaml, startWorld } from './harness.js';
+import { editWorld } from './refusals.js';
 
 let world: World;
 afterEach(() => world?.close());
 
 const SUBNETS = ['subnet-0aaa1111', 'subnet-0ccc3333', 'subnet-0ddd4444'];
+const BURST = 2100;
 
 /** The tool's requests from its first hosts listing after the last launch to its first change after that: verification. */
 const verifyWindow = (requests: readonly RequestRecord[]): RequestRecord[] => {
@@ -21,11 +23,13 @@ const verifyWindow = (requests: readonly RequestRecord[]): RequestRecord[] => {
 /** Replaces a worker fleet of `perAz` per AZ (3 AZs) and returns what the tool asked while verifying. */
 const verifyRequests = async (perAz: number) => {
   // The web role stays at one per AZ: only the worker's fleet grows.
-  const yaml = configYaml({ subnets: SUBNETS, worker: '        maxInstances: 5000' })
+  // Launch pacing is not what this test is about: the bucket, in the tool and the sandbox, holds the whole fleet.
+  const yaml = `limits: { launchBurst: ${BURST} }\n${configYaml({ subnets: SUBNETS, worker: '        maxInstances: 5000' })}`
     .replaceAll('verify: 3s', 'verify: 60s')
     .replace(/(worker:[\s\S]*perAz: )1/, `$1${perAz}`);
   await world?.close();
   world = await startWorld(yaml);
+  await editWorld(world, { op: 'launch-bucket', burst: BURST, refillPerSecond: 2 });
   const run = await world.cli('replace', '--config', world.configPath, '--role', 'worker');
   expect(run.code, run.stderr).toBe(0);
   const window = verifyWindow(await world.requests());
