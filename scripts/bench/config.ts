@@ -1,6 +1,8 @@
 // The configuration of one bench deploy: a role of `perAz` instances in each of three AZs, its old
 // fleet as large as the new one.
 
+import { DEFAULT_TIME_SCALE } from '../../src/sandbox/server.js';
+
 export type Mode = 'web' | 'worker';
 
 export const SUBNETS = ['subnet-0aaa1111', 'subnet-0ccc3333', 'subnet-0ddd4444'];
@@ -16,9 +18,16 @@ const TG_ARN = 'arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetg
 export const targetsPerGroupFor = (mode: Mode, instances: number): number | undefined =>
   mode === 'web' && 2 * instances > DEFAULT_TARGETS_PER_GROUP ? RAISED_TARGETS_PER_GROUP : undefined;
 
+/**
+ * The sandbox's launch bucket refills 2 instances per simulated second, and its clock runs 100
+ * times faster than the CLI's real one: the tool is told the refill in its own seconds.
+ */
+const SANDBOX_REFILL_PER_REAL_SECOND = 2 / DEFAULT_TIME_SCALE;
+
 export const benchYaml = (mode: Mode, perAz: number, targetsPerGroup: number | undefined): string => `region: ap-northeast-1
 pollInterval: ${POLL_INTERVAL_MS}ms
-${targetsPerGroup === undefined ? '' : `limits: { targetsPerGroup: ${targetsPerGroup} }\n`}environments:
+limits: { launchRefillPerSecond: ${SANDBOX_REFILL_PER_REAL_SECOND}${targetsPerGroup === undefined ? '' : `, targetsPerGroup: ${targetsPerGroup}`} }
+environments:
   bench:
     mackerel: { service: bench }
     roles:

@@ -4,7 +4,6 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sandboxEnv } from '../../src/cli/sandbox.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { RequestRecord, SandboxState } from '../../src/sandbox/control.js';
 import { DEFAULT_TIME_SCALE } from '../../src/sandbox/server.js';
 import type { WorldEvent } from '../../src/sandbox/world.js';
@@ -12,8 +11,8 @@ import { benchYaml, type Mode, POLL_INTERVAL_MS, STABLE_FOR_MS, SUBNETS, targets
 import { type Calls, type CriticalPath, countCalls, criticalPath, type LaunchLimits } from './measure.js';
 import { runCli, SANDBOX_API_KEY, type SandboxProcess, startSandboxProcess } from './processes.js';
 
-/** AWS's defaults for the RunInstances launch bucket, unless the config says otherwise. */
-const AWS_LAUNCH_LIMITS: LaunchLimits = { launchBurst: 1000, launchRefillPerSecond: 2 };
+/** The sandbox's launch bucket, AWS's defaults, in simulated seconds. */
+const SANDBOX_LAUNCH_LIMITS: LaunchLimits = { launchBurst: 1000, launchRefillPerSecond: 2 };
 
 export interface DeployResult {
   readonly mode: Mode;
@@ -51,14 +50,6 @@ const control = async <T>(sandbox: SandboxProcess, path: string, init?: RequestI
   return (await response.json()) as T;
 };
 
-const launchLimits = async (file: string): Promise<LaunchLimits> => {
-  const given = (await loadConfig(file)).limits as Partial<LaunchLimits>;
-  return {
-    launchBurst: given.launchBurst ?? AWS_LAUNCH_LIMITS.launchBurst,
-    launchRefillPerSecond: given.launchRefillPerSecond ?? AWS_LAUNCH_LIMITS.launchRefillPerSecond,
-  };
-};
-
 /** Replaces a `mode` role of about `size` instances (a multiple of the AZs) and measures it. */
 export const benchDeploy = async (mode: Mode, size: number): Promise<DeployResult> => {
   const perAz = Math.max(1, Math.floor(size / SUBNETS.length));
@@ -82,7 +73,7 @@ export const benchDeploy = async (mode: Mode, size: number): Promise<DeployResul
       drainSimMs: mode === 'web' ? Math.max(...state.targetGroups.map((group) => group.deregistrationDelay)) : undefined,
       stableForMs: STABLE_FOR_MS,
       timeScale: DEFAULT_TIME_SCALE,
-      limits: await launchLimits(file),
+      limits: SANDBOX_LAUNCH_LIMITS,
     });
     return {
       mode,
