@@ -71,8 +71,8 @@ describe('the file journal reads records back as evidence', () => {
     ["another deploy's record", JSON.stringify(record(B)), `it holds deploy ${B}, not ${A}`],
   ])('refuses %s, naming the file', async (_, content, problem) => {
     const { journal, file } = await journalWith(A, content);
-    for (const read of [journal.load(A), journal.list()]) {
-      const error = await refusal(read);
+    for (const read of [() => journal.load(A), () => journal.list()]) {
+      const error = await refusal(read());
       expect(error).toBeInstanceOf(UsageError);
       expect(error!.message).toContain(`the deploy record ${file} is damaged`);
       expect(error!.message).toContain(problem);

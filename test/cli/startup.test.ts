@@ -15,8 +15,11 @@ beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mr-startup-'));
   await writeFile(
     join(dir, 'hooks.mjs'),
-    `export const resolve = async (specifier, context, next) => {
-  process.stderr.write(${JSON.stringify(MARK)} + specifier + '\\n');
+    // Appended synchronously: Node 24 runs the hooks off the main thread, and a stream write from there
+    // can be lost when the CLI exits.
+    `import { appendFileSync } from 'node:fs';
+export const resolve = async (specifier, context, next) => {
+  appendFileSync(process.env.MR_RESOLVED_LOG, ${JSON.stringify(MARK)} + specifier + '\\n');
   return next(specifier, context);
 };\n`,
   );
@@ -28,27 +31,29 @@ beforeAll(async () => {
 });
 
 /** The bare package names the CLI resolved while running `args`, and its exit code. */
-const loadedPackages = (...args: string[]) =>
-  new Promise<{ code: number; packages: Set<string> }>((resolve) => {
+const loadedPackages = async (...args: string[]) => {
+  const log = join(await mkdtemp(join(tmpdir(), 'mr-resolved-')), 'resolved.log');
+  await writeFile(log, '');
+  const code = await new Promise<number>((resolve) => {
     execFile(
       process.execPath,
       ['--import', recorder, BIN, ...args],
-      { env: { PATH: process.env.PATH ?? '' } },
-      (error, _stdout, stderr) => {
-        const specifiers = stderr.split('\n').flatMap((line) => (line.startsWith(MARK) ? [line.slice(MARK.length)] : []));
-        const bare = specifiers.filter((specifier) => !/^(\.|\/|file:|node:)/.test(specifier));
-        const packages = new Set(
-          bare.map((specifier) =>
-            specifier
-              .split('/')
-              .slice(0, specifier.startsWith('@') ? 2 : 1)
-              .join('/'),
-          ),
-        );
-        resolve({ code: error ? Number(error.code) : 0, packages });
-      },
+      { env: { PATH: process.env.PATH ?? '', MR_RESOLVED_LOG: log } },
+      (error) => resolve(error ? Number(error.code) : 0),
     );
   });
+  const specifiers = (await readFile(log, 'utf8')).split('\n').flatMap((line) => (line.startsWith(MARK) ? [line.slice(MARK.length)] : []));
+  const bare = specifiers.filter((specifier) => !/^(\.|\/|file:|node:)/.test(specifier));
+  const packages = new Set(
+    bare.map((specifier) =>
+      specifier
+        .split('/')
+        .slice(0, specifier.startsWith('@') ? 2 : 1)
+        .join('/'),
+    ),
+  );
+  return { code, packages };
+};
 
 describe('startup', () => {
   it('--help loads commander alone: no AWS SDK, undici or zod', async () => {
