@@ -96,6 +96,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
         single('--batch', checkBatch),
       )
       .option('--canary <n>', 'first replace n instances in one AZ, through every gate, then the rest', single('--canary', checkCanary))
+      .option('--finish-previous', 'first finish an earlier deploy of the role that keeps its old fleet')
       .addOption(jsonOption())
       .addOption(journalOption());
 
@@ -111,7 +112,6 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
       single('--keep-old', checkKeepOld),
     )
     .option('--hold', 'stop once the new fleet is verified, the old one still serving; cutover <deploy-id> switches')
-    .option('--finish-previous', 'first finish an earlier deploy of the role that keeps its old fleet')
     .action(async (flags) => {
       code = await (await import('./replace.js')).runReplace(flags, io);
     });

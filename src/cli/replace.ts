@@ -1,8 +1,8 @@
 import { resolveRole } from '../config/load.js';
 import { newDeployId, replace } from '../rollout/deploy.js';
 import { UsageError } from '../rollout/errors.js';
-import { settleKept } from '../rollout/finish.js';
-import { reviewedPlan } from '../rollout/plan.js';
+import { finishAll, keptToFinish } from '../rollout/finish.js';
+import { type ReviewedPlan, reviewedPlan } from '../rollout/plan.js';
 import type { Batch } from '../rollout/waves.js';
 import type { KeepPolicy } from '../rollout/record.js';
 import { readPlanFile, writePlanFile } from './plan-file.js';
@@ -88,10 +88,18 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
       ...(flags.plan !== undefined && { reviewed: await readPlanFile(flags.plan) }),
       ...(flags.keepOld && { keepOld: flags.keepOld }),
       ...(flags.hold && { hold: true }),
+      finishing: await keptToFinish(spec, deps, { signal: io.signal }, { finishPrevious: flags.finishPrevious === true }),
     };
-    if (!options.dryRun) {
-      const unfinished = await settleKept(spec, deps, io.signal, { finishPrevious: flags.finishPrevious === true });
-      if (unfinished) return unfinished;
+    // Deploys that keep an old fleet are finished only once this one goes ahead; a plan leaves them be.
+    const goAhead = async (reviewed?: ReviewedPlan) =>
+      (await finishAll(spec, options.finishing, deps, io.signal)) ??
+      replace(spec, { ...options, ...(reviewed && { reviewed }) }, deps, io.signal);
+    if (options.dryRun) {
+      const outcome = await replace(spec, options, deps, io.signal);
+      if (outcome.kind === 'planned' && flags.out !== undefined) {
+        await writePlanFile(flags.out, reviewedPlan(spec, outcome.plan, outcome.snapshot));
+      }
+      return outcome;
     }
     if (mustAsk(flags, io)) {
       // The plan is made and shown without changing anything; the deploy then goes ahead only if the
@@ -101,12 +109,8 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
       if (!(await prompt.confirm(shown))) {
         throw new UsageError('the deploy was not confirmed', 'answer y to proceed, or pass --yes to act without asking');
       }
-      return replace(spec, { ...options, reviewed: reviewedPlan(spec, shown.plan, shown.snapshot) }, deps, io.signal);
+      return goAhead(reviewedPlan(spec, shown.plan, shown.snapshot));
     }
-    const outcome = await replace(spec, options, deps, io.signal);
-    if (outcome.kind === 'planned' && flags.out !== undefined) {
-      await writePlanFile(flags.out, reviewedPlan(spec, outcome.plan, outcome.snapshot));
-    }
-    return outcome;
+    return goAhead();
   });
 };

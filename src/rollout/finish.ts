@@ -98,17 +98,17 @@ const keptDeploys = async (spec: RoleSpec, deps: Deps, call: Call): Promise<{ re
 };
 
 /**
- * Before a new deploy of the role: an earlier deploy that keeps an old fleet refuses it, unless
- * `finishPrevious` or its window ended with `then: finish`; those are finished first. Returns the
- * outcome of a finish that did not end replaced (the new deploy must not start then).
+ * Before a new deploy of the role (or its plan): an earlier deploy that keeps an old fleet refuses
+ * it, unless `finishPrevious` or its window ended with `then: finish`. Returns the deploys to finish
+ * first; changes nothing.
  */
-export const settleKept = async (
+export const keptToFinish = async (
   spec: RoleSpec,
   deps: Deps,
-  signal: AbortSignal,
+  call: Call,
   { finishPrevious }: { readonly finishPrevious: boolean },
-): Promise<Outcome | undefined> => {
-  const { records, ids } = await keptDeploys(spec, deps, { signal });
+): Promise<string[]> => {
+  const { records, ids } = await keptDeploys(spec, deps, call);
   reportEndedWindows(records, spec, deps);
   const due = new Set(
     endedWindows(records, spec, deps.clock.now())
@@ -122,7 +122,17 @@ export const settleKept = async (
       `end its window first: mackerel-replacer finish ${refused[0]} (or roll it back: mackerel-replacer rollback ${refused[0]}); or pass --finish-previous`,
     );
   }
-  for (const deployId of ids) {
+  return ids;
+};
+
+/** Finishes the deploys keptToFinish named. Returns the outcome of a finish that did not end replaced (the new deploy must not start then). */
+export const finishAll = async (
+  spec: RoleSpec,
+  deployIds: readonly string[],
+  deps: Deps,
+  signal: AbortSignal,
+): Promise<Outcome | undefined> => {
+  for (const deployId of deployIds) {
     const outcome = await finishKept(spec, deployId, deps, signal);
     if (outcome.kind !== 'replaced' && outcome.kind !== 'finished') return outcome;
   }

@@ -40,6 +40,8 @@ export interface SnapshotOptions {
   readonly allowStale?: boolean;
   /** Proceed when the role has no instance: its first deploy. */
   readonly allowEmpty?: boolean;
+  /** Earlier deploys that keep an old fleet and are finished first: their old instances are not this deploy's to replace. */
+  readonly finishing?: readonly string[];
 }
 
 type Finding =
@@ -67,7 +69,11 @@ export const takeSnapshot = async (
     deps.fleet.findByTag(spec.ownership.tag, spec.ownership.value, call),
   ]);
   const instances = new Map(described.map((instance) => [instance.id, instance]));
-  const findings = hosts.map((host) => [host, examineHost(spec, subnets, host, instances)] as const);
+  const finishedBy = (host: Host) => {
+    const by = host.instanceId === undefined ? undefined : instances.get(host.instanceId)?.tags[TAG_REPLACED_BY];
+    return by !== undefined && options.finishing?.includes(by) ? by : undefined;
+  };
+  const findings = hosts.filter((host) => !finishedBy(host)).map((host) => [host, examineHost(spec, subnets, host, instances)] as const);
   warnUnlisted(spec, owned, new Set(ids), deps.emit);
   refuseDisagreements(spec, findings, options);
   const members = findings.flatMap(([, finding]) => (finding.kind === 'member' ? [finding.member] : []));
@@ -84,6 +90,10 @@ export const takeSnapshot = async (
   const checks = [
     `Mackerel and EC2 agree on ${members.length} hosts of ${spec.service}:${spec.role}: each instance running, in the role's subnets, tagged ${tag}=${value}`,
     `the role is within maxInstances (${members.length} of ${spec.maxInstances})`,
+    ...(options.finishing ?? []).map((deployId) => {
+      const kept = hosts.filter((host) => finishedBy(host) === deployId).map((host) => host.instanceId);
+      return `deploy ${deployId} keeps an old fleet${kept.length > 0 ? ` (${kept.join(', ')})` : ''}: finished first, before this deploy launches`;
+    }),
   ];
   return { members, stale, images, checks };
 };

@@ -61,6 +61,21 @@ describe('replace --keep-old', () => {
     expect(refused.stderr).toMatch(new RegExp(`deploy ${deployId} of staging/worker still keeps its old fleet`));
     expect(refused.stderr).toMatch(/--finish-previous/);
     expect((await world.state()).instances.length).toBe(count);
+    const plan = await world.cli('plan', '--config', world.configPath, '--role', 'worker');
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toMatch(new RegExp(`deploy ${deployId} of staging/worker still keeps its old fleet`));
+
+    // The plan with --finish-previous changes nothing; it replaces the serving fleet, not the kept one.
+    const oldIds = live(before, 'worker').running.map((i) => i.id);
+    const planned = await world.cli('plan', '--config', world.configPath, '--role', 'worker', '--finish-previous');
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain(`deploy ${deployId} keeps an old fleet (${[...oldIds].sort().join(', ')}): finished first`);
+    const terminatedLine = planned.stdout.split('\n').find((line) => line.includes('terminated once the new fleet passes'))!;
+    expect(oldIds.filter((id) => terminatedLine.includes(id))).toEqual([]);
+    expect(terminatedLine).toMatch(/i-/);
+    const unchanged = await world.state();
+    expect(unchanged.instances.length).toBe(count);
+    expect(unchanged.instances.filter((i) => oldIds.includes(i.id)).map((i) => i.state)).toEqual(oldIds.map(() => 'running'));
 
     const next = await world.cli('replace', '--config', world.configPath, '--role', 'worker', '--finish-previous');
     expect(next.code).toBe(0);
