@@ -15,7 +15,7 @@ import { keepOldFleet } from './keep.js';
 import { abandon, checkLock } from './lock.js';
 import { type Outcome, annotate, recordOutcome, summarize } from './outcome.js';
 import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan } from './plan.js';
-import { checkPermissions, fullestGroup, preflight } from './preflight.js';
+import { checkPermissions, fullestGroup, preflight, quotaCheck } from './preflight.js';
 import { findPromotion, shipSpec } from './promotion.js';
 import { type DeployRecord, type KeepPolicy, type Step, isBefore, launchedIds, oldIds, waveLaunches } from './record.js';
 import { releaseOld, rollBackNew } from './rollback.js';
@@ -110,13 +110,7 @@ export const replace = async (
         'deploy in one wave (no --batch or --canary), or without keeping the old fleet or holding',
       );
     }
-    const quota = targets
-      ? [
-          waves.waves.length > 1
-            ? `target group ${targets.group} holds ${targets.held} targets of ${targets.quota}: ${waves.waves.length} waves fit it`
-            : `target group ${targets.group} has room: ${targets.held} + ${made.newCount} targets of ${targets.quota}`,
-        ]
-      : [];
+    const quota = targets ? [quotaCheck(targets, made.newCount, waves.waves.length)] : [];
     const permissions = await checkPermissions(spec, made, snapshot, deps, call, {
       write: !options.dryRun,
       startedAt,

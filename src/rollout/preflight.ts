@@ -126,15 +126,17 @@ const checkSubnets = (spec: RoleSpec, subnets: readonly Subnet[]): void => {
   }
 };
 
+export interface FullestGroup {
+  readonly held: number;
+  readonly quota: number;
+  readonly group: string;
+}
+
 /**
  * The group with the most targets now, and the quota: old and new targets together must fit it
  * (1,000 targets by default), or RegisterTargets fails halfway through; planWaves sees to that.
  */
-export const fullestGroup = async (
-  spec: RoleSpec,
-  balancer: Balancer,
-  call: Call,
-): Promise<{ readonly held: number; readonly quota: number; readonly group: string } | undefined> => {
+export const fullestGroup = async (spec: RoleSpec, balancer: Balancer, call: Call): Promise<FullestGroup | undefined> => {
   let fullest: { held: number; quota: number; group: string } | undefined;
   for (const arn of spec.targetGroups) {
     const held = (await balancer.health(arn, call)).length;
@@ -142,6 +144,12 @@ export const fullestGroup = async (
   }
   return fullest;
 };
+
+/** The plan's line for the target quota: room for old and new targets at once, or the waves that fit. */
+export const quotaCheck = (targets: FullestGroup, newCount: number, waves: number): string =>
+  waves > 1
+    ? `target group ${targets.group} holds ${targets.held} targets of ${targets.quota}: ${waves} waves fit it`
+    : `target group ${targets.group} has room: ${targets.held} + ${newCount} targets of ${targets.quota}`;
 
 /** Targets are used only where a load balancer forwards to their group and is enabled in their AZ. */
 const checkBalancers = (subnets: readonly Subnet[], groups: readonly TargetGroup[], balancers: readonly LoadBalancer[]): void => {
