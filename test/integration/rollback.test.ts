@@ -77,3 +77,21 @@ describe('rollback', () => {
     );
   });
 });
+
+describe('replace --canary', () => {
+  it('a canary that fails rolls back the canary alone: no other AZ launched, the old fleet untouched (exit 3)', async () => {
+    world = await startWorld(configYaml({ perAz: 2 }));
+    const before = await world.state();
+    await world.inject({ type: 'health-fail', count: 1 });
+    const run = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--canary', '1');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/rolled back deploy \S+: healthy in the target groups: i-\w+ in reactio-web/);
+    const oldIds = live(before, 'web').running.map((i) => i.id);
+    const launched = roleInstances(await world.state(), 'web').filter((i) => !oldIds.includes(i.id));
+    expect(launched.map((i) => i.az)).toEqual(['ap-northeast-1a']);
+    expect(launched.map((i) => i.state)).toEqual([expect.stringMatching(/shutting-down|terminated/)]);
+    await expectUntouched(world, 'web', before);
+    const requests = await world.requests();
+    expect(requests.filter((r) => r.by === 'client' && r.action === 'RunInstances' && r.mutating)).toHaveLength(1);
+  });
+});
