@@ -119,7 +119,7 @@ describe('a deploy larger than the bucket (fakes)', () => {
     const paced = events.filter((event) => event.type === 'launch.paced');
     expect(paced).toEqual([
       { type: 'launch.paced', launched: 10, total: 24, refillPerSecond: 2, remainingMs: 7_000 },
-      { type: 'launch.paced', launched: 20, total: 24, refillPerSecond: 2, remainingMs: 2_000 },
+      { type: 'launch.paced', launched: 18, total: 24, refillPerSecond: 2, remainingMs: 3_000 },
     ]);
     const chunks = Object.values(recordOf(s)!.launchedChunks ?? {});
     expect(chunks.flatMap((chunk) => chunk.ids).sort()).toEqual(
@@ -127,6 +127,23 @@ describe('a deploy larger than the bucket (fakes)', () => {
         .map((i) => i.id)
         .sort(),
     );
+  });
+  it('keeps a second of refill in hand before every later round, and pays that second once, not per round', async () => {
+    const s = stage('worker', { spec: { ...PACED, perAz: 20 }, oldPerAz: 2 });
+    expect((await runReplace(s)).kind).toBe('replaced');
+    const { burst, refillPerSecond } = PACED.launchBucket;
+    const rounds = new Map<number, number>();
+    for (const instance of launched(s)) rounds.set(instance.launchedAt, (rounds.get(instance.launchedAt) ?? 0) + 1);
+    const [firstRound, ...later] = [...rounds].sort((a, b) => a[0] - b[0]);
+    const first = firstRound![0];
+    expect(later.length).toBeGreaterThan(2);
+    let before = burst;
+    for (const [at, size] of later) {
+      const model = burst + ((at - first) / 1000) * refillPerSecond - before;
+      expect(model).toBeGreaterThanOrEqual(size + refillPerSecond);
+      before += size;
+    }
+    expect(later.at(-1)![0] - first).toBe(((40 - burst) / refillPerSecond) * 1000 + 1000);
   });
 });
 
