@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// The small young generation above makes V8 collect the AWS SDK's XML parsing garbage early: a
+// 2,000-instance deploy peaks about 35 MB lower (README "Performance"). It must be a startup flag:
+// v8.setFlagsFromString after start leaves the heap as it was.
 import { createInterface } from 'node:readline/promises';
 import { main } from './main.js';
 import { signalPolicy } from './signals.js';
