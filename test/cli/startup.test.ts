@@ -73,6 +73,15 @@ describe('startup', () => {
     expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(['--max-semi-space-size=2']);
   });
 
+  it.runIf(Number(process.versions.node.split('.')[0]) >= 22)('keeps the compiled code in a cache on Node 22 and later', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'mr-compile-cache-'));
+    const code = await new Promise<number>((resolve) => {
+      execFile(BIN, ['--help'], { env: { PATH: process.env.PATH ?? '', TMPDIR: tmp } }, (error) => resolve(error ? Number(error.code) : 0));
+    });
+    expect(code).toBe(0);
+    expect(await readdir(tmp)).toEqual(['node-compile-cache']);
+  });
+
   it('--help loads commander alone: no AWS SDK, undici or zod', async () => {
     const { code, packages } = await loadedPackages('--help');
     expect(code).toBe(0);
