@@ -26,9 +26,11 @@ const marginTokens = (bucket: LaunchBucket): number => (bucket.refillPerSecond *
 
 // A later round leaves room for the margin in the bucket, so the margin's refill carries over to the
 // next round instead of spilling over a full bucket: the deploy pays the margin once, not per round.
+// A bucket that a second of refill (nearly) fills has no such room: its rounds wait the margin each.
 const roundSizes = (total: number, bucket: LaunchBucket, azs: number): number[] => {
-  const refilled = Math.min(Math.floor(bucket.burst - marginTokens(bucket)), Math.round(bucket.refillPerSecond * ROUND_SECONDS));
-  const later = Math.min(bucket.burst, Math.max(azs, refilled));
+  const refilled = Math.round(bucket.refillPerSecond * ROUND_SECONDS);
+  const room = Math.floor(bucket.burst - marginTokens(bucket));
+  const later = Math.min(bucket.burst, Math.max(azs, room >= azs ? Math.min(room, refilled) : refilled));
   const sizes = [Math.min(total, bucket.burst)];
   for (let left = total - sizes[0]!; left > 0; left -= sizes.at(-1)!) sizes.push(Math.min(left, later));
   return sizes;

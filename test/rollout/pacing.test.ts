@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { replace } from '../../src/rollout/deploy.js';
 import type { DeployEvent } from '../../src/rollout/events.js';
-import { launchRounds, tokensAt } from '../../src/rollout/pacing.js';
+import { launchRounds, tokensAt, waitMs } from '../../src/rollout/pacing.js';
 import { makePlan } from '../../src/rollout/plan.js';
 import { rollbackDeploy } from '../../src/rollout/resume.js';
 import {
@@ -48,6 +48,13 @@ describe('launchRounds', () => {
     const tokens = rounds.flat().map((chunk) => chunk.clientToken);
     expect(new Set(tokens).size).toBe(tokens.length);
     expect(tokens.every((token) => token.length <= 64)).toBe(true);
+  });
+
+  it('keeps rounds of the whole bucket when a second of refill would fill it, and those wait a second more each', () => {
+    const bucket = { burst: 10, refillPerSecond: 100 };
+    const rounds = launchRounds(DEPLOY_ID, launches(13).slice(0, 2), bucket);
+    expect(rounds.map((round) => round.reduce((sum, chunk) => sum + chunk.count, 0))).toEqual([10, 10, 6]);
+    expect(waitMs(0, 10, bucket)).toBe(100 + 1000);
   });
 
   it('gives every AZ a chunk when the refill per round is smaller than the AZs', () => {
