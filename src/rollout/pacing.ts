@@ -38,8 +38,9 @@ const roundSizes = (total: number, bucket: LaunchBucket, azs: number): number[] 
 
 /**
  * The plan's launches in rounds: the first takes the full bucket, each later one what refills in
- * about 30 s, at most the bucket less a second of refill. Every round goes to the AZs with the most left to launch, so AZs stay balanced.
- * One round of the plan's own launches (and tokens) when the bucket holds the whole plan.
+ * about 30 s, at most the bucket less a second of refill. Every round goes to the AZs with the most
+ * left to launch, so AZs stay balanced. One round of the plan's own launches (and tokens) when the
+ * bucket holds the whole plan.
  */
 export const launchRounds = (deployId: string, launches: readonly AzLaunch[], bucket: LaunchBucket): AzLaunch[][] => {
   const left = launches.map((launch) => launch.count);
