@@ -12,6 +12,12 @@ export interface LaunchLimits {
 export interface CriticalPath {
   /** The slowest new instance from its launch: boot, then its agent's registration or its health checks passing, whichever comes later. */
   readonly slowestInstanceMs: number;
+  /**
+   * From the first launch until the last new instance is ready, had each launch gone out the moment
+   * the launch bucket held it: the n-th launch no sooner than `(n - launchBurst) / launchRefillPerSecond`,
+   * each instance taking as long as it did.
+   */
+  readonly readyMs: number;
   readonly stableForMs: number;
   /** The deregistration delay the old targets drain for (web mode). */
   readonly drainMs: number;
@@ -55,22 +61,28 @@ export const criticalPath = (world: {
   const web = world.drainSimMs !== undefined;
   const healthChecks = web ? defaultTiming.healthInterval * defaultTiming.healthyThreshold : 0;
   let slowestSim = 0;
-  for (const [id, launchedAt] of launched) {
+  let readySim = 0;
+  const inLaunchOrder = [...launched].sort((a, b) => a[1] - b[1]);
+  inLaunchOrder.forEach(([id, launchedAt], index) => {
     const runningAt = running.get(id);
     const registeredAt = registered.get(id);
-    if (runningAt === undefined || registeredAt === undefined) continue;
-    slowestSim = Math.max(slowestSim, runningAt - launchedAt + Math.max(registeredAt - runningAt, healthChecks));
-  }
+    if (runningAt === undefined || registeredAt === undefined) return;
+    const took = runningAt - launchedAt + Math.max(registeredAt - runningAt, healthChecks);
+    const earliestLaunch = (Math.max(0, index + 1 - world.limits.launchBurst) / world.limits.launchRefillPerSecond) * 1000;
+    slowestSim = Math.max(slowestSim, took);
+    readySim = Math.max(readySim, earliestLaunch + took);
+  });
   const pastBurst = Math.max(0, launched.size - world.limits.launchBurst);
   const refillSim = (pastBurst / world.limits.launchRefillPerSecond) * 1000;
   const real = (simMs: number) => simMs * world.timeScale;
   const path = {
     slowestInstanceMs: real(slowestSim),
+    readyMs: real(readySim),
     stableForMs: web ? world.stableForMs : 0,
     drainMs: real(world.drainSimMs ?? 0),
     refillMs: real(refillSim),
   };
-  return { ...path, totalMs: path.slowestInstanceMs + path.stableForMs + path.drainMs + path.refillMs };
+  return { ...path, totalMs: path.readyMs + path.stableForMs + path.drainMs };
 };
 
 export interface Calls {

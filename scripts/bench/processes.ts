@@ -36,24 +36,24 @@ const collect = (child: ChildProcess) => {
   return out;
 };
 
-/** Runs `node [node options] <args>` to its end: exit code, wall time, and its own CPU seconds and peak RSS. */
-export const runNode = async (args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<Finished> => {
+/**
+ * Runs the built CLI with `args` as `npx mackerel-replacer` does, through its shebang (and the Node
+ * options there), to its end: exit code, wall time, and its own CPU seconds and peak RSS.
+ */
+export const runCli = async (args: readonly string[], env: Readonly<Record<string, string>>): Promise<Finished> => {
   const usageFile = join(await mkdtemp(join(tmpdir(), 'mr-bench-usage-')), 'usage.json');
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', USAGE_AT_EXIT, ...args], { env: childEnv({ ...env, BENCH_USAGE_FILE: usageFile }) });
+  const child = spawn(BIN, args, { env: childEnv({ ...env, BENCH_USAGE_FILE: usageFile, NODE_OPTIONS: `--import=${USAGE_AT_EXIT}` }) });
   const output = collect(child);
   const [code] = (await once(child, 'exit')) as [number | null];
   const wallMs = performance.now() - started;
   const usage = await readFile(usageFile, 'utf8').catch(() => {
     throw new Error(
-      `node ${args.join(' ')} ended (code ${code}) without reporting its usage: it crashed or was killed\n${output.stderr.slice(-2000)}`,
+      `mackerel-replacer ${args.join(' ')} ended (code ${code}) without reporting its usage: it crashed or was killed\n${output.stderr.slice(-2000)}`,
     );
   });
   return { code: code ?? 1, wallMs, ...(JSON.parse(usage) as { cpuSeconds: number; peakRssMb: number }), ...output };
 };
-
-/** Runs the built CLI with `args`. */
-export const runCli = (args: readonly string[], env: Readonly<Record<string, string>>): Promise<Finished> => runNode([BIN, ...args], env);
 
 export interface SandboxProcess {
   readonly url: string;

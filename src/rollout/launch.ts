@@ -1,3 +1,4 @@
+import { bootLook } from './boot-look.js';
 import { launchInAz } from './capacity.js';
 import { message } from './errors.js';
 import type { Emit } from './events.js';
@@ -5,7 +6,7 @@ import type { AzLaunch, Plan } from './plan.js';
 import type { Call, Clock, Fleet, LaunchRequest } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { marker } from './marks.js';
-import { type LaunchFacts, TAG_DEPLOY, instanceTags } from './tags.js';
+import { type LaunchFacts, instanceTags } from './tags.js';
 import { bootVerdict } from './verdicts.js';
 import { waitFor } from './wait.js';
 import { launchPaced } from './paced-launch.js';
@@ -71,7 +72,7 @@ export const launchAll = async (
     return Object.fromEntries(results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
   };
   const ids = await launchPaced(deploy, spec.launchBucket, launchChunks, deps, call);
-  const launched = () => deps.fleet.findByTag(TAG_DEPLOY, deploy.deployId, call, { withTerminated: true });
+  const launched = bootLook(deps.fleet, deploy.deployId, ids, call);
   const markRunning = marker(deps.emit, 'running');
   await waitFor(
     async () => {

@@ -18,8 +18,19 @@ export interface LaunchedChunk {
 /** Seconds of refill one later round waits for: fewer, larger RunInstances calls, the same finish. */
 const ROUND_SECONDS = 30;
 
+// EC2 adds refill tokens once a second, and its clock is not ours: a round waits for a second of
+// refill more than the model says it needs.
+const MARGIN_MS = 1000;
+
+const marginTokens = (bucket: LaunchBucket): number => (bucket.refillPerSecond * MARGIN_MS) / 1000;
+
+// A later round leaves room for the margin in the bucket, so the margin's refill carries over to the
+// next round instead of spilling over a full bucket: the deploy pays the margin once, not per round.
+// A bucket that a second of refill (nearly) fills has no such room: its rounds wait the margin each.
 const roundSizes = (total: number, bucket: LaunchBucket, azs: number): number[] => {
-  const later = Math.min(bucket.burst, Math.max(azs, Math.round(bucket.refillPerSecond * ROUND_SECONDS)));
+  const refilled = Math.round(bucket.refillPerSecond * ROUND_SECONDS);
+  const room = Math.floor(bucket.burst - marginTokens(bucket));
+  const later = Math.min(bucket.burst, Math.max(azs, room >= azs ? Math.min(room, refilled) : refilled));
   const sizes = [Math.min(total, bucket.burst)];
   for (let left = total - sizes[0]!; left > 0; left -= sizes.at(-1)!) sizes.push(Math.min(left, later));
   return sizes;
@@ -27,8 +38,9 @@ const roundSizes = (total: number, bucket: LaunchBucket, azs: number): number[] 
 
 /**
  * The plan's launches in rounds: the first takes the full bucket, each later one what refills in
- * about 30 s. Every round goes to the AZs with the most left to launch, so AZs stay balanced.
- * One round of the plan's own launches (and tokens) when the bucket holds the whole plan.
+ * about 30 s, at most the bucket less a second of refill. Every round goes to the AZs with the most
+ * left to launch, so AZs stay balanced. One round of the plan's own launches (and tokens) when the
+ * bucket holds the whole plan.
  */
 export const launchRounds = (deployId: string, launches: readonly AzLaunch[], bucket: LaunchBucket): AzLaunch[][] => {
   const left = launches.map((launch) => launch.count);
@@ -71,9 +83,13 @@ export const tokensAt = (now: number, bucket: LaunchBucket, launched: readonly L
   return tokens;
 };
 
-// EC2 adds refill tokens once a second, and its clock is not ours: a second more than the model says.
-const MARGIN_MS = 1000;
-
-/** Milliseconds until the bucket surely holds `wanted` tokens. */
-export const waitMs = (tokens: number, wanted: number, bucket: LaunchBucket): number =>
-  tokens >= wanted ? 0 : Math.ceil(((wanted - tokens) / bucket.refillPerSecond) * 1000) + MARGIN_MS;
+/**
+ * Milliseconds until the bucket surely holds `wanted` tokens: until the model holds a second of
+ * refill more. A round with no room for that in the bucket (the first, which takes the full bucket
+ * the model starts with) waits for its own tokens, and a second more when the model lacks them.
+ */
+export const waitMs = (tokens: number, wanted: number, bucket: LaunchBucket): number => {
+  const surely = wanted + marginTokens(bucket);
+  if (surely > bucket.burst) return tokens >= wanted ? 0 : Math.ceil(((wanted - tokens) / bucket.refillPerSecond) * 1000) + MARGIN_MS;
+  return tokens >= surely ? 0 : Math.ceil(((surely - tokens) / bucket.refillPerSecond) * 1000);
+};

@@ -62,13 +62,19 @@ export const takeSnapshot = async (
   call: Call,
   options: SnapshotOptions,
 ): Promise<Snapshot> => {
-  const hosts = await deps.monitor.hosts(spec.service, spec.role, call);
-  const ids = hosts.flatMap((host) => (host.instanceId ? [host.instanceId] : []));
-  const [described, owned] = await Promise.all([
-    deps.fleet.describe(ids, call),
+  const [hosts, owned] = await Promise.all([
+    deps.monitor.hosts(spec.service, spec.role, call),
     deps.fleet.findByTag(spec.ownership.tag, spec.ownership.value, call),
   ]);
-  const instances = new Map(described.map((instance) => [instance.id, instance]));
+  const ids = hosts.flatMap((host) => (host.instanceId ? [host.instanceId] : []));
+  // The ownership listing already describes the instances that carry the tag: only the others
+  // (untagged, terminated, unknown) are asked for by id, so a healthy fleet costs no call per 100.
+  const ownedIds = new Set(owned.map((instance) => instance.id));
+  const described = await deps.fleet.describe(
+    ids.filter((id) => !ownedIds.has(id)),
+    call,
+  );
+  const instances = new Map([...owned, ...described].map((instance) => [instance.id, instance]));
   const finishedBy = (host: Host) => {
     const by = host.instanceId === undefined ? undefined : instances.get(host.instanceId)?.tags[TAG_REPLACED_BY];
     return by !== undefined && options.finishing?.includes(by) ? by : undefined;

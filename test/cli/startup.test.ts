@@ -56,6 +56,32 @@ const loadedPackages = async (...args: string[]) => {
 };
 
 describe('startup', () => {
+  it('runs, as npx runs it, through its shebang with the small young generation that keeps the peak RSS down', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mr-exec-argv-'));
+    const hook = join(dir, 'exec-argv.mjs');
+    await writeFile(
+      hook,
+      `import { writeFileSync } from 'node:fs';\nwriteFileSync(process.env.MR_EXEC_ARGV, JSON.stringify(process.execArgv));\n`,
+    );
+    const out = join(dir, 'exec-argv.json');
+    const code = await new Promise<number>((resolve) => {
+      execFile(BIN, ['--help'], { env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: `--import=${hook}`, MR_EXEC_ARGV: out } }, (error) =>
+        resolve(error ? Number(error.code) : 0),
+      );
+    });
+    expect(code).toBe(0);
+    expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(['--max-semi-space-size=2']);
+  });
+
+  it.runIf(Number(process.versions.node.split('.')[0]) >= 22)('keeps the compiled code in a cache on Node 22 and later', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'mr-compile-cache-'));
+    const code = await new Promise<number>((resolve) => {
+      execFile(BIN, ['--help'], { env: { PATH: process.env.PATH ?? '', TMPDIR: tmp } }, (error) => resolve(error ? Number(error.code) : 0));
+    });
+    expect(code).toBe(0);
+    expect(await readdir(tmp)).toEqual(['node-compile-cache']);
+  });
+
   it('--help loads commander alone: no AWS SDK, undici or zod', async () => {
     const { code, packages } = await loadedPackages('--help');
     expect(code).toBe(0);

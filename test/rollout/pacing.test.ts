@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { replace } from '../../src/rollout/deploy.js';
 import type { DeployEvent } from '../../src/rollout/events.js';
-import { launchRounds, tokensAt } from '../../src/rollout/pacing.js';
+import { launchRounds, tokensAt, waitMs } from '../../src/rollout/pacing.js';
 import { makePlan } from '../../src/rollout/plan.js';
 import { rollbackDeploy } from '../../src/rollout/resume.js';
 import {
@@ -48,6 +48,13 @@ describe('launchRounds', () => {
     const tokens = rounds.flat().map((chunk) => chunk.clientToken);
     expect(new Set(tokens).size).toBe(tokens.length);
     expect(tokens.every((token) => token.length <= 64)).toBe(true);
+  });
+
+  it('keeps rounds of the whole bucket when a second of refill would fill it, and those wait a second more each', () => {
+    const bucket = { burst: 10, refillPerSecond: 100 };
+    const rounds = launchRounds(DEPLOY_ID, launches(13).slice(0, 2), bucket);
+    expect(rounds.map((round) => round.reduce((sum, chunk) => sum + chunk.count, 0))).toEqual([10, 10, 6]);
+    expect(waitMs(0, 10, bucket)).toBe(100 + 1000);
   });
 
   it('gives every AZ a chunk when the refill per round is smaller than the AZs', () => {
@@ -119,7 +126,7 @@ describe('a deploy larger than the bucket (fakes)', () => {
     const paced = events.filter((event) => event.type === 'launch.paced');
     expect(paced).toEqual([
       { type: 'launch.paced', launched: 10, total: 24, refillPerSecond: 2, remainingMs: 7_000 },
-      { type: 'launch.paced', launched: 20, total: 24, refillPerSecond: 2, remainingMs: 2_000 },
+      { type: 'launch.paced', launched: 18, total: 24, refillPerSecond: 2, remainingMs: 3_000 },
     ]);
     const chunks = Object.values(recordOf(s)!.launchedChunks ?? {});
     expect(chunks.flatMap((chunk) => chunk.ids).sort()).toEqual(
@@ -127,6 +134,23 @@ describe('a deploy larger than the bucket (fakes)', () => {
         .map((i) => i.id)
         .sort(),
     );
+  });
+  it('keeps a second of refill in hand before every later round, and pays that second once, not per round', async () => {
+    const s = stage('worker', { spec: { ...PACED, perAz: 20 }, oldPerAz: 2 });
+    expect((await runReplace(s)).kind).toBe('replaced');
+    const { burst, refillPerSecond } = PACED.launchBucket;
+    const rounds = new Map<number, number>();
+    for (const instance of launched(s)) rounds.set(instance.launchedAt, (rounds.get(instance.launchedAt) ?? 0) + 1);
+    const [firstRound, ...later] = [...rounds].sort((a, b) => a[0] - b[0]);
+    const first = firstRound![0];
+    expect(later.length).toBeGreaterThan(2);
+    let before = burst;
+    for (const [at, size] of later) {
+      const model = burst + ((at - first) / 1000) * refillPerSecond - before;
+      expect(model).toBeGreaterThanOrEqual(size + refillPerSecond);
+      before += size;
+    }
+    expect(later.at(-1)![0] - first).toBe(((40 - burst) / refillPerSecond) * 1000 + 1000);
   });
 });
 

@@ -31,7 +31,14 @@ it('writes every figure of a 3-instance web and worker deploy, and of the startu
     expect(run).toMatchObject({
       exitCode: 0,
       wallMs: positive,
-      criticalPath: { slowestInstanceMs: positive, stableForMs: positive, drainMs: positive, refillMs: 0, totalMs: positive },
+      criticalPath: {
+        slowestInstanceMs: positive,
+        readyMs: positive,
+        stableForMs: positive,
+        drainMs: positive,
+        refillMs: 0,
+        totalMs: positive,
+      },
       ratio: positive,
       calls: { total: positive, pollCycles: positive, perPollCycle: { total: positive } },
       cli: { cpuSeconds: positive, peakRssMb: positive },
