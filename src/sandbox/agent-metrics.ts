@@ -10,10 +10,10 @@ const MINUTE = 60_000;
  */
 const DELAY_STEP = 10_000;
 
-const delayOf = (hostId: string): number => (createHash('sha1').update(hostId).digest()[0]! % 6) * DELAY_STEP;
+export const postDelayOf = (hostId: string): number => (createHash('sha1').update(hostId).digest()[0]! % 6) * DELAY_STEP;
 
 /** The instant after `at` when the host's agent posts next. */
-const nextPostAt = (hostId: string, at: number): number => (Math.floor(at / MINUTE) + 1) * MINUTE + delayOf(hostId);
+const nextPostAt = (hostId: string, at: number): number => (Math.floor(at / MINUTE) + 1) * MINUTE + postDelayOf(hostId);
 
 /** The load averages a quiet host reports, told apart by host. */
 const loadValues = (hostId: string, time: number): PostedValue[] => {
@@ -66,7 +66,18 @@ export const startPosting = (options: PostingOptions) => {
       postAt(instanceId, nextPostAt(hostId, at));
       if (options.posts(instanceId, hostId)) values.push(...loadValues(hostId, options.epochSeconds(at)));
     }
-    if (values.length > 0) options.run(() => options.send(values));
+    if (values.length > 0) options.run(() => postBatch(values));
+  };
+  // One request for the lot; when it fails (a host of it retired meanwhile fails it whole), each
+  // host's own request, as each real agent posts alone.
+  const postBatch = async (values: readonly PostedValue[]): Promise<void> => {
+    try {
+      await options.send(values);
+    } catch {
+      const byHost = new Map<string, PostedValue[]>();
+      for (const value of values) byHost.set(value.hostId, [...(byHost.get(value.hostId) ?? []), value]);
+      for (const own of byHost.values()) await options.send(own).catch(() => undefined);
+    }
   };
   return postAt;
 };

@@ -2,6 +2,7 @@
 // strictly as Mackerel documents it, and world edits stage a silent agent or an open alert.
 import { type EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
+import { postDelayOf } from '../../src/sandbox/agent-metrics.js';
 import type { SimHost } from '../../src/sandbox/world.js';
 import { eachTestSandbox, editWorld, eventLog, injectFaults, mackerel, requestLog, sandboxState, until } from './helpers.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
@@ -72,6 +73,24 @@ describe('metrics and alerts in the sandbox', () => {
     expect(await mackerel(sandbox, 'GET', `/api/v0/tsdb/latest?hostId=${loud.id}`)).toMatchObject({ status: 400 });
     expect(await editWorld(sandbox, [{ op: 'agent-metrics', hostId: silent.id, posting: true }])).toMatchObject({ status: 200 });
     await until(() => postsOf(silent.id), 'the resumed agent to post');
+  });
+
+  it('a host retired while its instance runs does not stop the other agents posting', async () => {
+    // Two agents that post at the same instant, in one request.
+    const hosts = await seededHosts();
+    const retired = hosts.find((host) => hosts.some((h) => h.id !== host.id && postDelayOf(h.id) === postDelayOf(host.id)));
+    const other = hosts.find((host) => host.id !== retired?.id && postDelayOf(host.id) === postDelayOf(retired?.id ?? ''));
+    expect(other).toBeDefined();
+    await mackerel(sandbox, 'POST', `/api/v0/hosts/${retired!.id}/retire`, {});
+    const before = await until(() => postsOf(other!.id), 'a seeded host to post');
+    const later = await until(async () => {
+      const value = await postsOf(other!.id);
+      return value && value.time > before.time ? value : undefined;
+    }, 'the next post of the other host');
+    expect(later.time).toBeGreaterThan(before.time);
+    expect(await mackerel(sandbox, 'POST', '/api/v0/tsdb', [{ hostId: retired!.id, name: 'loadavg5', time: 1, value: 1 }])).toMatchObject({
+      status: 404,
+    });
   });
 
   it('agent-metrics stops the posts of a host by its id, and needs exactly one of hostId and instanceId', async () => {
