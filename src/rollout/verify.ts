@@ -164,14 +164,10 @@ const everyGate = (
   if (metrics) {
     gates.push({
       gate: `metrics flowing (${metrics.name})`,
-      look: async (hostOf) =>
-        metricsVerdict(
-          ids,
-          hostOf,
-          await deps.monitor.latestMetrics([...hostOf.values()], metrics.name, { signal }),
-          metrics,
-          deps.clock.now(),
-        ),
+      look: async (hostOf) => {
+        const latest = hostOf.size > 0 ? await deps.monitor.latestMetrics([...hostOf.values()], metrics.name, { signal }) : new Map();
+        return metricsVerdict(ids, hostOf, latest, metrics, deps.clock.now());
+      },
     });
   }
   if (alerts) {
