@@ -34,10 +34,10 @@ const editWorld = async (edits: unknown[]) => {
   expect(response.status, await response.clone().text()).toBe(200);
 };
 
-/** Polls the sandbox every few ms until `check` returns something. */
-const until = async <T>(check: (state: State) => T | undefined, what: string): Promise<T> => {
+/** Polls every few ms until `probe` returns something. */
+const until = async <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => {
   for (let i = 0; i < 2000; i++) {
-    const found = check(await world.state());
+    const found = await probe();
     if (found !== undefined) return found;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -67,14 +67,24 @@ const newestPosts = async (before: State): Promise<Map<string, number>> => {
 };
 
 /** Until the target's newest value is `seconds` older than another new host's. */
-const untilStale = async (before: State, target: string, seconds: number) => {
-  for (let i = 0; i < 2000; i++) {
+const untilStale = (before: State, target: string, seconds: number) =>
+  until(async () => {
     const times = await newestPosts(before);
     const others = [...times].filter(([id]) => id !== target).map(([, time]) => time);
-    if (Math.max(...others) - times.get(target)! > seconds) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`gave up waiting for ${target}'s metrics to go stale`);
+    return Math.max(...others) - times.get(target)! > seconds ? true : undefined;
+  }, `${target}'s metrics to go stale`);
+
+/**
+ * Until every gate passes in the sandbox (the new fleet up, both new hosts posting) and the tool
+ * has looked at the alerts three more times since: its stable period has begun. The target's id.
+ */
+const untilStable = async (before: State): Promise<string> => {
+  const [target] = await until(async () => newFleetUp(before)(await world.state()), 'the new fleet up');
+  await until(async () => ([...(await newestPosts(before)).values()].every((time) => time > 0) ? true : undefined), 'metrics');
+  const since = (await world.requests()).at(-1)?.t ?? 0;
+  const looks = async () => (await world.requests()).filter((r) => r.by === 'client' && r.action === 'GET /api/v0/alerts' && r.t > since);
+  await until(async () => ((await looks()).length >= 3 ? true : undefined), 'three looks of the tool');
+  return target!;
 };
 
 const gateCalls = async () => {
@@ -129,7 +139,7 @@ describe('Mackerel gates (sandbox)', () => {
     world = await startWorld(yaml({ stableFor: '5s', verify: '20s' }));
     const before = await world.state();
     const running = world.cli('replace', '--json', '--config', world.configPath, '--role', 'web');
-    const [target] = await until(newFleetUp(before), 'the new fleet up');
+    const target = await untilStable(before);
     await editWorld([{ op: 'open-alert', instanceId: target, status: 'CRITICAL' }]);
     const run = await running;
     expect(run.code).toBe(3);
@@ -155,9 +165,9 @@ describe('Mackerel gates (sandbox)', () => {
     world = await startWorld(yaml({ stableFor: '6s', verify: '30s', maxAge: '90s' }));
     const before = await world.state();
     const running = world.cli('replace', '--json', '--config', world.configPath, '--role', 'web');
-    const [target] = await until(newFleetUp(before), 'the new fleet up');
+    const target = await untilStable(before);
     await editWorld([{ op: 'agent-metrics', instanceId: target, posting: false }]);
-    await untilStale(before, target!, 150);
+    await untilStale(before, target, 150);
     await editWorld([{ op: 'agent-metrics', instanceId: target, posting: true }]);
     const run = await running;
     expect(run.code, run.stderr).toBe(0);
