@@ -81,10 +81,15 @@ const untilStale = (before: State, target: string, seconds: number) =>
 const untilStable = async (before: State): Promise<string> => {
   const [target] = await until(async () => newFleetUp(before)(await world.state()), 'the new fleet up');
   await until(async () => ([...(await newestPosts(before)).values()].every((time) => time > 0) ? true : undefined), 'metrics');
+  await untilLooked(3);
+  return target!;
+};
+
+/** Until the tool has looked at the gates `times` more times from now (its alerts requests count its looks). */
+const untilLooked = async (times: number) => {
   const since = (await world.requests()).at(-1)?.t ?? 0;
   const looks = async () => (await world.requests()).filter((r) => r.by === 'client' && r.action === 'GET /api/v0/alerts' && r.t > since);
-  await until(async () => ((await looks()).length >= 3 ? true : undefined), 'three looks of the tool');
-  return target!;
+  await until(async () => ((await looks()).length >= times ? true : undefined), `${times} looks of the tool`);
 };
 
 const gateCalls = async () => {
@@ -168,6 +173,7 @@ describe('Mackerel gates (sandbox)', () => {
     const target = await untilStable(before);
     await editWorld([{ op: 'agent-metrics', instanceId: target, posting: false }]);
     await untilStale(before, target, 150);
+    await untilLooked(3);
     await editWorld([{ op: 'agent-metrics', instanceId: target, posting: true }]);
     const run = await running;
     expect(run.code, run.stderr).toBe(0);
