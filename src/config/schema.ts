@@ -113,6 +113,19 @@ const hooks = strict({
   onRollback: hook.optional(),
 });
 
+const metricName = matching(/^[A-Za-z0-9._-]+$/, 'a host metric name like "loadavg5" (letters, digits, ".", "_", "-")');
+const alertStatusHint = 'expected CRITICAL, WARNING or UNKNOWN';
+
+/** Mackerel gates beside registration and target health: each optional, each with its defaults. */
+const gates = strict({
+  /** Every new host has posted a value of `name` no older than `maxAge`. */
+  metrics: strict({ name: metricName.default('loadavg5'), maxAge: duration('3m', '24h') }).optional(),
+  /** No new host has an open alert of these statuses. */
+  alerts: strict({
+    statuses: list(z.enum(['CRITICAL', 'WARNING', 'UNKNOWN'], { error: alertStatusHint }), 'alert status').default(['CRITICAL']),
+  }).optional(),
+});
+
 const role = strict({
   ami,
   /** Exactly one of instanceType and instanceTypes (checked in consistency.ts). */
@@ -175,6 +188,7 @@ const role = strict({
   hooks: hooks.optional(),
   /** Web mode: every new target healthy this long without a break before the old fleet is touched. */
   stableFor: duration('30s', '1h'),
+  gates: gates.optional(),
   timeouts: strict({
     launch: duration('5m', '24h'),
     verify: duration('10m', '24h'),

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { UsageError } from '../rollout/errors.js';
 import type { Annotation, Call, Monitor } from '../rollout/ports.js';
 import { createSend, type Endpoint, type TransportOptions } from './http.js';
+import { toAlertPage, toLatest } from './gates.js';
 import { customIdentifierOf, toHosts } from './hosts.js';
 import type { RetryPolicy } from './retry.js';
 
@@ -25,6 +26,13 @@ const defaultRetry: RetryPolicy = { retries: 5, minTimeoutMs: 1000, maxTimeoutMs
 const bulkLimit = 30;
 
 const hostsPath = '/api/v0/hosts';
+
+// A Mackerel host id is about 11 characters, so 100 of them keep the query near 2 KB: far below
+// the 8 KB a URL may have on common servers and proxies, and few requests even for 10,000 hosts.
+const hostsPerLatest = 100;
+
+/** The API's page size of alerts, and its maximum. */
+const alertsPerPage = 100;
 
 /** Without an explicit filter the API lists only working and standby hosts. */
 const everyStatus = ['working', 'standby', 'maintenance', 'poweroff'] as const;
@@ -109,6 +117,33 @@ export const createMackerelClient = (options: MackerelClientOptions): Monitor =>
       const roles = annotation.roles.length > 0 ? ` or one of its roles (${annotation.roles.join(', ')})` : '';
       const notFound = `service "${annotation.service}"${roles} does not exist in Mackerel`;
       await send({ method: 'POST', path: '/api/v0/graph-annotations', body: annotationBody(annotation), notFound }, call);
+    },
+    latestMetrics: async (hostIds, metric, call) => {
+      const path = '/api/v0/tsdb/latest';
+      const pages = await Promise.all(
+        chunk(hostIds, hostsPerLatest).map(async (ids) => {
+          const query = new URLSearchParams(ids.map((id) => ['hostId', id]));
+          query.append('name', metric);
+          const body = await send({ method: 'GET', path, query, notFound: missingHosts(ids) }, call);
+          return toLatest(body, metric, `GET ${path}`);
+        }),
+      );
+      return new Map(pages.flatMap((page) => [...page]));
+    },
+    openAlerts: async (call) => {
+      const path = '/api/v0/alerts';
+      const alerts = [];
+      let nextId: string | undefined;
+      do {
+        const query = new URLSearchParams({ limit: String(alertsPerPage), ...(nextId !== undefined && { nextId }) });
+        const page = toAlertPage(
+          await send({ method: 'GET', path, query, notFound: 'the alerts listing is not found' }, call),
+          `GET ${path}`,
+        );
+        alerts.push(...page.alerts);
+        nextId = page.nextId;
+      } while (nextId !== undefined);
+      return alerts;
     },
   };
 };

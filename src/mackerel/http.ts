@@ -117,7 +117,8 @@ const attempt = async (endpoint: Endpoint, options: TransportOptions, signal: Ab
 const hint = (code: string, endpoint: Endpoint, origin: string): string | undefined => {
   if (code === '401') return 'the API key was rejected: check MACKEREL_APIKEY';
   if (code === '403') {
-    return "the API key lacks Write permission, or this machine's IP is outside the organization's allowed range";
+    const permission = endpoint.method === 'GET' ? 'Read' : 'Write';
+    return `the API key lacks ${permission} permission, or this machine's IP is outside the organization's allowed range`;
   }
   if (code === '404') return endpoint.notFound;
   if (code === '429' || /^5\d\d$/.test(code)) return 'Mackerel is throttling or failing; retry later';

@@ -152,6 +152,27 @@ export interface Annotation {
   readonly to: number;
 }
 
+/** The newest value of a host metric. */
+export interface MetricValue {
+  /** Epoch milliseconds; the adapter converts from the API's seconds. */
+  readonly time: number;
+  readonly value: number;
+}
+
+export type AlertStatus = 'OK' | 'CRITICAL' | 'WARNING' | 'UNKNOWN';
+
+/** An open Mackerel alert, with only the fields the gates read. */
+export interface Alert {
+  readonly id: string;
+  readonly status: AlertStatus;
+  readonly monitorId: string;
+  readonly type: string;
+  /** Only for host-bound types (connectivity, host, check, anomalyDetection). */
+  readonly hostId?: string;
+  /** Epoch milliseconds. */
+  readonly openedAt: number;
+}
+
 /** Mackerel. */
 export interface Monitor {
   /** Every non-retired host of the role, whatever its status. */
@@ -164,6 +185,10 @@ export interface Monitor {
   /** Throws an ApiError with code 404 when any of them is unknown or already retired. */
   retire(hostIds: readonly string[], call: Call): Promise<void>;
   annotate(annotation: Annotation, call: Call): Promise<void>;
+  /** Host id → the newest value of `metric`, for the hosts that have one; the others are left out. */
+  latestMetrics(hostIds: readonly string[], metric: string, call: Call): Promise<Map<string, MetricValue>>;
+  /** Every open alert of the organization, newest first (the API has no filter by host). */
+  openAlerts(call: Call): Promise<Alert[]>;
 }
 
 /** The hooks a role may configure, at the phase boundaries of a deploy. */

@@ -1,5 +1,5 @@
 import type { LaunchBucket } from './pacing.js';
-import type { HookName, ImageSelector } from './ports.js';
+import type { AlertStatus, HookName, ImageSelector } from './ports.js';
 import type { HoldPolicy, KeepPolicy } from './record.js';
 import type { UserDataTemplate } from './template.js';
 import type { Batch } from './waves.js';
@@ -35,6 +35,11 @@ export interface RoleSpec {
   readonly perAz: number | 'match';
   /** Milliseconds every new target must stay healthy, without a break, to pass verification. */
   readonly stableFor: number;
+  /** Mackerel gates beside registration and target health; with any, `stableFor` covers every gate, workers' too. */
+  readonly gates?: {
+    readonly metrics?: { readonly name: string; readonly maxAge: number };
+    readonly alerts?: { readonly statuses: readonly AlertStatus[] };
+  };
   /** Empty: worker mode (Mackerel registration is the only gate). */
   readonly targetGroups: readonly string[];
   /** Milliseconds. */

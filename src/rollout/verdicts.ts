@@ -151,7 +151,13 @@ export const unhealthySince = (
  * A passing health verdict counts only once it has held for `stableFor` without a break, so a
  * target that flaps right after its first healthy check never lets the old fleet go.
  */
-export const stableVerdict = (verdict: Verdict, healthySince: number | undefined, now: number, stableFor: number): Verdict => {
+export const stableVerdict = (
+  verdict: Verdict,
+  healthySince: number | undefined,
+  now: number,
+  stableFor: number,
+  what = 'every new target healthy',
+): Verdict => {
   if (verdict.kind !== 'passed' || healthySince === undefined) return verdict;
   const left = stableFor - (now - healthySince);
   if (left <= 0) return verdict;
@@ -159,7 +165,7 @@ export const stableVerdict = (verdict: Verdict, healthySince: number | undefined
     kind: 'pending',
     done: 0,
     total: 1,
-    waitingFor: [`every new target healthy for ${stableFor / 1000}s without a break`],
+    waitingFor: [`${what} for ${stableFor / 1000}s without a break`],
     passesInMs: left,
   };
 };

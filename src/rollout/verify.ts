@@ -1,5 +1,6 @@
 import type { Emit } from './events.js';
 import { type Balancer, type Call, type Clock, type Fleet, type Host, type Monitor, LOST_STATES } from './ports.js';
+import { type HostsOfInstances, alertsVerdict, allGatesVerdict, metricsVerdict } from './mackerel-gates.js';
 import { marker } from './marks.js';
 import type { RoleSpec } from './spec.js';
 import { TAG_DEPLOY } from './tags.js';
@@ -24,7 +25,13 @@ export const observeGroups = (balancer: Balancer, arns: readonly string[], call:
  * or none, or one claiming another instance, is found at once without a call per instance. Once
  * every new instance is in the role, only the role is listed.
  */
-const registrationLook = (spec: RoleSpec, ids: readonly string[], deps: Pick<VerifyDeps, 'monitor' | 'emit'>, signal: AbortSignal) => {
+const registrationLook = (
+  spec: RoleSpec,
+  ids: readonly string[],
+  deps: Pick<VerifyDeps, 'monitor' | 'emit'>,
+  signal: AbortSignal,
+  hostOf: Map<string, string>,
+) => {
   const { monitor } = deps;
   const roleFullname = `${spec.service}:${spec.role}`;
   const wanted = new Set(ids);
@@ -44,6 +51,7 @@ const registrationLook = (spec: RoleSpec, ids: readonly string[], deps: Pick<Ver
         )
         .map((host) => host.instanceId!),
     );
+    for (const host of roleHosts) if (host.instanceId !== undefined && wanted.has(host.instanceId)) hostOf.set(host.instanceId, host.id);
     const verdict = registrationVerdict(roleFullname, ids, { roleHosts, lookedUp, earlierClaims: claims });
     claims = claimsOf(ids, roleHosts, claims);
     const listed = new Set(roleHosts.map((host) => host.instanceId));
@@ -65,9 +73,39 @@ const splitByRole = (roleFullname: string, ids: readonly string[], hosts: readon
 };
 
 /**
+ * Every new target healthy in every target group; one continuously unhealthy for
+ * `timeouts.unhealthy` fails at once.
+ */
+const healthLook = (spec: RoleSpec, ids: readonly string[], deps: VerifyDeps, signal: AbortSignal) => {
+  let since = new Map<string, number>();
+  const markHealthy = marker(deps.emit, 'healthy');
+  return async (): Promise<Verdict> => {
+    const groups = await observeGroups(deps.balancer, spec.targetGroups, { signal });
+    const now = deps.clock.now();
+    markHealthy(healthyEverywhere(ids, groups));
+    since = unhealthySince(since, ids, groups, now);
+    const stuck = [...since].find(([, from]) => now - from >= spec.timeouts.unhealthy);
+    if (stuck) return { kind: 'failed', reason: `${stuck[0]} unhealthy for ${Math.round((now - stuck[1]) / 1000)}s` };
+    return healthVerdict(ids, groups);
+  };
+};
+
+/** A look that passes once `look` has passed at every look for `stableFor`. */
+const stable = (look: () => Promise<Verdict>, spec: RoleSpec, clock: Clock, what: string) => {
+  let passingSince: number | undefined;
+  return async (): Promise<Verdict> => {
+    const verdict = await look();
+    const now = clock.now();
+    passingSince = verdict.kind === 'passed' ? (passingSince ?? now) : undefined;
+    return stableVerdict(verdict, passingSince, now, spec.stableFor, what);
+  };
+};
+
+/**
  * Both gates at once: every new instance working or standby in Mackerel and (web mode) healthy in every
  * target group, while a watcher fails the lot as soon as AWS takes an instance away. Each poll is
- * one call for all instances. The first failure stops the others.
+ * one call for all instances. The first failure stops the others. A role with Mackerel gates
+ * (metrics, alerts) looks at every gate together instead: see everyGate.
  */
 export const verifyAll = async (spec: RoleSpec, deployId: string, ids: readonly string[], deps: VerifyDeps, call: Call): Promise<void> => {
   const stop = new AbortController();
@@ -85,25 +123,16 @@ export const verifyAll = async (spec: RoleSpec, deployId: string, ids: readonly 
       if (!stop.signal.aborted) firstFailure ??= error;
       stop.abort();
     });
-  const gates = [watch('registered in Mackerel', registrationLook(spec, ids, deps, signal))];
-  if (spec.targetGroups.length > 0) {
-    let since = new Map<string, number>();
-    let allHealthySince: number | undefined;
-    const markHealthy = marker(deps.emit, 'healthy');
-    gates.push(
-      watch('healthy in the target groups', async () => {
-        const groups = await observeGroups(deps.balancer, spec.targetGroups, { signal });
-        const now = deps.clock.now();
-        markHealthy(healthyEverywhere(ids, groups));
-        since = unhealthySince(since, ids, groups, now);
-        const stuck = [...since].find(([, from]) => now - from >= spec.timeouts.unhealthy);
-        if (stuck) return { kind: 'failed', reason: `${stuck[0]} unhealthy for ${Math.round((now - stuck[1]) / 1000)}s` };
-        const verdict = healthVerdict(ids, groups);
-        allHealthySince = verdict.kind === 'passed' ? (allHealthySince ?? now) : undefined;
-        return stableVerdict(verdict, allHealthySince, now, spec.stableFor);
-      }),
-    );
-  }
+  const hostOf = new Map<string, string>();
+  const registration = registrationLook(spec, ids, deps, signal, hostOf);
+  const health = spec.targetGroups.length > 0 ? healthLook(spec, ids, deps, signal) : undefined;
+  const gates =
+    spec.gates?.metrics || spec.gates?.alerts
+      ? [watch('gates', everyGate(spec, ids, deps, signal, { registration, health, hostOf }))]
+      : [
+          watch('registered in Mackerel', registration),
+          ...(health ? [watch('healthy in the target groups', stable(health, spec, deps.clock, 'every new target healthy'))] : []),
+        ];
   // The watcher never passes; it ends when the gates do, so it has no deadline of its own. It asks
   // only for the deploy's lost instances: usually none, so one call whatever the fleet's size.
   const lost = () => deps.fleet.findByTag(TAG_DEPLOY, deployId, { signal }, { states: LOST_STATES });
@@ -112,6 +141,50 @@ export const verifyAll = async (spec: RoleSpec, deployId: string, ids: readonly 
   if (firstFailure === undefined) stop.abort();
   await watcher;
   if (firstFailure !== undefined) throw firstFailure;
+};
+
+/**
+ * Every configured gate at each look, concurrently, one look each (the metrics look is one request
+ * per 100 hosts, the alerts look one per page of 100 alerts): `stableFor` counts from the first
+ * look at which all of them pass, and any gate that stops passing starts it again. The metrics and
+ * alerts gates judge the hosts the registration gate had found before the look.
+ */
+const everyGate = (
+  spec: RoleSpec,
+  ids: readonly string[],
+  deps: VerifyDeps,
+  signal: AbortSignal,
+  looks: { registration: () => Promise<Verdict>; health?: () => Promise<Verdict>; hostOf: ReadonlyMap<string, string> },
+) => {
+  const { metrics, alerts } = spec.gates ?? {};
+  const gates: { gate: string; look: (hostOf: HostsOfInstances) => Promise<Verdict> }[] = [
+    { gate: 'registered in Mackerel', look: looks.registration },
+  ];
+  if (looks.health) gates.push({ gate: 'healthy in the target groups', look: looks.health });
+  if (metrics) {
+    gates.push({
+      gate: `metrics flowing (${metrics.name})`,
+      look: async (hostOf) => {
+        const latest = hostOf.size > 0 ? await deps.monitor.latestMetrics([...hostOf.values()], metrics.name, { signal }) : new Map();
+        return metricsVerdict(ids, hostOf, latest, metrics, deps.clock.now());
+      },
+    });
+  }
+  if (alerts) {
+    gates.push({
+      gate: `no open ${alerts.statuses.join('/')} alert`,
+      look: async (hostOf) => alertsVerdict(ids, hostOf, hostOf.size > 0 ? await deps.monitor.openAlerts({ signal }) : [], alerts.statuses),
+    });
+  }
+  return stable(
+    async () => {
+      const hostOf = new Map(looks.hostOf);
+      return allGatesVerdict(await Promise.all(gates.map(async ({ gate, look }) => ({ gate, verdict: await look(hostOf) }))));
+    },
+    spec,
+    deps.clock,
+    'every gate passing',
+  );
 };
 
 /** The instances healthy in every target group at this look. */

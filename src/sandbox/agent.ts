@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { Pool } from 'undici';
 import type { SimClock } from './clock.js';
 import { AGENT_USER_AGENT, agentHostBody, type InstanceFacts } from './host-payload.js';
+import { startPosting } from './agent-metrics.js';
 import { createTimeline } from './timeline.js';
 import { type AgentConfig, HOST_STATUSES, type SimHost } from './world.js';
 
@@ -25,6 +26,8 @@ export interface AgentOptions {
   readonly metadataOf: (instanceId: string) => InstanceFacts | undefined;
   /** Instances whose agent never starts. */
   readonly isSilent: (instanceId: string) => boolean;
+  /** Whether the agent of this instance and host posts its metrics now (faults and edits can stop it). */
+  readonly postsMetrics: (instanceId: string, hostId: string) => boolean;
 }
 
 /**
@@ -166,11 +169,22 @@ export const startAgent = (options: AgentOptions): Agent => {
     wake();
   };
 
+  const post = startPosting({
+    agenda,
+    wake: () => wake(),
+    run: (task) => track(run(task)),
+    send: (values) => mackerel('POST', '/tsdb', values),
+    hostOf: (instanceId) => (stopped.has(instanceId) ? undefined : hosts.get(instanceId)),
+    posts: options.postsMetrics,
+    epochSeconds: (at) => Math.floor(clock.epoch(at) / 1000),
+  });
+
   const registerOne = async (facts: InstanceFacts): Promise<void> => {
     try {
       const host = await register(facts);
       if (host === undefined) return;
       hosts.set(facts.id, host);
+      post(facts.id, clock.now());
       if (stopped.has(facts.id)) retireLater(facts.id, clock.now());
     } catch {
       // One host failing to register must not hold the others back; its agent tries again.
@@ -206,6 +220,7 @@ export const startAgent = (options: AgentOptions): Agent => {
       if (typeof instanceId !== 'string' || host.customIdentifier !== customIdentifierOf(instanceId) || known.has(instanceId)) continue;
       known.add(instanceId);
       hosts.set(instanceId, host.id);
+      post(instanceId, clock.now());
     }
   };
 

@@ -50,6 +50,7 @@ const state = (world: World, now: number) => ({
   images: [...world.images.values()],
   subnets: [...world.subnets.values()].map(({ id, az, vpcId, cidr }) => ({ id, az, vpcId, cidr })),
   annotations: world.annotations,
+  alerts: world.alerts,
   faults: world.faults.list(),
   deniedActions: [...world.access.deniedActions],
   settings: world.settings,

@@ -3,13 +3,20 @@ import { bakeIdFile } from './agent-config.js';
 import { terminateInstances } from './instances.js';
 import { resetLaunchBucket } from './launch-bucket.js';
 import { reconsiderTargets } from './targets.js';
-import { HOST_STATUSES, type StateReason, type World } from './world.js';
+import { closeAlertsOf, openAlert } from './alerts.js';
+import { ALERT_STATUSES, HOST_STATUSES, type SimHost, type StateReason, type World } from './world.js';
 
 // Changes a test makes to the world, as it is, to stage what the tool must notice: a subnet or
 // instance in the wrong VPC, an image not yet available, a missing permission, an instance AWS lost.
 
 const instanceId = z.string().startsWith('i-');
 const hostStatus = z.enum(HOST_STATUSES);
+
+const hostOrInstance = { hostId: z.string().min(1).optional(), instanceId: instanceId.optional() };
+const exactlyOne = [
+  (edit: { hostId?: string; instanceId?: string }) => (edit.hostId === undefined) !== (edit.instanceId === undefined),
+  'give exactly one of hostId and instanceId',
+] as const;
 
 const LOST: StateReason = { code: 'Server.InternalError', message: 'Server.InternalError: Internal error' };
 
@@ -63,6 +70,19 @@ export const worldEditSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('instance-vpc'), id: instanceId, vpcId: z.string().startsWith('vpc-') }),
   /** AWS ends the instance (shutting-down, then terminated); its targets become unused. */
   z.object({ op: z.literal('terminate'), id: instanceId }),
+  /** The agent of this instance or host stops (false) or resumes (true) posting metrics. */
+  z.object({ op: z.literal('agent-metrics'), ...hostOrInstance, posting: z.boolean() }).refine(...exactlyOne),
+  /** A monitor opens an alert on the host (or the live host of the instance). */
+  z
+    .object({
+      op: z.literal('open-alert'),
+      ...hostOrInstance,
+      status: z.enum(ALERT_STATUSES),
+      type: z.enum(['connectivity', 'host', 'check', 'anomalyDetection']).default('host'),
+    })
+    .refine(...exactlyOne),
+  /** Closes every open alert of the host (or the live host of the instance). */
+  z.object({ op: z.literal('close-alert'), ...hostOrInstance }).refine(...exactlyOne),
 ]);
 
 export type WorldEdit = z.infer<typeof worldEditSchema>;
@@ -88,9 +108,25 @@ const references = (world: World, edit: WorldEdit): readonly (readonly [string, 
     case 'instance-vpc':
     case 'terminate':
       return [['instance', edit.id, world.instances.has(edit.id)]];
+    case 'agent-metrics':
+    case 'open-alert':
+    case 'close-alert':
+      return edit.hostId === undefined
+        ? [['live host of instance', edit.instanceId!, hostOfEdit(world, edit) !== undefined]]
+        : [['live host', edit.hostId, hostOfEdit(world, edit) !== undefined]];
     default:
       return [];
   }
+};
+
+/** The live host an edit names, by its id or its instance's. */
+const hostOfEdit = (world: World, edit: { readonly hostId?: string; readonly instanceId?: string }): SimHost | undefined => {
+  if (edit.hostId !== undefined) {
+    const host = world.hosts.get(edit.hostId);
+    return host && !host.isRetired ? host : undefined;
+  }
+  const hosts = world.hostsByCustomIdentifier.get(`${edit.instanceId}.ec2.amazonaws.com`) ?? [];
+  return [...hosts].find((host) => !host.isRetired);
 };
 
 /** Why the edits cannot apply (each names what it changes), or undefined when they all can. */
@@ -184,6 +220,19 @@ const applyEdit = (world: World, edit: WorldEdit, now: number): void => {
       return;
     case 'terminate':
       terminateInstances(world, [world.instances.get(edit.id)!], now, LOST);
+      return;
+    case 'agent-metrics': {
+      const host = hostOfEdit(world, edit)!;
+      if (!edit.posting) world.mutedMetrics.add(host.id);
+      // Resumes an agent muted by its host or, with the fault metrics-silent, by its instance.
+      else for (const id of [host.id, edit.instanceId ?? host.customIdentifier?.split('.')[0]]) world.mutedMetrics.delete(id ?? '');
+      return;
+    }
+    case 'open-alert':
+      openAlert(world, hostOfEdit(world, edit)!.id, edit.status, edit.type, now);
+      return;
+    case 'close-alert':
+      closeAlertsOf(world, hostOfEdit(world, edit)!.id, 'closed by a sandbox edit', now);
       return;
   }
 };

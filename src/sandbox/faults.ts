@@ -13,6 +13,8 @@ export const faultSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('health-fail'), count }),
   /** The next `count` launched instances never register in Mackerel. */
   z.object({ type: z.literal('agent-silent'), count }),
+  /** The next `count` launched instances' agents register but post no metrics (until an agent-metrics edit says otherwise). */
+  z.object({ type: z.literal('metrics-silent'), count }),
   /** The next `count` launched instances stay pending. */
   z.object({ type: z.literal('never-boot'), count }),
   /** The next `count` launched instances go from pending to terminated (Server.InternalError) instead of running. */

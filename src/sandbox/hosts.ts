@@ -1,3 +1,4 @@
+import { closeAlertsOf } from './alerts.js';
 import type { HostStatus, SimHost, World } from './world.js';
 
 /** POST /api/v0/hosts body, as mackerel-agent sends it; PUT /api/v0/hosts/<id> takes the same. */
@@ -111,4 +112,5 @@ export const retireHost = (world: World, host: SimHost, now: number): void => {
   host.isRetired = true;
   host.retiredAt = Math.floor(world.clock.epoch(now) / 1000);
   world.record({ t: now, type: 'host.retired', hostId: host.id });
+  closeAlertsOf(world, host.id, 'Host retired', now);
 };

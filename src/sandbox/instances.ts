@@ -81,6 +81,7 @@ export const launchInstances = (world: World, spec: LaunchSpec, now: number): Si
   return Array.from({ length: spec.count }, () => {
     const silent = world.faults.take((f) => f.type === 'agent-silent') !== undefined;
     const instance = place(world, spec, reservationId, now, silent);
+    if (world.faults.take((f) => f.type === 'metrics-silent')) world.mutedMetrics.add(instance.id);
     world.record({ t: now, type: 'instance.launched', instanceId: instance.id });
     if (world.faults.take((f) => f.type === 'never-boot')) return instance;
     const dies = world.faults.take((f) => f.type === 'die-while-booting') !== undefined;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { ALERTS_PAGE_MAX, alertsPage } from './alerts.js';
 import { createHost, hostJson, retireHost, setHostStatus, updateHost } from './hosts.js';
+import { latestMetrics, storeMetrics } from './metrics.js';
 import { HOST_STATUSES, type HostStatus, type SimHost, type World } from './world.js';
 
 /** A Mackerel API error: `{"error":{"message":…}}` with this status. */
@@ -139,6 +141,43 @@ const annotate: Handler = ({ world, now, body }) => {
   return stored;
 };
 
+const metricValues = z.array(
+  z.object({ hostId: z.string().min(1), name: z.string().regex(/^[A-Za-z0-9._-]+$/), time: z.number().int(), value: z.number() }),
+);
+
+/** POST /api/v0/tsdb: every host must exist and not be retired, or nothing is stored. */
+const postMetrics: Handler = ({ world, body }) => {
+  const values = parseBody(metricValues, body);
+  liveHostsOf(world, [...new Set(values.map((value) => value.hostId))]);
+  storeMetrics(world, values);
+  return { success: true };
+};
+
+/**
+ * GET /api/v0/tsdb/latest: hostId and name required. An unknown host id fails the whole call with
+ * 404: the documentation does not say, and the harsher reading is the one a client must survive.
+ */
+const getLatest: Handler = ({ world, query }) => {
+  const hostIds = query.getAll('hostId');
+  const names = query.getAll('name');
+  if (hostIds.length === 0 || names.length === 0) throw new MackerelError(400, 'hostId and name are required');
+  for (const id of hostIds) hostOf(world, id);
+  return { tsdbLatest: latestMetrics(world, hostIds, names) };
+};
+
+/** GET /api/v0/alerts: `limit` 1..100 (default 100), `nextId` an alert id, `withClosed` true or false. */
+const listAlerts: Handler = ({ world, query }) => {
+  const limitText = query.get('limit');
+  const limit = limitText === null ? ALERTS_PAGE_MAX : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > ALERTS_PAGE_MAX) {
+    throw new MackerelError(400, `limit must be an integer from 1 to ${ALERTS_PAGE_MAX}`);
+  }
+  const after = query.get('nextId') ?? undefined;
+  const page = alertsPage(world, { withClosed: query.get('withClosed') === 'true', limit, ...(after !== undefined && { after }) });
+  if (!page) throw new MackerelError(404, 'Alert Not Found.');
+  return page;
+};
+
 const routes: readonly (readonly [method: string, path: string, handle: Handler])[] = [
   ['GET', '/api/v0/hosts', listHosts],
   ['GET', '/api/v0/hosts.json', listHosts],
@@ -173,6 +212,9 @@ const routes: readonly (readonly [method: string, path: string, handle: Handler]
   ],
   ['POST', '/api/v0/hosts/:id/retire', ({ world, now, args }) => retire(world, [liveHostOf(world, args[0]!)], now)],
   ['POST', '/api/v0/graph-annotations', annotate],
+  ['POST', '/api/v0/tsdb', postMetrics],
+  ['GET', '/api/v0/tsdb/latest', getLatest],
+  ['GET', '/api/v0/alerts', listAlerts],
 ];
 
 export interface MackerelRoute {

@@ -75,6 +75,7 @@ export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> =>
       return instance && instanceMetadata(world, instance);
     },
     isSilent: (id) => world.instances.get(id)?.agentSilent ?? false,
+    postsMetrics: (instanceId, hostId) => !world.mutedMetrics.has(instanceId) && !world.mutedMetrics.has(hostId),
   });
   // An instance's boot starts its agent and its shutdown stops it, on the world's timeline.
   const unobserve = world.observe((event) => {

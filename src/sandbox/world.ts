@@ -152,6 +152,27 @@ export interface SimHost {
   meta: Record<string, unknown>;
 }
 
+/** A host metric value as the API stores it: epoch seconds. */
+export interface SimMetricValue {
+  readonly time: number;
+  readonly value: number;
+}
+
+export const ALERT_STATUSES = ['CRITICAL', 'WARNING', 'UNKNOWN'] as const;
+
+/** A Mackerel alert, in the API's own JSON shape (host-bound types only: the sandbox raises no others). */
+export interface SimAlert {
+  readonly id: string;
+  status: (typeof ALERT_STATUSES)[number] | 'OK';
+  readonly monitorId: string;
+  readonly type: 'connectivity' | 'host' | 'check' | 'anomalyDetection';
+  readonly hostId: string;
+  /** Epoch seconds. */
+  readonly openedAt: number;
+  closedAt?: number;
+  reason?: string;
+}
+
 type InstanceEventType =
   | 'instance.launched'
   | 'instance.running'
@@ -174,6 +195,7 @@ export type WorldEvent =
   | { readonly t: number; readonly type: 'host.status'; readonly hostId: string; readonly status: HostStatus }
   | { readonly t: number; readonly type: TargetEventType; readonly targetGroupArn: string; readonly instanceId: string }
   | { readonly t: number; readonly type: 'annotation.created'; readonly annotationId: string }
+  | { readonly t: number; readonly type: 'alert.opened' | 'alert.closed'; readonly alertId: string; readonly hostId: string }
   /** POST /_sandbox/world changed the world (the changes it causes are logged after it). */
   | { readonly t: number; readonly type: 'world.edited'; readonly edit: WorldEdit };
 
@@ -191,6 +213,12 @@ export interface World {
   readonly hostsByCustomIdentifier: Map<string, Set<SimHost>>;
   /** Mackerel service → its roles. */
   readonly services: Map<string, Set<string>>;
+  /** Host id → metric name → its newest value, as the agents posted them. */
+  readonly metrics: Map<string, Map<string, SimMetricValue>>;
+  /** Instance or host ids whose agents post no metrics (fault metrics-silent, edit agent-metrics). */
+  readonly mutedMetrics: Set<string>;
+  /** Oldest first; open until closed. */
+  readonly alerts: SimAlert[];
   readonly annotations: Record<string, unknown>[];
   /** RunInstances ClientToken → what it launched, for idempotent retries. */
   readonly clientTokens: Map<string, { readonly fingerprint: string; readonly instanceIds: readonly string[] }>;
@@ -211,7 +239,7 @@ export interface World {
    */
   observe(listener: (event: WorldEvent) => void): () => void;
   /** A fresh id: `i-0…`, `r-0…`, `ami-0…` (17 hex digits after the dash), or an opaque Mackerel id. */
-  nextId(kind: 'i' | 'r' | 'ami' | 'host' | 'annotation'): string;
+  nextId(kind: 'i' | 'r' | 'ami' | 'host' | 'annotation' | 'alert'): string;
 }
 
 export interface Access {
@@ -289,6 +317,9 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     hosts: new Map(),
     hostsByCustomIdentifier: new Map(),
     services: new Map(),
+    metrics: new Map(),
+    mutedMetrics: new Set(),
+    alerts: [],
     annotations: [],
     clientTokens: new Map(),
     events,
@@ -316,7 +347,9 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     nextId: (kind) => {
       const n = (counters.get(kind) ?? 0) + 1;
       counters.set(kind, n);
-      if (kind === 'host' || kind === 'annotation') return `${kind === 'host' ? 'sbh' : 'sba'}${n.toString(36).padStart(8, '0')}`;
+      if (kind === 'host' || kind === 'annotation' || kind === 'alert') {
+        return `${{ host: 'sbh', annotation: 'sba', alert: 'sbl' }[kind]}${n.toString(36).padStart(8, '0')}`;
+      }
       return `${kind}-0${n.toString(16).padStart(16, '0')}`;
     },
   };

@@ -166,7 +166,7 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
         w.targetGroup = [tgArn];
       },
       'environments.staging.roles.web.targetGroup',
-      'unknown key; allowed: ami, instanceType, instanceTypes, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, vars, perAz, targetGroups, workerDrain, hooks, stableFor, timeouts',
+      'unknown key; allowed: ami, instanceType, instanceTypes, subnets, securityGroupIds, iamInstanceProfile, keyName, userDataFile, tags, vars, perAz, targetGroups, workerDrain, hooks, stableFor, gates, timeouts',
     ],
     [
       'a top-level typo',

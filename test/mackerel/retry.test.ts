@@ -123,7 +123,7 @@ describe('client errors fail at once', () => {
   it.each([
     [400, { error: { message: 'title is too long' } }, 'title is too long', undefined],
     [401, { error: { message: 'Authentication failed' } }, 'Authentication failed', 'the API key was rejected: check MACKEREL_APIKEY'],
-    [403, { error: 'Forbidden by IP restriction' }, 'Forbidden by IP restriction', 'Write permission'],
+    [403, { error: 'Forbidden by IP restriction' }, 'Forbidden by IP restriction', 'Read permission'],
     [404, '<html>not found</html>', 'Not Found', 'service "shop" or its role "web" does not exist'],
   ])('%i', async (status, body, reason, hint) => {
     const { client, api, notices } = await setup(() => ({ status, body }));

@@ -4,6 +4,7 @@
 // unknown or retired id fails whole with 404, as the API answers.
 import type { Host, HostStatus, Monitor } from '../../../src/rollout/ports.js';
 import { chunk } from './ec2.js';
+import { createGateReads } from './mackerel-gates.js';
 import { type Conduit, send, ServiceError } from './transport.js';
 import type { FakeHost, FakeInstance, World } from './world.js';
 
@@ -121,6 +122,7 @@ export const createMonitor = (c: Conduit): Monitor => {
       await send(c, 'mackerel', action, () => apply(liveHosts(world, ids30), world.clock.now()), signal);
   };
   return {
+    ...createGateReads(c),
     hosts: (service, role, call) =>
       send(
         c,
