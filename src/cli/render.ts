@@ -4,6 +4,7 @@ import type { Plan } from '../rollout/plan.js';
 import type { Image } from '../rollout/ports.js';
 import { type Promotion, formatVars } from '../rollout/promotion.js';
 import type { Snapshot } from '../rollout/snapshot.js';
+import type { RoleSpec } from '../rollout/spec.js';
 import { groupName } from '../rollout/verdicts.js';
 import type { Waves } from '../rollout/waves.js';
 
@@ -96,7 +97,7 @@ const imageChange = (plan: Plan, snapshot: Snapshot): string => {
 };
 
 /** Per AZ: the old instances and what replaces them; then the checks that passed and what is terminated. */
-export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonly string[]): string[] => {
+export const renderPlan = (plan: Plan, snapshot: Snapshot, spec: Pick<RoleSpec, 'targetGroups' | 'gates' | 'stableFor'>): string[] => {
   const azs = [...new Set([...plan.launches.map((launch) => launch.az), ...snapshot.members.map((member) => member.az)])];
   return [
     `plan for deploy ${plan.deployId} (nothing was changed):`,
@@ -120,9 +121,21 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, targetGroups: readonl
     ...(plan.waves ? wavesLines(plan.waves) : []),
     `  checks passed:`,
     ...plan.checks.map((check) => `    ${check}`),
-    `  gates: Mackerel registration${targetGroups.length > 0 ? `, target health in ${targetGroups.map(groupName).join(', ')}` : ''}`,
+    `  gates: ${gateNames(spec)}`,
     `  terminated once the new fleet passes: ${list(snapshot.members.map((member) => member.instanceId))}`,
   ];
+};
+
+/** The gates verification waits for, as the plan names them, and what `stableFor` covers. */
+const gateNames = ({ targetGroups, gates, stableFor }: Pick<RoleSpec, 'targetGroups' | 'gates' | 'stableFor'>): string => {
+  const health = targetGroups.length > 0 ? `target health in ${targetGroups.map(groupName).join(', ')}` : undefined;
+  const mackerel = [
+    ...(gates?.metrics ? [`${gates.metrics.name} posted within ${duration(gates.metrics.maxAge)}`] : []),
+    ...(gates?.alerts ? [`no open ${gates.alerts.statuses.join('/')} alert`] : []),
+  ];
+  const held = `held for ${duration(stableFor)}`;
+  if (mackerel.length === 0) return ['Mackerel registration', ...(health ? [`${health} ${held}`] : [])].join(', ');
+  return `${['Mackerel registration', ...(health ? [health] : []), ...mackerel].join(', ')}, all ${held}`;
 };
 
 const wavesLines = (waves: Waves): string[] => [

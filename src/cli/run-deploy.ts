@@ -90,7 +90,7 @@ export const runDeploy = async (
     });
     const prompt: Prompt = {
       confirm: async ({ plan, snapshot }) => {
-        for (const line of renderPlan(plan, snapshot, spec.targetGroups)) (json ? say.err : log)(line);
+        for (const line of renderPlan(plan, snapshot, spec)) (json ? say.err : log)(line);
         const answer = await io.ask?.('Proceed? [y/N] ', io.signal);
         return /^\s*y(es)?\s*$/i.test(answer ?? '');
       },
@@ -144,7 +144,7 @@ const asJson = (outcome: AnyOutcome): JsonOutcome => {
 const report = (outcome: AnyOutcome, spec: RoleSpec, io: Io, log: (line: string) => void): number => {
   switch (outcome.kind) {
     case 'planned':
-      for (const line of renderPlan(outcome.plan, outcome.snapshot, spec.targetGroups)) log(line);
+      for (const line of renderPlan(outcome.plan, outcome.snapshot, spec)) log(line);
       return EXIT.ok;
     case 'replaced':
       for (const line of renderSummary(outcome.summary)) log(line);

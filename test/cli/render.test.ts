@@ -96,6 +96,7 @@ describe('jsonOutcome', () => {
 });
 
 describe('renderPlan', () => {
+  const TG = 'arn:aws:elasticloadbalancing:r:1:targetgroup/reactio-web/0a';
   const image = (id: string, name: string, createdAt: string) => ({ id, name, state: 'available', createdAt });
   const member = (instanceId: string, az: string, imageId: string) => ({
     hostId: `h-${instanceId}`,
@@ -126,7 +127,7 @@ describe('renderPlan', () => {
       images: [image('ami-old', 'web-1', '2026-10-01T00:00:00.000Z')],
       checks: [],
     };
-    expect(renderPlan(plan, snapshot, ['arn:aws:elasticloadbalancing:r:1:targetgroup/reactio-web/0a'])).toEqual([
+    expect(renderPlan(plan, snapshot, { targetGroups: [TG], stableFor: 30_000 })).toEqual([
       'plan for deploy 20261129-120000-abcd (nothing was changed):',
       '  image: ami-old (web-1, created 2026-10-01T00:00:00.000Z), ami-gone (deregistered) -> ami-new (web-3, created 2026-11-01T00:00:00.000Z)',
       '  ap-northeast-1a:',
@@ -139,8 +140,19 @@ describe('renderPlan', () => {
       '  checks passed:',
       '    AWS credentials and region (DryRun DescribeInstances)',
       '    DryRun RunInstances in ap-northeast-1a',
-      '  gates: Mackerel registration, target health in reactio-web',
+      '  gates: Mackerel registration, target health in reactio-web held for 30s',
       '  terminated once the new fleet passes: i-1, i-2',
     ]);
+  });
+
+  it('names the Mackerel gates the role configures, and that stableFor then covers every gate', () => {
+    const snapshot = { members: [], stale: [], images: [], checks: [] };
+    const gates = { metrics: { name: 'loadavg5', maxAge: 180_000 }, alerts: { statuses: ['CRITICAL', 'WARNING'] as const } };
+    expect(renderPlan(plan, snapshot, { targetGroups: [], stableFor: 60_000, gates }).find((line) => line.startsWith('  gates:'))).toBe(
+      '  gates: Mackerel registration, loadavg5 posted within 3m, no open CRITICAL/WARNING alert, all held for 1m',
+    );
+    expect(renderPlan(plan, snapshot, { targetGroups: [], stableFor: 60_000 }).find((line) => line.startsWith('  gates:'))).toBe(
+      '  gates: Mackerel registration',
+    );
   });
 });
