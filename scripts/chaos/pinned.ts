@@ -4,7 +4,22 @@
 // end must look like, beyond the invariants every run keeps.
 import type { Fault } from '../../src/sandbox/faults.js';
 import type { RunReport } from './run.js';
-import { type Recovery, type Role, type Schedule, type Via, crashPointsOf } from './schedule.js';
+import { CRASH_POINTS, type Options, type Recovery, type Role, type Schedule, type Via, crashPointsOf } from './schedule.js';
+
+/** `keep then finish`, `hooks beforeTerminate pass`: the options of a pinned run, for its name. */
+const describeOptions = (options: Options): string =>
+  Object.entries(options)
+    .map(
+      ([key, value]) =>
+        `${key} ${
+          typeof value === 'object'
+            ? Object.entries(value as object)
+                .flat()
+                .join(' ')
+            : value
+        }`,
+    )
+    .join(', ');
 
 export interface Pinned {
   readonly name: string;
@@ -16,33 +31,38 @@ export interface Pinned {
 const broken = (report: RunReport) => report.violations.map((v) => `invariant ${v.invariant}: ${v.detail}`);
 
 // Once old instances are terminated a rollback is refused and resume finishes; at `terminate ...`
-// the kill may land before or after TerminateInstances went out.
-const mayBeRefused = new Set(['terminate', 'terminated', 'retire']);
+// (also a finish's), after beforeTerminate passed or in a shrink the kill may land before or after
+// TerminateInstances went out.
+const mayBeRefused = new Set(['terminate', 'terminated', 'retire', 'finish', 'shrink', 'beforeTerminate ran']);
 const mustBeRefused = new Set(['terminated', 'retire']);
 
 /** Killed at its point, and the recovery ended as it promises: resume replaces, rollback restores unless refused. */
 const crashProblems = (report: RunReport): string[] => {
   const crash = report.schedule.crash!;
+  const point = CRASH_POINTS.find((p) => p.name === crash.at)!;
   const problems = broken(report);
-  if (!report.commands[0]?.killed) problems.push(`the CLI was not killed at ${crash.at}: it exited ${report.commands[0]?.code}`);
-  const refused = report.commands.some((run) => run.command === 'rollback' && run.code === 2);
+  const killed = report.commands.findIndex((run) => run.killed);
+  if (killed < 0) problems.push(`the CLI was not killed at ${crash.at}: it exited ${report.commands.map((run) => run.code).join(', ')}`);
+  const refused = report.commands.some((run, i) => i > killed && run.command === 'rollback' && run.code === 2);
   if (refused && !mayBeRefused.has(crash.at)) problems.push(`rollback after a kill at ${crash.at} was refused`);
   if (!refused && crash.recover === 'rollback' && mustBeRefused.has(crash.at))
     problems.push(`rollback after a kill at ${crash.at} was not refused`);
-  const expected = crash.recover === 'resume' || refused ? 'replaced' : 'rolled-back';
+  const expected = point.rollsBack ? 'rolled-back' : crash.recover === 'resume' || refused ? 'replaced' : 'rolled-back';
   if (report.status !== expected) problems.push(`${crash.recover} ended ${report.status}, not ${expected}`);
   return problems;
 };
 
 const crashes = (via: Via, lag = 0): Pinned[] =>
   (['web', 'worker'] as const satisfies readonly Role[]).flatMap((role) =>
-    crashPointsOf(role).flatMap((point) =>
-      (['resume', 'rollback'] as const satisfies readonly Recovery[]).map((recover) => ({
-        name: `${via} ${role}: kill -9 at ${point.name}${lag > 0 ? ` (${lag} calls late)` : ''}, then ${recover}`,
-        schedule: { via, role, perAz: 1, faults: [], crash: { at: point.name, recover, ...(lag > 0 ? { lag } : {}) } },
-        problems: crashProblems,
-      })),
-    ),
+    crashPointsOf(role)
+      .filter((point) => via === 'fakes' || point.sandboxRole === undefined || point.sandboxRole === role)
+      .flatMap((point) =>
+        (['resume', 'rollback'] as const satisfies readonly Recovery[]).map((recover) => ({
+          name: `${via} ${role}${point.setup ? ` (${describeOptions(point.setup)})` : ''}: kill -9 at ${point.name}${lag > 0 ? ` (${lag} calls late)` : ''}, then ${recover}`,
+          schedule: { via, role, perAz: 1, ...point.setup, faults: [], crash: { at: point.name, recover, ...(lag > 0 ? { lag } : {}) } },
+          problems: crashProblems,
+        })),
+      ),
   );
 
 /** A deploy in two waves killed as its second wave starts: resume finishes it, rollback undoes the second wave only. */
