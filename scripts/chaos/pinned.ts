@@ -1,6 +1,7 @@
 // The runs that are never left to chance, against the sandbox and against the fakes: a kill -9 at
 // every step boundary × resume/rollback × web/worker (in the fakes also landing two calls late),
-// RunInstances answers lost while a resume launches again, and an exit 4. Each comes with what its
+// the blue/green options' among them (in the sandbox for one role each), RunInstances answers lost
+// while a resume launches again, an exit 4, and failing hooks. Each comes with what its
 // end must look like, beyond the invariants every run keeps.
 import type { Fault } from '../../src/sandbox/faults.js';
 import type { RunReport } from './run.js';
@@ -119,14 +120,42 @@ const incomplete = (via: Via): Pinned => ({
   problems: incompleteProblems,
 });
 
+/** Ended as `expected`, the first command exiting `code`. */
+const endedProblems =
+  (code: number, expected: string) =>
+  (report: RunReport): string[] => [
+    ...broken(report),
+    ...(report.commands[0]?.code === code ? [] : [`replace exited ${report.commands[0]?.code}, not ${code}`]),
+    ...(report.status === expected ? [] : [`ended ${report.status}, not ${expected}`]),
+  ];
+
+/**
+ * A failing beforeTerminate leaves the old workers running and exits 4; fixed, resume finishes. A
+ * failing beforeCutover of a held deploy rolls back (exit 3) with the old fleet serving throughout.
+ */
+const hookFailures = (via: Via): Pinned[] => [
+  {
+    name: `${via} worker: beforeTerminate fails (exit 4, the old fleet running), then fixed and resumed`,
+    schedule: { via, role: 'worker', perAz: 1, hooks: { beforeTerminate: 'fail' }, faults: [] },
+    problems: endedProblems(4, 'replaced'),
+  },
+  {
+    name: `${via} web (hold): beforeCutover fails, the held fleet is rolled back`,
+    schedule: { via, role: 'web', perAz: 1, hold: 'cutover', hooks: { beforeCutover: 'fail', onRollback: 'pass' }, faults: [] },
+    problems: endedProblems(3, 'rolled-back'),
+  },
+];
+
 export const PINNED: readonly Pinned[] = [
   ...crashes('sandbox'),
   ...waveCrashes('sandbox'),
   ...lostLaunches('sandbox'),
   incomplete('sandbox'),
+  ...hookFailures('sandbox'),
   ...crashes('fakes'),
   ...crashes('fakes', 2),
   ...waveCrashes('fakes'),
   ...lostLaunches('fakes'),
   incomplete('fakes'),
+  ...hookFailures('fakes'),
 ];

@@ -18,7 +18,7 @@ beforeAll(async () => {
   for (const failure of result.failures) console.error(`FAILED: ${failure}`);
 }, 540_000);
 
-describe('pinned: every crash point, lost RunInstances answers, an exit 4', () => {
+describe('pinned: every crash point (those of the blue/green options among them), lost RunInstances answers, an exit 4, failing hooks', () => {
   it.each(PINNED.map(({ name }, index) => [name, index] as const))('%s', (_, index) => {
     const report = result.pinned[index]!;
     expect(PINNED[index]!.problems(report), describeRun(report)).toEqual([]);
