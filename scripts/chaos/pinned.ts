@@ -55,15 +55,17 @@ const crashProblems = (report: RunReport): string[] => {
 
 const crashes = (via: Via, lag = 0): Pinned[] =>
   (['web', 'worker'] as const satisfies readonly Role[]).flatMap((role) =>
-    crashPointsOf(role)
-      .filter((point) => via === 'fakes' || point.sandboxRole === undefined || point.sandboxRole === role)
-      .flatMap((point) =>
-        (['resume', 'rollback'] as const satisfies readonly Recovery[]).map((recover) => ({
+    crashPointsOf(role).flatMap((point) =>
+      (['resume', 'rollback'] as const satisfies readonly Recovery[])
+        .filter(
+          (recover) => via === 'fakes' || !point.sandboxPin || (point.sandboxPin.role === role && point.sandboxPin.recover === recover),
+        )
+        .map((recover) => ({
           name: `${via} ${role}${point.setup ? ` (${describeOptions(point.setup)})` : ''}: kill -9 at ${point.name}${lag > 0 ? ` (${lag} calls late)` : ''}, then ${recover}`,
           schedule: { via, role, perAz: 1, ...point.setup, faults: [], crash: { at: point.name, recover, ...(lag > 0 ? { lag } : {}) } },
           problems: crashProblems,
         })),
-      ),
+    ),
   );
 
 /** A deploy in two waves killed as its second wave starts: resume finishes it, rollback undoes the second wave only. */

@@ -42,8 +42,8 @@ export interface CrashPoint {
   readonly setup?: Options;
   /** Met in a rollback the operator chose: whatever the recovery, the deploy ends rolled back. */
   readonly rollsBack?: true;
-  /** The one role its pinned runs in the sandbox take (the fakes pin both): the one whose flow shows it best. */
-  readonly sandboxRole?: Role;
+  /** Its one pinned run in the sandbox (the fakes pin both roles and both recoveries): the case that shows it best. */
+  readonly sandboxPin?: { readonly role: Role; readonly recover: Recovery };
 }
 
 const keeps = (options: Options) => options.keep !== undefined;
@@ -66,7 +66,7 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
     webOnly: false,
     needs: (o) => o.hooks?.beforeCutover === 'pass',
     setup: { hooks: { beforeCutover: 'pass' } },
-    sandboxRole: 'worker',
+    sandboxPin: { role: 'worker', recover: 'resume' },
   },
   {
     name: 'held cutover',
@@ -74,7 +74,7 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
     webOnly: false,
     needs: (o) => o.hold === 'cutover',
     setup: { hold: 'cutover' },
-    sandboxRole: 'web',
+    sandboxPin: { role: 'web', recover: 'rollback' },
   },
   {
     name: 'worker drain',
@@ -83,24 +83,39 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
     workerOnly: true,
     needs: (o) => o.workerDrain === true,
     setup: { workerDrain: true },
+    sandboxPin: { role: 'worker', recover: 'resume' },
   },
-  { name: 'kept', pattern: /\] keep \.\.\./, webOnly: false, needs: keeps, setup: { keep: 'finish' }, sandboxRole: 'worker' },
+  {
+    name: 'kept',
+    pattern: /\] keep \.\.\./,
+    webOnly: false,
+    needs: keeps,
+    setup: { keep: 'finish' },
+    sandboxPin: { role: 'worker', recover: 'rollback' },
+  },
   {
     name: 'shrink',
     pattern: /\] shrink \.\.\./,
     webOnly: false,
     needs: (o) => o.keep === 'shrink',
     setup: { keep: 'shrink' },
-    sandboxRole: 'worker',
+    sandboxPin: { role: 'worker', recover: 'resume' },
   },
-  { name: 'finish', pattern: /\] terminate \.\.\./, webOnly: false, needs: finishes, setup: { keep: 'finish' }, sandboxRole: 'worker' },
+  {
+    name: 'finish',
+    pattern: /\] terminate \.\.\./,
+    webOnly: false,
+    needs: finishes,
+    setup: { keep: 'finish' },
+    sandboxPin: { role: 'worker', recover: 'rollback' },
+  },
   {
     name: 'beforeTerminate ran',
     pattern: /hook beforeTerminate passed/,
     webOnly: false,
     needs: (o) => o.hooks?.beforeTerminate === 'pass' && (o.keep === undefined || finishes(o)),
     setup: { hooks: { beforeTerminate: 'pass' } },
-    sandboxRole: 'worker',
+    sandboxPin: { role: 'worker', recover: 'rollback' },
   },
   {
     name: 'restore',
@@ -109,7 +124,7 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
     needs: (o) => o.keep === 'rollback',
     setup: { keep: 'rollback' },
     rollsBack: true,
-    sandboxRole: 'web',
+    sandboxPin: { role: 'web', recover: 'resume' },
   },
 ];
 
