@@ -37,7 +37,7 @@ export interface Evidence {
 export interface Violation {
   /**
    * 1-6 as numbered in DESIGN.md's invariants, `exit` for an exit code that contradicts the outcome,
-   * or one of the blue/green options' (window-invariants.ts): `kept`, `restored`, `beforeTerminate`.
+   * or one of the blue/green options' (window-invariants.ts): `kept`, `held`, `restored`, `beforeTerminate`.
    */
   readonly invariant: string;
   readonly detail: string;

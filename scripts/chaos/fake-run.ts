@@ -109,8 +109,8 @@ const act = async (
     if (outcome.kind === 'planned') throw new Error('a dry run was not asked for');
     return outcome;
   }
-  // Without --role, the CLI finds the deploy in the journal or refuses.
-  if (!fakes.disk.has(deployId)) throw new UsageError(`deploy ${deployId} is not in the journal`);
+  // Without --role (given only when the journal is lost), the CLI finds the deploy in the journal or refuses.
+  if (!schedule.journalLost && !fakes.disk.has(deployId)) throw new UsageError(`deploy ${deployId} is not in the journal`);
   if (command === 'shrink') return shrinkKept(spec, deployId, { percent: 50 }, deps, signal);
   const outcome = await ACTS[command](spec, deployId, deps, signal);
   if (command === 'rollback' && outcome.kind === 'finished' && outcome.status === 'replaced') {
@@ -175,15 +175,18 @@ const runCommands = async (fakes: Fakes, schedule: Schedule, spec: RoleSpec, dep
   const point = schedule.crash && CRASH_POINTS.find((p) => p.name === schedule.crash?.at);
   const kill = point && { pattern: point.pattern, lag: schedule.crash?.lag ?? 0 };
   const commands = [await runCommand(fakes, 'replace', schedule, spec, deployId, kill)];
-  for (let next = nextCommand(schedule, commands, statusOf(fakes, deployId)); next; ) {
+  let status = statusOf(fakes, deployId);
+  for (let next = nextCommand(schedule, commands, status); next; ) {
     if (next.inject) fakes.world.inject(...(schedule.crash?.faults ?? []));
     if (next.fix) {
       fakes.world.faults.clear();
       fakes.hooks.failing.clear();
     }
+    if (next.loseJournal) fakes.disk.delete(deployId);
     const crashed = commands.some((run) => run.killed);
     commands.push(await runCommand(fakes, next.command, schedule, spec, deployId, crashed ? undefined : kill));
-    next = nextCommand(schedule, commands, statusOf(fakes, deployId));
+    status = statusOf(fakes, deployId) ?? status;
+    next = nextCommand(schedule, commands, status);
   }
   return commands;
 };

@@ -11,6 +11,8 @@ export interface Next {
   readonly inject?: boolean;
   /** Lift every fault and fix the failing hooks first. */
   readonly fix?: boolean;
+  /** Delete the deploy's journal record first (if there): the command runs as on another machine. */
+  readonly loseJournal?: boolean;
 }
 
 /** A chaos run ends after this many commands, whatever is left: the end state then tells what went wrong. */
@@ -19,7 +21,8 @@ const MAX_COMMANDS = 8;
 /** What the operator does once the deploy keeps the old fleet or is held, in order. */
 const windowSteps = (schedule: Schedule, status: string | undefined): Command[] => {
   if (status === 'kept' && schedule.keep) return schedule.keep === 'shrink' ? ['shrink', 'finish'] : [schedule.keep];
-  if (status === 'held' && schedule.hold) return [schedule.hold];
+  // On another machine the operator does not know the deploy is held, and tries resume first (it must refuse).
+  if (status === 'held' && schedule.hold) return schedule.journalLost ? ['resume', schedule.hold] : [schedule.hold];
   return [];
 };
 
@@ -30,6 +33,7 @@ const windowSteps = (schedule: Schedule, status: string | undefined): Command[] 
 const ran = (commands: readonly CommandRun[], step: Command): boolean =>
   commands.some((run) => run.command === step && (!run.killed || step === 'shrink'));
 
+/** `status`: the record's, or the last one seen before the journal lost it. */
 export const nextCommand = (schedule: Schedule, commands: readonly CommandRun[], status: string | undefined): Next | undefined => {
   const last = commands.at(-1);
   if (!last || commands.length >= MAX_COMMANDS) return undefined;
@@ -40,7 +44,8 @@ export const nextCommand = (schedule: Schedule, commands: readonly CommandRun[],
     return { command: /mackerel-replacer resume \S+/.test(last.stderr) ? 'resume' : 'rollback', fix: true };
   }
   const step = windowSteps(schedule, status).find((candidate) => !ran(commands, candidate));
-  return step === undefined ? undefined : { command: step };
+  if (step === undefined) return undefined;
+  return { command: step, ...(schedule.journalLost && status === 'held' && { loseJournal: true }) };
 };
 
 /** The refusal of a resume on a deploy that waits for a person's decision (resume.ts); the window step follows it. */

@@ -148,16 +148,26 @@ const hookFailures = (via: Via): Pinned[] => [
   },
 ];
 
+/** A held deploy whose journal is lost: resume refuses, then it is cut over or rolled back from its tags alone. */
+const journalLost = (via: Via): Pinned[] =>
+  (['cutover', 'rollback'] as const).map((hold) => ({
+    name: `${via} web (hold, journal lost): resume refuses, ${hold} from the tags`,
+    schedule: { via, role: 'web', perAz: 1, hold, journalLost: true, faults: [] },
+    problems: endedProblems(0, hold === 'cutover' ? 'replaced' : 'rolled-back'),
+  }));
+
 export const PINNED: readonly Pinned[] = [
   ...crashes('sandbox'),
   ...waveCrashes('sandbox'),
   ...lostLaunches('sandbox'),
   incomplete('sandbox'),
   ...hookFailures('sandbox'),
+  ...journalLost('sandbox').slice(0, 1),
   ...crashes('fakes'),
   ...crashes('fakes', 2),
   ...waveCrashes('fakes'),
   ...lostLaunches('fakes'),
   incomplete('fakes'),
   ...hookFailures('fakes'),
+  ...journalLost('fakes'),
 ];

@@ -38,7 +38,9 @@ const statusOf = async (world: World, deployId: string | undefined): Promise<str
 const argsOf = (world: World, schedule: Schedule, command: Command, deployId: string | undefined): string[] => {
   if (command === 'replace')
     return ['replace', '--config', world.configPath, '--role', schedule.role, ...(schedule.hold ? ['--hold'] : [])];
-  return [command, deployId!, ...(command === 'shrink' ? ['--to', '50%'] : []), '--config', world.configPath];
+  // Without the journal, env and role come from the command line (the deploy from its tags).
+  const elsewhere = schedule.journalLost ? ['--env', 'staging', '--role', schedule.role] : [];
+  return [command, deployId!, ...(command === 'shrink' ? ['--to', '50%'] : []), '--config', world.configPath, ...elsewhere];
 };
 
 /** Runs one command; until the crash point has been met, as a child process killed there. */
@@ -56,12 +58,14 @@ const runCommands = async (world: World, schedule: Schedule): Promise<{ commands
   const commands: CommandRun[] = [await runCommand(world, schedule, 'replace', undefined, false)];
   const deployId = deployIdOf(commands[0]!.stdout);
   if (!deployId) return { commands };
-  for (let next = nextCommand(schedule, commands, await statusOf(world, deployId)); next; ) {
+  let status = await statusOf(world, deployId);
+  for (let next = nextCommand(schedule, commands, status); next; ) {
     if (next.inject && schedule.crash?.faults) await world.inject(...schedule.crash.faults);
     if (next.fix) {
       await fetch(`${world.sandbox.url}/_sandbox/faults`, { method: 'DELETE' });
       await writeFile(join(world.dir, HOOKS_FIXED), '');
     }
+    if (next.loseJournal) await rm(join(world.dir, 'journal', `${deployId}.json`), { force: true });
     commands.push(
       await runCommand(
         world,
@@ -71,7 +75,8 @@ const runCommands = async (world: World, schedule: Schedule): Promise<{ commands
         commands.some((run) => run.killed),
       ),
     );
-    next = nextCommand(schedule, commands, await statusOf(world, deployId));
+    status = (await statusOf(world, deployId)) ?? status;
+    next = nextCommand(schedule, commands, status);
   }
   return { commands, deployId };
 };

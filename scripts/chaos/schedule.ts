@@ -21,6 +21,8 @@ export interface Options {
   readonly keep?: 'finish' | 'shrink' | 'rollback';
   /** `replace --hold`; once held, the operator cuts over or rolls back. */
   readonly hold?: 'cutover' | 'rollback';
+  /** With `hold`: the journal is lost once the deploy is held, so its cutover or rollback runs as on another machine. */
+  readonly journalLost?: true;
   /** Worker: `workerDrain` in the config. */
   readonly workerDrain?: true;
   readonly hooks?: Partial<Record<HookName, HookBehaviour>>;
@@ -129,9 +131,10 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
 ];
 
 /** The schedule's blue/green options alone. */
-export const optionsOf = ({ keep, hold, workerDrain, hooks }: Options): Options => ({
+export const optionsOf = ({ keep, hold, journalLost, workerDrain, hooks }: Options): Options => ({
   ...(keep && { keep }),
   ...(hold && { hold }),
+  ...(journalLost && { journalLost }),
   ...(workerDrain && { workerDrain }),
   ...(hooks && { hooks }),
 });
@@ -313,11 +316,15 @@ const extrasArb = (role: Role): fc.Arbitrary<Options> =>
       return { ...(workerDrain && { workerDrain }), ...(set && Object.keys(set).length > 0 && { hooks: set }) };
     });
 
-/** A third of the schedules in one wave keep the old fleet or hold (waves refuse both), each with what the operator does then. */
+/**
+ * Two in five of the schedules in one wave keep the old fleet or hold (waves refuse both), each
+ * with what the operator does then; half the holds lose their journal.
+ */
 const windowArb: fc.Arbitrary<Options> = fc.oneof(
   { weight: 10, arbitrary: fc.constant({}) },
   ...(['finish', 'shrink', 'rollback'] as const).map((keep) => ({ weight: 1, arbitrary: fc.constant({ keep }) })),
   ...(['cutover', 'rollback'] as const).map((hold) => ({ weight: 1, arbitrary: fc.constant({ hold }) })),
+  ...(['cutover', 'rollback'] as const).map((hold) => ({ weight: 1, arbitrary: fc.constant({ hold, journalLost: true as const }) })),
 );
 
 /** One in ten schedules also kills the CLI (a child process, in the sandbox: it costs more than a whole in-process run). */

@@ -20,6 +20,25 @@ export const keptUntilFinished = (ev: Evidence): Violation[] => {
     }));
 };
 
+/** A held deploy switches in `cutover` (and a resume of it) only: no old target deregistered, no old host silenced, before the operator ran it. */
+export const heldUntilCutover = (ev: Evidence): Violation[] => {
+  if (!ev.options.hold) return [];
+  const old = new Set(oldIds(ev));
+  const oldHosts = new Set(ev.before.hosts.filter((host) => old.has(host.customIdentifier?.split('.')[0] ?? '')).map((host) => host.id));
+  const cutover = ev.commands.find((run) => run.command === 'cutover')?.from ?? ev.events.length;
+  return ev.events
+    .slice(0, cutover)
+    .filter(
+      (event) =>
+        (event.type === 'target.deregistered' && old.has(event.instanceId ?? '')) ||
+        (event.type === 'host.status' && event.status === 'maintenance' && oldHosts.has(event.hostId ?? '')),
+    )
+    .map((event) => ({
+      invariant: 'held',
+      detail: `old ${event.instanceId ?? `host ${event.hostId}`} was taken out of service (${event.type}) at t=${event.t}, before the held deploy's cutover`,
+    }));
+};
+
 /**
  * Once the old fleet was taken out of service (targets deregistered, hosts silenced), no new
  * instance goes (deregistered or terminated) before every old target is healthy again and every

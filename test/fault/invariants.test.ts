@@ -14,7 +14,10 @@ let rolledBack: Evidence;
 let windowRollback: Evidence;
 let finished: Evidence;
 let hookFailed: Evidence;
+let heldCutover: Evidence;
 beforeAll(async () => {
+  heldCutover = (await collectFakeEvidence({ via: 'fakes', role: 'web', perAz: 1, faults: [], hold: 'cutover', journalLost: true }))
+    .evidence;
   windowRollback = (await collectFakeEvidence({ via: 'fakes', role: 'web', perAz: 1, faults: [], keep: 'rollback' })).evidence;
   finished = (await collectFakeEvidence({ via: 'fakes', role: 'worker', perAz: 1, faults: [], keep: 'finish' })).evidence;
   hookFailed = (await collectFakeEvidence({ via: 'fakes', role: 'worker', perAz: 1, faults: [], hooks: { beforeTerminate: 'fail' } }))
@@ -49,11 +52,12 @@ describe('real runs', () => {
     for (const ev of [web, worker, rolledBack]) expect(checkInvariants(ev)).toEqual([]);
   });
 
-  it('keep every invariant: a rollback in the window, a finish, a failing beforeTerminate fixed and resumed', () => {
+  it('keep every invariant: a rollback in the window, a finish, a failing beforeTerminate fixed and resumed, a held deploy cut over without its journal', () => {
     expect(windowRollback.commands.map((run) => `${run.command} ${run.code}`)).toEqual(['replace 0', 'rollback 0']);
     expect(finished.commands.map((run) => `${run.command} ${run.code}`)).toEqual(['replace 0', 'finish 0']);
     expect(hookFailed.commands.map((run) => `${run.command} ${run.code}`)).toEqual(['replace 4', 'resume 0']);
-    for (const ev of [windowRollback, finished, hookFailed]) expect(checkInvariants(ev)).toEqual([]);
+    expect(heldCutover.commands.map((run) => `${run.command} ${run.code}`)).toEqual(['replace 0', 'resume 2', 'cutover 0']);
+    for (const ev of [windowRollback, finished, hookFailed, heldCutover]) expect(checkInvariants(ev)).toEqual([]);
   });
 });
 
@@ -152,6 +156,15 @@ describe('each invariant can fail', () => {
       e.events = terminationMovedInto(finished, 0);
     });
     expect(invariantsBroken(ev)).toEqual(['kept']);
+  });
+
+  it('held: an old target of a held deploy deregistered before its cutover', () => {
+    const ev = doctored(heldCutover, (e) => {
+      const at = e.events.findIndex((x) => x.type === 'target.deregistered' && isOld(heldCutover)(x));
+      const rest = e.events.filter((_, k) => k !== at);
+      e.events = [e.events[at]!, ...rest];
+    });
+    expect(invariantsBroken(ev)).toContain('held');
   });
 
   it('restored: a rollback in the window that removes the new fleet before the old hosts are back', () => {

@@ -46,4 +46,11 @@ describe('nextCommand', () => {
     expect(nextCommand(held, [ran('replace', 0), ran('cutover', 0)], 'replaced')).toBeUndefined();
     expect(nextCommand(held, [ran('replace', 3)], 'rolled-back')).toBeUndefined();
   });
+
+  it('a held deploy whose journal is lost: resume first (it must refuse), then the cutover, both without the record', () => {
+    const lost = { ...worker, hold: 'cutover' as const, journalLost: true as const };
+    expect(nextCommand(lost, [ran('replace', 0)], 'held')).toEqual({ command: 'resume', loseJournal: true });
+    const refused = ran('resume', 2, 'error: deploy x is held before cutover: resume does not switch the traffic');
+    expect(nextCommand(lost, [ran('replace', 0), refused], 'held')).toEqual({ command: 'cutover', loseJournal: true });
+  });
 });
