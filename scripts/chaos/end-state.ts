@@ -1,5 +1,6 @@
 // Invariant 3 (no orphans) and the exit codes: how the run ended must match what the world shows.
 import { TG_ARN } from './sandbox-world.js';
+import { refusedWindowResume } from './operator.js';
 import { type CommandRun, type Evidence, type Violation, completedWaves, hostsOf, newIds, oldIds } from './evidence.js';
 
 const serving = new Set(['initial', 'healthy', 'unhealthy', 'unused']);
@@ -88,7 +89,13 @@ const checkCodes = (ev: Evidence): Violation[] => {
     if (run.code === 1) problems.push(exit(`${said}, an internal error: ${run.stderr.slice(0, 400)}`));
     if (run.code === 4 && !namesLeftovers(ev, run)) problems.push(exit(`${said} without naming what is left: ${run.stderr.slice(0, 400)}`));
     const refusedRollback = run.command === 'rollback' && run.code === 2 && /can no longer be rolled back/.test(run.stderr);
-    if (run.code === 2 && i > 0 && !(refusedRollback && ev.commands[i + 1]?.command === 'resume')) {
+    const followed = ev.commands[i + 1] !== undefined;
+    if (
+      run.code === 2 &&
+      i > 0 &&
+      !(refusedRollback && ev.commands[i + 1]?.command === 'resume') &&
+      !(refusedWindowResume(run) && followed)
+    ) {
       problems.push(exit(`${said}: ${run.stderr.slice(0, 400)}`));
     }
   });

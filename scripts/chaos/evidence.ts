@@ -1,12 +1,14 @@
 // What a chaos run leaves to judge it by: the sandbox's state before and after, its event log, the
 // commands run with their output, the deploy's final journal status and every file written.
 import type { State, WorldEvent } from './sandbox-world.js';
-import type { Role } from './schedule.js';
+import type { Command, Options, Role } from './schedule.js';
 
 export type Event = WorldEvent & { readonly targetGroupArn?: string; readonly status?: string };
 
 export interface CommandRun {
-  readonly command: 'replace' | 'resume' | 'rollback';
+  readonly command: Command;
+  /** How many of the world's events had happened when it started: its own begin there. */
+  readonly from: number;
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -16,6 +18,8 @@ export interface CommandRun {
 
 export interface Evidence {
   readonly role: Role;
+  /** The blue/green options the deploy ran with. */
+  readonly options: Options;
   /** New instances the plan launches. */
   readonly planned: number;
   readonly before: State;
@@ -31,7 +35,10 @@ export interface Evidence {
 }
 
 export interface Violation {
-  /** 1-6 as numbered in DESIGN.md's invariants, or `exit` for an exit code that contradicts the outcome. */
+  /**
+   * 1-6 as numbered in DESIGN.md's invariants, `exit` for an exit code that contradicts the outcome,
+   * or one of the blue/green options' (window-invariants.ts): `kept`, `held`, `restored`, `beforeTerminate`.
+   */
   readonly invariant: string;
   readonly detail: string;
 }
@@ -47,6 +54,10 @@ export const newIds = (ev: Evidence): string[] => {
   const existed = new Set(ev.before.instances.map((instance) => instance.id));
   return ev.after.instances.filter((instance) => !existed.has(instance.id)).map((instance) => instance.id);
 };
+
+/** The world's events while command `i` ran. */
+export const eventsOf = (ev: Evidence, i: number): readonly Event[] =>
+  ev.events.slice(ev.commands[i]!.from, ev.commands[i + 1]?.from ?? ev.events.length);
 
 export const hostsOf = (state: State, instanceId: string) =>
   state.hosts.filter((host) => host.customIdentifier?.split('.')[0] === instanceId);

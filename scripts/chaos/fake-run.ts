@@ -1,6 +1,6 @@
 // One chaos run against the fakes: the world the sandbox would seed, the schedule's faults, the
 // engine's `replace` (its process killed at the crash point, if any, then `resume` or `rollback`
-// in a new one), all on a fake clock; and the same evidence as a sandbox run, for the same
+// in a new one) and what the operator runs next (operator.ts), all on a fake clock; and the same evidence as a sandbox run, for the same
 // invariants. The commands' output and exit codes are the CLI's, from its own renderers.
 import { renderEvent, renderFailure, renderSummary } from '../../src/cli/render.js';
 import { EXIT, reportError } from '../../src/cli/io.js';
@@ -10,6 +10,8 @@ import { parseYaml } from '../../src/config/yaml.js';
 import { replace } from '../../src/rollout/deploy.js';
 import type { Outcome } from '../../src/rollout/deploy.js';
 import { UsageError } from '../../src/rollout/errors.js';
+import { cutoverHeld } from '../../src/rollout/cutover-held.js';
+import { finishKept, shrinkKept } from '../../src/rollout/finish.js';
 import { type Finished, resumeDeploy, rollbackDeploy } from '../../src/rollout/resume.js';
 import type { RoleSpec } from '../../src/rollout/spec.js';
 import { TIME_SCALE, chaosYaml } from './config.js';
@@ -18,7 +20,8 @@ import { type Fakes, addImage, addSubnet, addTargetGroup, createFakes, seedFleet
 import { checkInvariants } from './invariants.js';
 import type { RunReport } from './run.js';
 import { TG_ARN } from './sandbox-world.js';
-import { AZS, CRASH_POINTS, type Role, type Schedule } from './schedule.js';
+import { nextCommand } from './operator.js';
+import { AZS, CRASH_POINTS, type Command, type HookName, type Options, type Role, type Schedule, optionsOf } from './schedule.js';
 
 const SERVICE = 'reactio-staging';
 const SUBNETS = [
@@ -29,11 +32,11 @@ const SUBNETS = [
 const specs = new Map<string, Promise<RoleSpec>>();
 
 /** The role as the CLI resolves it from the chaos config: the very spec a sandbox run deploys. */
-export const chaosSpec = (role: Role, perAz: number, batch?: number): Promise<RoleSpec> => {
-  const key = `${role}/${perAz}/${batch}`;
+export const chaosSpec = (role: Role, perAz: number, batch?: number, options: Options = {}): Promise<RoleSpec> => {
+  const key = `${role}/${perAz}/${batch}/${JSON.stringify(options)}`;
   let spec = specs.get(key);
   if (!spec) {
-    const parsed = parseYaml(chaosYaml(perAz, batch));
+    const parsed = parseYaml(chaosYaml(perAz, batch, options));
     if (!('value' in parsed)) throw new Error('the chaos config does not parse');
     const config: Config = { file: 'chaos.yml', ...configSchema.parse(parsed.value) };
     spec = resolveRole(config, { role });
@@ -63,7 +66,6 @@ export const seedChaosWorld = (fakes: Fakes, perAz: number): void => {
   }
 };
 
-type Command = CommandRun['command'];
 type AnyOutcome = Outcome | Finished;
 
 /** The exit code and lines the CLI (src/cli/run-deploy.ts, recover.ts) gives an outcome. */
@@ -90,8 +92,12 @@ const report = (outcome: AnyOutcome, out: string[], err: string[]): number => {
   }
 };
 
+/** What each command taking a deploy id does to it, as src/cli/recover.ts wires them. */
+const ACTS = { resume: resumeDeploy, rollback: rollbackDeploy, finish: finishKept, cutover: cutoverHeld } as const;
+
 const act = async (
   command: Command,
+  schedule: Schedule,
   spec: RoleSpec,
   deployId: string,
   fakes: Fakes,
@@ -99,13 +105,14 @@ const act = async (
 ): Promise<AnyOutcome> => {
   const signal = new AbortController().signal;
   if (command === 'replace') {
-    const outcome = await replace(spec, { deployId, dryRun: false }, deps, signal);
+    const outcome = await replace(spec, { deployId, dryRun: false, ...(schedule.hold && { hold: true }) }, deps, signal);
     if (outcome.kind === 'planned') throw new Error('a dry run was not asked for');
     return outcome;
   }
-  // Without --role, the CLI finds the deploy in the journal or refuses.
-  if (!fakes.disk.has(deployId)) throw new UsageError(`deploy ${deployId} is not in the journal`);
-  const outcome = await (command === 'resume' ? resumeDeploy : rollbackDeploy)(spec, deployId, deps, signal);
+  // Without --role (given only when the journal is lost), the CLI finds the deploy in the journal or refuses.
+  if (!schedule.journalLost && !fakes.disk.has(deployId)) throw new UsageError(`deploy ${deployId} is not in the journal`);
+  if (command === 'shrink') return shrinkKept(spec, deployId, { percent: 50 }, deps, signal);
+  const outcome = await ACTS[command](spec, deployId, deps, signal);
   if (command === 'rollback' && outcome.kind === 'finished' && outcome.status === 'replaced') {
     throw new UsageError(`deploy ${deployId} already replaced the fleet and terminated the old instances; it cannot be rolled back`);
   }
@@ -116,6 +123,7 @@ const act = async (
 const runCommand = async (
   fakes: Fakes,
   command: Command,
+  schedule: Schedule,
   spec: RoleSpec,
   deployId: string,
   kill?: { readonly pattern: RegExp; readonly lag: number },
@@ -123,6 +131,7 @@ const runCommand = async (
   const out: string[] = [];
   const err: string[] = [];
   let signalled = false;
+  const from = fakes.world.events.length;
   const { process, deps } = fakes.start({
     emit: (event) => {
       const text = renderEvent(event);
@@ -142,32 +151,44 @@ const runCommand = async (
     env: {},
     signal: new AbortController().signal,
   };
-  const work = act(command, spec, deployId, fakes, deps).then(
+  const work = act(command, schedule, spec, deployId, fakes, deps).then(
     (outcome) => report(outcome, out, err),
     (error: unknown) => reportError(error, io),
   );
   const code = await fakes.run(Promise.race([work, process.died.then(() => 137)]));
-  return { command, code, stdout: out.join('\n'), stderr: err.join('\n'), killed: !process.alive() };
+  return { command, from, code, stdout: out.join('\n'), stderr: err.join('\n'), killed: !process.alive() };
 };
 
-/** After a kill: the schedule's recovery (a refused rollback is followed by resume). After exit 4: faults lifted, the command named. */
-const recover = async (fakes: Fakes, schedule: Schedule, spec: RoleSpec, deployId: string, commands: CommandRun[]): Promise<void> => {
-  const run = async (command: 'resume' | 'rollback') => {
-    const result = await runCommand(fakes, command, spec, deployId);
-    commands.push(result);
-    return result;
-  };
-  let last = commands.at(-1)!;
-  if (last.killed) {
-    const { recover: command, faults = [] } = schedule.crash!;
-    fakes.world.inject(...faults);
-    last = await run(command);
-    if (last.command === 'rollback' && last.code === 2 && /can no longer be rolled back/.test(last.stderr)) last = await run('resume');
+/** The failing hooks of the schedule fail until the operator fixes them. */
+const failHooks = (fakes: Fakes, schedule: Schedule): void => {
+  for (const [name, behaviour] of Object.entries(schedule.hooks ?? {}))
+    if (behaviour === 'fail') fakes.hooks.failing.set(name as HookName, 'exited 1');
+};
+
+const statusOf = (fakes: Fakes, deployId: string): string | undefined => {
+  const record = fakes.disk.get(deployId);
+  return record === undefined ? undefined : (JSON.parse(record) as { status: string }).status;
+};
+
+/** `replace`, killed at the crash point if the schedule has one, then what the operator runs next (operator.ts). */
+const runCommands = async (fakes: Fakes, schedule: Schedule, spec: RoleSpec, deployId: string): Promise<CommandRun[]> => {
+  const point = schedule.crash && CRASH_POINTS.find((p) => p.name === schedule.crash?.at);
+  const kill = point && { pattern: point.pattern, lag: schedule.crash?.lag ?? 0 };
+  const commands = [await runCommand(fakes, 'replace', schedule, spec, deployId, kill)];
+  let status = statusOf(fakes, deployId);
+  for (let next = nextCommand(schedule, commands, status); next; ) {
+    if (next.inject) fakes.world.inject(...(schedule.crash?.faults ?? []));
+    if (next.fix) {
+      fakes.world.faults.clear();
+      fakes.hooks.failing.clear();
+    }
+    if (next.loseJournal) fakes.disk.delete(deployId);
+    const crashed = commands.some((run) => run.killed);
+    commands.push(await runCommand(fakes, next.command, schedule, spec, deployId, crashed ? undefined : kill));
+    status = statusOf(fakes, deployId) ?? status;
+    next = nextCommand(schedule, commands, status);
   }
-  if (last.code === 4) {
-    fakes.world.faults.clear();
-    await run(last.stderr.includes(`mackerel-replacer resume ${deployId}`) ? 'resume' : 'rollback');
-  }
+  return commands;
 };
 
 /** A stable number from the schedule: the retry jitter of a run replays exactly. */
@@ -182,24 +203,22 @@ export const collectFakeEvidence = async (
 ): Promise<{ evidence: Evidence; faultsMet: Record<string, number>; lostLaunches: number }> => {
   const fakes = createFakes({ timeScale: TIME_SCALE, seed: seedOf(schedule) });
   seedChaosWorld(fakes, schedule.perAz);
-  const spec = await chaosSpec(schedule.role, schedule.perAz, schedule.batch);
+  const spec = await chaosSpec(schedule.role, schedule.perAz, schedule.batch, optionsOf(schedule));
   const deployId = `20261123-063600-${(seedOf(schedule) & 0xffff).toString(16).padStart(4, '0')}`;
   const before = fakes.state();
   fakes.world.inject(...schedule.faults);
-  const point = schedule.crash && CRASH_POINTS.find((p) => p.name === schedule.crash?.at);
-  const kill = point && { pattern: point.pattern, lag: schedule.crash?.lag ?? 0 };
-  const commands = [await runCommand(fakes, 'replace', spec, deployId, kill)];
-  await recover(fakes, schedule, spec, deployId, commands);
-  const record = fakes.disk.get(deployId);
+  failHooks(fakes, schedule);
+  const commands = await runCommands(fakes, schedule, spec, deployId);
   const evidence: Evidence = {
     role: schedule.role,
+    options: optionsOf(schedule),
     planned: schedule.perAz * AZS.length,
     before,
     after: fakes.state(),
     events: fakes.world.events,
     commands,
     deployId,
-    status: record === undefined ? undefined : (JSON.parse(record) as { status: string }).status,
+    status: statusOf(fakes, deployId),
     secrets: [],
     files: [...fakes.disk].map(([id, text]) => ({ path: `journal/${id}.json`, text })),
   };

@@ -1,9 +1,13 @@
 // The tallies a chaos run prints at the end.
 import type { RunReport } from './run.js';
-import { crashPointsOf, kindOf } from './schedule.js';
+import { type Schedule, crashPointsOf, kindOf } from './schedule.js';
 
-/** Fakes/sandbox × role × step boundary (the second wave's start among them) × resume/rollback. */
+/** Fakes/sandbox × role × step boundary (the second wave's start and the blue/green options' among them) × resume/rollback. */
 export const CRASH_CASES = 2 * (crashPointsOf('web', true).length + crashPointsOf('worker', true).length) * 2;
+
+/** How `crashes` names a schedule's crash case. */
+export const crashCase = (schedule: Schedule): string =>
+  `${schedule.via ?? 'sandbox'} ${schedule.role} ${schedule.crash?.at} -> ${schedule.crash?.recover}`;
 
 type Tally = Record<string, number>;
 
@@ -65,7 +69,7 @@ export const addReport = (figures: Figures, report: RunReport): void => {
   for (const [type, n] of Object.entries(report.faultsMet)) bump(figures.faultsMet, type, n);
   figures.lostLaunches += report.lostLaunches;
   if (schedule.crash) {
-    if (report.commands[0]?.killed) bump(figures.crashes, `${via} ${schedule.role} ${schedule.crash.at} -> ${schedule.crash.recover}`);
+    if (report.commands.some((run) => run.killed)) bump(figures.crashes, crashCase(schedule));
     else figures.crashesUnreached += 1;
   }
   for (const run of report.commands) bump(figures.exits, `${run.command} ${run.killed ? 'killed' : run.code}`);

@@ -1,6 +1,7 @@
 // DESIGN.md's invariants, judged from what the sandbox saw. Each check returns its violations.
 import { TG_ARN } from './sandbox-world.js';
 import { checkEndState } from './end-state.js';
+import { failedBeforeTerminateKeepsOld, heldUntilCutover, keptUntilFinished, restoredBeforeNewGoes } from './window-invariants.js';
 import { type Event, type Evidence, type Violation, hostsOf, inWaves, newIds, oldIds } from './evidence.js';
 
 const touchesOld = (old: Set<string>) => (event: Event) =>
@@ -90,4 +91,8 @@ export const checkInvariants = (ev: Evidence): Violation[] => [
   ...launchesWithinPlan(ev),
   ...capacityHolds(ev),
   ...secretsStaySecret(ev),
+  ...keptUntilFinished(ev),
+  ...heldUntilCutover(ev),
+  ...restoredBeforeNewGoes(ev),
+  ...failedBeforeTerminateKeepsOld(ev),
 ];

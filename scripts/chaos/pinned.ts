@@ -1,10 +1,26 @@
 // The runs that are never left to chance, against the sandbox and against the fakes: a kill -9 at
 // every step boundary × resume/rollback × web/worker (in the fakes also landing two calls late),
-// RunInstances answers lost while a resume launches again, and an exit 4. Each comes with what its
+// the blue/green options' among them (in the sandbox for one role each), RunInstances answers lost
+// while a resume launches again, an exit 4, and failing hooks. Each comes with what its
 // end must look like, beyond the invariants every run keeps.
 import type { Fault } from '../../src/sandbox/faults.js';
 import type { RunReport } from './run.js';
-import { type Recovery, type Role, type Schedule, type Via, crashPointsOf } from './schedule.js';
+import { CRASH_POINTS, type Options, type Recovery, type Role, type Schedule, type Via, crashPointsOf } from './schedule.js';
+
+/** `keep then finish`, `hooks beforeTerminate pass`: the options of a pinned run, for its name. */
+const describeOptions = (options: Options): string =>
+  Object.entries(options)
+    .map(
+      ([key, value]) =>
+        `${key} ${
+          typeof value === 'object'
+            ? Object.entries(value as object)
+                .flat()
+                .join(' ')
+            : value
+        }`,
+    )
+    .join(', ');
 
 export interface Pinned {
   readonly name: string;
@@ -16,20 +32,23 @@ export interface Pinned {
 const broken = (report: RunReport) => report.violations.map((v) => `invariant ${v.invariant}: ${v.detail}`);
 
 // Once old instances are terminated a rollback is refused and resume finishes; at `terminate ...`
-// the kill may land before or after TerminateInstances went out.
-const mayBeRefused = new Set(['terminate', 'terminated', 'retire']);
+// (also a finish's), after beforeTerminate passed or in a shrink the kill may land before or after
+// TerminateInstances went out.
+const mayBeRefused = new Set(['terminate', 'terminated', 'retire', 'finish', 'shrink', 'beforeTerminate ran']);
 const mustBeRefused = new Set(['terminated', 'retire']);
 
 /** Killed at its point, and the recovery ended as it promises: resume replaces, rollback restores unless refused. */
 const crashProblems = (report: RunReport): string[] => {
   const crash = report.schedule.crash!;
+  const point = CRASH_POINTS.find((p) => p.name === crash.at)!;
   const problems = broken(report);
-  if (!report.commands[0]?.killed) problems.push(`the CLI was not killed at ${crash.at}: it exited ${report.commands[0]?.code}`);
-  const refused = report.commands.some((run) => run.command === 'rollback' && run.code === 2);
+  const killed = report.commands.findIndex((run) => run.killed);
+  if (killed < 0) problems.push(`the CLI was not killed at ${crash.at}: it exited ${report.commands.map((run) => run.code).join(', ')}`);
+  const refused = report.commands.some((run, i) => i > killed && run.command === 'rollback' && run.code === 2);
   if (refused && !mayBeRefused.has(crash.at)) problems.push(`rollback after a kill at ${crash.at} was refused`);
   if (!refused && crash.recover === 'rollback' && mustBeRefused.has(crash.at))
     problems.push(`rollback after a kill at ${crash.at} was not refused`);
-  const expected = crash.recover === 'resume' || refused ? 'replaced' : 'rolled-back';
+  const expected = point.rollsBack ? 'rolled-back' : crash.recover === 'resume' || refused ? 'replaced' : 'rolled-back';
   if (report.status !== expected) problems.push(`${crash.recover} ended ${report.status}, not ${expected}`);
   return problems;
 };
@@ -37,11 +56,15 @@ const crashProblems = (report: RunReport): string[] => {
 const crashes = (via: Via, lag = 0): Pinned[] =>
   (['web', 'worker'] as const satisfies readonly Role[]).flatMap((role) =>
     crashPointsOf(role).flatMap((point) =>
-      (['resume', 'rollback'] as const satisfies readonly Recovery[]).map((recover) => ({
-        name: `${via} ${role}: kill -9 at ${point.name}${lag > 0 ? ` (${lag} calls late)` : ''}, then ${recover}`,
-        schedule: { via, role, perAz: 1, faults: [], crash: { at: point.name, recover, ...(lag > 0 ? { lag } : {}) } },
-        problems: crashProblems,
-      })),
+      (['resume', 'rollback'] as const satisfies readonly Recovery[])
+        .filter(
+          (recover) => via === 'fakes' || !point.sandboxPin || (point.sandboxPin.role === role && point.sandboxPin.recover === recover),
+        )
+        .map((recover) => ({
+          name: `${via} ${role}${point.setup ? ` (${describeOptions(point.setup)})` : ''}: kill -9 at ${point.name}${lag > 0 ? ` (${lag} calls late)` : ''}, then ${recover}`,
+          schedule: { via, role, perAz: 1, ...point.setup, faults: [], crash: { at: point.name, recover, ...(lag > 0 ? { lag } : {}) } },
+          problems: crashProblems,
+        })),
     ),
   );
 
@@ -99,14 +122,52 @@ const incomplete = (via: Via): Pinned => ({
   problems: incompleteProblems,
 });
 
+/** Ended as `expected`, the first command exiting `code`. */
+const endedProblems =
+  (code: number, expected: string) =>
+  (report: RunReport): string[] => [
+    ...broken(report),
+    ...(report.commands[0]?.code === code ? [] : [`replace exited ${report.commands[0]?.code}, not ${code}`]),
+    ...(report.status === expected ? [] : [`ended ${report.status}, not ${expected}`]),
+  ];
+
+/**
+ * A failing beforeTerminate leaves the old workers running and exits 4; fixed, resume finishes. A
+ * failing beforeCutover of a held deploy rolls back (exit 3) with the old fleet serving throughout.
+ */
+const hookFailures = (via: Via): Pinned[] => [
+  {
+    name: `${via} worker: beforeTerminate fails (exit 4, the old fleet running), then fixed and resumed`,
+    schedule: { via, role: 'worker', perAz: 1, hooks: { beforeTerminate: 'fail' }, faults: [] },
+    problems: endedProblems(4, 'replaced'),
+  },
+  {
+    name: `${via} web (hold): beforeCutover fails, the held fleet is rolled back`,
+    schedule: { via, role: 'web', perAz: 1, hold: 'cutover', hooks: { beforeCutover: 'fail', onRollback: 'pass' }, faults: [] },
+    problems: endedProblems(3, 'rolled-back'),
+  },
+];
+
+/** A held deploy whose journal is lost: resume refuses, then it is cut over or rolled back from its tags alone. */
+const journalLost = (via: Via): Pinned[] =>
+  (['cutover', 'rollback'] as const).map((hold) => ({
+    name: `${via} web (hold, journal lost): resume refuses, ${hold} from the tags`,
+    schedule: { via, role: 'web', perAz: 1, hold, journalLost: true, faults: [] },
+    problems: endedProblems(0, hold === 'cutover' ? 'replaced' : 'rolled-back'),
+  }));
+
 export const PINNED: readonly Pinned[] = [
   ...crashes('sandbox'),
   ...waveCrashes('sandbox'),
   ...lostLaunches('sandbox'),
   incomplete('sandbox'),
+  ...hookFailures('sandbox'),
+  ...journalLost('sandbox').slice(0, 1),
   ...crashes('fakes'),
   ...crashes('fakes', 2),
   ...waveCrashes('fakes'),
   ...lostLaunches('fakes'),
   incomplete('fakes'),
+  ...hookFailures('fakes'),
+  ...journalLost('fakes'),
 ];

@@ -92,12 +92,12 @@ export interface WorldOptions {
   readonly timeScale?: number;
 }
 
-/** Writes `yaml` to a fresh folder and starts a sandbox seeded from it. */
-export const startWorld = async (yaml: string, options: WorldOptions): Promise<World> => {
+/** Writes `yaml` (given the folder, when a function) to a fresh folder and starts a sandbox seeded from it. */
+export const startWorld = async (yaml: string | ((dir: string) => string), options: WorldOptions): Promise<World> => {
   const { apiKey } = options;
   const dir = await mkdtemp(join(tmpdir(), 'mr-chaos-'));
   const configPath = join(dir, 'replacer.yml');
-  await writeFile(configPath, yaml);
+  await writeFile(configPath, typeof yaml === 'string' ? yaml : yaml(dir));
   const config = await loadConfig(configPath);
   const region = config.region ?? 'ap-northeast-1';
   const sandbox = await startSandbox({ config: { ...config, region }, apiKey, timeScale: options.timeScale });

@@ -1,24 +1,57 @@
 // What a chaos run does to the world: faults injected into the sandbox (or the fakes) before the
-// deploy, and optionally a kill -9 of the CLI at a step boundary, followed by `resume` or `rollback`.
+// deploy, the blue/green options it deploys with (a rollback window, a hold, a worker drain, hooks)
+// and what the operator does after, and optionally a kill -9 of the CLI at a step boundary,
+// followed by `resume` or `rollback`.
 import fc from 'fast-check';
 import type { Fault } from '../../src/sandbox/faults.js';
 
 export type Role = 'web' | 'worker';
 export type Recovery = 'resume' | 'rollback';
+/** Every command a chaos run may run, in the order a person would. */
+export type Command = 'replace' | Recovery | 'finish' | 'shrink' | 'cutover';
 /** Where a run goes: the in-memory fakes on a fake clock, or the sandbox over HTTP in scaled real time. */
 export type Via = 'fakes' | 'sandbox';
+export type HookName = 'beforeCutover' | 'beforeTerminate' | 'onRollback';
+/** A hook passes, or fails until the operator fixes it (before running the command an exit 4 names). */
+export type HookBehaviour = 'pass' | 'fail';
+
+/** The blue/green options of a schedule; each ends in what the operator does once the deploy stops there. */
+export interface Options {
+  /** `keepOld` in the config; once the old fleet is kept, the operator finishes, shrinks to 50% then finishes, or rolls back. */
+  readonly keep?: 'finish' | 'shrink' | 'rollback';
+  /** `replace --hold`; once held, the operator cuts over or rolls back. */
+  readonly hold?: 'cutover' | 'rollback';
+  /** With `hold`: the journal is lost once the deploy is held, so its cutover or rollback runs as on another machine. */
+  readonly journalLost?: true;
+  /** Worker: `workerDrain` in the config. */
+  readonly workerDrain?: true;
+  readonly hooks?: Partial<Record<HookName, HookBehaviour>>;
+}
 
 export interface CrashPoint {
   readonly name: string;
-  /** The CLI is killed when its stdout first matches. */
+  /** The CLI is killed when its stdout first matches (in whichever command of the run prints it first). */
   readonly pattern: RegExp;
   /** Worker roles have no register step and no target to deregister. */
   readonly webOnly: boolean;
   /** Only a deploy in waves has a second wave. */
   readonly wavesOnly?: boolean;
+  /** Only worker roles wait workerDrain. */
+  readonly workerOnly?: boolean;
+  /** Whether a schedule with these options prints the pattern; absent: every schedule. */
+  readonly needs?: (options: Options) => boolean;
+  /** Options that reach the point, for the pinned runs. */
+  readonly setup?: Options;
+  /** Met in a rollback the operator chose: whatever the recovery, the deploy ends rolled back. */
+  readonly rollsBack?: true;
+  /** Its one pinned run in the sandbox (the fakes pin both roles and both recoveries): the case that shows it best. */
+  readonly sandboxPin?: { readonly role: Role; readonly recover: Recovery };
 }
 
-/** Every step boundary the CLI prints, in flow order. */
+const keeps = (options: Options) => options.keep !== undefined;
+const finishes = (options: Options) => options.keep === 'finish' || options.keep === 'shrink';
+
+/** Every step boundary the CLI prints, in flow order; then those of the blue/green options. */
 export const CRASH_POINTS: readonly CrashPoint[] = [
   { name: 'launch', pattern: /\] launch \.\.\./, webOnly: false },
   { name: 'register', pattern: /\] register \.\.\./, webOnly: true },
@@ -29,10 +62,92 @@ export const CRASH_POINTS: readonly CrashPoint[] = [
   { name: 'terminated', pattern: /terminated the old instances/, webOnly: false },
   { name: 'retire', pattern: /\] retire \.\.\./, webOnly: false },
   { name: 'wave 2', pattern: /\] wave 2 of \d+:/, webOnly: false, wavesOnly: true },
+  {
+    name: 'beforeCutover ran',
+    pattern: /hook beforeCutover passed/,
+    webOnly: false,
+    needs: (o) => o.hooks?.beforeCutover === 'pass',
+    setup: { hooks: { beforeCutover: 'pass' } },
+    sandboxPin: { role: 'worker', recover: 'resume' },
+  },
+  {
+    name: 'held cutover',
+    pattern: /set the old hosts maintenance/,
+    webOnly: false,
+    needs: (o) => o.hold === 'cutover',
+    setup: { hold: 'cutover' },
+    sandboxPin: { role: 'web', recover: 'rollback' },
+  },
+  {
+    name: 'worker drain',
+    pattern: /set the old hosts maintenance/,
+    webOnly: false,
+    workerOnly: true,
+    needs: (o) => o.workerDrain === true,
+    setup: { workerDrain: true },
+    sandboxPin: { role: 'worker', recover: 'resume' },
+  },
+  {
+    name: 'kept',
+    pattern: /\] keep \.\.\./,
+    webOnly: false,
+    needs: keeps,
+    setup: { keep: 'finish' },
+    sandboxPin: { role: 'worker', recover: 'rollback' },
+  },
+  {
+    name: 'shrink',
+    pattern: /\] shrink \.\.\./,
+    webOnly: false,
+    needs: (o) => o.keep === 'shrink',
+    setup: { keep: 'shrink' },
+    sandboxPin: { role: 'worker', recover: 'resume' },
+  },
+  {
+    name: 'finish',
+    pattern: /\] terminate \.\.\./,
+    webOnly: false,
+    needs: finishes,
+    setup: { keep: 'finish' },
+    sandboxPin: { role: 'worker', recover: 'rollback' },
+  },
+  {
+    name: 'beforeTerminate ran',
+    pattern: /hook beforeTerminate passed/,
+    webOnly: false,
+    needs: (o) => o.hooks?.beforeTerminate === 'pass' && (o.keep === undefined || finishes(o)),
+    setup: { hooks: { beforeTerminate: 'pass' } },
+    sandboxPin: { role: 'worker', recover: 'rollback' },
+  },
+  {
+    name: 'restore',
+    pattern: /\] restore \.\.\./,
+    webOnly: false,
+    needs: (o) => o.keep === 'rollback',
+    setup: { keep: 'rollback' },
+    rollsBack: true,
+    sandboxPin: { role: 'web', recover: 'resume' },
+  },
 ];
 
-export const crashPointsOf = (role: Role, waves = false): CrashPoint[] =>
-  CRASH_POINTS.filter((point) => (role === 'web' || !point.webOnly) && (waves || !point.wavesOnly));
+/** The schedule's blue/green options alone. */
+export const optionsOf = ({ keep, hold, journalLost, workerDrain, hooks }: Options): Options => ({
+  ...(keep && { keep }),
+  ...(hold && { hold }),
+  ...(journalLost && { journalLost }),
+  ...(workerDrain && { workerDrain }),
+  ...(hooks && { hooks }),
+});
+
+/** The points a role reaches; with `options`, only those a schedule with them reaches. */
+export const crashPointsOf = (role: Role, waves = false, options?: Options): CrashPoint[] =>
+  CRASH_POINTS.filter(
+    (point) =>
+      (role === 'web' || !point.webOnly) &&
+      (role === 'worker' || !point.workerOnly) &&
+      (waves || !point.wavesOnly) &&
+      (options === undefined || point.needs === undefined || point.needs(options)),
+  );
 
 export interface Crash {
   /** A CRASH_POINTS name. */
@@ -47,7 +162,7 @@ export interface Crash {
   readonly lag?: number;
 }
 
-export interface Schedule {
+export interface Schedule extends Options {
   /** @default 'sandbox' */
   readonly via?: Via;
   readonly role: Role;
@@ -158,10 +273,10 @@ export const faultArb: fc.Arbitrary<Fault> = fc.oneof(
   fc.integer({ min: 2, max: 4 }).map((factor): Fault => ({ type: 'slow-drain', factor })),
 );
 
-const crashArb = (role: Role, via: Via, waves: boolean): fc.Arbitrary<Crash> =>
+const crashArb = (role: Role, via: Via, waves: boolean, options: Options): fc.Arbitrary<Crash> =>
   fc
     .record({
-      at: fc.constantFrom(...crashPointsOf(role, waves).map((point) => point.name)),
+      at: fc.constantFrom(...crashPointsOf(role, waves, options).map((point) => point.name)),
       recover: fc.constantFrom<Recovery>('resume', 'rollback'),
       faults: fc.array(faultArb, { maxLength: 2 }),
       lag: via === 'fakes' ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
@@ -184,6 +299,34 @@ const viaArb = (faults: readonly Fault[]): fc.Arbitrary<Via> => {
   return fc.oneof({ weight: 1, arbitrary: fc.constant<Via>('sandbox') }, { weight: share - 1, arbitrary: fc.constant<Via>('fakes') });
 };
 
+const hookArb = fc.option(fc.constantFrom<HookBehaviour>('pass', 'pass', 'fail'), { nil: undefined });
+
+/** One schedule in three has hooks, each passing or failing; one in three of a worker's waits workerDrain. */
+const extrasArb = (role: Role): fc.Arbitrary<Options> =>
+  fc
+    .record({
+      workerDrain: role === 'worker' ? fc.constantFrom<true | undefined>(undefined, undefined, true) : fc.constant(undefined),
+      hooks: fc.oneof(
+        { weight: 2, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.record({ beforeCutover: hookArb, beforeTerminate: hookArb, onRollback: hookArb }) },
+      ),
+    })
+    .map(({ workerDrain, hooks }) => {
+      const set = hooks && Object.fromEntries(Object.entries(hooks).filter(([, behaviour]) => behaviour !== undefined));
+      return { ...(workerDrain && { workerDrain }), ...(set && Object.keys(set).length > 0 && { hooks: set }) };
+    });
+
+/**
+ * Two in five of the schedules in one wave keep the old fleet or hold (waves refuse both), each
+ * with what the operator does then; half the holds lose their journal.
+ */
+const windowArb: fc.Arbitrary<Options> = fc.oneof(
+  { weight: 10, arbitrary: fc.constant({}) },
+  ...(['finish', 'shrink', 'rollback'] as const).map((keep) => ({ weight: 1, arbitrary: fc.constant({ keep }) })),
+  ...(['cutover', 'rollback'] as const).map((hold) => ({ weight: 1, arbitrary: fc.constant({ hold }) })),
+  ...(['cutover', 'rollback'] as const).map((hold) => ({ weight: 1, arbitrary: fc.constant({ hold, journalLost: true as const }) })),
+);
+
 /** One in ten schedules also kills the CLI (a child process, in the sandbox: it costs more than a whole in-process run). */
 export const scheduleArb: fc.Arbitrary<Schedule> = fc
   .record({
@@ -193,10 +336,19 @@ export const scheduleArb: fc.Arbitrary<Schedule> = fc
     batch: fc.constantFrom<1 | 2 | undefined>(undefined, undefined, undefined, undefined, undefined, undefined, 1, 2),
     faults: fc.array(faultArb, { minLength: 0, maxLength: 3 }),
   })
-  .chain(({ role, perAz, batch, faults }) =>
+  .chain((drawn) =>
+    fc.tuple(extrasArb(drawn.role), drawn.batch === undefined ? windowArb : fc.constant({})).map(([extras, window]) => ({
+      ...drawn,
+      options: { ...extras, ...window },
+    })),
+  )
+  .chain(({ role, perAz, batch, faults, options }) =>
     viaArb(faults).chain((via) =>
       fc
-        .oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: crashArb(role, via, batch !== undefined) })
-        .map((crash): Schedule => ({ via, role, perAz, ...(batch ? { batch } : {}), faults, ...(crash ? { crash } : {}) })),
+        .oneof(
+          { weight: 9, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: crashArb(role, via, batch !== undefined, options) },
+        )
+        .map((crash): Schedule => ({ via, role, perAz, ...(batch ? { batch } : {}), ...options, faults, ...(crash ? { crash } : {}) })),
     ),
   );

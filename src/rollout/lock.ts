@@ -2,7 +2,7 @@ import type { Deps } from './context.js';
 import { UsageError } from './errors.js';
 import type { Call } from './ports.js';
 import { isOpen } from './record.js';
-import { IN_FLIGHT, TAG_DEPLOY, TAG_OWNER, TAG_RUNNER, TAG_STARTED, TAG_STATE, ownerValue } from './tags.js';
+import { HELD, IN_FLIGHT, TAG_DEPLOY, TAG_OWNER, TAG_RUNNER, TAG_STARTED, TAG_STATE, ownerValue } from './tags.js';
 import type { RoleSpec } from './spec.js';
 
 interface InFlight {
@@ -36,7 +36,12 @@ export const checkLock = async (
       status: `${record.status} at ${record.step}`,
     });
   }
-  for (const instance of await deps.fleet.findByTag(TAG_STATE, IN_FLIGHT, call)) {
+  // A held deploy (hold.ts) is still open: it holds the lock as an in-flight one does.
+  const [inFlight, held] = await Promise.all([
+    deps.fleet.findByTag(TAG_STATE, IN_FLIGHT, call),
+    deps.fleet.findByTag(TAG_STATE, HELD, call),
+  ]);
+  for (const instance of [...inFlight, ...held]) {
     const deployId = instance.tags[TAG_DEPLOY];
     if (!deployId || instance.tags[TAG_OWNER] !== ownerValue(spec) || deployId === forceUnlock || deployId === self) continue;
     if (others.has(deployId)) continue;
@@ -44,7 +49,7 @@ export const checkLock = async (
       deployId,
       startedAt: instance.tags[TAG_STARTED] ?? 'unknown',
       runner: instance.tags[TAG_RUNNER] ?? 'unknown',
-      status: 'in flight (seen in AWS)',
+      status: instance.tags[TAG_STATE] === HELD ? 'held (seen in AWS)' : 'in flight (seen in AWS)',
     });
   }
   const [other] = others.values();

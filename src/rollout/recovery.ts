@@ -6,7 +6,19 @@ import { type Call, type Fleet, type Monitor, isEnding } from './ports.js';
 import type { DeployRecord } from './record.js';
 import type { RoleSpec } from './spec.js';
 import { UsageError } from './errors.js';
-import { DONE, KEPT, TAG_AMI_NAME, TAG_DEPLOY, TAG_PLAN, TAG_REPLACED_BY, TAG_RUNNER, TAG_STARTED, TAG_STATE, varsOfTags } from './tags.js';
+import {
+  DONE,
+  HELD,
+  KEPT,
+  TAG_AMI_NAME,
+  TAG_DEPLOY,
+  TAG_PLAN,
+  TAG_REPLACED_BY,
+  TAG_RUNNER,
+  TAG_STARTED,
+  TAG_STATE,
+  varsOfTags,
+} from './tags.js';
 
 /**
  * Rebuilds a deploy record from its instances' tags and a fresh look at EC2 and Mackerel.
@@ -55,6 +67,8 @@ export const recoverRecord = async (
   const terminated = oldIds.filter((id) => !running.has(id));
   // A kept fleet (keep.ts): cut over already; what is left is finishing or rolling back.
   const kept = first?.tags[TAG_STATE] === KEPT;
+  // A held fleet (hold.ts): verified beside the old one, waiting for `cutover` or `rollback`.
+  const held = first?.tags[TAG_STATE] === HELD;
   return {
     version: 1,
     deployId,
@@ -66,7 +80,7 @@ export const recoverRecord = async (
     updatedAt: now,
     // A deploy that stopped before EC2 launched anything can only be undone: its plan is lost.
     ...(first
-      ? { status: kept ? ('kept' as const) : ('interrupted' as const) }
+      ? { status: kept ? ('kept' as const) : held ? ('held' as const) : ('interrupted' as const) }
       : { status: 'rolling-back' as const, reason: 'recovered from AWS: nothing was launched' }),
     // Re-verifying is always safe while the old fleet is whole; after a termination, only the rest of the retirement is left.
     step: terminated.length > 0 || kept ? 'terminate' : 'launch',

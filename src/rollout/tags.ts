@@ -26,6 +26,8 @@ export const IN_FLIGHT = 'in-flight';
 export const DONE = 'done';
 /** On the new instances while their deploy keeps the old fleet (keep.ts). */
 export const KEPT = 'kept';
+/** On the new instances while their deploy is held before cutover (hold.ts). */
+export const HELD = 'held';
 
 /** EC2's limits: tags per resource, and characters per key and per value. */
 export const TAG_LIMITS = { perResource: 50, key: 128, value: 256 } as const;

@@ -5,11 +5,23 @@ import { TG_ARN } from '../../scripts/chaos/sandbox-world.js';
 import { type Event, type Evidence, newIds, oldIds } from '../../scripts/chaos/evidence.js';
 import { checkInvariants } from '../../scripts/chaos/invariants.js';
 import { collectEvidence } from '../../scripts/chaos/sandbox-run.js';
+import { collectFakeEvidence } from '../../scripts/chaos/fake-run.js';
 
 let web: Evidence;
 let worker: Evidence;
 let rolledBack: Evidence;
+// The blue/green options, against the fakes: a rollback in the window, a finish, a failing beforeTerminate.
+let windowRollback: Evidence;
+let finished: Evidence;
+let hookFailed: Evidence;
+let heldCutover: Evidence;
 beforeAll(async () => {
+  heldCutover = (await collectFakeEvidence({ via: 'fakes', role: 'web', perAz: 1, faults: [], hold: 'cutover', journalLost: true }))
+    .evidence;
+  windowRollback = (await collectFakeEvidence({ via: 'fakes', role: 'web', perAz: 1, faults: [], keep: 'rollback' })).evidence;
+  finished = (await collectFakeEvidence({ via: 'fakes', role: 'worker', perAz: 1, faults: [], keep: 'finish' })).evidence;
+  hookFailed = (await collectFakeEvidence({ via: 'fakes', role: 'worker', perAz: 1, faults: [], hooks: { beforeTerminate: 'fail' } }))
+    .evidence;
   web = (await collectEvidence({ role: 'web', perAz: 1, faults: [] })).evidence;
   worker = (await collectEvidence({ role: 'worker', perAz: 1, faults: [] })).evidence;
   rolledBack = (await collectEvidence({ role: 'web', perAz: 1, faults: [{ type: 'die-while-booting', count: 1 }] })).evidence;
@@ -24,12 +36,28 @@ const doctored = (ev: Evidence, change: Doctor): Evidence => {
 const invariantsBroken = (ev: Evidence) => [...new Set(checkInvariants(ev).map((v) => v.invariant))];
 const isOld = (ev: Evidence) => (e: Event) => oldIds(ev).includes(e.instanceId ?? '');
 
+/** The events with the first old termination moved to the end of command `i` (which did not terminate). */
+const terminationMovedInto = (ev: Evidence, i: number): Event[] => {
+  const at = ev.events.findIndex((x) => x.type === 'instance.terminating' && isOld(ev)(x));
+  const rest = ev.events.filter((_, k) => k !== at);
+  const end = ev.commands[i + 1]!.from - 1;
+  return [...rest.slice(0, end), ev.events[at]!, ...rest.slice(end)];
+};
+
 describe('real runs', () => {
   it('keep every invariant: a web and a worker replace, and a rollback', () => {
     expect(web.status).toBe('replaced');
     expect(worker.status).toBe('replaced');
     expect(rolledBack.status).toBe('rolled-back');
     for (const ev of [web, worker, rolledBack]) expect(checkInvariants(ev)).toEqual([]);
+  });
+
+  it('keep every invariant: a rollback in the window, a finish, a failing beforeTerminate fixed and resumed, a held deploy cut over without its journal', () => {
+    expect(windowRollback.commands.map((run) => `${run.command} ${run.code}`)).toEqual(['replace 0', 'rollback 0']);
+    expect(finished.commands.map((run) => `${run.command} ${run.code}`)).toEqual(['replace 0', 'finish 0']);
+    expect(hookFailed.commands.map((run) => `${run.command} ${run.code}`)).toEqual(['replace 4', 'resume 0']);
+    expect(heldCutover.commands.map((run) => `${run.command} ${run.code}`)).toEqual(['replace 0', 'resume 2', 'cutover 0']);
+    for (const ev of [windowRollback, finished, hookFailed, heldCutover]) expect(checkInvariants(ev)).toEqual([]);
   });
 });
 
@@ -121,5 +149,47 @@ describe('each invariant can fail', () => {
     expect(checkInvariants(silent).map((v) => v.detail)).toEqual(
       expect.arrayContaining([expect.stringMatching(/without naming what is left/), 'the deploy was left incomplete']),
     );
+  });
+
+  it('kept: an old instance of a kept fleet terminated before any finish', () => {
+    const ev = doctored(finished, (e) => {
+      e.events = terminationMovedInto(finished, 0);
+    });
+    expect(invariantsBroken(ev)).toEqual(['kept']);
+  });
+
+  it('held: an old target of a held deploy deregistered before its cutover', () => {
+    const ev = doctored(heldCutover, (e) => {
+      const at = e.events.findIndex((x) => x.type === 'target.deregistered' && isOld(heldCutover)(x));
+      const rest = e.events.filter((_, k) => k !== at);
+      e.events = [e.events[at]!, ...rest];
+    });
+    expect(invariantsBroken(ev)).toContain('held');
+  });
+
+  it('restored: a rollback in the window that removes the new fleet before the old hosts are back', () => {
+    const ev = doctored(windowRollback, (e) => {
+      const hosts = new Set(
+        e.before.hosts.filter((h) => oldIds(windowRollback).some((id) => h.customIdentifier?.startsWith(id))).map((h) => h.id),
+      );
+      e.events = e.events.filter((x) => !(x.type === 'host.status' && x.status === 'working' && hosts.has(x.hostId ?? '')));
+    });
+    expect(invariantsBroken(ev)).toEqual(['restored']);
+    expect(checkInvariants(ev)[0]!.detail).toMatch(/while old host \S+ \(standby\)/);
+  });
+
+  it('beforeTerminate: an old instance terminated, and exit 0, after the hook failed', () => {
+    const ev = doctored(hookFailed, (e) => {
+      e.events = terminationMovedInto(hookFailed, 0);
+      e.commands = [{ ...e.commands[0]!, code: 0 }, ...e.commands.slice(1)];
+    });
+    expect(
+      checkInvariants(ev)
+        .filter((v) => v.invariant === 'beforeTerminate')
+        .map((v) => v.detail),
+    ).toEqual([
+      expect.stringMatching(/replace \(command 1\) saw beforeTerminate fail, but exited 0, not 4/),
+      expect.stringMatching(/replace \(command 1\) saw beforeTerminate fail, but terminated old i-/),
+    ]);
   });
 });
