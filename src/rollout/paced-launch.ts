@@ -17,7 +17,7 @@ export const launchPaced = async (
   call: Call,
 ): Promise<string[]> => {
   const bucket = deploy.launchBucket ?? configured;
-  const rounds = launchRounds(deploy.deployId, deploy.launches, bucket);
+  const rounds = launchRounds(deploy.launches, bucket);
   const total = deploy.launches.reduce((sum, launch) => sum + launch.count, 0);
   const chunks: Record<string, LaunchedChunk> = { ...deploy.launchedChunks };
   const chunkIds = (chunk: AzLaunch) => chunks[chunk.clientToken]?.ids;

@@ -42,7 +42,7 @@ const roundSizes = (total: number, bucket: LaunchBucket, azs: number): number[] 
  * left to launch, so AZs stay balanced. One round of the plan's own launches (and tokens) when the
  * bucket holds the whole plan.
  */
-export const launchRounds = (deployId: string, launches: readonly AzLaunch[], bucket: LaunchBucket): AzLaunch[][] => {
+export const launchRounds = (launches: readonly AzLaunch[], bucket: LaunchBucket): AzLaunch[][] => {
   const left = launches.map((launch) => launch.count);
   const total = left.reduce((sum, n) => sum + n, 0);
   return roundSizes(total, bucket, launches.length).map((size, round) => {

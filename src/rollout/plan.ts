@@ -79,7 +79,7 @@ export const makePlan = (
   const paced = newCount > spec.launchBucket.burst && {
     pacing: {
       bucket: spec.launchBucket,
-      rounds: launchRounds(deployId, launches, spec.launchBucket).length,
+      rounds: launchRounds(launches, spec.launchBucket).length,
       refillMs: refillMs(newCount, spec.launchBucket),
     },
   };

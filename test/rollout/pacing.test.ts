@@ -28,12 +28,12 @@ const BUCKET = { burst: 1000, refillPerSecond: 2 };
 describe('launchRounds', () => {
   it('keeps a plan the bucket holds as one round with the plan’s own ClientTokens', () => {
     const plan = launches(300);
-    expect(launchRounds(DEPLOY_ID, plan, BUCKET)).toEqual([plan]);
+    expect(launchRounds(plan, BUCKET)).toEqual([plan]);
   });
 
   it('launches 2,000 as the full bucket, then rounds of 30 s of refill, what each AZ has left balanced after each round', () => {
     const plan = launches(667).slice(0, 2).concat(launches(666).slice(2));
-    const rounds = launchRounds(DEPLOY_ID, plan, BUCKET);
+    const rounds = launchRounds(plan, BUCKET);
     const sizes = rounds.map((round) => round.reduce((sum, chunk) => sum + chunk.count, 0));
     expect(sizes[0]).toBe(1000);
     expect(sizes.slice(1).every((size) => size <= 60)).toBe(true);
@@ -52,13 +52,13 @@ describe('launchRounds', () => {
 
   it('keeps rounds of the whole bucket when a second of refill would fill it, and those wait a second more each', () => {
     const bucket = { burst: 10, refillPerSecond: 100 };
-    const rounds = launchRounds(DEPLOY_ID, launches(13).slice(0, 2), bucket);
+    const rounds = launchRounds(launches(13).slice(0, 2), bucket);
     expect(rounds.map((round) => round.reduce((sum, chunk) => sum + chunk.count, 0))).toEqual([10, 10, 6]);
     expect(waitMs(0, 10, bucket)).toBe(100 + 1000);
   });
 
   it('gives every AZ a chunk when the refill per round is smaller than the AZs', () => {
-    const rounds = launchRounds(DEPLOY_ID, launches(4), { burst: 3, refillPerSecond: 0.01 });
+    const rounds = launchRounds(launches(4), { burst: 3, refillPerSecond: 0.01 });
     expect(rounds.map((round) => round.map((chunk) => chunk.count))).toEqual([
       [1, 1, 1],
       [1, 1, 1],
