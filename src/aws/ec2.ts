@@ -27,8 +27,6 @@ const {
 } = ec2Sdk;
 
 const BATCH = 100;
-/** Well within EC2's request bucket for reads (100 calls, refilling 20 a second). */
-const DESCRIBES_AT_ONCE = 4;
 /** DescribeInstances' largest page: a fleet found by filter costs a call per 1,000 instances, not per 100. */
 const PAGE = 1000;
 const NOT_TERMINATED = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
@@ -200,13 +198,12 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
   launch: (request, call) => launch(ec2, request, call),
 
   // An `instance-id` filter, unlike InstanceIds, leaves unknown ids out instead of failing the whole call.
-  // Reads, so a few id lists go at once: a fleet of 2,000 is 20 calls, and each waits on the network.
   describe: async (ids, call) => {
-    const found: Instance[][] = [];
-    for (const lists of chunk(chunk(ids, BATCH), DESCRIBES_AT_ONCE)) {
-      found.push(...(await Promise.all(lists.map((ids100) => describeAll(ec2, [{ Name: 'instance-id', Values: ids100 }], call)))));
+    const found: Instance[] = [];
+    for (const ids100 of chunk(ids, BATCH)) {
+      found.push(...(await describeAll(ec2, [{ Name: 'instance-id', Values: ids100 }], call)));
     }
-    return found.flat();
+    return found;
   },
 
   findByTag: (key, value, call, options) =>
