@@ -133,7 +133,7 @@ const gateNames = ({ targetGroups, gates, stableFor }: Pick<RoleSpec, 'targetGro
     ...(gates?.metrics ? [`${gates.metrics.name} posted within ${duration(gates.metrics.maxAge)}`] : []),
     ...(gates?.alerts ? [`no open ${gates.alerts.statuses.join('/')} alert`] : []),
   ];
-  const held = `held for ${duration(stableFor)}`;
+  const held = `held for ${stableFor < 1000 ? `${stableFor}ms` : duration(stableFor)}`;
   if (mackerel.length === 0) return ['Mackerel registration', ...(health ? [`${health} ${held}`] : [])].join(', ');
   return `${['Mackerel registration', ...(health ? [health] : []), ...mackerel].join(', ')}, all ${held}`;
 };

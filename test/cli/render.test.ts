@@ -154,5 +154,8 @@ describe('renderPlan', () => {
     expect(renderPlan(plan, snapshot, { targetGroups: [], stableFor: 60_000 }).find((line) => line.startsWith('  gates:'))).toBe(
       '  gates: Mackerel registration',
     );
+    expect(renderPlan(plan, snapshot, { targetGroups: [TG], stableFor: 300 }).find((line) => line.startsWith('  gates:'))).toBe(
+      '  gates: Mackerel registration, target health in reactio-web held for 300ms',
+    );
   });
 });
