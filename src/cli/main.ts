@@ -156,6 +156,8 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .description('what a deploy did, where it stopped, and what runs now; without an id, the journal')
     .addOption(configOption())
     .addOption(journalOption())
+    .option('--env <env>', 'with --role: where to look for a deploy the journal does not hold', single('--env'))
+    .option('--role <role>', "a deploy the journal does not hold (another machine's): rebuild it from AWS tags", single('--role'))
     .option('--json', 'print JSON')
     .action(async (deployId: string | undefined, flags) => {
       code = await (await import('./status.js')).runStatus(deployId, flags, io);

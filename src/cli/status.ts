@@ -1,5 +1,8 @@
-import { loadConfig, resolveRole } from '../config/load.js';
+import { type Config, loadConfig, resolveRole } from '../config/load.js';
+import type { Deps } from '../rollout/context.js';
 import { UsageError } from '../rollout/errors.js';
+import type { Call } from '../rollout/ports.js';
+import { recoverRecord } from '../rollout/recovery.js';
 import { type DeployRecord, launchedIds } from '../rollout/record.js';
 import { observeGroups } from '../rollout/verify.js';
 import { groupName } from '../rollout/verdicts.js';
@@ -14,6 +17,9 @@ export interface StatusFlags {
   readonly config: string;
   readonly journalDir?: string;
   readonly json?: boolean;
+  /** With `role`: where to look for a deploy the journal does not hold (another machine's). */
+  readonly env?: string;
+  readonly role?: string;
 }
 
 // A deploy whose runner died on this machine stays "running" in its record until resumed or rolled back.
@@ -32,6 +38,25 @@ const whereOf = (flags: StatusFlags, record: DeployRecord) => ({
   journalDir: flags.journalDir ?? DEFAULT_JOURNAL_DIR,
 });
 
+/** A deploy of another machine: its record rebuilt from AWS tags, as resume and rollback would. */
+const rebuilt = async (
+  deployId: string,
+  choice: { readonly env?: string; readonly role: string },
+  config: Config,
+  deps: Deps,
+  call: Call,
+): Promise<DeployRecord> => {
+  const spec = await resolveRole(config, choice);
+  const record = await recoverRecord(spec, deployId, deps, Date.now(), call);
+  if (!record) {
+    throw new UsageError(
+      `deploy ${deployId} is not in the journal, and no instance of ${spec.env}/${spec.role} in AWS carries its tag`,
+      'check the id, --env, --role and --journal-dir',
+    );
+  }
+  return record;
+};
+
 /** Without an id: every deploy in the journal. With one: its record and a fresh look at AWS and Mackerel. */
 export const runStatus = async (deployId: string | undefined, flags: StatusFlags, io: Io): Promise<number> => {
   try {
@@ -47,12 +72,18 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
       if (!flags.json && records.length === 0) io.out(`no deploys in ${flags.journalDir ?? DEFAULT_JOURNAL_DIR}`);
       return EXIT.ok;
     }
-    const record = await journal.load(deployId);
-    if (!record) throw new UsageError(`deploy ${deployId} is not in the journal (${flags.journalDir ?? DEFAULT_JOURNAL_DIR})`);
+    const journaled = await journal.load(deployId);
+    if (!journaled && flags.role === undefined) {
+      throw new UsageError(
+        `deploy ${deployId} is not in the journal (${flags.journalDir ?? DEFAULT_JOURNAL_DIR})`,
+        'to rebuild it from AWS tags, pass its --role (and --env)',
+      );
+    }
     const config = await loadConfig(flags.config);
-    const spec = await resolveRole(config, { env: record.env, role: record.role });
     const deps = buildDeps(io.env, config.region, flags.journalDir ?? DEFAULT_JOURNAL_DIR, () => {});
     const call = { signal: io.signal };
+    const record = journaled ?? (await rebuilt(deployId, { env: flags.env, role: flags.role! }, config, deps, call));
+    const spec = await resolveRole(config, { env: record.env, role: record.role });
     const newIds = launchedIds(record);
     const oldIds = record.snapshot.map((member) => member.instanceId);
     const [instances, groups, hosts] = await Promise.all([
@@ -72,6 +103,8 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
       return EXIT.ok;
     }
     io.out(line(record));
+    if (!journaled)
+      io.out(`  rebuilt from the instances' tags in AWS: the journal (${flags.journalDir ?? DEFAULT_JOURNAL_DIR}) has no record of it`);
     if (record.reason) io.out(`  reason: ${record.reason}`);
     const where = whereOf(flags, record);
     for (const kept of renderKeptStatus(record, Date.now())) io.out(pasteable(kept, where));

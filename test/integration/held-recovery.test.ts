@@ -19,6 +19,17 @@ it('a held deploy rebuilt from its tags is held: resume and a new deploy refuse,
   const deployId = deployIdOf(held.stdout);
   const elsewhere = ['--config', world.configPath, '--env', 'staging', '--role', 'web', '--journal-dir', join(world.dir, 'other-journal')];
 
+  const otherJournal = ['--journal-dir', join(world.dir, 'other-journal')];
+  const unknown = await world.cli('status', deployId, '--config', world.configPath, ...otherJournal);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toMatch(/is not in the journal/);
+  expect(unknown.stderr).toMatch(/pass its --role/);
+  const seen = await world.cli('status', deployId, ...elsewhere);
+  expect(seen.code).toBe(0);
+  expect(seen.stdout).toMatch(new RegExp(`${deployId}  staging/web  held at`));
+  expect(seen.stdout).toMatch(/rebuilt from the instances' tags in AWS/);
+  expect(seen.stdout.match(/^ {2}new i-\w+: EC2 running; Mackerel (working|standby); reactio-web: not registered$/gm)).toHaveLength(2);
+
   const resumed = await world.cli('resume', deployId, ...elsewhere);
   expect(resumed.code).toBe(2);
   expect(resumed.stderr).toMatch(/held before cutover: resume does not switch the traffic/);
