@@ -3,6 +3,9 @@ import { type State, TG_ARN, type World, instanceOf, newestImage } from './harne
 
 const roleTag = 'mackerel-replacer:role';
 
+/** The deploy id a command's output names first. */
+export const deployIdOf = (output: string): string => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(output)![1]!;
+
 export const roleInstances = (state: State, role: string) =>
   state.instances.filter((instance) => instance.tags[roleTag] === `staging/${role}`);
 

@@ -3,13 +3,11 @@
 // role is refused, and rollback removes the held fleet.
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { expectUntouched } from './expect.js';
+import { deployIdOf, expectUntouched } from './expect.js';
 import { TG_ARN, type World, configYaml, startWorld } from './harness.js';
 
 let world: World;
 afterEach(() => world?.close());
-
-const deployIdOf = (stdout: string): string => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stdout)![1]!;
 
 it('a held deploy rebuilt from its tags is held: resume and a new deploy refuse, rollback removes the held fleet', async () => {
   world = await startWorld(configYaml());

@@ -5,7 +5,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectUntouched, live, roleInstances } from './expect.js';
+import { deployIdOf, expectUntouched, live, roleInstances } from './expect.js';
 import { type Run, type World, configYaml, startWorld } from './harness.js';
 import { expectRefused, toolRequests, writeConfig } from './refusals.js';
 
@@ -13,8 +13,6 @@ let world: World;
 afterEach(() => world?.close());
 
 const BIN = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
-const deployIdOf = (text: string): string => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(text)![1]!;
-
 /** The built CLI as a child, killed after `timeout` ms so a hang fails the test instead of stalling it. */
 const runBin = (args: string[], env: Record<string, string> = world.env, timeout = 20_000): Promise<Run> =>
   new Promise((resolve) => {

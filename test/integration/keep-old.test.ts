@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectReplaced, expectUntouched, live, roleInstances } from './expect.js';
+import { deployIdOf, expectReplaced, expectUntouched, live, roleInstances } from './expect.js';
 import { TG_ARN, type World, configYaml, startWorld } from './harness.js';
 
 let world: World;
 afterEach(() => world?.close());
-
-const deployIdOf = (stdout: string): string => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stdout)![1]!;
 
 const registered = (state: Awaited<ReturnType<World['state']>>) =>
   state.targetGroups

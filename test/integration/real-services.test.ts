@@ -4,14 +4,13 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectReplaced, expectUntouched, live, roleInstances } from './expect.js';
+import { deployIdOf, expectReplaced, expectUntouched, live, roleInstances } from './expect.js';
 import { TG_ARN, type World, configYaml, startWorld } from './harness.js';
 import { editWorld, expectRefused } from './refusals.js';
 
 let world: World;
 afterEach(() => world?.close());
 
-const deployIdOf = (stdout: string): string => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stdout)![1]!;
 const newestImageOf = async (role: string) =>
   (await world.state()).images.filter((image) => image.name.startsWith(`reactio-${role}-`)).sort((a, b) => (a.name < b.name ? 1 : -1))[0]!
     .id;

@@ -2,12 +2,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type World, configYaml, startWorld } from './harness.js';
-import { expectReplaced, expectUntouched, live, roleInstances } from './expect.js';
+import { deployIdOf, expectReplaced, expectUntouched, live, roleInstances } from './expect.js';
 
 let world: World;
 afterEach(() => world?.close());
 
-const deployIdOf = (stdout: string): string => /deploy (\d{8}-\d{6}-[0-9a-f]{4})/.exec(stdout)![1]!;
 const launchedBy = async (deployId: string) =>
   roleInstances(await world.state(), 'web').filter((i) => i.tags['mackerel-replacer:deploy-id'] === deployId);
 
