@@ -1,7 +1,7 @@
 // GET /api/v0/tsdb/latest and GET /api/v0/alerts responses mapped to the engine's types.
 import { z } from 'zod';
-import { ApiError } from '../rollout/errors.js';
 import type { Alert, MetricValue } from '../rollout/ports.js';
+import { parseResponse } from './hosts.js';
 
 // A metric never posted may be left out or answered as null, by host or by name: both read as "no value".
 const latestSchema = z.object({
@@ -19,18 +19,10 @@ const alertSchema = z.object({
 
 const alertsSchema = z.object({ alerts: z.array(alertSchema), nextId: z.string().nullish() });
 
-const parse = <T>(schema: z.ZodType<T>, body: unknown, operation: string): T => {
-  const parsed = schema.safeParse(body);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const problem = `unexpected response: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`;
-  throw new ApiError('Mackerel', operation, 'BAD_RESPONSE', problem, 'check that MACKEREL_APIBASE points at the Mackerel API');
-};
-
 /** Host id → the metric's value, for the hosts of this answer that have one. */
 export const toLatest = (body: unknown, metric: string, operation: string): Map<string, MetricValue> => {
   const latest = new Map<string, MetricValue>();
-  for (const [hostId, metrics] of Object.entries(parse(latestSchema, body, operation).tsdbLatest)) {
+  for (const [hostId, metrics] of Object.entries(parseResponse(latestSchema, body, operation).tsdbLatest)) {
     const value = metrics?.[metric];
     if (value) latest.set(hostId, { time: value.time * 1000, value: value.value });
   }
@@ -39,7 +31,7 @@ export const toLatest = (body: unknown, metric: string, operation: string): Map<
 
 /** One page of alerts, and the cursor of the next page when there is one. */
 export const toAlertPage = (body: unknown, operation: string): { alerts: Alert[]; nextId?: string } => {
-  const page = parse(alertsSchema, body, operation);
+  const page = parseResponse(alertsSchema, body, operation);
   const alerts = page.alerts.map(({ id, status, monitorId, type, hostId, openedAt }) => ({
     id,
     status,

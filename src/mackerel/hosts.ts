@@ -40,16 +40,19 @@ const roleFullnames = (host: RawHost): string[] =>
 /** The customIdentifier mackerel-agent gives an EC2 instance's host. */
 export const customIdentifierOf = (instanceId: string): string => `${instanceId}.ec2.amazonaws.com`;
 
+/** A response body of the shape `schema` expects; `operation` names the call if it is not. */
+export const parseResponse = <T>(schema: z.ZodType<T>, body: unknown, operation: string): T => {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const problem = `unexpected response: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`;
+  throw new ApiError('Mackerel', operation, 'BAD_RESPONSE', problem, 'check that MACKEREL_APIBASE points at the Mackerel API');
+};
+
 /** The non-retired hosts of a host list; `operation` names the call if the body is not one. */
-export const toHosts = (body: unknown, operation: string): Host[] => {
-  const parsed = hostsSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const problem = `unexpected response: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`;
-    throw new ApiError('Mackerel', operation, 'BAD_RESPONSE', problem, 'check that MACKEREL_APIBASE points at the Mackerel API');
-  }
-  return parsed.data.hosts
-    .filter((host) => host.isRetired !== true)
+export const toHosts = (body: unknown, operation: string): Host[] =>
+  parseResponse(hostsSchema, body, operation)
+    .hosts.filter((host) => host.isRetired !== true)
     .map((host) => ({
       id: host.id,
       name: host.name,
@@ -58,4 +61,3 @@ export const toHosts = (body: unknown, operation: string): Host[] => {
       identifiedAs: identifiedAs(host),
       roles: roleFullnames(host),
     }));
-};
