@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Pool } from 'undici';
 import type { SimClock } from './clock.js';
-import { AGENT_USER_AGENT, agentHostBody, type InstanceFacts } from './host-payload.js';
+import { AGENT_USER_AGENT, agentHostBody, customIdentifierOf, type InstanceFacts } from './host-payload.js';
 import { startPosting } from './agent-metrics.js';
 import { createTimeline } from './timeline.js';
 import { type AgentConfig, HOST_STATUSES, type SimHost } from './world.js';
@@ -105,7 +105,6 @@ export const startAgent = (options: AgentOptions): Agent => {
   };
   const getHost = async (id: string) => ((await mackerel('GET', `/hosts/${id}`)) as { host: SimHost }).host;
 
-  const customIdentifierOf = (instanceId: string) => `${instanceId}.ec2.amazonaws.com`;
   const allStatuses = HOST_STATUSES.map((status) => ['status', status]);
   const listHosts = async (query: string[][]) =>
     ((await mackerel('GET', `/hosts?${new URLSearchParams(query)}`)) as { hosts: SimHost[] }).hosts;

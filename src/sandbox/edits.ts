@@ -4,6 +4,7 @@ import { terminateInstances } from './instances.js';
 import { resetLaunchBucket } from './launch-bucket.js';
 import { reconsiderTargets } from './targets.js';
 import { closeAlertsOf, openAlert } from './alerts.js';
+import { customIdentifierOf } from './host-payload.js';
 import { ALERT_STATUSES, HOST_STATUSES, type SimHost, type StateReason, type World } from './world.js';
 
 // Changes a test makes to the world, as it is, to stage what the tool must notice: a subnet or
@@ -125,7 +126,7 @@ const hostOfEdit = (world: World, edit: { readonly hostId?: string; readonly ins
     const host = world.hosts.get(edit.hostId);
     return host && !host.isRetired ? host : undefined;
   }
-  const hosts = world.hostsByCustomIdentifier.get(`${edit.instanceId}.ec2.amazonaws.com`) ?? [];
+  const hosts = world.hostsByCustomIdentifier.get(customIdentifierOf(edit.instanceId!)) ?? [];
   return [...hosts].find((host) => !host.isRetired);
 };
 

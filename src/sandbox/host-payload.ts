@@ -18,10 +18,13 @@ export interface InstanceFacts {
 const macAddress = (ip: string): string =>
   ['06', '00', ...ip.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0'))].join(':');
 
+/** The customIdentifier mackerel-agent gives a host on EC2. */
+export const customIdentifierOf = (instanceId: string): string => `${instanceId}.ec2.amazonaws.com`;
+
 /** POST /api/v0/hosts as mackerel-agent sends it on EC2 (spec/cloud.go keys, `<id>.ec2.amazonaws.com`). */
 export const agentHostBody = (facts: InstanceFacts, roleFullnames: readonly string[]): HostBody => ({
   name: facts.privateDns,
-  customIdentifier: `${facts.id}.ec2.amazonaws.com`,
+  customIdentifier: customIdentifierOf(facts.id),
   meta: {
     'agent-name': AGENT_USER_AGENT,
     'agent-version': AGENT_VERSION,
