@@ -210,7 +210,7 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
     describeAll(
       ec2,
       [
-        { Name: `tag:${key}`, Values: [value] },
+        { Name: `tag:${key}`, Values: [value].flat() },
         {
           Name: 'instance-state-name',
           Values: options?.states ? [...options.states] : options?.withTerminated ? [...NOT_TERMINATED, 'terminated'] : NOT_TERMINATED,

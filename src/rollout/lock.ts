@@ -37,11 +37,7 @@ export const checkLock = async (
     });
   }
   // A held deploy (hold.ts) is still open: it holds the lock as an in-flight one does.
-  const [inFlight, held] = await Promise.all([
-    deps.fleet.findByTag(TAG_STATE, IN_FLIGHT, call),
-    deps.fleet.findByTag(TAG_STATE, HELD, call),
-  ]);
-  for (const instance of [...inFlight, ...held]) {
+  for (const instance of await deps.fleet.findByTag(TAG_STATE, [IN_FLIGHT, HELD], call)) {
     const deployId = instance.tags[TAG_DEPLOY];
     if (!deployId || instance.tags[TAG_OWNER] !== ownerValue(spec) || deployId === forceUnlock || deployId === self) continue;
     if (others.has(deployId)) continue;

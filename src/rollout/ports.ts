@@ -77,12 +77,12 @@ export interface Fleet {
   /** Instances that exist, in any state; unknown ids are left out, not thrown. */
   describe(ids: readonly string[], call: Call): Promise<Instance[]>;
   /**
-   * Instances carrying tag `key` = `value`, not yet terminated (or, with `withTerminated`, terminated ones EC2 still
+   * Instances carrying tag `key` = `value` (or any of the values), not yet terminated (or, with `withTerminated`, terminated ones EC2 still
    * shows too; or, with `states`, only those in these states). Paged by the API, not by instance.
    */
   findByTag(
     key: string,
-    value: string,
+    value: string | readonly string[],
     call: Call,
     options?: { readonly withTerminated?: boolean; readonly states?: readonly InstanceState[] },
   ): Promise<Instance[]>;

@@ -351,6 +351,13 @@ describe('findByTag', () => {
     expect(filterValues(params, 'instance-state-name')).toEqual(['stopped', 'terminated']);
     expect(params.get('MaxResults')).toBe('1000');
   });
+
+  it('takes several values of the tag as alternatives of one filter: one call', async () => {
+    const { fleet, server } = fleetAnswering(() => ec2Ok('DescribeInstances', reservations([])));
+    await fleet.findByTag('state', ['in-flight', 'held'], call);
+    expect(server.requests).toHaveLength(1);
+    expect(filterValues(server.requests[0]!.params, 'tag:state')).toEqual(['in-flight', 'held']);
+  });
 });
 
 describe('untag', () => {

@@ -233,6 +233,7 @@ export const createFleet = (c: Conduit): Fleet => {
     },
     // A filter pages at DescribeInstances' largest page, as the adapter asks.
     findByTag: async (key, value, call, options) => {
+      const values = [value].flat();
       const states = options?.states;
       const inState = (i: FakeInstance) =>
         states ? states.includes(i.state) : options?.withTerminated === true || i.state !== 'terminated';
@@ -243,7 +244,7 @@ export const createFleet = (c: Conduit): Fleet => {
           'ec2',
           'DescribeInstances',
           () => {
-            const all = describeBy((i) => i.tags[key] === value && inState(i));
+            const all = describeBy((i) => values.includes(i.tags[key] ?? '') && inState(i));
             return { page: all.slice(start, start + PAGE), more: start + PAGE < all.length };
           },
           call.signal,
