@@ -48,15 +48,18 @@ const readBounded = async (handle: FileHandle, target: string, maxBytes: number,
   const stats = await handle.stat();
   if (!stats.isFile()) throw new FileProblem(`${target} is ${fileKind(stats)}; expected a regular file`);
   if (stats.size > maxBytes) throw new FileProblem(`${target} is ${stats.size} bytes; ${limit}`);
-  const buffer = Buffer.alloc(maxBytes + 1);
+  // Sized by the stat, not by the limit: a record read at every save must not cost `maxBytes` of
+  // memory. It grows (to at most one byte past the limit) if the file grew since the stat.
+  let buffer = Buffer.alloc(stats.size + 1);
   let length = 0;
-  while (length < buffer.length) {
+  for (;;) {
     const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
     if (bytesRead === 0) break;
     length += bytesRead;
+    if (length < buffer.length) continue;
+    if (length > maxBytes) throw new FileProblem(`${target} is more than ${maxBytes} bytes; ${limit}`);
+    buffer = Buffer.concat([buffer], Math.min(2 * buffer.length, maxBytes + 1));
   }
-  // It grew between the stat and the read.
-  if (length > maxBytes) throw new FileProblem(`${target} is more than ${maxBytes} bytes; ${limit}`);
   return buffer.subarray(0, length).toString('utf8');
 };
 

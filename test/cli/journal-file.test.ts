@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createFileJournal } from '../../src/cli/journal-file.js';
 import { UsageError } from '../../src/rollout/errors.js';
@@ -77,5 +79,27 @@ describe('the file journal reads records back as evidence', () => {
       expect(error!.message).toContain(`the deploy record ${file} is damaged`);
       expect(error!.message).toContain(problem);
     }
+  });
+
+  // Every deploy reads the journal folder (the lock); a Jenkins workspace keeps every deploy it ran.
+  it('lists 40 records without setting aside the 64 MiB a record may hold for each (peak virtual memory)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'journal-'));
+    const journal = createFileJournal(dir);
+    const ids = Array.from({ length: 40 }, (_, i) => `20261129-10${String(i).padStart(4, '0')}-aaaa`);
+    for (const id of ids) await journal.save(record(id));
+    const built = fileURLToPath(new URL('../../dist/src/cli/journal-file.js', import.meta.url));
+    const script = `const { createFileJournal } = await import(${JSON.stringify(built)});
+      const journal = createFileJournal(${JSON.stringify(dir)});
+      const { readFileSync } = await import('node:fs');
+      const vmPeakKb = () => Number(/VmPeak:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+      const before = vmPeakKb();
+      const records = await journal.list();
+      console.log(JSON.stringify({ listed: records.length, grewKb: vmPeakKb() - before }));`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
+    const { listed, grewKb } = JSON.parse(out) as { listed: number; grewKb: number };
+    expect(listed).toBe(40);
+    expect(grewKb).toBeLessThan(32 * 1024);
   });
 });
