@@ -1,7 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// The small young generation above makes V8 collect the AWS SDK's XML parsing garbage early: a
-// 2,000-instance deploy peaks about 35 MB lower (README "Performance"). It must be a startup flag:
-// v8.setFlagsFromString after start leaves the heap as it was.
+#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=100
+// The flags above make V8 collect the AWS SDK's XML parsing garbage early: a small young generation,
+// and an old one that grows to twice what survives a full collection rather than up to four times.
+// A 2,000-instance deploy peaks about 40 MB lower (README "Performance"). They must be startup
+// flags: v8.setFlagsFromString after start leaves the heap as it was.
 import nodeModule from 'node:module';
 import { createInterface } from 'node:readline/promises';
 import { main } from './main.js';
