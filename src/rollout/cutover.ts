@@ -2,6 +2,7 @@
 // it again after a crash; each returns what it left for a person instead of throwing.
 import { type Deployment, save } from './context.js';
 import { STEP_MS } from './deadlines.js';
+import { describeRest } from './describe-rest.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, orLeftover } from './leftovers.js';
@@ -9,6 +10,7 @@ import { ownershipProblem } from './ownership.js';
 import { type Instance, isEnding } from './ports.js';
 import { launchedIds, oldIds, oldMembers } from './record.js';
 import { retireHosts } from './retire.js';
+import { TAG_REPLACED_BY } from './tags.js';
 import { awaitWorkerDrain } from './worker-drain.js';
 
 /**
@@ -82,7 +84,10 @@ export const terminateOld = async (run: Deployment, only?: readonly string[]): P
   const ids = (only ?? oldIds(record)).filter((id) => !record.terminated.includes(id));
   let instances: Map<string, Instance>;
   try {
-    instances = new Map((await deps.fleet.describe(ids, call)).map((instance) => [instance.id, instance]));
+    // The deploy tagged its old instances before launching: one listing of that tag describes them,
+    // and only those it lacks (terminated, or untagged since) are asked for by id.
+    const tagged = await deps.fleet.findByTag(TAG_REPLACED_BY, record.deployId, call);
+    instances = await describeRest(deps.fleet, ids, tagged, call);
   } catch (error) {
     return [{ what: `could not re-check the old instances: ${message(error)}`, fix: `mackerel-replacer resume ${record.deployId}` }];
   }

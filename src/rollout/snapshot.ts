@@ -1,5 +1,6 @@
 import { UsageError } from './errors.js';
 import type { Emit } from './events.js';
+import { describeRest } from './describe-rest.js';
 import { ownershipProblem } from './ownership.js';
 import type { Call, Fleet, Host, HostStatus, Image, Instance, Monitor, Subnet } from './ports.js';
 import type { RoleSpec } from './spec.js';
@@ -68,13 +69,8 @@ export const takeSnapshot = async (
   ]);
   const ids = hosts.flatMap((host) => (host.instanceId ? [host.instanceId] : []));
   // The ownership listing already describes the instances that carry the tag: only the others
-  // (untagged, terminated, unknown) are asked for by id, so a healthy fleet costs no call per 100.
-  const ownedIds = new Set(owned.map((instance) => instance.id));
-  const described = await deps.fleet.describe(
-    ids.filter((id) => !ownedIds.has(id)),
-    call,
-  );
-  const instances = new Map([...owned, ...described].map((instance) => [instance.id, instance]));
+  // (untagged, terminated, unknown) are asked for by id.
+  const instances = await describeRest(deps.fleet, ids, owned, call);
   const finishedBy = (host: Host) => {
     const by = host.instanceId === undefined ? undefined : instances.get(host.instanceId)?.tags[TAG_REPLACED_BY];
     return by !== undefined && options.finishing?.includes(by) ? by : undefined;
