@@ -27,6 +27,15 @@ const pacingLine = ({ bucket, rounds, refillMs }: NonNullable<Plan['pacing']>): 
 
 const list = (ids: readonly string[]): string => (ids.length > 0 ? ids.join(', ') : '-');
 
+/**
+ * Progress and summary lines name this many instances or hosts at most: at 2,000 a line would
+ * otherwise run to 130,000 characters. `--json` and `--report` keep every one, and so does the plan.
+ */
+const NAMED = 10;
+
+const some = (ids: readonly string[]): string =>
+  ids.length > NAMED ? `${ids.slice(0, NAMED).join(', ')} and ${ids.length - NAMED} more` : list(ids);
+
 /** Turns engine events into timestamped progress lines. */
 export const renderEvent = (event: DeployEvent): string | undefined => {
   switch (event.type) {
@@ -41,7 +50,7 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
     case 'image.resolved':
       return `  image ${event.image.id} (${event.image.name}, created ${event.image.createdAt})`;
     case 'snapshot.taken':
-      return `  ${event.members.length} old instances: ${list(event.members.map((m) => `${m.instanceId} (${m.az}, host ${m.hostId} ${m.hostStatus})`))}`;
+      return `  ${event.members.length} old instances: ${some(event.members.map((m) => `${m.instanceId} (${m.az}, host ${m.hostId} ${m.hostStatus})`))}`;
     case 'plan.made':
       return [
         ...(event.plan.vars && event.plan.vars.length > 0
@@ -53,17 +62,17 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
         ...(event.plan.instanceTypes ? [`  instance types, each AZ in this order: ${event.plan.instanceTypes.join(', ')}`] : []),
       ].join('\n');
     case 'wave.started':
-      return `wave ${event.wave} of ${event.of}: launch ${event.launches.map((l) => `${l.count} in ${l.az}`).join(', ')}; then retire ${list(event.old)}`;
+      return `wave ${event.wave} of ${event.of}: launch ${event.launches.map((l) => `${l.count} in ${l.az}`).join(', ')}; then retire ${some(event.old)}`;
     case 'launch.done':
-      return `  ${event.launch.az}: launched ${list(event.instanceIds)} (${event.instanceType})`;
+      return `  ${event.launch.az}: launched ${some(event.instanceIds)} (${event.instanceType})`;
     case 'launch.failed':
       return `  ${event.launch.az}: launch failed: ${event.error}`;
     case 'launch.paced':
       return `launch: ${event.launched} of ${event.total} launched; the rest as EC2's launch bucket refills (${event.refillPerSecond}/s), about ${duration(event.remainingMs)}`;
     case 'waiting':
-      return `${event.phase}: ${event.done}/${event.total} ${event.what}; waiting on ${event.pending.join(', ')}, ${duration(event.elapsedMs)}${event.timeoutMs === undefined ? '' : ` of ${duration(event.timeoutMs)}`}`;
+      return `${event.phase}: ${event.done}/${event.total} ${event.what}; waiting on ${some(event.pending)}, ${duration(event.elapsedMs)}${event.timeoutMs === undefined ? '' : ` of ${duration(event.timeoutMs)}`}`;
     case 'step.done':
-      return `  ${event.what}: ${list(event.ids)}`;
+      return `  ${event.what}: ${some(event.ids)}`;
     case 'rollback.started':
       return `rolling back: ${event.reason}`;
     case 'warning':
@@ -148,7 +157,7 @@ const wavesLines = (waves: Waves): string[] => [
 export const renderSummary = (summary: Summary): string[] => [
   `replaced: deploy ${summary.deployId} in ${seconds(summary.totalMs)}`,
   `  image: ${list(summary.oldImageIds)} -> ${summary.newImageId}`,
-  ...summary.perAz.map((az) => `  ${az.az}: ${list(az.old)} -> ${list(az.new)}${az.instanceType ? ` (${az.instanceType})` : ''}`),
+  ...summary.perAz.map((az) => `  ${az.az}: ${some(az.old)} -> ${some(az.new)}${az.instanceType ? ` (${az.instanceType})` : ''}`),
   `  phases: ${Object.entries(summary.phaseMs)
     .map(([phase, ms]) => `${phase} ${seconds(ms)}`)
     .join(', ')}`,

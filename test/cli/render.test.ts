@@ -39,6 +39,17 @@ describe('renderEvent (text)', () => {
     expect(renderEvent(open)).toMatch(/, 45s$/);
   });
 
+  it('names ten instances of a long list and counts the rest, so a 2,000-instance line stays readable', () => {
+    const ids = Array.from({ length: 1998 }, (_, i) => `i-${String(i).padStart(17, '0')}`);
+    const line = renderEvent({ type: 'step.done', phase: 'terminate', what: 'terminated the old instances', ids })!;
+    expect(line).toBe(`  terminated the old instances: ${ids.slice(0, 10).join(', ')} and 1988 more`);
+    const pending = renderEvent({ ...waiting, done: 0, total: 1998, pending: ids } as DeployEvent)!;
+    expect(pending).toContain(`waiting on ${ids.slice(0, 10).join(', ')} and 1988 more, 45s of 10m`);
+    expect(renderEvent({ type: 'step.done', phase: 'terminate', what: 'terminated', ids: ids.slice(0, 10) })).toBe(
+      `  terminated: ${ids.slice(0, 10).join(', ')}`,
+    );
+  });
+
   it('prints no colour or cursor movement', () => {
     const events: DeployEvent[] = [
       waiting,
