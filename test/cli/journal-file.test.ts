@@ -92,6 +92,7 @@ describe('the file journal reads records back as evidence', () => {
       const journal = createFileJournal(${JSON.stringify(dir)});
       const { readFileSync } = await import('node:fs');
       const vmPeakKb = () => Number(/VmPeak:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
+      await journal.load(${JSON.stringify(ids[0])});
       const before = vmPeakKb();
       const records = await journal.list();
       console.log(JSON.stringify({ listed: records.length, grewKb: vmPeakKb() - before }));`;
@@ -100,6 +101,8 @@ describe('the file journal reads records back as evidence', () => {
     );
     const { listed, grewKb } = JSON.parse(out) as { listed: number; grewKb: number };
     expect(listed).toBe(40);
-    expect(grewKb).toBeLessThan(32 * 1024);
+    // Node and V8 reserve address space of their own as the heap grows: 12 MB here on Node 20, 46 MB on
+    // Node 24 (160 MB without the warm-up read); the 40 reads of 64 MiB took 2.6 GB.
+    expect(grewKb).toBeLessThan(256 * 1024);
   });
 });
