@@ -48,8 +48,9 @@ const readBounded = async (handle: FileHandle, target: string, maxBytes: number,
   const stats = await handle.stat();
   if (!stats.isFile()) throw new FileProblem(`${target} is ${fileKind(stats)}; expected a regular file`);
   if (stats.size > maxBytes) throw new FileProblem(`${target} is ${stats.size} bytes; ${limit}`);
-  // Sized by the stat, not by the limit: a record read at every save must not cost `maxBytes` of
-  // memory. It grows (to at most one byte past the limit) if the file grew since the stat.
+  // Sized by the stat, not by the limit: every deploy reads the whole journal (the lock), and each
+  // record must not cost `maxBytes`. It grows (to at most one byte past the limit) if the file grew
+  // since the stat.
   let buffer = Buffer.alloc(stats.size + 1);
   let length = 0;
   for (;;) {
