@@ -1,5 +1,6 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { replaceSdkNodeWarning } from './node-support.js';
 import { redactErrors } from './redact.js';
 import { ec2Sdk, elbv2Sdk } from './sdk.js';
 
@@ -16,6 +17,8 @@ export const createAwsClients = (options: { region?: string; requestTimeoutMs?: 
   // An explicit `region` outranks the SDK's whole chain, so the config's region is passed only when
   // AWS_REGION is unset; it then also outranks the profile's region, a simplification we accept.
   const region = process.env.AWS_REGION ? undefined : options.region;
+  const notice = replaceSdkNodeWarning(process.version, process.env);
+  if (notice) process.stderr.write(`${notice}\n`);
   // A hung request is abandoned and retried, never waited on forever: without
   // throwOnRequestTimeout the SDK would only log a warning at requestTimeout and go on waiting.
   const requestHandler = {

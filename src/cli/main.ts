@@ -6,6 +6,7 @@ import { jsonOutcome } from './render-json.js';
 import { EXIT, type Io, reportError, shorten } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-dir.js';
 import { collectReports } from './report-file.js';
+import { toolVersion } from './version.js';
 import { checkKeepOld, checkShrinkTarget } from './window-flags.js';
 
 const configOption = () => new Option('--config <file>', 'configuration file').default('./replacer.yml').argParser(single('--config'));
@@ -67,6 +68,7 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
   let code: number = EXIT.ok;
   const program = new Command('mackerel-replacer')
     .description('Replace every EC2 instance of a Mackerel role with fresh ones from the newest AMI')
+    .version(toolVersion(), '--version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(shorten(text.trimEnd())) });
 

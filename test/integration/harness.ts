@@ -23,7 +23,7 @@ import {
 export const API_KEY = 'sk-sandbox-SECRET-7f3a91';
 // The built CLI, whether this module runs from source (vitest) or from dist/ (the chaos script).
 const here = import.meta.url;
-const BIN = fileURLToPath(new URL(here.endsWith('.ts') ? '../../dist/src/cli/bin.js' : '../../src/cli/bin.js', here));
+export const BIN = fileURLToPath(new URL(here.endsWith('.ts') ? '../../dist/src/cli/bin.js' : '../../src/cli/bin.js', here));
 
 // The shapes of the sandbox's control endpoint, shared with the chaos runner.
 export type { RequestRecord, Run, SimGroup, SimHost, SimInstance, State, WorldEvent } from '../../scripts/chaos/sandbox-world.js';

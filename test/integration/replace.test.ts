@@ -1,5 +1,6 @@
+import { execFile } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TG_ARN, type World, configYaml, startWorld } from './harness.js';
+import { BIN, TG_ARN, type World, configYaml, startWorld } from './harness.js';
 import { expectReplaced } from './expect.js';
 
 let world: World;
@@ -59,5 +60,25 @@ describe('replace, worker mode', () => {
     );
     expect(registeredAt).toHaveLength(2);
     expect(Math.max(...registeredAt)).toBeLessThan(firstOldKill);
+  });
+});
+
+describe('start-up lines', () => {
+  it("prints the version, and on Node 20 one line of its own instead of the AWS SDK's nine-line warning", async () => {
+    world = await startWorld(configYaml());
+    const version = await world.spawn('--version');
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    // Without the harness's NODE_NO_WARNINGS=1: what an operator's terminal shows.
+    const stderr = await new Promise<string>((resolve) =>
+      execFile(
+        process.execPath,
+        [BIN, 'plan', '--config', world.configPath, '--role', 'web'],
+        { env: { PATH: process.env.PATH, ...world.env } },
+        (_, __, err) => resolve(err),
+      ),
+    );
+    expect(stderr).not.toContain('NodeVersionSupportWarning');
+    const node20 = Number(process.versions.node.split('.')[0]) < 22;
+    expect(stderr.split('\n').filter((line) => line.startsWith('warning: Node v'))).toHaveLength(node20 ? 1 : 0);
   });
 });
