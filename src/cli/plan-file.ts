@@ -7,14 +7,24 @@ import type { ReviewedPlan } from '../rollout/plan.js';
 
 const MAX_BYTES = 1024 * 1024;
 
+const names = z.array(z.string());
+
 const schema = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   env: z.string(),
   role: z.string(),
+  targetGroups: names,
   imageId: z.string(),
+  instanceTypes: names,
+  subnets: names,
+  securityGroupIds: names,
+  iamInstanceProfile: z.string().optional(),
+  keyName: z.string().optional(),
+  userDataSha256: z.string().optional(),
+  tags: z.record(z.string(), z.string()),
   launches: z.array(z.object({ az: z.string(), count: z.int().positive() })),
-  snapshot: z.array(z.string()),
-  vars: z.record(z.string(), z.string()).optional(),
+  snapshot: names,
+  vars: z.record(z.string(), z.string()),
 });
 
 export const writePlanFile = async (file: string, plan: ReviewedPlan): Promise<void> => {
@@ -38,6 +48,13 @@ export const readPlanFile = async (file: string): Promise<ReviewedPlan> => {
     json = JSON.parse(text);
   } catch {
     json = undefined;
+  }
+  // Version 1 lacked the mode, the instance's settings and the user data: applying it would leave them unreviewed.
+  if ((json as { version?: unknown } | undefined)?.version === 1) {
+    throw new UsageError(
+      `--plan: ${file} was saved by an earlier version of mackerel-replacer, which did not record the mode, instance settings, tags and user data it reviewed`,
+      're-run plan --out and review that plan',
+    );
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new UsageError(`--plan: ${file} is not a plan saved by mackerel-replacer plan --out`, 'save the plan again');

@@ -38,6 +38,9 @@ export const recordSchema = z.object({
   launches: z.array(launch),
   launchTypes: z.record(text, text).optional(),
   launched: z.record(text, ids),
+  // Optional: records written before pacing lack them; without the chunks, resume and cutover would send RunInstances again.
+  launchBucket: z.object({ burst: z.number().positive(), refillPerSecond: z.number().positive() }).optional(),
+  launchedChunks: z.record(text, z.object({ ids, at: z.number() })).optional(),
   registeredGroups: ids,
   cutoverBegun: z.boolean(),
   workerDrainUntil: z.number().optional(),

@@ -2,7 +2,7 @@ import { resolveRole } from '../config/load.js';
 import { newDeployId, replace } from '../rollout/deploy.js';
 import { UsageError } from '../rollout/errors.js';
 import { finishAll, keptToFinish } from '../rollout/finish.js';
-import { type ReviewedPlan, reviewedPlan } from '../rollout/plan.js';
+import type { ReviewedPlan } from '../rollout/plan.js';
 import type { Batch } from '../rollout/waves.js';
 import type { KeepPolicy } from '../rollout/record.js';
 import { readPlanFile, writePlanFile } from './plan-file.js';
@@ -97,7 +97,7 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
     if (options.dryRun) {
       const outcome = await replace(spec, options, deps, io.signal);
       if (outcome.kind === 'planned' && flags.out !== undefined) {
-        await writePlanFile(flags.out, reviewedPlan(spec, outcome.plan, outcome.snapshot));
+        await writePlanFile(flags.out, outcome.reviewed);
       }
       return outcome;
     }
@@ -109,7 +109,7 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
       if (!(await prompt.confirm(shown))) {
         throw new UsageError('the deploy was not confirmed', 'answer y to proceed, or pass --yes to act without asking');
       }
-      return goAhead(reviewedPlan(spec, shown.plan, shown.snapshot));
+      return goAhead(shown.reviewed);
     }
     return goAhead();
   });

@@ -64,7 +64,7 @@ export const replace = async (
   options: ReplaceOptions,
   deps: Deps,
   signal: AbortSignal,
-): Promise<Outcome | { readonly kind: 'planned'; readonly plan: Plan; readonly snapshot: Snapshot }> => {
+): Promise<Outcome | { readonly kind: 'planned'; readonly plan: Plan; readonly snapshot: Snapshot; readonly reviewed: ReviewedPlan }> => {
   const { deployId } = options;
   const startedAt = deps.clock.now();
   const phaseMs = {};
@@ -120,7 +120,7 @@ export const replace = async (
     return waves.waves.length > 1 ? { ...checked, waves } : checked;
   });
   deps.emit({ type: 'plan.made', plan });
-  if (options.dryRun) return { kind: 'planned', plan, snapshot };
+  if (options.dryRun) return { kind: 'planned', plan, snapshot, reviewed: reviewedPlan(spec, plan, snapshot) };
 
   const record: DeployRecord = {
     version: 1,

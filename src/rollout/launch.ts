@@ -34,14 +34,15 @@ export const launchRequest = (
 /**
  * Launches the plan in rounds the launch bucket allows (one round, every AZ at once, when it holds
  * the whole plan) and waits until all new instances run. `keep` persists each chunk's ids as soon
- * as EC2 returns them, so a failure or a crash anywhere still rolls back everything; a chunk the
- * journal holds is not sent again. The ClientTokens make a repeated call (resume) return the same instances.
+ * as EC2 returns them, so a failure or a crash anywhere still rolls back everything; a chunk whose
+ * instances the record holds is not sent again. The ClientTokens make a chunk sent again (its answer
+ * lost before the journal kept it) return the same instances.
  */
 export const launchAll = async (
   spec: RoleSpec,
   deploy: LaunchFacts &
     Pick<Plan, 'image'> &
-    Pick<DeployRecord, 'launchBucket' | 'launchedChunks'> & { readonly launchTypes?: Readonly<Record<string, string>> },
+    Pick<DeployRecord, 'launchBucket' | 'launched' | 'launchedChunks'> & { readonly launchTypes?: Readonly<Record<string, string>> },
   deps: { fleet: Fleet; clock: Clock; emit: Emit },
   call: Call,
   keep: (chunk: AzLaunch, ids: string[]) => Promise<void>,

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { instanceTypesOf } from './capacity.js';
 import { UsageError } from './errors.js';
 import { type LaunchBucket, launchRounds, refillMs } from './pacing.js';
 import type { Image, Subnet } from './ports.js';
@@ -87,42 +89,89 @@ export const makePlan = (
   return { deployId, image, instanceType: spec.instanceType, launches, newCount, oldCount, checks: capacity, ...paced };
 };
 
-/** What an operator reviewed (`plan --out`): applied exactly, or refused, by `replace --plan`. */
+/**
+ * What an operator reviewed (`plan --out`, or the terminal's confirmation): everything that shapes
+ * a new instance or its traffic. Applied exactly, or refused.
+ */
 export interface ReviewedPlan {
-  readonly version: 1;
+  readonly version: 2;
   readonly env: string;
   readonly role: string;
+  /** Empty: worker mode, no traffic to drain. */
+  readonly targetGroups: readonly string[];
   readonly imageId: string;
+  /** In the order each AZ tries them. */
+  readonly instanceTypes: readonly string[];
+  readonly subnets: readonly string[];
+  readonly securityGroupIds: readonly string[];
+  readonly iamInstanceProfile?: string;
+  readonly keyName?: string;
+  /** Of the user data as rendered, hex; absent when the role has none. */
+  readonly userDataSha256?: string;
+  /** The role's own tags and its ownership tag; the deploy's own tags differ by deploy. */
+  readonly tags: Readonly<Record<string, string>>;
   readonly launches: readonly { readonly az: string; readonly count: number }[];
   /** The snapshot's instance ids, sorted. */
   readonly snapshot: readonly string[];
-  /** The user data's variables (absent in plans saved before variables existed: none). */
-  readonly vars?: Readonly<Record<string, string>>;
+  readonly vars: Readonly<Record<string, string>>;
 }
 
-export const reviewedPlan = (spec: Pick<RoleSpec, 'env' | 'role'>, plan: Plan, snapshot: Pick<Snapshot, 'members'>): ReviewedPlan => ({
-  version: 1,
+/** The reviewed form of a plan; `spec` is the one the deploy ships (its user data rendered). */
+export const reviewedPlan = (spec: RoleSpec, plan: Plan, snapshot: Pick<Snapshot, 'members'>): ReviewedPlan => ({
+  version: 2,
   env: spec.env,
   role: spec.role,
+  targetGroups: spec.targetGroups,
   imageId: plan.image.id,
+  instanceTypes: instanceTypesOf(spec),
+  subnets: [...spec.subnets].sort(),
+  securityGroupIds: [...spec.securityGroupIds].sort(),
+  ...(spec.iamInstanceProfile !== undefined && { iamInstanceProfile: spec.iamInstanceProfile }),
+  ...(spec.keyName !== undefined && { keyName: spec.keyName }),
+  ...(spec.userData !== undefined && { userDataSha256: createHash('sha256').update(spec.userData).digest('hex') }),
+  tags: { ...spec.tags, [spec.ownership.tag]: spec.ownership.value },
   launches: plan.launches.map(({ az, count }) => ({ az, count })),
   snapshot: snapshot.members.map((member) => member.instanceId).sort(),
   vars: Object.fromEntries((plan.vars ?? []).map(({ name, value }) => [name, value])),
 });
 
-/** How the world's plan differs from the reviewed one; empty when they are the same. */
+const modeOf = (plan: ReviewedPlan): string =>
+  plan.targetGroups.length > 0 ? `web (target groups ${plan.targetGroups.join(', ')})` : 'worker (no target groups)';
+
+const listed = (values: readonly string[]): string => (values.length > 0 ? values.join(', ') : 'none');
+
+const pairs = (values: Readonly<Record<string, string>>): string =>
+  listed(
+    Object.keys(values)
+      .sort()
+      .map((key) => `${key}=${values[key]}`),
+  );
+
+/** How the world's plan differs from the reviewed one, a line per field; empty when they are the same. */
 export const planDifferences = (reviewed: ReviewedPlan, now: ReviewedPlan): string[] => {
-  const differences: string[] = [];
   if (reviewed.env !== now.env || reviewed.role !== now.role) {
-    differences.push(`the reviewed plan is for ${reviewed.env}/${reviewed.role}, not ${now.env}/${now.role}`);
+    return [`the reviewed plan is for ${reviewed.env}/${reviewed.role}, not ${now.env}/${now.role}`];
   }
-  if (reviewed.imageId !== now.imageId) differences.push(`image: reviewed ${reviewed.imageId}, now ${now.imageId}`);
-  const counts = (plan: ReviewedPlan) => plan.launches.map(({ az, count }) => `${az}=${count}`).join(', ');
-  if (counts(reviewed) !== counts(now)) differences.push(`launches: reviewed ${counts(reviewed)}, now ${counts(now)}`);
+  const web = (plan: ReviewedPlan) => plan.targetGroups.length > 0;
+  const fields: [string, (plan: ReviewedPlan) => string][] = [
+    // Web and worker mode retire the old fleet differently: drained, or not.
+    web(reviewed) === web(now) ? ['target groups', (plan) => listed(plan.targetGroups)] : ['mode', modeOf],
+    ['image', (plan) => plan.imageId],
+    ['instance types', (plan) => listed(plan.instanceTypes)],
+    ['subnets', (plan) => listed(plan.subnets)],
+    ['security groups', (plan) => listed(plan.securityGroupIds)],
+    ['instance profile', (plan) => plan.iamInstanceProfile ?? 'none'],
+    ['key', (plan) => plan.keyName ?? 'none'],
+    ['user data SHA-256', (plan) => plan.userDataSha256 ?? 'no user data'],
+    ['user data variables', (plan) => formatVars(plan.vars)],
+    ['tags', (plan) => pairs(plan.tags)],
+    ['launches', (plan) => plan.launches.map(({ az, count }) => `${az}=${count}`).join(', ')],
+  ];
+  const differences = fields.flatMap(([name, show]) =>
+    show(reviewed) === show(now) ? [] : [`${name}: reviewed ${show(reviewed)}, now ${show(now)}`],
+  );
   const gone = reviewed.snapshot.filter((id) => !now.snapshot.includes(id));
   const added = now.snapshot.filter((id) => !reviewed.snapshot.includes(id));
-  const vars = (plan: ReviewedPlan) => formatVars(plan.vars ?? {});
-  if (vars(reviewed) !== vars(now)) differences.push(`user data variables: reviewed ${vars(reviewed)}, now ${vars(now)}`);
   if (gone.length > 0) differences.push(`old instances gone since: ${gone.join(', ')}`);
   if (added.length > 0) differences.push(`old instances new since: ${added.join(', ')}`);
   return differences;

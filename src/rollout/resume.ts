@@ -97,7 +97,7 @@ const relaunchable = (spec: RoleSpec, record: DeployRecord): RoleSpec => {
   }
 };
 
-/** Continues from the step the deploy reached. Before cutover it re-verifies from launch: the ClientTokens return the same instances. */
+/** Continues from the step the deploy reached. Before cutover it re-verifies from launch: the instances the record holds are re-observed, not launched again. */
 export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps, signal: AbortSignal): Promise<Outcome | Finished> => {
   const run = await load('resume', spec, deployId, deps, signal);
   const { record } = run;

@@ -1,6 +1,8 @@
-// User data templates: `${name}` is a variable, `$${` a literal `${`; nothing else is special, so
-// a shell's `$HOME` and `$$` pass through. Every variable's value is recorded with the deploy and
-// tagged on its instances (see tags.ts), so values are bounded by what an EC2 tag holds.
+// User data templates: `${name}` is a variable, `${name:q}` one inserted single-quoted for sh, `$${`
+// a literal `${`; nothing else is special, so a shell's `$HOME` and `$$` pass through. A value
+// reaches a shell, so an unquoted slot takes only characters no shell interprets. Every variable's
+// value is recorded with the deploy and tagged on its instances (see tags.ts), so values are
+// bounded by what an EC2 tag holds.
 import { ConfigError, UsageError } from './errors.js';
 import type { RoleSpec } from './spec.js';
 import { TAG_LIMITS, VAR_BUDGET } from './tags.js';
@@ -25,7 +27,13 @@ export const USER_DATA_LIMIT = 16_384;
 export const VAR_NAME_MAX = 64;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-type Part = string | { readonly name: string; readonly line: number };
+type Part = string | { readonly name: string; readonly line: number; readonly quoted: boolean };
+
+/** What a value in an unquoted slot may not hold: it may hold URLs, paths, versions, ids. */
+const UNSAFE = /[^A-Za-z0-9._:/@+=,%~-]/;
+
+/** `value` as one sh word, taken literally: single-quoted, each `'` closed, escaped and reopened. */
+const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
 
 interface Parsed {
   readonly parts: readonly Part[];
@@ -55,19 +63,21 @@ export const parseTemplate = (text: string): Parsed => {
     literal += text.slice(at, open);
     const line = lineAt(text, open);
     const close = text.indexOf('}', open + 2);
-    const name = close === -1 ? undefined : text.slice(open + 2, close);
-    if (name === undefined || name.includes('\n')) {
+    const slot = close === -1 ? undefined : text.slice(open + 2, close);
+    if (slot === undefined || slot.includes('\n')) {
       problems.push(`line ${line}: "\${" is not closed by "}" on its line; write "$\${" for a literal "\${"`);
       literal += '${';
       at = open + 2;
       continue;
     }
+    const quoted = slot.endsWith(':q');
+    const name = quoted ? slot.slice(0, -2) : slot;
     if (!NAME.test(name) || name.length > VAR_NAME_MAX) {
       problems.push(
-        `line ${line}: "\${${name.length > 40 ? `${name.slice(0, 40)}…` : name}}" is not a variable: a name is up to ${VAR_NAME_MAX} letters, digits and "_", not starting with a digit; write "$\${" for a literal "\${" (a shell's "\${HOME:-/root}", say)`,
+        `line ${line}: "\${${slot.length > 40 ? `${slot.slice(0, 40)}…` : slot}}" is not a variable: a name is up to ${VAR_NAME_MAX} letters, digits and "_", not starting with a digit, followed by ":q" to insert the value single-quoted; write "$\${" for a literal "\${" (a shell's "\${HOME:-/root}", say)`,
       );
     } else {
-      parts.push(literal, { name, line });
+      parts.push(literal, { name, line, quoted });
       literal = '';
     }
     at = close + 1;
@@ -95,7 +105,7 @@ const listed = (names: readonly string[]): string => (names.length > 0 ? names.j
 /**
  * The template with every variable filled in. Refuses, naming each variable and the file, a value
  * for a variable the template does not have, a variable without a value, a value longer than an
- * EC2 tag holds, and a result longer than EC2 accepts.
+ * EC2 tag holds, a value a shell would interpret in an unquoted slot, and a result longer than EC2 accepts.
  */
 export const renderTemplate = (template: UserDataTemplate, values: Readonly<Record<string, string>>, origin: Origin): string => {
   const { parts, names, problems } = parseTemplate(template.text);
@@ -125,7 +135,18 @@ export const renderTemplate = (template: UserDataTemplate, values: Readonly<Reco
       `variable ${long} (${origin(long)}) is ${values[long]!.length} characters long; each value is recorded in an EC2 tag, which holds at most ${TAG_LIMITS.value}`,
     );
   }
-  const text = parts.map((part) => (typeof part === 'string' ? part : values[part.name]!)).join('');
+  for (const part of parts) {
+    if (typeof part === 'string' || part.quoted) continue;
+    const character = UNSAFE.exec(values[part.name]!)?.[0];
+    if (character === undefined) continue;
+    throw fail(
+      template,
+      `variable ${part.name} (${origin(part.name)}) holds ${JSON.stringify(character)}, which a shell would interpret at \${${part.name}} (line ${part.line}): a value may hold only letters, digits and ._:/@+=,%~-; write \${${part.name}:q} in the template to insert it single-quoted`,
+    );
+  }
+  const text = parts
+    .map((part) => (typeof part === 'string' ? part : part.quoted ? shellQuote(values[part.name]!) : values[part.name]!))
+    .join('');
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > USER_DATA_LIMIT) {
     const filled = names.length > 0 ? ' with its variables filled in' : '';

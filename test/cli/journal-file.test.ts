@@ -64,6 +64,18 @@ describe('the file journal reads records back as evidence', () => {
     await expect(journal.load(B)).resolves.toEqual(record(B));
   });
 
+  it('round-trips the chunks a deploy launched and the bucket it paced to: resume and cutover never send them again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'journal-'));
+    const journal = createFileJournal(dir);
+    const launched = {
+      ...record(A),
+      launchBucket: { burst: 1000, refillPerSecond: 2 },
+      launchedChunks: { [`${A}/ap-northeast-1a/0`]: { ids: ['i-0aaa'], at: 1_700_000_000_000 } },
+    };
+    await journal.save(launched);
+    await expect(journal.load(A)).resolves.toEqual(launched);
+  });
+
   it.each<[string, string, string]>([
     ['an unknown version', JSON.stringify({ ...record(A), version: 99 }), 'expected version 1'],
     ['null', 'null', 'is damaged'],

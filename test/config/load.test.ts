@@ -753,6 +753,18 @@ describe('user data variables', () => {
     );
   });
 
+  it('refuses a configured value a shell would interpret, naming the variable and the character; ${name:q} takes it quoted', async () => {
+    const file = await withTemplate('get ${artifact}\n', (w) => {
+      w.vars = { artifact: 'app; reboot' };
+    });
+    const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));
+    expect(error.message).toContain('variable artifact (vars:) holds ";", which a shell would interpret at ${artifact} (line 1)');
+    const quoted = await withTemplate('get ${artifact:q}\n', (w) => {
+      w.vars = { artifact: 'app; reboot' };
+    });
+    expect((await resolveRole(await loadConfig(quoted), { role: 'web' })).userData).toBe("get 'app; reboot'\n");
+  });
+
   it('refuses a template with a malformed ${…}, naming the line', async () => {
     const file = await withTemplate('#!/bin/sh\necho ${HOME:-/root}\n');
     const error = await configError(resolveRole(await loadConfig(file), { role: 'web' }));

@@ -4,8 +4,8 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { live } from './expect.js';
-import { type World, configYaml, startWorld } from './harness.js';
-import { editWorld, expectRefused } from './refusals.js';
+import { TG_ARN, type World, configYaml, startWorld } from './harness.js';
+import { editWorld, expectRefused, writeConfig } from './refusals.js';
 
 let world: World;
 afterEach(() => world?.close());
@@ -100,6 +100,41 @@ describe('what is applied is what was reviewed', () => {
     expect(changed.stderr).toContain('the role changed since the plan was reviewed');
     expect(changed.stderr).toMatch(new RegExp(`image: reviewed ${reviewed.imageId}, now ami-`));
     await expectRefused(world, changed, since);
+  });
+
+  it('refuses a plan reviewed in web mode once the role lost its target groups, naming every field that changed; nothing launched', async () => {
+    world = await startWorld(configYaml());
+    const saved = join(world.dir, 'web.plan.json');
+    expect((await world.cli('plan', '--config', world.configPath, '--role', 'web', '--out', saved)).code).toBe(0);
+    const edited = configYaml({ web: '        tags: { team: payments }\n        keyName: ops' })
+      .replace(`        targetGroups: [${TG_ARN}]\n`, '')
+      .replace('instanceType: t3.small\n        subnets', 'instanceType: t3.large\n        subnets')
+      .replace('securityGroupIds: [sg-0123abcd]\n        userDataFile', 'securityGroupIds: [sg-0999ffff]\n        userDataFile');
+    await writeConfig(world, edited);
+    await writeFile(join(world.dir, 'user_data', 'boot.sh'), '#!/bin/sh\necho pull another app\n');
+    const since = (await world.requests()).length;
+    const applied = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--plan', saved);
+    expect(applied.stderr).toContain('the role changed since the plan was reviewed');
+    expect(applied.stderr).toContain(`mode: reviewed web (target groups ${TG_ARN}), now worker (no target groups)`);
+    expect(applied.stderr).toContain('instance types: reviewed t3.small, now t3.large');
+    expect(applied.stderr).toContain('security groups: reviewed sg-0123abcd, now sg-0999ffff');
+    expect(applied.stderr).toContain('key: reviewed none, now ops');
+    expect(applied.stderr).toContain('tags: reviewed');
+    expect(applied.stderr).toMatch(/user data SHA-256: reviewed [0-9a-f]{64}, now [0-9a-f]{64}/);
+    await expectRefused(world, applied, since);
+  });
+
+  it('refuses a plan saved by the previous version, which did not record all that shapes an instance', async () => {
+    world = await startWorld(configYaml());
+    const saved = join(world.dir, 'web.plan.json');
+    expect((await world.cli('plan', '--config', world.configPath, '--role', 'web', '--out', saved)).code).toBe(0);
+    const { env, role, imageId, launches, snapshot, vars } = JSON.parse(await readFile(saved, 'utf8'));
+    await writeFile(saved, JSON.stringify({ version: 1, env, role, imageId, launches, snapshot, vars }));
+    const since = (await world.requests()).length;
+    const applied = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--plan', saved);
+    expect(applied.stderr).toMatch(/saved by an earlier version/);
+    expect(applied.stderr).toContain('re-run plan --out');
+    await expectRefused(world, applied, since);
   });
 
   it('applies exactly the reviewed plan when nothing changed', async () => {

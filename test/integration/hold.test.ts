@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deployIdOf, expectReplaced, expectUntouched, live } from './expect.js';
 import { TG_ARN, type World, configYaml, startWorld } from './harness.js';
+import { toolRequests, writeConfig } from './refusals.js';
 
 let world: World;
 afterEach(() => world?.close());
@@ -44,6 +45,34 @@ describe('replace --hold', () => {
     expect(cut.code).toBe(0);
     const { after } = await expectReplaced(world, 'web', before, { 'ap-northeast-1a': 1, 'ap-northeast-1c': 1 });
     expect(after.targetGroups.find((g) => g.arn === TG_ARN)!.minHealthy).toBeGreaterThanOrEqual(oldIds.length);
+  });
+
+  it.each([
+    ['on the machine that held it', []],
+    ['from another machine (no journal)', ['--journal-dir', 'other-journal']],
+  ])('cutover %s sends no RunInstances: a tag added to the config since --hold does not roll the held fleet back', async (_, where) => {
+    world = await startWorld(configYaml());
+    const before = await world.state();
+    const held = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--hold');
+    expect(held.code, held.stderr).toBe(0);
+    const deployId = deployIdOf(held.stdout);
+    const heldIds = live(await world.state(), 'web')
+      .running.filter((i) => i.tags['mackerel-replacer:deploy-id'] === deployId)
+      .map((i) => i.id)
+      .sort();
+    await writeConfig(world, configYaml({ web: '        tags: { team: payments }' }));
+    const since = (await world.requests()).length;
+    const journal = where.length > 0 ? ['--journal-dir', join(world.dir, where[1]!)] : [];
+    const cut = await world.cli('cutover', deployId, '--config', world.configPath, '--env', 'staging', '--role', 'web', ...journal);
+    expect(cut.stderr).toBe('');
+    expect(cut.code).toBe(0);
+    expect((await toolRequests(world, since)).filter((request) => request.action === 'RunInstances')).toEqual([]);
+    const { after } = await expectReplaced(world, 'web', before, { 'ap-northeast-1a': 1, 'ap-northeast-1c': 1 });
+    expect(
+      live(after, 'web')
+        .running.map((i) => i.id)
+        .sort(),
+    ).toEqual(heldIds);
   });
 
   it('with hold.register: true registers the new targets beside the old ones; rollback removes the held fleet', async () => {

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: user data templates are written with ${…} on purpose
 // User data variables and promotion, against a sandbox seeded with staging and production:
 // staging deploys with --var, production ships exactly what staging verified.
 import { readFile } from 'node:fs/promises';
@@ -93,6 +94,45 @@ describe('user data variables', () => {
       `${file}: unknown variable artefact (--var): the template has no such \${…}; its variables: artifact, mackerel_role`,
     );
     expect((await world.state()).instances.filter((i) => i.tags['mackerel-replacer:deploy-id'])).toEqual([]);
+  });
+
+  it('refuses a --var value a shell would interpret (exit 2), naming the variable and the character, before any mutating request', async () => {
+    world = await start();
+    for (const [value, character] of [
+      ['$(id)', '"$"'],
+      ['`id`', '"`"'],
+      ['app\nid', '"\\n"'],
+      ['${mackerel_role}', '"$"'],
+    ]) {
+      const run = await world.cli(
+        'replace',
+        '--config',
+        world.configPath,
+        '--env',
+        'staging',
+        '--role',
+        'web',
+        '--var',
+        `artifact=${value}`,
+      );
+      await expectRefused(world, run);
+      expect(run.stderr).toContain(`variable artifact (--var) holds ${character}, which a shell would interpret at \${artifact} (line 2)`);
+    }
+    expect((await world.state()).instances.filter((i) => i.tags['mackerel-replacer:deploy-id'])).toEqual([]);
+  });
+
+  it('${artifact:q} inserts a value single-quoted: $(id) reaches the instance as a literal', async () => {
+    world = await startWorld(yaml, { userData: USER_DATA.replace('${artifact}', '${artifact:q}') });
+    const value = "$(id)'x";
+    const run = await world.cli('replace', '--config', world.configPath, '--env', 'staging', '--role', 'web', '--var', `artifact=${value}`);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const launched = running(await world.state(), 'staging/web') as (State['instances'][number] & { userData?: string })[];
+    expect(launched).toHaveLength(2);
+    for (const instance of launched) {
+      expect(instance.userData!.split('\n')[1]).toBe(`aws s3 cp '$(id)'\\''x' /tmp/app.tar.gz`);
+      expect(instance.tags['mackerel-replacer:var:artifact']).toBe(value);
+    }
   });
 
   it('a staging deploy with --var launches the filled-in user data and records the AMI and the values in its record and its tags', async () => {

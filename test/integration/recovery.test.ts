@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type World, configYaml, startWorld } from './harness.js';
 import { deployIdOf, expectReplaced, expectUntouched, live, roleInstances } from './expect.js';
+import { toolRequests } from './refusals.js';
 
 let world: World;
 afterEach(() => world?.close());
@@ -39,11 +40,14 @@ describe('crash and resume', () => {
         body: JSON.stringify({ status: 'working' }),
       });
     }
+    const since = (await world.requests()).length;
     const resumed = await world.spawn('resume', id, '--config', world.configPath);
     expect(resumed.stderr).toBe('');
     expect(resumed.code).toBe(0);
     await expectReplaced(world, 'web', before, { 'ap-northeast-1a': 1, 'ap-northeast-1c': 1 });
     expect(await launchedBy(id)).toHaveLength(2);
+    // The record holds both chunks' instances: resume re-observes them, it does not send RunInstances again.
+    expect((await toolRequests(world, since)).filter((request) => request.action === 'RunInstances')).toEqual([]);
     const status = await world.spawn('status', id, '--config', world.configPath, '--json');
     expect(JSON.parse(status.stdout).record).toMatchObject({ status: 'replaced', step: 'done' });
   });

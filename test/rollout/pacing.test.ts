@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { replace } from '../../src/rollout/deploy.js';
 import type { DeployEvent } from '../../src/rollout/events.js';
+import { launchPaced } from '../../src/rollout/paced-launch.js';
 import { launchRounds, tokensAt, waitMs } from '../../src/rollout/pacing.js';
 import { makePlan } from '../../src/rollout/plan.js';
 import { rollbackDeploy } from '../../src/rollout/resume.js';
@@ -186,5 +187,41 @@ describe('kill -9 while pacing', () => {
     const s = stage('web', { spec: { perAz: 2 }, oldPerAz: 2 });
     expect((await runReplace(s)).kind).toBe('replaced');
     expect(Object.keys(recordOf(s)!.launchedChunks ?? {}).every((token) => token.endsWith('/0'))).toBe(true);
+  });
+});
+
+describe('chunks the record holds are never sent again', () => {
+  const deps = {
+    clock: { now: () => 0, sleep: async () => undefined, deadline: () => new AbortController().signal },
+    emit: () => undefined,
+  };
+  const call = { signal: new AbortController().signal };
+  const plan = launches(2).slice(0, 2);
+  const [a, c] = AZS as [string, string];
+  const sending = (answers: Record<string, string[]>) => {
+    const sent: string[] = [];
+    const launchChunks = async (chunks: readonly { clientToken: string }[]) => {
+      sent.push(...chunks.map((chunk) => chunk.clientToken));
+      return Object.fromEntries(chunks.map((chunk) => [chunk.clientToken, answers[chunk.clientToken]!]));
+    };
+    return { sent, launchChunks };
+  };
+
+  it("a record rebuilt from the instances' tags (no chunks recorded) sends nothing for the AZs whose instances it holds", async () => {
+    const { sent, launchChunks } = sending({ [`${DEPLOY_ID}/${c}/0`]: ['i-c1', 'i-c2'] });
+    const deploy = { deployId: DEPLOY_ID, launches: plan, launched: { [a]: ['i-a1', 'i-a2'] } };
+    const ids = await launchPaced(deploy, BUCKET, launchChunks, deps, call);
+    expect(sent).toEqual([`${DEPLOY_ID}/${c}/0`]);
+    expect(ids).toEqual(['i-a1', 'i-a2', 'i-c1', 'i-c2']);
+  });
+
+  it('an answer without the instances the record holds for its chunk is named and fails the launch', async () => {
+    const deploy = { deployId: DEPLOY_ID, launches: plan, launched: { [a]: ['i-a1', 'i-a2'], [c]: ['i-c1'] } };
+    const same = sending({ [`${DEPLOY_ID}/${c}/0`]: ['i-c1', 'i-c2'] });
+    expect(await launchPaced(deploy, BUCKET, same.launchChunks, deps, call)).toEqual(['i-a1', 'i-a2', 'i-c1', 'i-c2']);
+    const other = sending({ [`${DEPLOY_ID}/${c}/0`]: ['i-c7', 'i-c8'] });
+    await expect(launchPaced(deploy, BUCKET, other.launchChunks, deps, call)).rejects.toThrow(
+      `RunInstances launched other instances than the ones the deploy holds (${DEPLOY_ID}/${c}/0: EC2 answered i-c7, i-c8, but the record holds i-c1 for this chunk)`,
+    );
   });
 });

@@ -50,12 +50,18 @@ describe('makePlan', () => {
 
 describe('planDifferences', () => {
   const reviewed = {
-    version: 1 as const,
+    version: 2 as const,
     env: 'staging',
     role: 'web',
+    targetGroups: ['arn:tg-web'],
     imageId: 'ami-new',
+    instanceTypes: ['t3.small'],
+    subnets: ['subnet-a'],
+    securityGroupIds: ['sg-1'],
+    tags: { team: 'web' },
     launches: [{ az: 'a', count: 1 }],
     snapshot: ['i-1', 'i-2'],
+    vars: {},
   };
   it('finds none when the world gives the reviewed plan', () => {
     expect(planDifferences(reviewed, { ...reviewed })).toEqual([]);
@@ -75,7 +81,28 @@ describe('planDifferences', () => {
     expect(planDifferences(withVars, { ...reviewed, vars: { artifact: 's3://b/app-2.tar.gz' } })).toEqual([
       'user data variables: reviewed artifact=s3://b/app-1.tar.gz, now artifact=s3://b/app-2.tar.gz',
     ]);
-    expect(planDifferences(reviewed, { ...reviewed, vars: {} })).toEqual([]);
     expect(planDifferences(reviewed, withVars)).toEqual(['user data variables: reviewed no variables, now artifact=s3://b/app-1.tar.gz']);
+  });
+  it('names a change between web and worker mode, and every setting that shapes an instance', () => {
+    const now = {
+      ...reviewed,
+      targetGroups: [],
+      instanceTypes: ['t3.large', 't3.small'],
+      securityGroupIds: ['sg-2'],
+      iamInstanceProfile: 'app',
+      userDataSha256: 'ab12',
+      tags: {},
+    };
+    expect(planDifferences(reviewed, now)).toEqual([
+      'mode: reviewed web (target groups arn:tg-web), now worker (no target groups)',
+      'instance types: reviewed t3.small, now t3.large, t3.small',
+      'security groups: reviewed sg-1, now sg-2',
+      'instance profile: reviewed none, now app',
+      'user data SHA-256: reviewed no user data, now ab12',
+      'tags: reviewed team=web, now none',
+    ]);
+    expect(planDifferences(reviewed, { ...reviewed, targetGroups: ['arn:tg-other'] })).toEqual([
+      'target groups: reviewed arn:tg-web, now arn:tg-other',
+    ]);
   });
 });

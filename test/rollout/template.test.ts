@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: user data templates are written with ${…} on purpose
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, UsageError } from '../../src/rollout/errors.js';
 import { type UserDataTemplate, fillUserData, parseTemplate, renderTemplate } from '../../src/rollout/template.js';
@@ -69,6 +70,34 @@ describe('renderTemplate', () => {
       'variable a (--var) is 257 characters long; each value is recorded in an EC2 tag, which holds at most 256',
     );
     expect(renderTemplate(template('${a}'), { a: 'x'.repeat(256) }, origin)).toHaveLength(256);
+  });
+
+  it.each([
+    ['a command substitution', '$(id)', '"$"'],
+    ['backticks', '`id`', '"`"'],
+    ['a newline', 'app\nid', '"\\n"'],
+    ['another variable', '${other}', '"$"'],
+    ['a space', 'app 1', '" "'],
+    ['a quote', "app'1", `"'"`],
+  ])('refuses %s in an unquoted slot, naming the variable and the character', (_, value, shown) => {
+    expect(problem(() => renderTemplate(template('#!/bin/sh\ncp ${artifact} /tmp\n'), { artifact: value }, origin))).toContain(
+      `variable artifact (--var) holds ${shown}, which a shell would interpret at \${artifact} (line 2): a value may hold only letters, digits and ._:/@+=,%~-; write \${artifact:q} in the template to insert it single-quoted`,
+    );
+  });
+
+  it('takes URLs, paths, versions and ids as they are', () => {
+    const value = 's3://b/app-1.2+build_3,x=y%20~me@host:8080';
+    expect(renderTemplate(template('${a}'), { a: value }, origin)).toBe(value);
+  });
+
+  it.each(["$(id)'; rm -rf / #", '`id`\n${HOME}', "''", '', "it's"])('${name:q} inserts %j as one literal sh word', (value) => {
+    const rendered = renderTemplate(template("printf '%s' ${a:q}"), { a: value }, origin);
+    expect(execFileSync('sh', ['-c', rendered], { encoding: 'utf8' })).toBe(value);
+  });
+
+  it('quotes embedded single quotes for sh; the same value in an unquoted slot still refuses', () => {
+    expect(renderTemplate(template('cp ${a:q} /tmp'), { a: "$(id)'x" }, origin)).toBe("cp '$(id)'\\''x' /tmp");
+    expect(problem(() => renderTemplate(template('${a:q} ${a}'), { a: '$(id)' }, origin))).toContain('variable a (--var) holds "$"');
   });
 
   it('applies the 16384-byte limit of EC2 after the variables are filled in', () => {
