@@ -141,8 +141,8 @@ export const runInProcess = async (args: string[]): Promise<Run> => {
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 };
 
-/** Runs the built CLI as a child process and sends it `signal` when its stdout first matches `when`. */
-export const runChildUntil = (args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals) =>
+/** Runs the built CLI as a child process and sends it `signal` (or runs it) when its stdout first matches `when`. */
+export const runChildUntil = (args: string[], env: Record<string, string>, when: RegExp, signal: NodeJS.Signals | (() => void)) =>
   new Promise<Run & { signalled: boolean }>((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env } });
     let stdout = '';
@@ -152,7 +152,8 @@ export const runChildUntil = (args: string[], env: Record<string, string>, when:
       stdout += chunk.toString();
       if (!signalled && when.test(stdout)) {
         signalled = true;
-        child.kill(signal);
+        if (typeof signal === 'function') signal();
+        else child.kill(signal);
       }
     });
     child.stderr.on('data', (chunk: Buffer) => {

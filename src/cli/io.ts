@@ -1,4 +1,4 @@
-import { ApiError, UsageError } from '../rollout/errors.js';
+import { ApiError, JournalError, UsageError } from '../rollout/errors.js';
 import { redactEnvSecrets } from './redact.js';
 import type { Write } from './render.js';
 
@@ -33,15 +33,18 @@ export const interruptCode = (signal: AbortSignal): number => (signal.reason ===
 /** Cuts every word longer than 200 characters (a pasted blob as a flag, say) to its start and its length. */
 export const shorten = (text: string): string => text.replace(/\S{201,}/g, (word) => `${word.slice(0, 80)}…(${word.length} characters)`);
 
+const JOURNAL_HINT = 'free space in the journal folder or make it writable again, or pass --journal-dir a folder this user can write';
+
 /** Prints an error thrown before anything changed and returns its exit code. */
 export const reportError = (error: unknown, io: Io): number => {
   if (io.signal.aborted) {
     io.err(`interrupted by ${String(io.signal.reason)} before anything was changed`);
     return interruptCode(io.signal);
   }
-  if (error instanceof UsageError || error instanceof ApiError) {
+  if (error instanceof UsageError || error instanceof ApiError || error instanceof JournalError) {
     io.err(shorten(`error: ${error.message}`));
-    if (error.hint) io.err(shorten(`hint: ${error.hint}`));
+    const hint = error instanceof JournalError ? JOURNAL_HINT : error.hint;
+    if (hint) io.err(shorten(`hint: ${hint}`));
     io.err('nothing was changed');
     return EXIT.refused;
   }

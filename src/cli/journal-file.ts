@@ -1,9 +1,9 @@
-import { mkdir, open, readdir, rename } from 'node:fs/promises';
-import { FileProblem, readRegularFile } from '../config/read.js';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { FileProblem, osReason, readRegularFile } from '../config/read.js';
 import { basename, join } from 'node:path';
 import * as z from 'zod';
 import { DEPLOY_ID } from '../rollout/deploy.js';
-import { UsageError } from '../rollout/errors.js';
+import { JournalError, UsageError } from '../rollout/errors.js';
 import type { Journal } from '../rollout/ports.js';
 import type { DeployRecord } from '../rollout/record.js';
 import { recordSchema } from './record-schema.js';
@@ -53,22 +53,27 @@ export const createFileJournal = (dir: string): Journal => {
   // Saves are chained: two AZs finishing their launch at once must not interleave their writes.
   let queue: Promise<unknown> = Promise.resolve();
   const write = async (record: DeployRecord) => {
-    await mkdir(dir, { recursive: true });
     const file = fileOf(record.deployId);
     const temp = `${file}.${process.pid}.tmp`;
-    const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-    const folder = await open(dir, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
+      await mkdir(dir, { recursive: true });
+      const handle = await open(temp, 'w');
+      try {
+        await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, file);
+      const folder = await open(dir, 'r');
+      try {
+        await folder.sync();
+      } finally {
+        await folder.close();
+      }
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw new JournalError(`cannot write the deploy record ${file}: ${osReason(error)}`);
     }
   };
   return {

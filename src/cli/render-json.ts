@@ -26,6 +26,7 @@ export type JsonOutcome =
       readonly requested: boolean;
       readonly aborted: boolean;
       readonly waves?: { readonly completed: number; readonly total: number };
+      readonly journal?: { readonly what: string; readonly fix: string };
     }
   | {
       readonly kind: 'incomplete';

@@ -122,8 +122,8 @@ const asJson = (outcome: AnyOutcome): JsonOutcome => {
     case 'finished':
       return { kind: 'finished', deployId: outcome.deployId, status: outcome.status };
     case 'rolled-back': {
-      const { deployId, reason, requested, aborted, waves } = outcome;
-      return { kind: 'rolled-back', deployId, reason, requested, aborted, ...(waves && { waves }) };
+      const { deployId, reason, requested, aborted, waves, journal } = outcome;
+      return { kind: 'rolled-back', deployId, reason, requested, aborted, ...(waves && { waves }), ...(journal && { journal }) };
     }
     case 'incomplete':
       return {

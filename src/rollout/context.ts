@@ -1,3 +1,4 @@
+import { JournalError, message } from './errors.js';
 import type { DeployAction, Emit, Phase } from './events.js';
 import type { Balancer, Clock, Fleet, Hooks, Journal, Monitor, Subnet } from './ports.js';
 import type { DeployRecord, DeployStatus } from './record.js';
@@ -26,6 +27,8 @@ export interface Deployment {
   /** The operator's interrupt. */
   readonly signal: AbortSignal;
   readonly phaseMs: Partial<Record<Phase, number>>;
+  /** Why the journal could not save the record, from its first failure on: the record there is out of date. */
+  journalFailure?: string;
 }
 
 /** Runs one phase, emitting its start and end and recording its duration. */
@@ -46,10 +49,22 @@ export const setStatus = (run: Deployment, status: DeployStatus): Promise<void> 
   return save(run);
 };
 
-/** Persists the record; called before and after every step that changes the world. */
-export const save = (run: Deployment): Promise<void> => {
+/**
+ * Persists the record; called before and after every step that changes the world. A failed save
+ * stops a deploy going forward (throws a JournalError, so nothing new starts); while the deploy is
+ * undone or ends, it is remembered and the undo goes on, as AWS's tags carry the state.
+ */
+export const save = async (run: Deployment): Promise<void> => {
   run.record.updatedAt = run.deps.clock.now();
-  return run.deps.journal.save(run.record);
+  try {
+    await run.deps.journal.save(run.record);
+  } catch (error) {
+    if (run.journalFailure === undefined) {
+      run.journalFailure = message(error);
+      run.deps.emit({ type: 'warning', message: `the journal cannot keep the deploy's record: ${run.journalFailure}` });
+    }
+    if (run.record.status === 'running') throw new JournalError(message(error));
+  }
 };
 
 /** The first event of every deploy command: which deploy, of what, and in which mode. */

@@ -1,7 +1,7 @@
 // The old fleet's retirement, after verification. Each step is idempotent, so `resume` can run
 // it again after a crash; each returns what it left for a person instead of throwing.
 import { type Deployment, save } from './context.js';
-import { STEP_MS } from './deadlines.js';
+import { STEP_MS, namedDeadline } from './deadlines.js';
 import { describeRest } from './describe-rest.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
@@ -20,7 +20,7 @@ import { awaitWorkerDrain } from './worker-drain.js';
 export const silenceAndDrain = async (run: Deployment): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const leftovers: Leftover[] = [];
-  const call = { signal: deps.clock.deadline(run.drainMs + STEP_MS) };
+  const call = { signal: namedDeadline(deps.clock, run.drainMs + STEP_MS, "the cutover step's deadline") };
   if (spec.newHostStatus === 'working') {
     const newIds = new Set(launchedIds(record));
     await orLeftover(
@@ -63,7 +63,10 @@ export const silenceAndDrain = async (run: Deployment): Promise<Leftover[]> => {
   if (leftovers.length > 0) return leftovers;
   deps.emit({ type: 'step.done', phase: 'cutover', what: 'deregistered the old targets', ids });
   deps.emit({ type: 'instances.marked', mark: 'deregistered', ids });
-  await awaitDrained(spec, ids, deps, call, 'cutover', run.drainMs).catch((error: unknown) => {
+  // A signal stops the wait, not the deploy's record of it: the step stays cutover, and resume drains again.
+  const waits = { signal: AbortSignal.any([call.signal, run.signal]) };
+  await awaitDrained(spec, ids, deps, waits, 'cutover', run.drainMs).catch((error: unknown) => {
+    if (run.signal.aborted) return;
     leftovers.push({
       what: `old instances ${ids.join(', ')} are deregistered but still running: ${message(error)}`,
       fix: `mackerel-replacer resume ${record.deployId}, once they have drained`,

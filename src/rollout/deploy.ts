@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { type Deployment, type Deps, announce, save, setStatus, timed } from './context.js';
 import { retireOld, silenceAndDrain } from './cutover.js';
 import { MARK_MS } from './deadlines.js';
-import { UsageError, message } from './errors.js';
+import { JournalError, UsageError, message } from './errors.js';
 import type { Phase } from './events.js';
 import { runHook, runHookAfter, terminateAfterHook } from './hooks.js';
 import { launchAll } from './launch.js';
@@ -169,7 +169,14 @@ export const drive = async (run: Deployment): Promise<Outcome> => {
     }
   }
   if (run.record.hold) return holdNewFleet(run);
-  return retireOldFleet(run);
+  try {
+    return await retireOldFleet(run);
+  } catch (error) {
+    if (!(error instanceof JournalError)) throw error;
+    // As a signal does here: what was done stays done, and resume carries the rest from the step recorded.
+    run.record.reason = `stopped at ${run.record.step}: ${error.message}`;
+    return recordOutcome(run, [], { kind: 'interrupted', deployId: run.record.deployId, step: run.record.step });
+  }
 };
 
 /** Launch, register, verify: all of it can be undone, and an interrupt undoes it. */

@@ -39,5 +39,13 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The journal could not keep a deploy's record (disk full, read-only, I/O error, folder gone): the
+ * deploy stops as on a signal and undoes what it started; the record there is out of date.
+ */
+export class JournalError extends Error {
+  override readonly name = 'JournalError';
+}
+
 /** The message of anything thrown, for a progress line or a leftover. */
 export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -26,6 +26,8 @@ export type Outcome =
       readonly requested: boolean;
       /** A deploy in waves: the waves before the one rolled back completed and stay in service. */
       readonly waves?: { readonly completed: number; readonly total: number };
+      /** The journal could not record the rollback: its error, and the command that settles the record. */
+      readonly journal?: Leftover;
     }
   /** A person must finish: each leftover names what is left and the command that finishes it. */
   | { readonly kind: 'incomplete'; readonly deployId: string; readonly reason: string; readonly leftovers: readonly Leftover[] }
@@ -36,18 +38,43 @@ export type Outcome =
   /** Stopped by a signal between two steps of the old fleet's retirement; `resume` finishes it. */
   | { readonly kind: 'interrupted'; readonly deployId: string; readonly step: Step };
 
-/** Records the final status: any leftover makes the deploy incomplete, whatever it was heading for. */
-export const recordOutcome = async (run: Deployment, leftovers: Leftover[], outcome: Outcome): Promise<Outcome> => {
+/**
+ * Records the final status: any leftover makes the deploy incomplete, whatever it was heading for.
+ * A journal that failed is a leftover too, unless the deploy was rolled back all the same.
+ */
+export const recordOutcome = async (run: Deployment, left: Leftover[], outcome: Outcome): Promise<Outcome> => {
   const { record } = run;
+  const undone = outcome.kind === 'rolled-back';
+  const command = undone ? 'rollback' : 'resume';
+  const before = journalLeftover(run, command);
+  const leftovers = before && (!undone || left.length > 0) ? [...left, before] : left;
   record.leftovers = leftovers;
   if (leftovers.length > 0) {
     await setStatus(run, 'incomplete');
-    const reason = outcome.kind === 'rolled-back' ? `${outcome.reason}; the rollback is incomplete` : (record.reason ?? 'incomplete');
+    const reason = undone ? `${outcome.reason}; the rollback is incomplete` : (record.reason ?? 'incomplete');
     return { kind: 'incomplete', deployId: record.deployId, reason, leftovers };
   }
-  await setStatus(run, outcome.kind === 'rolled-back' ? 'rolled-back' : outcome.kind === 'kept' ? 'kept' : 'replaced');
-  return outcome;
+  await setStatus(run, undone ? 'rolled-back' : outcome.kind === 'kept' ? 'kept' : 'replaced');
+  // The journal may fail at this very save.
+  const journal = journalLeftover(run, command);
+  if (!journal) return outcome;
+  if (undone) return { ...outcome, journal };
+  return {
+    kind: 'incomplete',
+    deployId: record.deployId,
+    reason: record.reason ?? 'the journal could not record how it ended',
+    leftovers: [journal],
+  };
 };
+
+/** What a failed journal leaves: a record that still says where the deploy was when the journal failed. */
+const journalLeftover = (run: Deployment, command: 'rollback' | 'resume'): Leftover | undefined =>
+  run.journalFailure === undefined
+    ? undefined
+    : {
+        what: `the journal could not record the deploy (${run.journalFailure}); its record there is out of date`,
+        fix: `mackerel-replacer ${command} ${run.record.deployId}`,
+      };
 
 export const summarize = (run: Deployment): Summary => {
   const { record } = run;

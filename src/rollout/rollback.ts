@@ -1,5 +1,5 @@
 import { type Deployment, save } from './context.js';
-import { ROLLBACK_MS } from './deadlines.js';
+import { ROLLBACK_MS, namedDeadline } from './deadlines.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, orLeftover } from './leftovers.js';
@@ -11,6 +11,16 @@ import { goneVerdict, healthVerdict, stableVerdict } from './verdicts.js';
 import { observeGroups } from './verify.js';
 import { waitFor } from './wait.js';
 
+/** The calls of a rollback: bound by its own deadline only, so an interrupt that caused it cannot stop it. */
+const rollbackCall = (run: Deployment): Call => ({ signal: namedDeadline(run.deps.clock, ROLLBACK_MS, "the rollback's deadline") });
+
+/**
+ * What a rollback's waits listen to besides its deadline: a signal that comes while the rollback
+ * runs (not the one that caused it) stops the wait, as it stops the deploy's own.
+ */
+const waitCall = (run: Deployment, call: Call): Call =>
+  run.signal.aborted ? call : { signal: AbortSignal.any([call.signal, run.signal]) };
+
 /**
  * Undoes the new side only: deregisters and drains the new targets, terminates the new instances
  * (also any launched under the deploy's tag whose answer never reached us) and retires their
@@ -18,7 +28,8 @@ import { waitFor } from './wait.js';
  */
 export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
-  const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
+  const call = rollbackCall(run);
+  const waits = waitCall(run, call);
   const leftovers: Leftover[] = [];
   const ids = new Set(launchedIds(record));
   const served = new Set(servedIds(record));
@@ -46,7 +57,7 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
     if (leftovers.length === leftBefore) deps.emit({ type: 'instances.marked', mark: 'deregistered', ids: newIds });
     // Drained first so requests in flight on a new instance finish; a drain that never ends
     // must not keep new instances running, so termination follows either way.
-    await awaitDrained(spec, newIds, deps, call, 'rollback', run.drainMs).catch((error: unknown) =>
+    await awaitDrained(spec, newIds, deps, waits, 'rollback', run.drainMs).catch((error: unknown) =>
       deps.emit({ type: 'warning', message: `terminating the new instances before they drained: ${message(error)}` }),
     );
   }
@@ -61,12 +72,13 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
     deps.emit({ type: 'instances.marked', mark: 'terminated', ids: newIds });
     // An agent that saw its instance running a moment ago may still register; once the instance
     // is terminated it cannot, so the hosts are listed only then.
-    await waitFor(async () => goneVerdict(newIds, await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)), {
+    await waitFor(async () => goneVerdict(newIds, await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, waits)), {
       clock: deps.clock,
       interval: spec.pollInterval,
       timeout: spec.timeouts.launch,
-      signal: call.signal,
+      signal: waits.signal,
       what: 'new instances terminated',
+      report: { emit: deps.emit, phase: 'rollback' },
     }).catch((error: unknown) =>
       deps.emit({ type: 'warning', message: `retiring the new hosts before their instances ended: ${message(error)}` }),
     );
@@ -114,7 +126,7 @@ export const releaseOld = async (run: Deployment): Promise<Leftover[]> => {
     leftovers,
     `could not remove the tag ${TAG_REPLACED_BY} from the old instances`,
     `aws ec2 delete-tags --resources ${ids.join(' ')} --tags Key=${TAG_REPLACED_BY},Value=${record.deployId}`,
-    () => deps.fleet.untag(ids, { [TAG_REPLACED_BY]: record.deployId }, { signal: deps.clock.deadline(ROLLBACK_MS) }),
+    () => deps.fleet.untag(ids, { [TAG_REPLACED_BY]: record.deployId }, rollbackCall(run)),
   );
   return leftovers;
 };
@@ -125,7 +137,8 @@ export const releaseOld = async (run: Deployment): Promise<Leftover[]> => {
  */
 export const restoreOld = async (run: Deployment): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
-  const call = { signal: deps.clock.deadline(ROLLBACK_MS) };
+  const call = rollbackCall(run);
+  const waits = waitCall(run, call);
   const leftovers: Leftover[] = [];
   const ids = oldIds(record);
   // The old fleet goes back into service: a deploy resumed after this must cut over again.
@@ -154,7 +167,7 @@ export const restoreOld = async (run: Deployment): Promise<Leftover[]> => {
   await orLeftover(leftovers, 'the old targets did not become healthy again', fix, () =>
     waitFor(
       async () => {
-        const verdict = healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, call));
+        const verdict = healthVerdict(ids, await observeGroups(deps.balancer, spec.targetGroups, waits));
         const now = deps.clock.now();
         healthySince = verdict.kind === 'passed' ? (healthySince ?? now) : undefined;
         return stableVerdict(verdict, healthySince, now, spec.stableFor);
@@ -163,8 +176,9 @@ export const restoreOld = async (run: Deployment): Promise<Leftover[]> => {
         clock: deps.clock,
         interval: spec.pollInterval,
         timeout: spec.timeouts.verify,
-        signal: call.signal,
+        signal: waits.signal,
         what: 'old targets healthy again',
+        report: { emit: deps.emit, phase: 'restore' },
       },
     ),
   );

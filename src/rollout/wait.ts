@@ -1,3 +1,4 @@
+import { stopReason } from './deadlines.js';
 import type { Emit, Phase } from './events.js';
 import type { Clock } from './ports.js';
 
@@ -42,8 +43,17 @@ const QUICK_FACTOR = 8;
 export const nextPause = (previous: number, changed: boolean, interval: number): number =>
   changed ? interval / QUICK_FACTOR : Math.min(previous * 2, interval);
 
-/** Looks until the verdict passes; throws on a failed verdict, on the deadline, or on abort. */
+/** Looks until the verdict passes; throws on a failed verdict, on the deadline, or on abort, saying which. */
 export const waitFor = async (look: () => Promise<Verdict>, options: WaitOptions): Promise<void> => {
+  try {
+    await lookUntilPassed(look, options);
+  } catch (error) {
+    if (!options.signal.aborted) throw error;
+    throw new Error(`${options.what}: ${stopReason(options.signal)}`, { cause: error });
+  }
+};
+
+const lookUntilPassed = async (look: () => Promise<Verdict>, options: WaitOptions): Promise<void> => {
   const startedAt = options.clock.now();
   const deadline = startedAt + options.timeout;
   let lastPending: readonly string[] = [];

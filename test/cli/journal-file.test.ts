@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createFileJournal } from '../../src/cli/journal-file.js';
-import { UsageError } from '../../src/rollout/errors.js';
+import { JournalError, UsageError } from '../../src/rollout/errors.js';
 import type { DeployRecord } from '../../src/rollout/record.js';
 import { image, member } from '../rollout/fixtures.js';
 
@@ -116,5 +116,29 @@ describe('the file journal reads records back as evidence', () => {
     // Node and V8 reserve address space of their own as the heap grows: 12 MB here on Node 20, 46 MB on
     // Node 24 (160 MB without the warm-up read); the 40 reads of 64 MiB took 2.6 GB.
     expect(grewKb).toBeLessThan(256 * 1024);
+  });
+});
+
+describe('a record the journal cannot write', () => {
+  // Faults at the file system, as root meets them too: the record's name taken by a folder fails the
+  // rename after the temporary file was written, and a journal folder replaced by a file fails at once.
+  it('fails with a JournalError naming the record and the OS error, and leaves no temporary file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'journal-'));
+    const file = join(dir, `${A}.json`);
+    await mkdir(join(file, 'taken'), { recursive: true });
+    const error = await refusal(createFileJournal(dir).save(record(A)));
+    expect(error).toBeInstanceOf(JournalError);
+    expect(error!.message).toMatch(new RegExp(`^cannot write the deploy record ${file}: (EISDIR|ENOTEMPTY|EEXIST)`));
+    expect((await readdir(dir)).sort()).toEqual([`${A}.json`]);
+  });
+
+  it('fails with a JournalError when the journal folder became a file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'journal-'));
+    await rm(dir, { recursive: true });
+    await writeFile(dir, '');
+    const error = await refusal(createFileJournal(dir).save(record(A)));
+    expect(error).toBeInstanceOf(JournalError);
+    expect(error!.message).toMatch(new RegExp(`^cannot write the deploy record ${join(dir, `${A}.json`)}: E[A-Z]+`));
+    await rm(dir);
   });
 });

@@ -39,8 +39,8 @@ export interface World {
   cli(...args: string[]): Promise<Run>;
   /** Runs the built CLI as a child process. */
   spawn(...args: string[]): Promise<Run>;
-  /** Runs the built CLI as a child process and sends it `signal` when its stdout first matches `when`. */
-  spawnUntil(when: RegExp, signal: NodeJS.Signals, ...args: string[]): Promise<Run & { signalled: boolean }>;
+  /** Runs the built CLI as a child process and sends it `signal` (or runs it) when its stdout first matches `when`. */
+  spawnUntil(when: RegExp, signal: NodeJS.Signals | (() => void), ...args: string[]): Promise<Run & { signalled: boolean }>;
   inject(...faults: Fault[]): Promise<void>;
   state(): Promise<State>;
   requests(): Promise<RequestRecord[]>;
