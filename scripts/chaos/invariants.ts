@@ -12,6 +12,7 @@ const touchesOld = (old: Set<string>) => (event: Event) =>
 /**
  * 1. No old target is deregistered and no old instance terminated before every new one launched so
  * far was working and (web) healthy: in a deploy in waves, every new one of this wave and the earlier.
+ * No old instance is terminated while one of those is gone.
  */
 const nothingOldDiesEarly = (ev: Evidence): Violation[] => {
   const old = new Set(oldIds(ev));
@@ -32,6 +33,9 @@ const nothingOldDiesEarly = (ev: Evidence): Violation[] => {
     if (event.type === 'target.healthy' && event.targetGroupArn === TG_ARN) healthy.add(id);
     if (!touchesOld(old)(event)) continue;
     const what = `old ${id} was ${event.type === 'instance.terminating' ? 'terminated' : 'deregistered'} at t=${event.t}`;
+    const gone = [...due].filter((newId) => dead.has(newId));
+    if (event.type === 'instance.terminating' && gone.length > 0)
+      violations.push({ invariant: '1', detail: `${what}, while new ${gone.join(', ')} had gone` });
     for (const newId of due) {
       if (judged.has(newId)) continue;
       const lacks: string[] = [];

@@ -8,7 +8,8 @@ import { message } from './errors.js';
 import { type Leftover, orLeftover } from './leftovers.js';
 import { ownershipProblem } from './ownership.js';
 import { type Instance, isEnding } from './ports.js';
-import { launchedIds, oldIds, oldMembers } from './record.js';
+import { launchedIds, oldIds, oldMembers, servedIds } from './record.js';
+import { NotServing, checkServing } from './serving.js';
 import { retireHosts } from './retire.js';
 import { TAG_REPLACED_BY } from './tags.js';
 import { awaitWorkerDrain } from './worker-drain.js';
@@ -78,7 +79,9 @@ export const silenceAndDrain = async (run: Deployment): Promise<Leftover[]> => {
 /**
  * Terminates the snapshot's instances (or `only` these of them), each re-checked against EC2
  * ownership right before. One that fails the check is skipped and reported; one already going
- * away counts as done.
+ * away counts as done. One that lacks this deploy's replaced-by tag, or is one of the new fleet's,
+ * means the record disagrees with AWS: nothing is terminated. Throws NotServing when the new fleet
+ * does not serve (serving.ts).
  */
 export const terminateOld = async (run: Deployment, only?: readonly string[]): Promise<Leftover[]> => {
   const { spec, deps, record, subnets } = run;
@@ -94,6 +97,8 @@ export const terminateOld = async (run: Deployment, only?: readonly string[]): P
   } catch (error) {
     return [{ what: `could not re-check the old instances: ${message(error)}`, fix: `mackerel-replacer resume ${record.deployId}` }];
   }
+  const disagreements = disagreeing(run, ids, instances);
+  if (disagreements.length > 0) return disagreements;
   const owned: string[] = [];
   for (const id of ids) {
     const instance = instances.get(id);
@@ -114,6 +119,17 @@ export const terminateOld = async (run: Deployment, only?: readonly string[]): P
       owned.push(id);
     }
   }
+  if (owned.length > 0) {
+    const checked = await checkServing(run, call).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof NotServing) throw error;
+        leftovers.push({ what: `could not re-check the new fleet: ${message(error)}`, fix: `mackerel-replacer resume ${record.deployId}` });
+        return false;
+      },
+    );
+    if (!checked) return leftovers;
+  }
   const done = await orLeftover(
     leftovers,
     `could not terminate the old instances ${owned.join(', ')}`,
@@ -127,6 +143,26 @@ export const terminateOld = async (run: Deployment, only?: readonly string[]): P
   }
   await save(run);
   return leftovers;
+};
+
+/** The instances about to be terminated that this deploy did not mark as its old fleet, or that are its new fleet: one leftover naming them all. */
+const disagreeing = (run: Deployment, ids: readonly string[], instances: ReadonlyMap<string, Instance>): Leftover[] => {
+  const { record } = run;
+  const fresh = new Set([...servedIds(record), ...launchedIds(record)]);
+  const problems = ids.flatMap((id) => {
+    const instance = instances.get(id);
+    if (!instance || isEnding(instance.state)) return [];
+    if (fresh.has(id)) return [`${id} is one of the new instances`];
+    const mark = instance.tags[TAG_REPLACED_BY];
+    return mark === record.deployId ? [] : [`${id} carries ${TAG_REPLACED_BY}=${mark ?? '(none)'}, not ${record.deployId}`];
+  });
+  if (problems.length === 0) return [];
+  return [
+    {
+      what: `the record of deploy ${record.deployId} disagrees with AWS about the old fleet: ${problems.join('; ')}; nothing was terminated`,
+      fix: `check the record against AWS (mackerel-replacer status ${record.deployId}); terminate the old instances by hand only once the new fleet serves`,
+    },
+  ];
 };
 
 /** Retires the Mackerel hosts of the old instances that were terminated, and the stale hosts allowed (not yet retired). */

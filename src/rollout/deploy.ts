@@ -18,7 +18,8 @@ import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan }
 import { checkPermissions, fullestGroup, preflight, quotaCheck } from './preflight.js';
 import { findPromotion, shipSpec } from './promotion.js';
 import { type DeployRecord, type KeepPolicy, type Step, isBefore, launchedIds, oldIds, waveLaunches } from './record.js';
-import { releaseOld, rollBackNew } from './rollback.js';
+import { releaseOld, restoreOld, rollBackNew } from './rollback.js';
+import { NotServing } from './serving.js';
 import { type Snapshot, type SnapshotOptions, takeSnapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
 import { DONE, TAG_REPLACED_BY, TAG_STATE } from './tags.js';
@@ -250,6 +251,38 @@ export const undo = async (run: Deployment, reason: string, requested = false): 
 };
 
 /**
+ * Puts the old fleet back in service (registered, hosts as they were, targets healthy for
+ * `stableFor`) and only then removes the new side. When an old instance is already terminated the
+ * old fleet cannot be as it was: those still running serve again beside the new ones, and a person decides.
+ */
+export const putBackOld = async (run: Deployment, reason: string, requested = false): Promise<Outcome> => {
+  const { record } = run;
+  if (record.cutoverBegun) {
+    const leftovers = await timed(run, 'restore', () => restoreOld(run));
+    if (leftovers.length > 0) {
+      record.leftovers = leftovers;
+      await setStatus(run, 'incomplete');
+      return {
+        kind: 'incomplete',
+        deployId: record.deployId,
+        reason: 'could not restore the old fleet; the new one is left in place',
+        leftovers,
+      };
+    }
+  }
+  const gone = oldIds(record).filter((id) => record.terminated.includes(id));
+  if (gone.length === 0) return undo(run, reason, requested);
+  record.reason = reason;
+  const leftovers = [
+    {
+      what: `${reason}; old instances ${gone.join(', ')} were already terminated, so the old instances still running serve again beside the new ones`,
+      fix: `mackerel-replacer status ${record.deployId}, then mackerel-replacer resume ${record.deployId} once every new instance serves again`,
+    },
+  ];
+  return recordOutcome(run, leftovers, { kind: 'incomplete', deployId: record.deployId, reason, leftovers });
+};
+
+/**
  * Past the point of no return: cutover, terminate, retire, then the new instances are marked done.
  * An interrupt waits for the step in flight and stops before the next; a step that leaves
  * something for a person ends the deploy incomplete.
@@ -295,7 +328,13 @@ const oldFleetStep = async (
     return { kind: 'interrupted', deployId: record.deployId, step };
   }
   await enter(run, step);
-  const leftovers = await timed(run, step, () => body(run));
+  let leftovers: Leftover[];
+  try {
+    leftovers = await timed(run, step, () => body(run));
+  } catch (error) {
+    if (error instanceof NotServing) return putBackOld(run, error.message);
+    throw error;
+  }
   if (leftovers.length === 0) return undefined;
   record.reason = 'the new fleet is serving, but the old one was not fully retired';
   return recordOutcome(run, leftovers, { kind: 'replaced', summary: summarize(run) });

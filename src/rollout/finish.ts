@@ -2,6 +2,8 @@
 // terminates part of it, and a new deploy of the role first settles what an earlier one keeps.
 import { type Deployment, type Deps, save, timed } from './context.js';
 import { retireOld, terminateOld } from './cutover.js';
+import { putBackOld } from './deploy.js';
+import type { Leftover } from './leftovers.js';
 import { UsageError } from './errors.js';
 import { endedWindows, keptIds, keptUntil, reportEndedWindows } from './keep.js';
 import type { Outcome } from './outcome.js';
@@ -9,6 +11,7 @@ import { recordOutcome } from './outcome.js';
 import type { Call } from './ports.js';
 import type { DeployRecord } from './record.js';
 import { type Finished, finishedAlready, load, proceed } from './resume.js';
+import { NotServing } from './serving.js';
 import type { Member } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
 import { KEPT, TAG_DEPLOY, TAG_OWNER, TAG_STATE, ownerValue } from './tags.js';
@@ -79,7 +82,13 @@ export const shrinkKept = async (
   }
   if (keep === 0) throw new UsageError('--to leaves no old instance', `end the window with mackerel-replacer finish ${deployId}`);
   const chosen = chooseShrink(running, keep);
-  const leftovers = await timed(run, 'shrink', async () => [...(await terminateOld(run, chosen)), ...(await retireOld(run))]);
+  let leftovers: Leftover[];
+  try {
+    leftovers = await timed(run, 'shrink', async () => [...(await terminateOld(run, chosen)), ...(await retireOld(run))]);
+  } catch (error) {
+    if (error instanceof NotServing) return putBackOld(run, error.message);
+    throw error;
+  }
   await save(run);
   return recordOutcome(run, leftovers, { kind: 'kept', deployId, keptUntil: keptUntil(record) ?? deps.clock.now(), kept: keptIds(record) });
 };

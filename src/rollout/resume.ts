@@ -1,14 +1,13 @@
 // `resume <id>` and `rollback <id>`: finish or undo a deploy from its journal record, or from its
 // instances' tags when the journal is gone, re-observing the world rather than trusting memory.
-import { type Deps, type Deployment, announce, setStatus, timed } from './context.js';
-import { type Outcome, drive, undo } from './deploy.js';
+import { type Deps, type Deployment, announce, setStatus } from './context.js';
+import { type Outcome, drive, putBackOld, undo } from './deploy.js';
 import { UsageError } from './errors.js';
 import { drainTimeout } from './preflight.js';
 import type { DeployAction } from './events.js';
 import { reportEndedWindows } from './keep.js';
 import { type DeployRecord, isBefore, oldIds, servedIds } from './record.js';
 import { recoverRecord } from './recovery.js';
-import { restoreOld } from './rollback.js';
 import type { RoleSpec } from './spec.js';
 import { fillUserData } from './template.js';
 import { DONE, TAG_DEPLOY, TAG_STATE } from './tags.js';
@@ -144,13 +143,5 @@ export const rollbackDeploy = async (spec: RoleSpec, deployId: string, deps: Dep
   const finished = finishedAlready(record);
   if (finished) return finished;
   await checkUndoable(run);
-  if (record.cutoverBegun) {
-    const leftovers = await timed(run, 'restore', () => restoreOld(run));
-    if (leftovers.length > 0) {
-      record.leftovers = leftovers;
-      await setStatus(run, 'incomplete');
-      return { kind: 'incomplete', deployId, reason: 'could not restore the old fleet; the new one is left in place', leftovers };
-    }
-  }
-  return undo(run, 'rolled back on request', true);
+  return putBackOld(run, 'rolled back on request', true);
 };

@@ -3,7 +3,7 @@ import { ROLLBACK_MS, namedDeadline } from './deadlines.js';
 import { awaitDrained } from './drain.js';
 import { message } from './errors.js';
 import { type Leftover, orLeftover } from './leftovers.js';
-import type { Call, Monitor } from './ports.js';
+import { type Call, type Monitor, isEnding } from './ports.js';
 import { launchedIds, oldIds, oldMembers, servedIds } from './record.js';
 import { retireHosts } from './retire.js';
 import { TAG_DEPLOY, TAG_REPLACED_BY } from './tags.js';
@@ -33,13 +33,17 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
   const leftovers: Leftover[] = [];
   const ids = new Set(launchedIds(record));
   const served = new Set(servedIds(record));
+  // Those AWS has ended have no connection left to drain; unknown (the listing failed), all are waited on.
+  let ended = new Set<string>();
   await orLeftover(
     leftovers,
     `could not list instances tagged ${TAG_DEPLOY}=${record.deployId}`,
     `aws ec2 describe-instances --filters Name=tag:${TAG_DEPLOY},Values=${record.deployId}`,
     async () => {
-      for (const instance of await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call))
-        if (!served.has(instance.id)) ids.add(instance.id);
+      const listed = (await deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)).filter((instance) => !served.has(instance.id));
+      for (const instance of listed) ids.add(instance.id);
+      const live = new Set(listed.filter((instance) => !isEnding(instance.state)).map((instance) => instance.id));
+      ended = new Set([...ids].filter((id) => !live.has(id)));
     },
   );
   const newIds = [...ids];
@@ -57,7 +61,14 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
     if (leftovers.length === leftBefore) deps.emit({ type: 'instances.marked', mark: 'deregistered', ids: newIds });
     // Drained first so requests in flight on a new instance finish; a drain that never ends
     // must not keep new instances running, so termination follows either way.
-    await awaitDrained(spec, newIds, deps, waits, 'rollback', run.drainMs).catch((error: unknown) =>
+    await awaitDrained(
+      spec,
+      newIds.filter((id) => !ended.has(id)),
+      deps,
+      waits,
+      'rollback',
+      run.drainMs,
+    ).catch((error: unknown) =>
       deps.emit({ type: 'warning', message: `terminating the new instances before they drained: ${message(error)}` }),
     );
   }
@@ -132,15 +143,16 @@ export const releaseOld = async (run: Deployment): Promise<Leftover[]> => {
 };
 
 /**
- * Undoes a cutover whose old instances all still run: registers them again, restores their
- * Mackerel status, and waits until they are healthy, so capacity is back before the new side goes.
+ * Undoes a cutover: registers the old instances not terminated again, restores their Mackerel
+ * status, and waits until they are healthy, so capacity is back before the new side goes.
  */
 export const restoreOld = async (run: Deployment): Promise<Leftover[]> => {
   const { spec, deps, record } = run;
   const call = rollbackCall(run);
   const waits = waitCall(run, call);
   const leftovers: Leftover[] = [];
-  const ids = oldIds(record);
+  const members = oldMembers(record).filter((member) => !record.terminated.includes(member.instanceId));
+  const ids = members.map((member) => member.instanceId);
   // The old fleet goes back into service: a deploy resumed after this must cut over again.
   record.step = 'cutover';
   for (const arn of spec.targetGroups) {
@@ -151,10 +163,8 @@ export const restoreOld = async (run: Deployment): Promise<Leftover[]> => {
       () => deps.balancer.register(arn, ids, call),
     );
   }
-  for (const status of new Set(oldMembers(record).map((member) => member.hostStatus))) {
-    const hostIds = oldMembers(record)
-      .filter((member) => member.hostStatus === status)
-      .map((member) => member.hostId);
+  for (const status of new Set(members.map((member) => member.hostStatus))) {
+    const hostIds = members.filter((member) => member.hostStatus === status).map((member) => member.hostId);
     await orLeftover(leftovers, `could not set the old hosts back to ${status}`, `mkr update --status ${status} ${hostIds.join(' ')}`, () =>
       deps.monitor.setStatus(hostIds, status, call),
     );

@@ -90,6 +90,16 @@ const healthLook = (spec: RoleSpec, ids: readonly string[], deps: VerifyDeps, si
   };
 };
 
+/**
+ * Target health that passes only while every new instance is still registered: a host retired, or
+ * moved to another role, during `stableFor` starts it again or fails it. Mackerel is asked only
+ * once the targets are healthy.
+ */
+const whileRegistered = (health: () => Promise<Verdict>, registration: () => Promise<Verdict>) => async (): Promise<Verdict> => {
+  const verdict = await health();
+  return verdict.kind === 'passed' ? registration() : verdict;
+};
+
 /** A look that passes once `look` has passed at every look for `stableFor`. */
 const stable = (look: () => Promise<Verdict>, spec: RoleSpec, clock: Clock, what: string) => {
   let passingSince: number | undefined;
@@ -131,7 +141,14 @@ export const verifyAll = async (spec: RoleSpec, deployId: string, ids: readonly 
       ? [watch('gates', everyGate(spec, ids, deps, signal, { registration, health, hostOf }))]
       : [
           watch('registered in Mackerel', registration),
-          ...(health ? [watch('healthy in the target groups', stable(health, spec, deps.clock, 'every new target healthy'))] : []),
+          ...(health
+            ? [
+                watch(
+                  'healthy in the target groups',
+                  stable(whileRegistered(health, registration), spec, deps.clock, 'every new target healthy'),
+                ),
+              ]
+            : []),
         ];
   // The watcher never passes; it ends when the gates do, so it has no deadline of its own. It asks
   // only for the deploy's lost instances: usually none, so one call whatever the fleet's size.

@@ -81,6 +81,16 @@ describe('each invariant can fail', () => {
     expect(invariantsBroken(ev)).toEqual(['1']);
   });
 
+  it('1: an old instance terminated after AWS took a new one', () => {
+    const ev = doctored(web, (e) => {
+      const at = e.events.findIndex((x) => x.type === 'instance.terminating' && isOld(web)(x));
+      const lost = { t: e.events[at]!.t, type: 'instance.terminating', instanceId: newIds(web)[0]! };
+      e.events = [...e.events.slice(0, at), lost, ...e.events.slice(at)];
+    });
+    expect(invariantsBroken(ev)).toContain('1');
+    expect(checkInvariants(ev).map((v) => v.detail)).toContainEqual(expect.stringMatching(/while new i-\w+ had gone/));
+  });
+
   it('2: an instance of another role terminated', () => {
     const other = worker.before.instances.find((i) => i.tags['mackerel-replacer:role'] === 'staging/worker')!.id;
     const ev = doctored(web, (e) => {
