@@ -226,7 +226,7 @@ class Steps {
 
   void writeFile(Map options) { files[options.file] = options.text }
 
-  def readJSON(Map options) { new JsonSlurper().parseText(options.text ?: readFile(options.file)) }
+  def readJSON(Map options) { new JsonSlurper().parseText(options.containsKey('text') ? options.text : readFile(options.file)) }
 
   void archiveArtifacts(Map options) {}
 
