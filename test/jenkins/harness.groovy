@@ -6,6 +6,7 @@
 // excepted), when a shell step runs outside an agent or the approval waits on one.
 // Usage (from the repository root): groovy test/jenkins/harness.groovy; exits 1 when any scenario fails.
 import groovy.json.JsonSlurper
+import org.codehaus.groovy.runtime.InvokerHelper
 import java.lang.annotation.Retention
 import java.lang.annotation.RetentionPolicy
 
@@ -277,18 +278,24 @@ class Steps {
   }
 }
 
+// Compiled once; each scenario runs fresh instances bound to its own steps.
+GroovyClassLoader loader = new GroovyClassLoader(this.class.classLoader)
+Class jenkinsfile = loader.parseClass(new File('Jenkinsfile'))
+Map<String, Class> vars = new File('jenkins/vars').listFiles().findAll { it.name.endsWith('.groovy') }
+  .collectEntries { [(it.name - '.groovy'): loader.parseClass(it)] }
+
 /** One scenario: the Jenkinsfile's pipeline, or one replaceRole call on an agent. Returns what went wrong. */
-List<String> check(Map scenario) {
+List<String> check(Map scenario, Class jenkinsfile, Map<String, Class> vars) {
   Steps steps = new Steps(scenario: scenario)
-  GroovyShell shell = new GroovyShell(this.class.classLoader, steps.binding())
-  new File('jenkins/vars').eachFileMatch(~/.*\.groovy/) { File file ->
-    Script step = shell.parse(file)
-    shell.context.setVariable(file.name - '.groovy', { Object[] args -> step.invokeMethod('call', args) })
+  Binding binding = steps.binding()
+  vars.each { String name, Class type ->
+    Script step = InvokerHelper.createScript(type, binding)
+    binding.setVariable(name, { Object[] args -> step.invokeMethod('call', args) })
   }
   if (scenario.call) {
-    steps.ran('any', { shell.context.getVariable('replaceRole').call(scenario.call) })
+    steps.ran('any', { binding.getVariable('replaceRole').call(scenario.call) })
   } else {
-    shell.parse(new File('Jenkinsfile')).run()
+    InvokerHelper.createScript(jenkinsfile, binding).run()
     steps.runPipeline()
   }
   List<String> wrong = steps.violations.collect()
@@ -305,7 +312,7 @@ int failures = 0
 for (Map scenario in scenarios) {
   List<String> wrong
   try {
-    wrong = check(scenario)
+    wrong = check(scenario, jenkinsfile, vars)
   } catch (Throwable crashed) {
     wrong = ["the harness could not run it: ${crashed}"]
   }
