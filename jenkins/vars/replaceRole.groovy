@@ -6,7 +6,14 @@
 //
 // Staged cutover: hold: true stops once the new fleet is verified, the old one still serving
 // (replace --hold); a later call with cutover: true switches the held deploy of the env and role
-// that `mackerel-replacer status` lists (mackerel-replacer cutover <deploy-id>).
+// that `mackerel-replacer status --json` lists (mackerel-replacer cutover <deploy-id>).
+//
+// A deploy that the build's abort (or a timeout) interrupts, or that exits other than 0, 2 or 3, is
+// followed by `mackerel-replacer recover` of its env and role, still under the lock, before the
+// build ends: recover rolls back what had not reached cutover and finishes what had, so the role is
+// never left half deployed, however long the rollback takes after Jenkins stopped the tool.
+// recover: true runs recover alone (it also rolls a held deploy back): the Jenkinsfile's refused
+// approval after WARM_PRODUCTION.
 //
 // Optional: vars (list of 'name=value', one --var each), config (default 'replacer.yml'),
 // rolledBack ('failure', the default, or 'unstable': the build result for exit 3),
@@ -41,23 +48,48 @@ def call(Map args) {
   if (rolledBack != 'failure' && rolledBack != 'unstable') {
     error("replaceRole: rolledBack must be 'failure' or 'unstable', not '${rolledBack}'")
   }
+  String what = "${envName}/${role}"
   int code = 0
   lock(resource: "mackerel-replacer/${envName}/${role}") {
     withCredentials([string(credentialsId: args.credentialsId ?: 'mackerel-api-key', variable: 'MACKEREL_APIKEY')]) {
-      if (args.cutover) {
-        String deployId = checked('deployId', heldDeploy(config, envName, role))
-        code = sh(returnStatus: true, label: "mackerel-replacer cutover ${envName}/${role}",
-          script: "mackerel-replacer cutover ${deployId} --config ${config}")
+      if (args.recover) {
+        code = recovered(config, envName, role)
       } else {
-        code = sh(returnStatus: true, label: "mackerel-replacer ${envName}/${role}",
-          script: "mackerel-replacer replace --config ${config} --env ${envName} --role ${role}${flags}")
+        String script = "mackerel-replacer replace --config ${config} --env ${envName} --role ${role}${flags}"
+        if (args.cutover) {
+          String deployId = checked('deployId', heldDeploy(config, envName, role))
+          script = "mackerel-replacer cutover ${deployId} --config ${config} --env ${envName} --role ${role}"
+        }
+        try {
+          code = sh(returnStatus: true, label: "mackerel-replacer ${what}", script: script)
+        } catch (interrupted) {
+          recovered(config, envName, role)
+          throw interrupted
+        }
+        if (!(code in [0, 2, 3])) {
+          recovered(config, envName, role)
+        }
       }
     }
   }
-  return judged(code, "${envName}/${role}", rolledBack)
+  if (args.recover) {
+    if (code != 0) {
+      error("mackerel-replacer recover ${what}: exit ${code}, a person must act: the log above names what is left")
+    }
+    return code
+  }
+  return judged(code, what, rolledBack)
 }
 
-// The exit code → build result table of jenkins/README.md.
+// Rolls back (before cutover) or finishes (after it) the unfinished deploy of env/role, if any.
+def recovered(String config, String envName, String role) {
+  int code = sh(returnStatus: true, label: "mackerel-replacer recover ${envName}/${role}",
+    script: "mackerel-replacer recover --config ${config} --env ${envName} --role ${role}")
+  echo("mackerel-replacer recover ${envName}/${role}: " + (code == 0 ? 'nothing unfinished is left (exit 0)' : "exit ${code}, a person must act: the log above names what is left"))
+  return code
+}
+
+// The exit code → build result table of jenkins/README.md. Exits 1, 4, 130 and 143 come after recover.
 def judged(int code, String what, String rolledBack) {
   if (code == 0) {
     echo("mackerel-replacer ${what}: done (exit 0)")
@@ -71,24 +103,24 @@ def judged(int code, String what, String rolledBack) {
       error(message)
     }
   } else if (code == 4) {
-    error("mackerel-replacer ${what}: INCOMPLETE, a person must act (exit 4): the log above names what is left and the command that finishes it (mackerel-replacer resume <deploy-id> or mackerel-replacer rollback <deploy-id>)")
+    error("mackerel-replacer ${what}: INCOMPLETE (exit 4); recover's result is above")
   } else if (code == 130 || code == 143) {
     currentBuild.result = 'ABORTED'
-    error("mackerel-replacer ${what}: interrupted (exit ${code}) after the rollback it could do; run mackerel-replacer status to see what is left")
+    error("mackerel-replacer ${what}: interrupted (exit ${code}); recover's result is above")
   } else {
-    error("mackerel-replacer ${what}: unexpected exit ${code} (1 is an internal error, a bug): run mackerel-replacer status before anything else")
+    error("mackerel-replacer ${what}: unexpected exit ${code} (1 is an internal error, a bug); recover's result is above")
   }
   return code
 }
 
-// The deploy of env/role that status lists as held (its line: "<deploy-id>  <env>/<role>  held at …").
+// The deploy of env/role that `status --json` (an array of deploy records) lists as held.
 def heldDeploy(String config, String envName, String role) {
-  sh(script: "mkdir -p deploy-logs; mackerel-replacer status --config ${config} > deploy-logs/status-${envName}-${role}.txt")
-  String line = readFile("deploy-logs/status-${envName}-${role}.txt").readLines().find { it.contains(" ${envName}/${role}  held at ") }
-  if (!line) {
+  String listed = sh(returnStdout: true, label: 'mackerel-replacer status', script: "mackerel-replacer status --config ${config} --json")
+  def held = readJSON(text: listed).find { it.env == envName && it.role == role && it.status == 'held' }
+  if (!held) {
     error("replaceRole: no held deploy of ${envName}/${role} to cut over (mackerel-replacer status lists none)")
   }
-  return line.tokenize(' ')[0]
+  return held.deployId
 }
 
 def checked(String name, def value) {
