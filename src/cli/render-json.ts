@@ -17,6 +17,8 @@ export type JsonOutcome =
       readonly plan: Plan;
       readonly old: Snapshot['members'];
       readonly oldImages: Snapshot['images'];
+      /** Present when the role has held deploys: their new instances, never counted as old. */
+      readonly held?: Snapshot['held'];
     }
   | { readonly kind: 'finished'; readonly deployId: string; readonly status: Finished['status'] }
   | {
