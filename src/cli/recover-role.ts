@@ -1,6 +1,5 @@
 import { loadConfig, resolveRole } from '../config/load.js';
-import { UsageError } from '../rollout/errors.js';
-import { chooseRecovery, findUnfinished } from '../rollout/unfinished.js';
+import { planRecovery } from '../rollout/unfinished.js';
 import { pasteableIo } from './commands.js';
 import { EXIT, type Io, reportError } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
@@ -32,29 +31,15 @@ export const runRecoverRole = async (flags: RecoverRoleFlags, io: Io): Promise<n
     const say = pasteableIo(io, { config: flags.config, env: spec.env, role: spec.role, journalDir });
     const tell = flags.json ? say.err : say.out;
     const deps = buildDeps(io.env, config.region, journalDir, () => {});
-    const choices = (await findUnfinished(spec, deps, { signal: io.signal })).map((record) => ({
-      record,
-      recovery: chooseRecovery(record, { keepHeld: flags.keepHeld === true }),
-    }));
+    const { choices, act } = await planRecovery(spec, deps, { signal: io.signal }, { keepHeld: flags.keepHeld === true });
     for (const { record, recovery } of choices) tell(`recover: deploy ${record.deployId} of ${spec.env}/${spec.role} is ${recovery.why}`);
-    const acts = choices.flatMap(({ record, recovery }) =>
-      recovery.act === 'leave' ? [] : [{ deployId: record.deployId, act: recovery.act, env: spec.env }],
-    );
-    if (acts.length > 1) {
-      const ids = acts.map(({ deployId }) => deployId);
-      throw new UsageError(
-        `${ids.length} deploys of ${spec.env}/${spec.role} are unfinished (${ids.join(', ')}): which to undo or finish first is for a person`,
-        `mackerel-replacer status ${ids[0]} says where each stands; then rollback or resume each by its id`,
-      );
-    }
-    const [act] = acts;
     if (!act) {
       if (choices.length === 0) tell(`recover: no deploy of ${spec.env}/${spec.role} is unfinished; nothing to do`);
       const left = choices.map(({ record, recovery }) => ({ deployId: record.deployId, status: record.status, why: recovery.why }));
       if (flags.json) io.out(jsonOutcome({ kind: 'nothing-to-recover', left }, EXIT.ok, Date.now()));
       return EXIT.ok;
     }
-    chosen = act;
+    chosen = { ...act, env: spec.env };
   } catch (error) {
     return reportError(error, io);
   }

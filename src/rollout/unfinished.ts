@@ -1,6 +1,7 @@
 // `recover --env E --role R`: the role's deploys that are not finished, found in the journal or,
 // when it lacks them, through their instances' tags in AWS, and the safe thing to do with each.
 import type { Deps } from './context.js';
+import { UsageError } from './errors.js';
 import type { Call } from './ports.js';
 import { type DeployRecord, isOpen } from './record.js';
 import { recoverRecord } from './recovery.js';
@@ -67,4 +68,31 @@ export const findUnfinished = async (spec: RoleSpec, deps: Deps, call: Call): Pr
   return [...records, ...rebuilt]
     .filter((record) => isOpen(record) || record.status === 'kept')
     .sort((a, b) => (a.deployId < b.deployId ? -1 : 1));
+};
+
+/** The role's unfinished deploys, what recover makes of each, and the one it acts on (if any). */
+export interface RoleRecovery {
+  readonly choices: readonly { readonly record: DeployRecord; readonly recovery: Recovery }[];
+  readonly act?: { readonly deployId: string; readonly act: 'rollback' | 'resume' };
+}
+
+/** Finds the role's unfinished deploys and chooses for each; two to act on are for a person to order. */
+export const planRecovery = async (
+  spec: RoleSpec,
+  deps: Deps,
+  call: Call,
+  options: { readonly keepHeld: boolean },
+): Promise<RoleRecovery> => {
+  const choices = (await findUnfinished(spec, deps, call)).map((record) => ({ record, recovery: chooseRecovery(record, options) }));
+  const acts = choices.flatMap(({ record, recovery }) =>
+    recovery.act === 'leave' ? [] : [{ deployId: record.deployId, act: recovery.act }],
+  );
+  if (acts.length > 1) {
+    const ids = acts.map(({ deployId }) => deployId);
+    throw new UsageError(
+      `${ids.length} deploys of ${spec.env}/${spec.role} are unfinished (${ids.join(', ')}): which to undo or finish first is for a person`,
+      `mackerel-replacer status ${ids[0]} says where each stands; then rollback or resume each by its id`,
+    );
+  }
+  return { choices, ...(acts[0] && { act: acts[0] }) };
 };
