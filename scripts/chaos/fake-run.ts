@@ -14,6 +14,7 @@ import { cutoverHeld } from '../../src/rollout/cutover-held.js';
 import { finishKept, shrinkKept } from '../../src/rollout/finish.js';
 import { type Finished, resumeDeploy, rollbackDeploy } from '../../src/rollout/resume.js';
 import type { RoleSpec } from '../../src/rollout/spec.js';
+import { planRecovery } from '../../src/rollout/unfinished.js';
 import { TIME_SCALE, chaosYaml } from './config.js';
 import type { CommandRun, Evidence } from './evidence.js';
 import { type Fakes, addImage, addSubnet, addTargetGroup, createFakes, seedFleet } from './fakes/index.js';
@@ -108,6 +109,12 @@ const act = async (
     const outcome = await replace(spec, { deployId, dryRun: false, ...(schedule.hold && { hold: true }) }, deps, signal);
     if (outcome.kind === 'planned') throw new Error('a dry run was not asked for');
     return outcome;
+  }
+  if (command === 'recover') {
+    // As src/cli/recover-role.ts: the choice, then the act through the same path as the command by id.
+    const { choices, act } = await planRecovery(spec, deps, { signal }, { keepHeld: false });
+    if (!act) return { kind: 'finished', deployId, status: choices[0]?.record.status ?? 'replaced' };
+    return ACTS[act.act](spec, act.deployId, deps, signal);
   }
   // Without --role (given only when the journal is lost), the CLI finds the deploy in the journal or refuses.
   if (!schedule.journalLost && !fakes.disk.has(deployId)) throw new UsageError(`deploy ${deployId} is not in the journal`);

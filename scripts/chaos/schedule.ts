@@ -1,12 +1,13 @@
 // What a chaos run does to the world: faults injected into the sandbox (or the fakes) before the
 // deploy, the blue/green options it deploys with (a rollback window, a hold, a worker drain, hooks)
 // and what the operator does after, and optionally a kill -9 of the CLI at a step boundary,
-// followed by `resume` or `rollback`.
+// followed by `resume`, `rollback`, or `recover` (the supervisor's choice made by the tool).
 import fc from 'fast-check';
 import type { Fault } from '../../src/sandbox/faults.js';
 
 export type Role = 'web' | 'worker';
-export type Recovery = 'resume' | 'rollback';
+/** After a kill: the operator's own choice, or `recover --env --role`, which chooses as a supervisor would need. */
+export type Recovery = 'resume' | 'rollback' | 'recover';
 /** Every command a chaos run may run, in the order a person would. */
 export type Command = 'replace' | Recovery | 'finish' | 'shrink' | 'cutover';
 /** Where a run goes: the in-memory fakes on a fake clock, or the sandbox over HTTP in scaled real time. */
@@ -277,7 +278,7 @@ const crashArb = (role: Role, via: Via, waves: boolean, options: Options): fc.Ar
   fc
     .record({
       at: fc.constantFrom(...crashPointsOf(role, waves, options).map((point) => point.name)),
-      recover: fc.constantFrom<Recovery>('resume', 'rollback'),
+      recover: fc.constantFrom<Recovery>('resume', 'rollback', 'recover'),
       faults: fc.array(faultArb, { maxLength: 2 }),
       lag: via === 'fakes' ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
     })

@@ -112,6 +112,9 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, spec: Pick<RoleSpec, 
     `plan for deploy ${plan.deployId} (nothing was changed):`,
     ...(plan.promotion ? [`  promoted from: ${promoted(plan.promotion)}`] : []),
     `  image: ${imageChange(plan, snapshot)}`,
+    ...snapshot.held.map(
+      ({ deployId, instanceIds }) => `  held: deploy ${deployId}, ${instanceIds.length} new instances verified, switched by cutover`,
+    ),
     ...(plan.vars && plan.vars.length > 0
       ? [`  user data variables:`, ...plan.vars.map((v) => `    ${v.name}=${v.value} (${v.from})`)]
       : []),

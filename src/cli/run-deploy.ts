@@ -116,6 +116,7 @@ const asJson = (outcome: AnyOutcome): JsonOutcome => {
         plan: outcome.plan,
         old: outcome.snapshot.members,
         oldImages: outcome.snapshot.images,
+        ...(outcome.snapshot.held.length > 0 && { held: outcome.snapshot.held }),
       };
     case 'replaced':
       return { kind: 'replaced', deployId: outcome.summary.deployId, summary: outcome.summary };
