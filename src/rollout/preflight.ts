@@ -2,7 +2,18 @@ import { ApiError, UsageError } from './errors.js';
 import { launchRequest } from './launch.js';
 import { templateCheck } from './launch-template.js';
 import type { Plan } from './plan.js';
-import type { Balancer, Call, Fleet, Image, LaunchTemplateVersion, LoadBalancer, Monitor, Subnet, TargetGroup } from './ports.js';
+import type {
+  Balancer,
+  Call,
+  Fleet,
+  Image,
+  LaunchRequest,
+  LaunchTemplateVersion,
+  LoadBalancer,
+  Monitor,
+  Subnet,
+  TargetGroup,
+} from './ports.js';
 import type { Snapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
 import { type LaunchFacts, TAG_LIMITS, instanceTags, tagLimitProblem } from './tags.js';
@@ -92,7 +103,10 @@ export const checkPermissions = async (
   const checks = [`the instance tags fit EC2's limits (${Object.keys(tags).length} of ${TAG_LIMITS.perResource})`];
   const [first] = plan.launches;
   if (first) {
-    await deps.fleet.mayLaunch(launchRequest(spec, plan, first, tags), call);
+    const request = launchRequest(spec, plan, first, tags);
+    await deps.fleet.mayLaunch(request, call).catch((error: unknown) => {
+      throw withImdsHint(error, request);
+    });
     checks.push(`DryRun RunInstances in ${first.az}`);
   }
   const oldIds = snapshot.members.map((member) => member.instanceId);
@@ -113,6 +127,18 @@ export const checkPermissions = async (
     );
   }
 };
+
+/** Many organizations refuse any launch that allows IMDSv1: say so where the launch does. */
+const withImdsHint = (error: unknown, request: LaunchRequest): unknown =>
+  error instanceof ApiError && error.code === 'UnauthorizedOperation' && request.metadataOptions?.httpTokens !== 'required'
+    ? new ApiError(
+        error.api,
+        error.operation,
+        error.code,
+        error.reason,
+        `${error.hint ?? 'check the IAM policy'}; if an organization policy requires IMDSv2, launch with metadataOptions httpTokens: required (the default without a launch template${request.launchTemplate ? ", or in the template's MetadataOptions" : ''})`,
+      )
+    : error;
 
 const checkSubnets = (spec: RoleSpec, subnets: readonly Subnet[]): void => {
   const missing = spec.subnets.filter((id) => !subnets.some((subnet) => subnet.id === id));
