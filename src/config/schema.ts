@@ -194,10 +194,6 @@ const blockDevices = z
 
 const role = strict({
   ami,
-  /** Its tags and data are kept; the tool overrides the image, the subnet, its own tags and what the role sets. */
-  launchTemplate: launchTemplate.optional(),
-  metadataOptions: metadataOptions.optional(),
-  blockDevices: blockDevices.optional(),
   /** Exactly one of instanceType and instanceTypes; with a launch template, at most one. */
   instanceType: text('an instance type like "t3.small"').optional(),
   /** In order of preference: an AZ without capacity for one gets the next. */
@@ -295,6 +291,10 @@ const role = strict({
     .positive({ error: maxInstancesHint })
     .max(10_000, { error: maxInstancesHint })
     .default(100),
+  /** Its tags and data are kept; the tool overrides the image, the subnet, its own tags and what the role sets. */
+  launchTemplate: launchTemplate.optional(),
+  metadataOptions: metadataOptions.optional(),
+  blockDevices: blockDevices.optional(),
 }).check(
   z.superRefine(
     (given, ctx) => {
