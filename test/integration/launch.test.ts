@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type World, configYaml, startWorld } from './harness.js';
-import { expectReplaced, live } from './expect.js';
+import { deployIdOf, expectReplaced, live } from './expect.js';
 import { editWorld, expectRefused, writeConfig } from './refusals.js';
 
 let world: World;
@@ -102,6 +102,24 @@ describe('a role with a launch template', () => {
     const applied = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--plan', saved);
     expect(applied.stderr).toContain(`launch template: reviewed reactio-web (${id}) version 1, now reactio-web (${id}) version 2`);
     await expectRefused(world, applied, since);
+  });
+
+  it('resumes after kill -9 at the version the deploy recorded, though $Latest moved on', async () => {
+    world = await startWorld(configYaml({ web: templateRole('$Latest') }));
+    const client = clientOf(world);
+    const id = await createTemplate(client);
+    const before = await world.state();
+    const crashed = await world.spawnUntil(/launch \.\.\./, 'SIGKILL', 'replace', '--config', world.configPath, '--role', 'web');
+    expect(crashed.signalled).toBe(true);
+    await newVersion(client, id, 'web-2');
+    const resumed = await world.spawn('resume', deployIdOf(crashed.stdout), '--config', world.configPath);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    await expectReplaced(world, 'web', before, { 'ap-northeast-1a': 1, 'ap-northeast-1c': 1 });
+    for (const instance of live(await world.state(), 'web').running) {
+      expect(instance.launchTemplate).toEqual({ id, version: 1 });
+      expect(instance.tags['cost-center']).toBe('web-1');
+    }
   });
 
   it('is refused at preflight when the template or its version does not exist, naming it; nothing launched', async () => {
