@@ -36,9 +36,20 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
   const { tag, value } = spec.ownership;
   const owned = { [`aws:RequestTag/${tag}`]: value };
   const launched = [ec2('instance/*'), ec2('volume/*')];
+  const template = spec.launchTemplate;
   const statements: PolicyStatement[] = [
     // Describe calls support no resource-level permissions.
-    { Sid: 'Describe', Effect: 'Allow', Action: ['ec2:DescribeImages', 'ec2:DescribeInstances', 'ec2:DescribeSubnets'], Resource: '*' },
+    {
+      Sid: 'Describe',
+      Effect: 'Allow',
+      Action: [
+        'ec2:DescribeImages',
+        'ec2:DescribeInstances',
+        'ec2:DescribeSubnets',
+        ...(template ? ['ec2:DescribeLaunchTemplateVersions'] : []),
+      ],
+      Resource: '*',
+    },
     // What RunInstances creates must carry the ownership tag; what it uses is the role's own.
     { Sid: 'LaunchOwnedOnly', Effect: 'Allow', Action: ['ec2:RunInstances'], Resource: launched, Condition: { StringEquals: owned } },
     {
@@ -49,9 +60,15 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
         // No account in an image ARN; any image, since the newest AMI changes with every build.
         `arn:${partition}:ec2:${region}::image/*`,
         ...spec.subnets.map((id) => ec2(`subnet/${id}`)),
-        ...spec.securityGroupIds.map((id) => ec2(`security-group/${id}`)),
+        // What the role leaves to its launch template is unknown here: any of its kind.
+        ...(spec.securityGroupIds.length > 0
+          ? spec.securityGroupIds.map((id) => ec2(`security-group/${id}`))
+          : template
+            ? [ec2('security-group/*')]
+            : []),
         ec2('network-interface/*'),
-        ...(spec.keyName === undefined ? [] : [ec2(`key-pair/${spec.keyName}`)]),
+        ...(spec.keyName !== undefined ? [ec2(`key-pair/${spec.keyName}`)] : template ? [ec2('key-pair/*')] : []),
+        ...(template ? [ec2(`launch-template/${'id' in template ? template.id : '*'}`)] : []),
       ],
     },
     {
@@ -89,18 +106,36 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
       Condition: { StringEquals: { [`ec2:ResourceTag/${tag}`]: value } },
     },
   ];
-  if (spec.iamInstanceProfile !== undefined) {
+  if (spec.iamInstanceProfile !== undefined || template) {
     statements.push({
       Sid: 'PassInstanceRole',
       Effect: 'Allow',
       Action: ['iam:PassRole'],
-      Resource: `arn:${partition}:iam::*:role/${passedRoleName(spec.iamInstanceProfile)}`,
+      Resource: `arn:${partition}:iam::*:role/${spec.iamInstanceProfile === undefined ? '*' : passedRoleName(spec.iamInstanceProfile)}`,
       Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
     });
   }
+  const keys = [...new Set((spec.blockDevices ?? []).flatMap((device) => (device.kmsKeyId === undefined ? [] : [device.kmsKeyId])))];
+  if (keys.length > 0) statements.push(kmsStatement(keys, partition, region));
   if (spec.targetGroups.length > 0) statements.push(...balancerStatements(spec.targetGroups));
   return { Version: '2012-10-17', Statement: statements };
 };
+
+/**
+ * What EC2 asks of the caller to launch volumes encrypted with a customer managed key, only through
+ * EC2. An alias names no key ARN: any key, used through EC2.
+ */
+const kmsStatement = (keys: readonly string[], partition: string, region: string): PolicyStatement => ({
+  Sid: 'EncryptVolumesWithRoleKeys',
+  Effect: 'Allow',
+  Action: ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*'],
+  Resource: keys.map((key) =>
+    key.startsWith('arn:') && key.includes(':key/')
+      ? key
+      : `arn:${partition}:kms:${region}:*:key/${key.startsWith('arn:') || key.startsWith('alias/') ? '*' : key}`,
+  ),
+  Condition: { StringEquals: { 'kms:ViaService': `ec2.${region}.amazonaws.com` } },
+});
 
 const balancerStatements = (targetGroups: readonly string[]): PolicyStatement[] => [
   {

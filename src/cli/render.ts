@@ -1,5 +1,6 @@
 import type { Outcome, Summary } from '../rollout/deploy.js';
 import type { DeployEvent } from '../rollout/events.js';
+import { blockDeviceLabel, metadataLabel, templateLabel } from '../rollout/launch-template.js';
 import type { Plan } from '../rollout/plan.js';
 import type { Image } from '../rollout/ports.js';
 import { type Promotion, formatVars } from '../rollout/promotion.js';
@@ -129,6 +130,9 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, spec: Pick<RoleSpec, 
         launch ? `    new: ${launch.count} x ${plan.instanceType} in ${launch.subnetId}` : '    new: none',
       ];
     }),
+    ...(plan.launchTemplate ? [`  launch template: ${templateLabel(plan.launchTemplate)}`] : []),
+    ...(plan.metadataOptions ? [`  instance metadata: ${metadataLabel(plan.metadataOptions)}`] : []),
+    ...(plan.blockDevices ? [`  block devices: ${plan.blockDevices.map(blockDeviceLabel).join('; ')}`] : []),
     ...(plan.pacing ? [pacingLine(plan.pacing)] : []),
     ...(plan.waves ? wavesLines(plan.waves) : []),
     `  checks passed:`,

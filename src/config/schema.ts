@@ -126,16 +126,85 @@ const gates = strict({
   }).optional(),
 });
 
+const templateVersionHint = 'expected a version number, "$Latest" or "$Default"';
+const launchTemplateVersion = z
+  .union(
+    [
+      z.int({ error: templateVersionHint }).positive({ error: templateVersionHint }),
+      z.enum(['$Latest', '$Default'], { error: templateVersionHint }),
+    ],
+    {
+      error: templateVersionHint,
+    },
+  )
+  .default('$Default');
+
+/** An EC2 launch template, by name or id, and the version to launch (resolved to its number at plan time). */
+const launchTemplate = z.union(
+  [
+    strict({ name: matching(/^[a-zA-Z0-9().\-/_]{3,128}$/, 'a launch template name'), version: launchTemplateVersion }),
+    strict({ id: matching(/^lt-[0-9a-f]+$/, 'a launch template id like "lt-0123abcd"'), version: launchTemplateVersion }),
+  ],
+  { error: 'expected { name: "…" } or { id: "lt-…" }, each with an optional version (a number, "$Latest" or "$Default")' },
+);
+
+/** Without a launch template, the secure defaults apply (see SECURE_METADATA); with one, only what is set here overrides it. */
+const metadataOptions = strict({
+  httpTokens: z.enum(['required', 'optional'], { error: 'expected "required" (IMDSv2 only) or "optional"' }).default('required'),
+  httpPutResponseHopLimit: z
+    .int({ error: 'expected an integer from 1 to 64' })
+    .min(1, { error: 'expected an integer from 1 to 64' })
+    .max(64, { error: 'expected an integer from 1 to 64' })
+    .default(2),
+  instanceMetadataTags: z.enum(['enabled', 'disabled'], { error: 'expected "enabled" or "disabled"' }).optional(),
+});
+
+const positiveInt = z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
+
+/** EC2's rules across a volume's fields, so a typo is named here and not by the DryRun. */
+const blockDevice = strict({
+  deviceName: matching(/^\/dev\/[a-z0-9]+$/, 'a device name like "/dev/xvda"'),
+  volumeSize: positiveInt.max(65_536, { error: 'expected at most 65536 GiB' }),
+  volumeType: z.enum(['gp3', 'gp2', 'io1', 'io2', 'st1', 'sc1'], { error: 'expected gp3, gp2, io1, io2, st1 or sc1' }),
+  iops: positiveInt.optional(),
+  throughput: positiveInt.optional(),
+  encrypted: z.boolean({ error: 'expected true or false' }).optional(),
+  kmsKeyId: text('a KMS key id, ARN or alias').optional(),
+  deleteOnTermination: z.boolean({ error: 'expected true or false' }).optional(),
+}).superRefine((device, ctx) => {
+  const problem = (path: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [path], message, input: device[path as keyof typeof device] });
+  if ((device.volumeType === 'io1' || device.volumeType === 'io2') && device.iops === undefined)
+    problem('iops', `required for ${device.volumeType} volumes`);
+  if (device.iops !== undefined && !['gp3', 'io1', 'io2'].includes(device.volumeType))
+    problem('iops', 'only gp3, io1 and io2 volumes take iops');
+  if (device.throughput !== undefined && device.volumeType !== 'gp3') problem('throughput', 'only gp3 volumes take throughput');
+  if (device.kmsKeyId !== undefined && device.encrypted !== true) problem('kmsKeyId', 'requires encrypted: true');
+});
+
+const blockDevices = z
+  .array(blockDevice, { error: 'expected a list of { deviceName, volumeSize, volumeType, … }' })
+  .min(1, { error: 'expected at least one block device' })
+  .superRefine((devices, ctx) => {
+    const names = devices.map((device) => device.deviceName);
+    const repeated = names.filter((name, i) => names.indexOf(name) !== i);
+    if (repeated.length > 0)
+      ctx.addIssue({ code: 'custom', message: `expected each device once; repeated: ${repeated.join(', ')}`, input: names });
+  });
+
 const role = strict({
   ami,
-  /** Exactly one of instanceType and instanceTypes (checked in consistency.ts). */
+  /** Exactly one of instanceType and instanceTypes; with a launch template, at most one. */
   instanceType: text('an instance type like "t3.small"').optional(),
   /** In order of preference: an AZ without capacity for one gets the next. */
   instanceTypes: list(text('an instance type like "c7g.large"'), 'instance type').optional(),
   subnets,
-  securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id').max(16, {
-    error: 'expected at most 16 security groups (EC2 allows no more per instance)',
-  }),
+  /** Optional with a launch template: its own. */
+  securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id')
+    .max(16, {
+      error: 'expected at most 16 security groups (EC2 allows no more per instance)',
+    })
+    .optional(),
   iamInstanceProfile: text('an instance profile name or ARN').optional(),
   keyName: text('a key pair name').optional(),
   userDataFile: text('a file path, relative to this config file').optional(),
@@ -222,15 +291,28 @@ const role = strict({
     .positive({ error: maxInstancesHint })
     .max(10_000, { error: maxInstancesHint })
     .default(100),
+  /** Its tags and data are kept; the tool overrides the image, the subnet, its own tags and what the role sets. */
+  launchTemplate: launchTemplate.optional(),
+  metadataOptions: metadataOptions.optional(),
+  blockDevices: blockDevices.optional(),
 }).check(
   z.superRefine(
     (given, ctx) => {
-      if ((given.instanceType === undefined) === (given.instanceTypes === undefined)) {
+      const both = given.instanceType !== undefined && given.instanceTypes !== undefined;
+      if (both || (given.launchTemplate === undefined && given.instanceType === undefined && given.instanceTypes === undefined)) {
         ctx.addIssue({
           code: 'custom',
           path: [given.instanceType === undefined ? 'instanceType' : 'instanceTypes'],
-          message: 'expected exactly one of instanceType (one type) and instanceTypes (a list, tried in order where an AZ has no capacity)',
+          message: `expected ${given.launchTemplate === undefined ? 'exactly' : 'at most'} one of instanceType (one type) and instanceTypes (a list, tried in order where an AZ has no capacity)`,
           input: given.instanceType === undefined ? given.instanceTypes : given.instanceType,
+        });
+      }
+      if (given.launchTemplate === undefined && given.securityGroupIds === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['securityGroupIds'],
+          message: 'expected a list of security group ids (only a role with a launchTemplate may leave them to it)',
+          input: undefined,
         });
       }
     },

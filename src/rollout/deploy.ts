@@ -9,6 +9,7 @@ import { JournalError, UsageError, message } from './errors.js';
 import type { Phase } from './events.js';
 import { runHook, runHookAfter, terminateAfterHook } from './hooks.js';
 import { launchAll } from './launch.js';
+import { pinTemplate, templateOf } from './launch-template.js';
 import type { Leftover } from './leftovers.js';
 import { holdNewFleet, keepAndHold, registersNow, verifiedSpec } from './hold.js';
 import { keepOldFleet } from './keep.js';
@@ -76,8 +77,9 @@ export const replace = async (
     const promotion =
       options.promoteFrom === undefined ? undefined : await findPromotion({ env: options.promoteFrom, role: given.role }, deps.fleet, call);
     if (promotion) deps.emit({ type: 'promotion.found', promotion });
-    const shipping = shipSpec(given, options.vars ?? {}, promotion);
-    const found = await preflight(shipping.spec, deps, call);
+    const shipped = shipSpec(given, options.vars ?? {}, promotion);
+    const found = await preflight(shipped.spec, deps, call);
+    const shipping = found.template ? { ...shipped, spec: pinTemplate(shipped.spec, found.template) } : shipped;
     if (options.dryRun) return { ...shipping, promotion, resolved: found };
     await checkLock(shipping.spec, deps, call, { forceUnlock: options.forceUnlock });
     const lock = `no other deploy of ${given.env}/${given.role} is in flight`;
@@ -135,6 +137,7 @@ export const replace = async (
     status: 'running',
     step: 'launch',
     image: resolved.image,
+    ...(spec.pinnedTemplate && { launchTemplate: templateOf(spec.pinnedTemplate) }),
     vars: spec.vars ?? {},
     ...(promotion && { promotedFrom: { env: promotion.env, deployId: promotion.deployId } }),
     snapshot: snapshot.members,

@@ -45,12 +45,59 @@ export interface Subnet {
   readonly vpcId: string;
 }
 
+/** The instance metadata service (IMDS) options of a launch. */
+export interface MetadataOptions {
+  /** `required`: IMDSv2 only. */
+  readonly httpTokens: 'required' | 'optional';
+  readonly httpPutResponseHopLimit: number;
+  readonly instanceMetadataTags?: 'enabled' | 'disabled';
+}
+
+export type VolumeType = 'gp3' | 'gp2' | 'io1' | 'io2' | 'st1' | 'sc1';
+
+/** An EBS volume of a launch. */
+export interface BlockDevice {
+  readonly deviceName: string;
+  /** GiB. */
+  readonly volumeSize: number;
+  readonly volumeType: VolumeType;
+  readonly iops?: number;
+  /** MiB/s, gp3 only. */
+  readonly throughput?: number;
+  readonly encrypted?: boolean;
+  readonly kmsKeyId?: string;
+  readonly deleteOnTermination?: boolean;
+}
+
+/** An EC2 launch template and the version to launch: a number, or resolved to one at plan time. */
+export type LaunchTemplateChoice = ({ readonly id: string } | { readonly name: string }) & {
+  readonly version: number | '$Latest' | '$Default';
+};
+
+/** One version of a launch template, with what the tool reads of its data. */
+export interface LaunchTemplateVersion {
+  readonly id: string;
+  readonly name: string;
+  readonly version: number;
+  readonly instanceType?: string;
+  /** Its tag specifications for instances. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Set when its network interfaces fix a subnet or security groups: the tool cannot choose the subnet per AZ. */
+  readonly fixedNetwork?: string;
+}
+
 export interface LaunchRequest {
   readonly imageId: string;
   readonly instanceType: string;
   readonly subnetId: string;
   readonly count: number;
+  /** Empty: the launch template's. */
   readonly securityGroupIds: readonly string[];
+  /** Its data under the request's own parameters. */
+  readonly launchTemplate?: { readonly id: string; readonly version: number };
+  /** Absent: the launch template's (or EC2's defaults). */
+  readonly metadataOptions?: MetadataOptions;
+  readonly blockDevices?: readonly BlockDevice[];
   readonly iamInstanceProfile?: string;
   readonly keyName?: string;
   /** Plain text; the adapter encodes it. */
@@ -73,6 +120,8 @@ export interface Fleet {
   /** The images that still exist, in any state; deregistered or unknown ids are left out, not thrown. */
   images(ids: readonly string[], call: Call): Promise<Image[]>;
   subnets(ids: readonly string[], call: Call): Promise<Subnet[]>;
+  /** The version chosen (`$Latest` and `$Default` resolved to its number); throws a UsageError when the template or version does not exist. */
+  launchTemplate(choice: LaunchTemplateChoice, call: Call): Promise<LaunchTemplateVersion>;
   launch(request: LaunchRequest, call: Call): Promise<Instance[]>;
   /** Instances that exist, in any state; unknown ids are left out, not thrown. */
   describe(ids: readonly string[], call: Call): Promise<Instance[]>;

@@ -9,6 +9,7 @@ import { reportEndedWindows } from './keep.js';
 import { type DeployRecord, isBefore, oldIds, servedIds } from './record.js';
 import { recoverRecord } from './recovery.js';
 import type { RoleSpec } from './spec.js';
+import { pinTemplate } from './launch-template.js';
 import { fillUserData } from './template.js';
 import { DONE, TAG_DEPLOY, TAG_STATE } from './tags.js';
 
@@ -114,10 +115,17 @@ export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps,
 export const proceed = async (run: Deployment): Promise<Outcome> => {
   const { record } = run;
   if (isBefore(record.step, 'cutover')) record.step = 'launch';
-  // A relaunch must send what the first launch sent (its ClientTokens, its tags, its user data).
-  const filled = isBefore(record.step, 'cutover') ? relaunchable(run.spec, record) : run.spec;
+  // A relaunch must send what the first launch sent (its ClientTokens, its tags, its user data, its template version).
+  const filled = isBefore(record.step, 'cutover') ? await pinnedAsRecorded(relaunchable(run.spec, record), run) : run.spec;
   await setStatus(run, 'running');
   return drive({ ...run, spec: filled });
+};
+
+/** The launch template at the version the deploy recorded, never `$Latest` or `$Default` read again. */
+const pinnedAsRecorded = async (spec: RoleSpec, { record, deps, signal }: Deployment): Promise<RoleSpec> => {
+  const recorded = record.launchTemplate;
+  if (!recorded) return spec;
+  return pinTemplate(spec, await deps.fleet.launchTemplate({ id: recorded.id, version: recorded.version }, { signal }));
 };
 
 /** A kept or held deploy waits for a person's decision; resume is not one. */

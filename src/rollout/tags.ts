@@ -56,6 +56,9 @@ export interface LaunchFacts {
  * another tag: it marks what the tool launched.
  */
 export const instanceTags = (spec: RoleSpec, facts: LaunchFacts): Record<string, string> => ({
+  // The launch template's own tags are sent again, under the role's and the tool's: they are kept
+  // whether EC2 merges a request's tag specifications with the template's or replaces them.
+  ...spec.pinnedTemplate?.tags,
   ...spec.tags,
   Name: `${spec.service}-${spec.role}`,
   [TAG_ENV]: spec.env,

@@ -1,3 +1,4 @@
+import { DEFAULT_METADATA, metadataXml, ROOT_DEVICE } from './ec2-launch-options.js';
 import { el, leaf, listEl } from './query.js';
 import { ACCOUNT_ID, type InstanceState, type SimImage, type SimInstance, type SimSubnet, type World } from './world.js';
 
@@ -42,7 +43,24 @@ const instanceXml = (world: World, instance: SimInstance): string =>
       : el('iamInstanceProfile', leaf('arn', `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${instance.iamInstanceProfile}`)),
     leaf('architecture', 'x86_64'),
     leaf('rootDeviceType', 'ebs'),
+    leaf('rootDeviceName', ROOT_DEVICE),
+    listEl(
+      'blockDeviceMapping',
+      'item',
+      (instance.volumes ?? []).map(
+        (volume) =>
+          leaf('deviceName', volume.deviceName) +
+          el(
+            'ebs',
+            leaf('volumeId', volume.volumeId),
+            leaf('status', 'attached'),
+            leaf('attachTime', new Date(world.clock.epoch(instance.launchedAt)).toISOString()),
+            leaf('deleteOnTermination', volume.deleteOnTermination),
+          ),
+      ),
+    ),
     leaf('virtualizationType', 'hvm'),
+    metadataXml('metadataOptions', instance.metadataOptions ?? DEFAULT_METADATA, 'applied'),
     tagSetXml(instance.tags),
   ].join('');
 

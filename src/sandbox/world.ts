@@ -1,7 +1,9 @@
 import type { SimClock } from './clock.js';
+import type { MetadataOptions, SimVolume } from './ec2-launch-options.js';
 import type { WorldEdit } from './edits.js';
 import { createFaultBox, type FaultBox } from './faults.js';
 import type { LaunchBucketState } from './launch-bucket.js';
+import type { SimLaunchTemplate } from './launch-templates.js';
 import { createTimeline, type Transition } from './timeline.js';
 
 export const ACCOUNT_ID = '123456789012';
@@ -85,6 +87,12 @@ export interface SimInstance {
   readonly tags: Record<string, string>;
   /** RunInstances UserData, decoded. */
   readonly userData?: string;
+  /** Absent on instances the sandbox seeds: EC2's defaults. */
+  readonly metadataOptions?: MetadataOptions;
+  /** Absent on instances the sandbox seeds: the image's root volume. */
+  readonly volumes?: readonly SimVolume[];
+  /** The template and version it was launched from. */
+  readonly launchTemplate?: { readonly id: string; readonly version: number };
   /** Simulated ms. */
   readonly launchedAt: number;
   /** agent-silent fault: the simulated agent never registers this one. */
@@ -208,6 +216,7 @@ export interface World {
   readonly targetGroups: Map<string, SimTargetGroup>;
   readonly loadBalancers: Map<string, SimLoadBalancer>;
   readonly instances: Map<string, SimInstance>;
+  readonly launchTemplates: Map<string, SimLaunchTemplate>;
   readonly hosts: Map<string, SimHost>;
   /** customIdentifier → the hosts that have it (hosts.ts keeps it): every agent looks its host up by it. */
   readonly hostsByCustomIdentifier: Map<string, Set<SimHost>>;
@@ -238,8 +247,8 @@ export interface World {
    * same: every request applies what is due first). Returns what stops it.
    */
   observe(listener: (event: WorldEvent) => void): () => void;
-  /** A fresh id: `i-0…`, `r-0…`, `ami-0…` (17 hex digits after the dash), or an opaque Mackerel id. */
-  nextId(kind: 'i' | 'r' | 'ami' | 'host' | 'annotation' | 'alert'): string;
+  /** A fresh id: `i-0…`, `r-0…`, `ami-0…`, `lt-0…`, `vol-0…` (17 hex digits after the dash), or an opaque Mackerel id. */
+  nextId(kind: 'i' | 'r' | 'ami' | 'lt' | 'vol' | 'host' | 'annotation' | 'alert'): string;
 }
 
 export interface Access {
@@ -258,6 +267,8 @@ export interface Settings {
   /** EC2's RunInstances resource bucket: instances when full, and its refill per simulated second. */
   launchBurst: number;
   launchRefillPerSecond: number;
+  /** An organization policy (SCP): RunInstances is refused unless the instance requires IMDSv2 tokens. */
+  requireImdsv2: boolean;
 }
 
 /** What an EC2 or ELBv2 action runs against: the world at one instant. */
@@ -314,6 +325,7 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     targetGroups: new Map(),
     loadBalancers: new Map(),
     instances: new Map(),
+    launchTemplates: new Map(),
     hosts: new Map(),
     hostsByCustomIdentifier: new Map(),
     services: new Map(),
@@ -325,7 +337,7 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     events,
     faults: createFaultBox(),
     access: { deniedActions: new Set(), readOnlyKeys: new Set() },
-    settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000, launchBurst: 1000, launchRefillPerSecond: 2 },
+    settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000, launchBurst: 1000, launchRefillPerSecond: 2, requireImdsv2: false },
     launchBucket: { tokens: 1000, at: 0 },
     advance,
     schedule: (at, run) => {

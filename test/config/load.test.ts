@@ -74,6 +74,7 @@ describe('the example config', () => {
       instanceType: 't3.small',
       subnets: ['subnet-0aaa1111', 'subnet-0ccc3333'],
       securityGroupIds: ['sg-0123abcd'],
+      metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 2 },
       iamInstanceProfile: 'reactio-staging-instance',
       keyName: 'reactio',
       userData: await readFile('examples/user_data/boot-web.sh', 'utf8'),
@@ -110,6 +111,7 @@ describe('the example config', () => {
       instanceType: 't3.small',
       subnets: ['subnet-0aaa1111', 'subnet-0ccc3333'],
       securityGroupIds: ['sg-0123abcd'],
+      metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 2 },
       tags: {},
       ownership: { tag: 'mackerel-replacer:role', value: 'staging/worker' },
       perAz: 1,
@@ -122,6 +124,37 @@ describe('the example config', () => {
       targetsPerGroup: 1000,
       launchBucket: { burst: 1000, refillPerSecond: 2 },
     });
+  });
+});
+
+describe('a role with a launch template', () => {
+  it('may leave the instance type, security groups and metadata options to the template, which launches at its default version', async () => {
+    const file = await write(
+      config(({ web: w }) => {
+        delete w.instanceType;
+        delete w.securityGroupIds;
+        w.launchTemplate = { id: 'lt-0123abcd' };
+      }),
+    );
+    const spec = await resolveRole(await loadConfig(file), { role: 'web' });
+    expect(spec).toMatchObject({ launchTemplate: { id: 'lt-0123abcd', version: '$Default' }, securityGroupIds: [] });
+    expect(spec.instanceType).toBeUndefined();
+    expect(spec.metadataOptions).toBeUndefined();
+  });
+
+  it('fills what the role sets of metadataOptions with the secure defaults, and keeps its block devices', async () => {
+    const blockDevices = [{ deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'gp3', encrypted: true, throughput: 250 }];
+    const file = await write(
+      config(({ web: w }) => {
+        w.launchTemplate = { name: 'web-lt', version: 4 };
+        w.metadataOptions = { instanceMetadataTags: 'enabled' };
+        w.blockDevices = blockDevices;
+      }),
+    );
+    const spec = await resolveRole(await loadConfig(file), { role: 'web' });
+    expect(spec.metadataOptions).toEqual({ httpTokens: 'required', httpPutResponseHopLimit: 2, instanceMetadataTags: 'enabled' });
+    expect(spec.blockDevices).toEqual(blockDevices);
+    expect(spec.launchTemplate).toEqual({ name: 'web-lt', version: 4 });
   });
 });
 
@@ -499,6 +532,46 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
       },
       'environments.staging.roles.web.hooks.afterCutover',
       'unknown key; allowed: beforeCutover, beforeTerminate, afterDeploy, onRollback',
+    ],
+    [
+      'an io1 volume without iops',
+      ({ web: w }) => {
+        w.blockDevices = [{ deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'io1' }];
+      },
+      'environments.staging.roles.web.blockDevices[0].iops',
+      'missing; required for io1 volumes',
+    ],
+    [
+      'a KMS key on a volume not encrypted',
+      ({ web: w }) => {
+        w.blockDevices = [{ deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'gp3', kmsKeyId: 'alias/ebs' }];
+      },
+      'environments.staging.roles.web.blockDevices[0].kmsKeyId',
+      'requires encrypted: true',
+    ],
+    [
+      'a hop limit EC2 refuses',
+      ({ web: w }) => {
+        w.metadataOptions = { httpPutResponseHopLimit: 65 };
+      },
+      'environments.staging.roles.web.metadataOptions.httpPutResponseHopLimit',
+      'expected an integer from 1 to 64',
+    ],
+    [
+      'a launch template version that is neither a number nor $Latest or $Default',
+      ({ web: w }) => {
+        w.launchTemplate = { name: 'web-lt', version: 'latest' };
+      },
+      'environments.staging.roles.web.launchTemplate',
+      'expected { name: "…" } or { id: "lt-…" }',
+    ],
+    [
+      'no security groups without a launch template',
+      ({ web: w }) => {
+        delete w.securityGroupIds;
+      },
+      'environments.staging.roles.web.securityGroupIds',
+      'missing; expected a list of security group ids (only a role with a launchTemplate may leave them to it)',
     ],
     [
       'an unknown defaultEnv',
