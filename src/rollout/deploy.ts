@@ -16,7 +16,7 @@ import { abandon, checkLock } from './lock.js';
 import { type Outcome, annotate, recordOutcome, summarize } from './outcome.js';
 import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan } from './plan.js';
 import { checkPermissions, fullestGroup, preflight, quotaCheck } from './preflight.js';
-import { findPromotion, shipSpec } from './promotion.js';
+import { type PromotionSource, checkImageShared, findPromotion, shipSpec } from './promotion.js';
 import { type DeployRecord, type KeepPolicy, type Step, isBefore, launchedIds, oldIds, waveLaunches } from './record.js';
 import { releaseOld, restoreOld, rollBackNew } from './rollback.js';
 import { NotServing } from './serving.js';
@@ -41,6 +41,8 @@ export interface ReplaceOptions extends SnapshotOptions {
   readonly vars?: Readonly<Record<string, string>>;
   /** `--promote-from`: launch the image and variables of this environment's last successful deploy of the role. */
   readonly promoteFrom?: string;
+  /** Where the promoted deploy is read (default: this environment's own EC2). */
+  readonly promotionSource?: PromotionSource;
   /** `--keep-old`: the rollback window, over the role's `keepOld:`. */
   readonly keepOld?: KeepPolicy;
   /** `--hold`: stop once the new fleet is verified; `cutover` goes on. */
@@ -73,9 +75,14 @@ export const replace = async (
   announce(deps, 'replace', deployId, given);
   const call = { signal };
   const { spec, vars, promotion, resolved } = await timed(early, 'preflight', async () => {
-    const promotion =
-      options.promoteFrom === undefined ? undefined : await findPromotion({ env: options.promoteFrom, role: given.role }, deps.fleet, call);
-    if (promotion) deps.emit({ type: 'promotion.found', promotion });
+    const source = options.promotionSource ?? { fleet: deps.fleet, shareImage: false };
+    const promoted =
+      options.promoteFrom === undefined ? undefined : await findPromotion({ env: options.promoteFrom, role: given.role }, source.fleet, call);
+    const promotion = promoted && source.accounts ? { ...promoted, accounts: source.accounts } : promoted;
+    if (promotion) {
+      deps.emit({ type: 'promotion.found', promotion });
+      await checkImageShared(promotion, source, deps.fleet, call);
+    }
     const shipping = shipSpec(given, options.vars ?? {}, promotion);
     const found = await preflight(shipping.spec, deps, call);
     if (options.dryRun) return { ...shipping, promotion, resolved: found };

@@ -16,6 +16,22 @@ export interface Promotion {
   readonly vars: Readonly<Record<string, string>>;
   /** Its running instances, which all agree on the image and the variables. */
   readonly instanceIds: readonly string[];
+  /** When the source environment is another AWS account: it, and the account the image is shared with. */
+  readonly accounts?: Accounts;
+}
+
+export interface Accounts {
+  readonly source: string;
+  readonly target: string;
+}
+
+/** Where `--promote-from` reads the promoted deploy: the source environment's EC2, with its own credentials. */
+export interface PromotionSource {
+  readonly fleet: Fleet;
+  /** Set when the source environment is another AWS account than the one deployed to. */
+  readonly accounts?: Accounts;
+  /** The target's `promotion.shareImage`: the tool adds the launch permission itself, before the launch. */
+  readonly shareImage: boolean;
 }
 
 /** A user data variable of a deploy, and where its value came from (`--var`, `vars:`, `staging deploy <id>`). */
@@ -139,4 +155,22 @@ export const shipSpec = (
     .sort()
     .map((name) => ({ name, value: filled.vars![name]!, from: origin(name) }));
   return { spec: filled, vars };
+};
+
+/**
+ * Whether the target account can launch the promoted image: visible there (DescribeImages by id
+ * with the target's credentials), or else refused with the command that shares it, unless the
+ * tool is to share it itself (then true: still to share).
+ */
+export const checkImageShared = async (promotion: Promotion, source: PromotionSource, target: Fleet, call: Call): Promise<boolean> => {
+  const { accounts } = source;
+  if (!accounts) return false;
+  const imageId = promotion.image.id;
+  if ((await target.images([imageId], call)).length > 0) return false;
+  if (source.shareImage) return true;
+  throw new UsageError(
+    `image ${imageId} of ${promotion.env} (account ${accounts.source}) is not shared with account ${accounts.target}: it cannot be launched there`,
+    `with ${promotion.env}'s credentials, share it: aws ec2 modify-image-attribute --image-id ${imageId} --launch-permission "Add=[{UserId=${accounts.target}}]" ` +
+      `(for an encrypted image, also grant ${accounts.target} the use of its snapshots' KMS key); or set promotion.shareImage: true on the environment deployed to`,
+  );
 };
