@@ -77,7 +77,9 @@ export const replace = async (
   const { spec, vars, promotion, resolved } = await timed(early, 'preflight', async () => {
     const source = options.promotionSource ?? { fleet: deps.fleet, shareImage: false };
     const promoted =
-      options.promoteFrom === undefined ? undefined : await findPromotion({ env: options.promoteFrom, role: given.role }, source.fleet, call);
+      options.promoteFrom === undefined
+        ? undefined
+        : await findPromotion({ env: options.promoteFrom, role: given.role }, source.fleet, call);
     const promotion = promoted && source.accounts ? { ...promoted, accounts: source.accounts } : promoted;
     if (promotion) {
       deps.emit({ type: 'promotion.found', promotion });

@@ -4,7 +4,7 @@ import { reservationXml, stateXml } from './ec2-xml.js';
 import { takeLaunchTokens } from './launch-bucket.js';
 import { type LaunchSpec, launchInstances, terminateInstances } from './instances.js';
 import { intParam, leaf, listEl, listParam, QueryError, requiredParam, structListParam } from './query.js';
-import type { ActionContext, SimInstance, World } from './world.js';
+import { type ActionContext, canSee, type SimInstance, type World } from './world.js';
 
 /** The instance tags of the TagSpecifications, every resource's checked against EC2's tag restrictions. */
 const instanceTags = (params: URLSearchParams): Record<string, string> => {
@@ -42,7 +42,10 @@ const userDataOf = (params: URLSearchParams): string | undefined => {
 const launchSpec = (params: URLSearchParams, world: World): LaunchSpec => {
   const imageId = requiredParam(params, 'ImageId');
   if (!imageId.startsWith('ami-')) throw new QueryError(400, 'InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
-  if (!world.images.has(imageId)) throw new QueryError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+  // An image of another account not shared with this one does not exist for it.
+  const image = world.images.get(imageId);
+  if (!image || !canSee(image, world.accountId))
+    throw new QueryError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
   const subnetId = requiredParam(params, 'SubnetId');
   const subnet = world.subnets.get(subnetId);
   if (!subnet) throw new QueryError(400, 'InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);

@@ -1,4 +1,5 @@
 import { describeImages, describeInstances, describeSubnets, isDryRun } from './ec2-describe.js';
+import { describeImageAttribute, modifyImageAttribute } from './ec2-images.js';
 import { runInstances, terminate } from './ec2-run.js';
 import { createTags, deleteTags } from './ec2-tags.js';
 import type { ActionContext } from './world.js';
@@ -12,7 +13,9 @@ export const ec2Actions: Readonly<Record<string, (params: URLSearchParams, conte
   TerminateInstances: terminate,
   CreateTags: createTags,
   DeleteTags: deleteTags,
+  ModifyImageAttribute: modifyImageAttribute,
+  DescribeImageAttribute: describeImageAttribute,
 };
 
 export const ec2Mutates = (action: string, params: URLSearchParams): boolean =>
-  ['RunInstances', 'TerminateInstances', 'CreateTags', 'DeleteTags'].includes(action) && !isDryRun(params);
+  ['RunInstances', 'TerminateInstances', 'CreateTags', 'DeleteTags', 'ModifyImageAttribute'].includes(action) && !isDryRun(params);
