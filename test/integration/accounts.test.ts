@@ -143,6 +143,33 @@ describe('two accounts and two organizations', () => {
     for (const instance of launched) expect(hostIds.has(instance.id)).toBe(true);
   });
 
+  it('promotion.shareImage: the plan changes nothing and says so; replace shares the image with staging’s key before the first launch', async () => {
+    await start('    promotion: { shareImage: true }\n');
+    const { ami } = await deployStagingOlder();
+    const args = ['--config', world.configPath, '--env', 'production', '--role', 'web', '--promote-from', 'staging'];
+
+    const since = (await world.requests()).length;
+    const plan = await world.cli('plan', ...args);
+    expect(plan.stderr).toBe('');
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain(
+      `image ${ami} is shared with account ${PRODUCTION} (promotion.shareImage, with staging's credentials) once the deploy goes ahead`,
+    );
+    expect((await toolRequests(world, since)).filter((request) => request.mutating)).toEqual([]);
+    expect((await stateOf(STAGING)).images.find((image) => image.id === ami)).toMatchObject({ launchPermissions: [] });
+
+    const before = (await world.requests()).length;
+    const run = await world.cli('replace', ...args);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect((await stateOf(STAGING)).images.find((image) => image.id === ami)).toMatchObject({ launchPermissions: [PRODUCTION] });
+    const mutating = (await toolRequests(world, before)).filter((request) => request.mutating).map((request) => request.action);
+    expect(mutating.indexOf('RunInstances')).toBeGreaterThan(mutating.indexOf('ModifyImageAttribute'));
+    expect(mutating.indexOf('ModifyImageAttribute')).toBeGreaterThanOrEqual(0);
+    expect(mutating.filter((action) => action === 'ModifyImageAttribute')).toHaveLength(1);
+    expect(running(await stateOf(PRODUCTION), 'production/web').map((instance) => instance.imageId)).toEqual([ami, ami]);
+  });
+
   it('the account guard refuses a staging deploy whose profile holds production’s credentials (exit 2, nothing sent before the guard)', async () => {
     await start();
     process.env.AWS_SHARED_CREDENTIALS_FILE = await credentials(world.dir, 'mixed-up', { staging: PRODUCTION, production: PRODUCTION });
