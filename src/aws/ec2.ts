@@ -32,6 +32,7 @@ const {
   DescribeInstancesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeSubnetsCommand,
+  ModifyImageAttributeCommand,
   paginateDescribeImages,
   paginateDescribeInstances,
   RunInstancesCommand,
@@ -260,6 +261,14 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
 
   resolveImage: (selector: ImageSelector, call) =>
     'id' in selector ? imageById(ec2, selector.id, call) : imageByName(ec2, selector.owners, selector.name, call),
+
+  shareImage: async (imageId, accountId, call) => {
+    await callAws('EC2', 'ModifyImageAttribute', () =>
+      ec2.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ UserId: accountId }] } }), {
+        abortSignal: call.signal,
+      }),
+    );
+  },
 
   // An `image-id` filter, unlike ImageIds, leaves deregistered images out instead of failing the whole call.
   images: (ids, call) =>

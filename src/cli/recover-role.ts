@@ -5,7 +5,7 @@ import { EXIT, type Io, reportError } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
 import { RECOVER_ACTS, runRecover } from './recover.js';
 import { jsonOutcome } from './render-json.js';
-import { buildDeps } from './wiring.js';
+import { buildDeps, targetOf } from './wiring.js';
 
 export interface RecoverRoleFlags {
   readonly config: string;
@@ -30,7 +30,7 @@ export const runRecoverRole = async (flags: RecoverRoleFlags, io: Io): Promise<n
     const journalDir = flags.journalDir ?? DEFAULT_JOURNAL_DIR;
     const say = pasteableIo(io, { config: flags.config, env: spec.env, role: spec.role, journalDir });
     const tell = flags.json ? say.err : say.out;
-    const deps = buildDeps(io.env, config.region, journalDir, () => {});
+    const deps = buildDeps(io.env, targetOf(config, spec.env), journalDir, () => {});
     const { choices, act } = await planRecovery(spec, deps, { signal: io.signal }, { keepHeld: flags.keepHeld === true });
     for (const { record, recovery } of choices) tell(`recover: deploy ${record.deployId} of ${spec.env}/${spec.role} is ${recovery.why}`);
     if (!act) {

@@ -91,8 +91,10 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
   }
 };
 
-const promoted = (promotion: Promotion): string =>
-  `${promotion.env} deploy ${promotion.deployId}: ${promotion.image.id} (${promotion.image.name}), ${formatVars(promotion.vars)}; running on ${list(promotion.instanceIds)}`;
+const promoted = ({ env, accounts, deployId, image, vars, instanceIds }: Promotion): string =>
+  accounts
+    ? `${env} (${accounts.source}) deploy ${deployId}: ${image.id} shared with ${accounts.target} (${image.name}), ${formatVars(vars)}; running on ${list(instanceIds)}`
+    : `${env} deploy ${deployId}: ${image.id} (${image.name}), ${formatVars(vars)}; running on ${list(instanceIds)}`;
 
 const imageLabel = (image: Image): string => `${image.id} (${image.name}, created ${image.createdAt})`;
 

@@ -11,7 +11,7 @@ import { EXIT, type Io, reportError } from './io.js';
 import { renderKeptStatus } from './render-window.js';
 import { DEFAULT_JOURNAL_DIR, createFileJournal } from './journal-file.js';
 import { runnerState } from './runner.js';
-import { buildDeps } from './wiring.js';
+import { buildDeps, targetOf } from './wiring.js';
 
 export interface StatusFlags {
   readonly config: string;
@@ -80,9 +80,10 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
       );
     }
     const config = await loadConfig(flags.config);
-    const deps = buildDeps(io.env, config.region, flags.journalDir ?? DEFAULT_JOURNAL_DIR, () => {});
+    const env = journaled?.env ?? (await resolveRole(config, { env: flags.env, role: flags.role! })).env;
+    const deps = buildDeps(io.env, targetOf(config, env), flags.journalDir ?? DEFAULT_JOURNAL_DIR, () => {});
     const call = { signal: io.signal };
-    const record = journaled ?? (await rebuilt(deployId, { env: flags.env, role: flags.role! }, config, deps, call));
+    const record = journaled ?? (await rebuilt(deployId, { env, role: flags.role! }, config, deps, call));
     const spec = await resolveRole(config, { env: record.env, role: record.role });
     const newIds = launchedIds(record);
     const oldIds = record.snapshot.map((member) => member.instanceId);

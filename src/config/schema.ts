@@ -321,9 +321,32 @@ const role = strict({
   ),
 );
 
+/** Where an environment's AWS credentials come from, and the account they must be for (the guard). */
+const aws = strict({
+  accountId: matching(/^\d{12}$/, 'a 12-digit AWS account id, quoted, like "123456789012"').optional(),
+  /** A profile of the shared config and credentials files (SSO and credential_process as the SDK makes them work). */
+  profile: text('a profile name of ~/.aws/config').optional(),
+  /** Assumed with STS from the default chain, or from `profile`. */
+  assumeRole: strict({
+    roleArn: matching(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN like "arn:aws:iam::123456789012:role/deployer"'),
+    externalId: text('an external id').optional(),
+    sessionName: matching(/^[\w+=,.@-]{2,64}$/, 'a session name of 2 to 64 letters, digits and +=,.@_-').optional(),
+  }).optional(),
+  region: text('an AWS region like "ap-northeast-1"').optional(),
+});
+
+export type AwsAccount = z.output<typeof aws>;
+
 const environment = strict({
+  aws: aws.optional(),
+  /** On the target environment of `--promote-from`: share the promoted image with this account itself. */
+  promotion: strict({ shareImage: z.boolean({ error: 'expected true or false' }).default(false) }).optional(),
   mackerel: strict({
     service: name('service'),
+    /** The environment variable holding this environment's Mackerel API key: another key is another organization. */
+    apiKeyEnv: matching(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name like "MACKEREL_APIKEY_PRODUCTION"').default(
+      'MACKEREL_APIKEY',
+    ),
     /** At cutover: the new hosts to `working` before the old ones go to `maintenance`, or `keep` their status. */
     newHostStatus: z.enum(['working', 'keep'], { error: 'expected "working" or "keep"' }).default('working'),
   }),

@@ -117,6 +117,8 @@ export interface Fleet {
   mayTerminate(ids: readonly string[], call: Call): Promise<void>;
   /** The newest `available` image matching the selector; throws when none matches. */
   resolveImage(selector: ImageSelector, call: Call): Promise<Image>;
+  /** Adds a launch permission for another account to an image this account owns (ModifyImageAttribute). */
+  shareImage(imageId: string, accountId: string, call: Call): Promise<void>;
   /** The images that still exist, in any state; deregistered or unknown ids are left out, not thrown. */
   images(ids: readonly string[], call: Call): Promise<Image[]>;
   subnets(ids: readonly string[], call: Call): Promise<Subnet[]>;

@@ -6,7 +6,7 @@ import { takeLaunchTokens } from './launch-bucket.js';
 import { type LaunchSpec, launchInstances, terminateInstances } from './instances.js';
 import { findTemplate, findVersion, type TemplateData } from './launch-templates.js';
 import { intParam, leaf, listEl, listParam, QueryError, structListParam } from './query.js';
-import type { ActionContext, SimInstance, World } from './world.js';
+import { type ActionContext, canSee, type SimInstance, type World } from './world.js';
 
 /**
  * The instance tags: the template's tag specifications merged with the request's (the request's
@@ -82,7 +82,10 @@ const launchSpec = (params: URLSearchParams, world: World): LaunchSpec => {
   const imageId = params.get('ImageId') ?? data?.imageId;
   if (!imageId) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter ImageId');
   if (!imageId.startsWith('ami-')) throw new QueryError(400, 'InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
-  if (!world.images.has(imageId)) throw new QueryError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+  // An image of another account not shared with this one does not exist for it.
+  const image = world.images.get(imageId);
+  if (!image || !canSee(image, world.accountId))
+    throw new QueryError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
   const network = networkOf(params, data);
   if (!network.subnetId) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter SubnetId');
   const subnet = world.subnets.get(network.subnetId);

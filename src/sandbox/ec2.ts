@@ -1,4 +1,5 @@
 import { describeImages, describeInstances, describeSubnets, isDryRun } from './ec2-describe.js';
+import { describeImageAttribute, modifyImageAttribute } from './ec2-images.js';
 import { runInstances, terminate } from './ec2-run.js';
 import { createTags, deleteTags } from './ec2-tags.js';
 import {
@@ -24,6 +25,8 @@ export const ec2Actions: Readonly<Record<string, (params: URLSearchParams, conte
   DescribeLaunchTemplates: describeLaunchTemplates,
   DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
   ModifyLaunchTemplate: modifyLaunchTemplate,
+  ModifyImageAttribute: modifyImageAttribute,
+  DescribeImageAttribute: describeImageAttribute,
 };
 
 export const ec2Mutates = (action: string, params: URLSearchParams): boolean =>
@@ -35,4 +38,5 @@ export const ec2Mutates = (action: string, params: URLSearchParams): boolean =>
     'CreateLaunchTemplate',
     'CreateLaunchTemplateVersion',
     'ModifyLaunchTemplate',
+    'ModifyImageAttribute',
   ].includes(action) && !isDryRun(params);

@@ -204,6 +204,7 @@ const applyEdit = (world: World, edit: WorldEdit, now: number): void => {
         ownerId,
         ...(ownerAlias && { ownerAlias }),
         createdAt,
+        launchPermissions: new Set(),
         state: 'available',
         agent: { ...agent, roles: [...agent.roles] },
       });

@@ -54,6 +54,8 @@ export interface SimImage {
   readonly ownerId: string;
   readonly ownerAlias?: string;
   readonly createdAt: string;
+  /** The other accounts it is shared with (ModifyImageAttribute): they may describe and launch it. */
+  readonly launchPermissions: Set<string>;
   /** `available` unless a world edit says otherwise. */
   state: string;
   /** The agent configuration baked into it. */
@@ -207,7 +209,33 @@ export type WorldEvent =
   /** POST /_sandbox/world changed the world (the changes it causes are logged after it). */
   | { readonly t: number; readonly type: 'world.edited'; readonly edit: WorldEdit };
 
+/** Who a request's access key id acts as. */
+export interface Caller {
+  readonly keyId: string;
+  readonly accountId: string;
+  readonly arn: string;
+}
+
+/** What the accounts of one sandbox share: their images (each visible to its owner and whom it is shared with), ids and STS sessions. */
+export interface Shared {
+  readonly images: Map<string, SimImage>;
+  readonly counters: Map<string, number>;
+  /** AssumeRole's temporary access key ids. */
+  readonly sessions: Map<string, Caller>;
+  /** The accounts the sandbox serves, in the config's order. */
+  readonly accountIds: string[];
+}
+
+export const createShared = (): Shared => ({ images: new Map(), counters: new Map(), sessions: new Map(), accountIds: [] });
+
+/** Its owner and the accounts it is shared with see an image; no one else. */
+export const canSee = (image: SimImage, accountId: string): boolean =>
+  image.ownerId === accountId || image.launchPermissions.has(accountId);
+
+/** One AWS account and the Mackerel organization of its environments. */
 export interface World {
+  readonly accountId: string;
+  readonly shared: Shared;
   readonly clock: SimClock;
   readonly timing: Timing;
   readonly region: string;
@@ -275,12 +303,17 @@ export interface Settings {
 export interface ActionContext {
   readonly world: World;
   readonly now: number;
+  /** Who signed the request. */
+  readonly caller?: Caller;
 }
 
-export const createWorld = (options: { clock: SimClock; region: string }): World => {
+export const createWorld = (options: { clock: SimClock; region: string; accountId?: string; shared?: Shared }): World => {
   const { clock } = options;
   const timeline = createTimeline();
-  const counters = new Map<string, number>();
+  const shared = options.shared ?? createShared();
+  const accountId = options.accountId ?? ACCOUNT_ID;
+  shared.accountIds.push(accountId);
+  const { counters } = shared;
   const events: WorldEvent[] = [];
   const listeners = new Set<(event: WorldEvent) => void>();
   /** The one timer that applies the earliest transition on time, while anyone listens. */
@@ -317,10 +350,12 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
   };
 
   return {
+    accountId,
+    shared,
     clock,
     timing: defaultTiming,
     region: options.region,
-    images: new Map(),
+    images: shared.images,
     subnets: new Map(),
     targetGroups: new Map(),
     loadBalancers: new Map(),

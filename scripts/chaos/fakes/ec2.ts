@@ -177,6 +177,8 @@ export const createFleet = (c: Conduit): Fleet => {
         },
         call.signal,
       ),
+    // The fakes' world is one account: an image has no one to be shared with.
+    shareImage: (imageId) => Promise.reject(new UsageError(`image ${imageId}: the fake world has no other account`)),
     resolveImage: async (selector, call) => {
       const images = await send(c, 'ec2', 'DescribeImages', () => [...world.images.values()].map(toImage), call.signal);
       if ('id' in selector) {
