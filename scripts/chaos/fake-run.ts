@@ -10,6 +10,7 @@ import { parseYaml } from '../../src/config/yaml.js';
 import { replace } from '../../src/rollout/deploy.js';
 import type { Outcome } from '../../src/rollout/deploy.js';
 import { UsageError } from '../../src/rollout/errors.js';
+import { holdDeploy } from '../../src/rollout/lock.js';
 import { cutoverHeld } from '../../src/rollout/cutover-held.js';
 import { finishKept, shrinkKept } from '../../src/rollout/finish.js';
 import { type Finished, resumeDeploy, rollbackDeploy } from '../../src/rollout/resume.js';
@@ -111,8 +112,9 @@ const act = async (
   }
   // Without --role (given only when the journal is lost), the CLI finds the deploy in the journal or refuses.
   if (!schedule.journalLost && !fakes.disk.has(deployId)) throw new UsageError(`deploy ${deployId} is not in the journal`);
-  if (command === 'shrink') return shrinkKept(spec, deployId, { percent: 50 }, deps, signal);
-  const outcome = await ACTS[command](spec, deployId, deps, signal);
+  const outcome = await holdDeploy(command, deployId, deps, signal, () =>
+    command === 'shrink' ? shrinkKept(spec, deployId, { percent: 50 }, deps, signal) : ACTS[command](spec, deployId, deps, signal),
+  );
   if (command === 'rollback' && outcome.kind === 'finished' && outcome.status === 'replaced') {
     throw new UsageError(`deploy ${deployId} already replaced the fleet and terminated the old instances; it cannot be rolled back`);
   }

@@ -9,6 +9,7 @@ import { checkEndpoints } from './endpoints.js';
 import { createHooks } from './hooks.js';
 import { createFileJournal } from './journal-file.js';
 import { lazily } from './lazy.js';
+import { runnerState } from './runner.js';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -45,5 +46,6 @@ export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, jo
     clock: systemClock,
     emit,
     runner: `${hostname()}:${process.pid}`,
+    runnerState,
   };
 };
