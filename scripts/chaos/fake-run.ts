@@ -158,7 +158,10 @@ const runCommand = async (
     (error: unknown) => reportError(error, io),
   );
   const code = await fakes.run(Promise.race([work, process.died.then(() => 137)]));
-  return { command, from, code, stdout: out.join('\n'), stderr: err.join('\n'), killed: !process.alive() };
+  const killed = !process.alive();
+  // The process exits: a lock it left names a process gone.
+  process.kill();
+  return { command, from, code, stdout: out.join('\n'), stderr: err.join('\n'), killed };
 };
 
 /** The failing hooks of the schedule fail until the operator fixes them. */
