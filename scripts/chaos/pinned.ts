@@ -156,6 +156,29 @@ const journalLost = (via: Via): Pinned[] =>
     problems: endedProblems(0, hold === 'cutover' ? 'replaced' : 'rolled-back'),
   }));
 
+/**
+ * A resume meeting more transient EC2 failures than the SDK's attempts (issue 19's counterexample):
+ * it retries as a deploy does, or says what is left and exits 4; never "nothing was changed".
+ */
+const throttledResume: Pinned = {
+  name: 'fakes web: resume after a kill at launch meets 2 throttles and 3 dropped connections',
+  schedule: {
+    via: 'fakes',
+    role: 'web',
+    perAz: 2,
+    faults: [],
+    crash: {
+      at: 'launch',
+      recover: 'resume',
+      faults: [
+        { type: 'api-error', api: 'ec2', status: 503, code: 'RequestLimitExceeded', count: 2 },
+        { type: 'drop', api: 'ec2', count: 3 },
+      ],
+    },
+  },
+  problems: (report) => [...broken(report), ...(report.status === 'replaced' ? [] : [`ended ${report.status}, not replaced`])],
+};
+
 export const PINNED: readonly Pinned[] = [
   ...crashes('sandbox'),
   ...waveCrashes('sandbox'),
@@ -170,4 +193,5 @@ export const PINNED: readonly Pinned[] = [
   incomplete('fakes'),
   ...hookFailures('fakes'),
   ...journalLost('fakes'),
+  throttledResume,
 ];

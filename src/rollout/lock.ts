@@ -1,9 +1,12 @@
 import type { Deps } from './context.js';
-import { UsageError } from './errors.js';
+import { UsageError, isTransient } from './errors.js';
 import type { DeployAction } from './events.js';
 import { type Call, type Holder, type RunnerState, isEnding } from './ports.js';
 import { MARK_MS } from './deadlines.js';
-import { type DeployRecord, isOpen } from './record.js';
+import type { Outcome } from './outcome.js';
+import { type DeployRecord, isOpen, launchedIds } from './record.js';
+import { type Finished, finishedAlready } from './resume.js';
+import { retryTransient } from './transient.js';
 import { HELD, IN_FLIGHT, TAG_DEPLOY, TAG_LOCK, TAG_OWNER, TAG_RUNNER, TAG_STARTED, TAG_STATE, ownerValue } from './tags.js';
 import type { RoleSpec } from './spec.js';
 
@@ -101,32 +104,52 @@ const busy = (deployId: string, holder: Holder, tagged: readonly string[] = []) 
  * One command works on a deploy at a time, on any machine: `body` runs only once this process holds
  * the deploy's lock in the journal and in its new instances' tags, and frees both after. Another
  * live holder (or the replace that started the deploy, still running) refuses it; a holder known
- * dead is taken over.
+ * dead is taken over. Reads that keep failing for a reason that may heal end the command incomplete
+ * when the deploy has instances in flight: it was not "nothing changed" for them.
  */
-export const holdDeploy = async <T>(
+export const holdDeploy = async (
   command: DeployAction,
   deployId: string,
   deps: Deps,
   signal: AbortSignal,
-  body: () => Promise<T>,
-): Promise<T> => {
+  body: () => Promise<Outcome | Finished>,
+): Promise<Outcome | Finished> => {
   const me: Holder = { runner: deps.runner, command, since: deps.clock.now() };
   const keeps = (current: Holder) => current.runner !== me.runner && deps.runnerState(current.runner) !== 'gone';
   const other = await deps.journal.lock(deployId, me, keeps);
   if (other) throw busy(deployId, other);
+  const record = await deps.journal.load(deployId).catch(async (error: unknown) => {
+    await deps.journal.unlock(deployId, me);
+    throw error;
+  });
   let tagged: string[] = [];
   try {
-    const record = await deps.journal.load(deployId);
     if (record && (record.status === 'running' || record.status === 'rolling-back') && deps.runnerState(record.runner) === 'alive') {
       throw busy(deployId, { command: 'replace', runner: record.runner, since: record.startedAt });
     }
-    tagged = await lockInAws(deployId, me, keeps, deps, { signal });
+    tagged = await retryTransient(deps, signal, () => lockInAws(deployId, me, keeps, deps, { signal }));
     return await body();
+  } catch (error) {
+    if (!isTransient(error) || !record || finishedAlready(record) || launchedIds(record).length === 0) throw error;
+    return stuck(command, record, error);
   } finally {
     await releaseInAws(tagged, me, deps);
     await deps.journal.unlock(deployId, me);
   }
 };
+
+/** A recovery that could not go on, about a deploy whose new instances are in flight. */
+const stuck = (command: DeployAction, record: DeployRecord, error: Error): Outcome => ({
+  kind: 'incomplete',
+  deployId: record.deployId,
+  reason: `${command} could not go on: ${error.message}`,
+  leftovers: [
+    {
+      what: `deploy ${record.deployId} is ${record.status} at ${record.step}, its new instances ${launchedIds(record).join(', ')} in flight`,
+      fix: `mackerel-replacer ${command} ${record.deployId}`,
+    },
+  ],
+});
 
 /** Writes this command into the lock tag of the deploy's new instances, then reads it back: the last writer holds it. */
 const lockInAws = async (deployId: string, me: Holder, keeps: (current: Holder) => boolean, deps: Deps, call: Call): Promise<string[]> => {
