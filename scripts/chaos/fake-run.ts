@@ -22,7 +22,18 @@ import { checkInvariants } from './invariants.js';
 import type { RunReport } from './run.js';
 import { TG_ARN } from './sandbox-world.js';
 import { nextCommand } from './operator.js';
-import { AZS, CRASH_POINTS, type Command, type HookName, type Options, type Role, type Schedule, optionsOf } from './schedule.js';
+import {
+  AZS,
+  CRASH_POINTS,
+  type Command,
+  type HookName,
+  type Options,
+  type Recovery,
+  type Role,
+  type Schedule,
+  optionsOf,
+  otherRecovery,
+} from './schedule.js';
 
 const SERVICE = 'reactio-staging';
 const SUBNETS = [
@@ -121,8 +132,8 @@ const act = async (
   return outcome;
 };
 
-/** Runs one command in a new process; with `kill`, the process dies once its output matches the pattern. */
-const runCommand = async (
+/** Runs one command in a new process (under `fakes.run`); with `kill`, the process dies once its output matches the pattern. */
+const startCommand = async (
   fakes: Fakes,
   command: Command,
   schedule: Schedule,
@@ -157,7 +168,7 @@ const runCommand = async (
     (outcome) => report(outcome, out, err),
     (error: unknown) => reportError(error, io),
   );
-  const code = await fakes.run(Promise.race([work, process.died.then(() => 137)]));
+  const code = await Promise.race([work, process.died.then(() => 137)]);
   const killed = !process.alive();
   // The process exits: a lock it left names a process gone.
   process.kill();
@@ -175,11 +186,33 @@ const statusOf = (fakes: Fakes, deployId: string): string | undefined => {
   return record === undefined ? undefined : (JSON.parse(record) as { status: string }).status;
 };
 
+/**
+ * The recovery after a kill and, `afterMs` later, the other one by a second operator. A refusal
+ * comes first in the list: the command that did the work is the one the operator goes on from.
+ */
+const twoAtOnce = async (
+  fakes: Fakes,
+  first: Recovery,
+  afterMs: number,
+  schedule: Schedule,
+  spec: RoleSpec,
+  deployId: string,
+): Promise<CommandRun[]> => {
+  const later = fakes.clock.sleep(afterMs, new AbortController().signal);
+  const runs = await fakes.run(
+    Promise.all([
+      startCommand(fakes, first, schedule, spec, deployId),
+      later.then(() => startCommand(fakes, otherRecovery(first), schedule, spec, deployId)),
+    ]),
+  );
+  return runs.map((run) => ({ ...run, concurrent: true as const })).sort((a, b) => Number(b.code === 2) - Number(a.code === 2));
+};
+
 /** `replace`, killed at the crash point if the schedule has one, then what the operator runs next (operator.ts). */
 const runCommands = async (fakes: Fakes, schedule: Schedule, spec: RoleSpec, deployId: string): Promise<CommandRun[]> => {
   const point = schedule.crash && CRASH_POINTS.find((p) => p.name === schedule.crash?.at);
   const kill = point && { pattern: point.pattern, lag: schedule.crash?.lag ?? 0 };
-  const commands = [await runCommand(fakes, 'replace', schedule, spec, deployId, kill)];
+  const commands = [await fakes.run(startCommand(fakes, 'replace', schedule, spec, deployId, kill))];
   let status = statusOf(fakes, deployId);
   for (let next = nextCommand(schedule, commands, status); next; ) {
     if (next.inject) fakes.world.inject(...(schedule.crash?.faults ?? []));
@@ -189,7 +222,12 @@ const runCommands = async (fakes: Fakes, schedule: Schedule, spec: RoleSpec, dep
     }
     if (next.loseJournal) fakes.disk.delete(deployId);
     const crashed = commands.some((run) => run.killed);
-    commands.push(await runCommand(fakes, next.command, schedule, spec, deployId, crashed ? undefined : kill));
+    const crash = next.inject ? schedule.crash : undefined;
+    if (crash?.alsoAfter === undefined) {
+      commands.push(await fakes.run(startCommand(fakes, next.command, schedule, spec, deployId, crashed ? undefined : kill)));
+    } else {
+      commands.push(...(await twoAtOnce(fakes, crash.recover, crash.alsoAfter, schedule, spec, deployId)));
+    }
     status = statusOf(fakes, deployId) ?? status;
     next = nextCommand(schedule, commands, status);
   }

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { loadConfig } from '../config/load.js';
+import { UsageError } from '../rollout/errors.js';
 import { startSandbox } from '../sandbox/server.js';
 import { type Io, interruptCode, reportError } from './io.js';
 
@@ -25,7 +26,12 @@ export const runSandbox = async (flags: SandboxFlags, io: Io): Promise<number> =
   try {
     const config = await loadConfig(flags.config);
     const region = config.region ?? 'ap-northeast-1';
-    const sandbox = await startSandbox({ config: { ...config, region }, port: flags.port, apiKey: flags.apiKey });
+    const sandbox = await startSandbox({ config: { ...config, region }, port: flags.port, apiKey: flags.apiKey }).catch(
+      (error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        throw new UsageError(`port ${flags.port} on 127.0.0.1 is already in use`, 'pick another --port, or 0 for any free one');
+      },
+    );
     io.out(`sandbox serving Mackerel, EC2 and ELBv2 on ${sandbox.url}, seeded from ${flags.config}`);
     io.out('point the tool at it with:');
     const env = sandboxEnv(sandbox.url, flags.apiKey, region);
