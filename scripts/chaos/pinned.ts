@@ -5,7 +5,7 @@
 // end must look like, beyond the invariants every run keeps.
 import type { Fault } from '../../src/sandbox/faults.js';
 import type { RunReport } from './run.js';
-import { CRASH_POINTS, type Options, type Recovery, type Role, type Schedule, type Via, crashPointsOf } from './schedule.js';
+import { CRASH_POINTS, type Options, type Recovery, type Role, type Schedule, type Via, crashPointsOf, otherRecovery } from './schedule.js';
 
 /** `keep then finish`, `hooks beforeTerminate pass`: the options of a pinned run, for its name. */
 const describeOptions = (options: Options): string =>
@@ -179,6 +179,27 @@ const throttledResume: Pinned = {
   problems: (report) => [...broken(report), ...(report.status === 'replaced' ? [] : [`ended ${report.status}, not replaced`])],
 };
 
+/** Issue 19's first row, both ways round: a second operator's recovery started 0.5 s after the first is refused, and the role serves. */
+const twoOperators: Pinned[] = (
+  [
+    ['deregistered', 'rollback'],
+    ['cutover', 'resume'],
+  ] as const
+).map(([at, recover]) => ({
+  name: `fakes web: kill -9 at ${at}, then ${recover} and, 0.5 s later, ${otherRecovery(recover)}`,
+  schedule: {
+    via: 'fakes',
+    role: 'web',
+    perAz: 1,
+    faults: [],
+    crash: { at, recover, alsoAfter: 500 },
+  },
+  problems: (report) => [
+    ...broken(report),
+    ...(report.commands.some((run) => run.code === 2 && /is being worked on by/.test(run.stderr)) ? [] : ['no command was refused']),
+  ],
+}));
+
 export const PINNED: readonly Pinned[] = [
   ...crashes('sandbox'),
   ...waveCrashes('sandbox'),
@@ -194,4 +215,5 @@ export const PINNED: readonly Pinned[] = [
   ...hookFailures('fakes'),
   ...journalLost('fakes'),
   throttledResume,
+  ...twoOperators,
 ];
