@@ -14,6 +14,7 @@ import {
   type Schedule,
   type Via,
   crashPointsOf,
+  otherRecovery,
 } from './schedule.js';
 
 /** `keep then finish`, `hooks beforeTerminate pass`: the options of a pinned run, for its name. */
@@ -178,6 +179,50 @@ const journalLost = (via: Via): Pinned[] =>
     problems: endedProblems(0, hold === 'cutover' ? 'replaced' : 'rolled-back'),
   }));
 
+/**
+ * A resume meeting more transient EC2 failures than the SDK's attempts (issue 19's counterexample):
+ * it retries as a deploy does, or says what is left and exits 4; never "nothing was changed".
+ */
+const throttledResume: Pinned = {
+  name: 'fakes web: resume after a kill at launch meets 2 throttles and 3 dropped connections',
+  schedule: {
+    via: 'fakes',
+    role: 'web',
+    perAz: 2,
+    faults: [],
+    crash: {
+      at: 'launch',
+      recover: 'resume',
+      faults: [
+        { type: 'api-error', api: 'ec2', status: 503, code: 'RequestLimitExceeded', count: 2 },
+        { type: 'drop', api: 'ec2', count: 3 },
+      ],
+    },
+  },
+  problems: (report) => [...broken(report), ...(report.status === 'replaced' ? [] : [`ended ${report.status}, not replaced`])],
+};
+
+/** Issue 19's first row, both ways round: a second operator's recovery started 0.5 s after the first is refused, and the role serves. */
+const twoOperators: Pinned[] = (
+  [
+    ['deregistered', 'rollback'],
+    ['cutover', 'resume'],
+  ] as const
+).map(([at, recover]) => ({
+  name: `fakes web: kill -9 at ${at}, then ${recover} and, 0.5 s later, ${otherRecovery(recover)}`,
+  schedule: {
+    via: 'fakes',
+    role: 'web',
+    perAz: 1,
+    faults: [],
+    crash: { at, recover, alsoAfter: 500 },
+  },
+  problems: (report) => [
+    ...broken(report),
+    ...(report.commands.some((run) => run.code === 2 && /is being worked on by/.test(run.stderr)) ? [] : ['no command was refused']),
+  ],
+}));
+
 export const PINNED: readonly Pinned[] = [
   ...crashes('sandbox'),
   ...waveCrashes('sandbox'),
@@ -192,4 +237,6 @@ export const PINNED: readonly Pinned[] = [
   incomplete('fakes'),
   ...hookFailures('fakes'),
   ...journalLost('fakes'),
+  throttledResume,
+  ...twoOperators,
 ];

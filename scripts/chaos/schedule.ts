@@ -161,7 +161,15 @@ export interface Crash {
    * a little later than what triggered it). In the sandbox the real process races its kill.
    */
   readonly lag?: number;
+  /**
+   * Fakes only: the operator also runs the other recovery command this many ms after the first
+   * (two operators, a re-triggered job): one of them must refuse while the other works.
+   */
+  readonly alsoAfter?: number;
 }
+
+/** The recovery command that is not `recover`. */
+export const otherRecovery = (recover: Recovery): Recovery => (recover === 'resume' ? 'rollback' : 'resume');
 
 export interface Schedule extends Options {
   /** @default 'sandbox' */
@@ -281,8 +289,15 @@ const crashArb = (role: Role, via: Via, waves: boolean, options: Options): fc.Ar
       recover: fc.constantFrom<Recovery>('resume', 'rollback', 'recover'),
       faults: fc.array(faultArb, { maxLength: 2 }),
       lag: via === 'fakes' ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
+      // Three recoveries in seven of the fakes' have a second operator.
+      alsoAfter: via === 'fakes' ? fc.constantFrom(undefined, undefined, undefined, undefined, 0, 2_000, 20_000) : fc.constant(undefined),
     })
-    .map(({ faults, lag, ...crash }) => ({ ...crash, ...(faults.length > 0 ? { faults } : {}), ...(lag > 0 ? { lag } : {}) }));
+    .map(({ faults, lag, alsoAfter, ...crash }) => ({
+      ...crash,
+      ...(faults.length > 0 ? { faults } : {}),
+      ...(lag > 0 ? { lag } : {}),
+      ...(alsoAfter !== undefined ? { alsoAfter } : {}),
+    }));
 
 /** Faults that only a real socket shows in full: the SDK's and undici's own handling of them. */
 const overTheWire = (fault: Fault): boolean => fault.type === 'drop' || fault.type === 'drop-after' || fault.type === 'stall';

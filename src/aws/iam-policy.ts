@@ -1,6 +1,6 @@
 // The least IAM policy one role's deploys need: every action the adapters call, each scoped by
 // resource ARN or tag condition wherever AWS supports it. Pure: no SDK import.
-import { TAG_REPLACED_BY, TAG_STATE } from '../rollout/tags.js';
+import { TAG_LOCK, TAG_REPLACED_BY, TAG_STATE } from '../rollout/tags.js';
 import type { RoleSpec } from '../rollout/spec.js';
 
 export interface PolicyStatement {
@@ -85,7 +85,7 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
       Resource: ec2('instance/*'),
       Condition: {
         StringEquals: { [`ec2:ResourceTag/${tag}`]: value },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_STATE, TAG_REPLACED_BY] },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_STATE, TAG_REPLACED_BY, TAG_LOCK] },
       },
     },
     {
@@ -95,7 +95,7 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
       Resource: ec2('instance/*'),
       Condition: {
         StringEquals: { [`ec2:ResourceTag/${tag}`]: value },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_REPLACED_BY] },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_REPLACED_BY, TAG_LOCK] },
       },
     },
     {

@@ -29,7 +29,9 @@ export const runSandbox = async (flags: SandboxFlags, io: Io): Promise<number> =
     const region = config.region ?? 'ap-northeast-1';
     const sandbox = await startSandbox({ config: { ...config, region }, port: flags.port, apiKey: flags.apiKey, env: io.env }).catch(
       (error: unknown) => {
-        throw error instanceof SeedError ? new UsageError(error.message) : error;
+        if (error instanceof SeedError) throw new UsageError(error.message);
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        throw new UsageError(`port ${flags.port} on 127.0.0.1 is already in use`, 'pick another --port, or 0 for any free one');
       },
     );
     io.out(`sandbox serving Mackerel, EC2, ELBv2 and STS on ${sandbox.url}, seeded from ${flags.config}`);

@@ -11,6 +11,7 @@ import { checkEndpoints } from './endpoints.js';
 import { createHooks } from './hooks.js';
 import { createFileJournal } from './journal-file.js';
 import { lazily } from './lazy.js';
+import { runnerState } from './runner.js';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -94,5 +95,6 @@ export const buildDeps = (env: NodeJS.ProcessEnv, target: Target, journalDir: st
     clock: systemClock,
     emit,
     runner: `${hostname()}:${process.pid}`,
+    runnerState,
   };
 };

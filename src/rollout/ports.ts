@@ -277,4 +277,25 @@ export interface Journal {
   save(record: DeployRecord): Promise<void>;
   load(deployId: string): Promise<DeployRecord | undefined>;
   list(): Promise<DeployRecord[]>;
+  /**
+   * Takes the deploy's lock for `holder`, atomically across the processes sharing the journal,
+   * unless the holder it finds `keeps` it: returns that one then, undefined once taken (over).
+   */
+  lock(deployId: string, holder: Holder, keeps: (current: Holder) => boolean): Promise<Holder | undefined>;
+  /** Frees the deploy's lock if `holder` still has it. */
+  unlock(deployId: string, holder: Holder): Promise<void>;
+  /** Who holds the deploy's lock, if anyone. */
+  holder(deployId: string): Promise<Holder | undefined>;
 }
+
+/** A command working on a deploy: `resume`, `rollback`, `finish`, `shrink`, `cutover`. */
+export interface Holder {
+  /** `hostname:pid`. */
+  readonly runner: string;
+  readonly command: string;
+  /** Epoch ms. */
+  readonly since: number;
+}
+
+/** What is known of a runner's process: alive or gone when it ran on this machine, unknown when elsewhere. */
+export type RunnerState = 'alive' | 'gone' | 'elsewhere';

@@ -8,6 +8,7 @@ import type { DeployAction } from './events.js';
 import { reportEndedWindows } from './keep.js';
 import { type DeployRecord, isBefore, oldIds, servedIds } from './record.js';
 import { recoverRecord } from './recovery.js';
+import { retryTransient } from './transient.js';
 import type { RoleSpec } from './spec.js';
 import { pinTemplate } from './launch-template.js';
 import { fillUserData } from './template.js';
@@ -23,7 +24,9 @@ export const load = async (
   signal: AbortSignal,
 ): Promise<Deployment> => {
   const call = { signal };
-  const record = (await deps.journal.load(deployId)) ?? (await recoverRecord(spec, deployId, deps, deps.clock.now(), call));
+  const record =
+    (await deps.journal.load(deployId)) ??
+    (await retryTransient(deps, signal, () => recoverRecord(spec, deployId, deps, deps.clock.now(), call)));
   if (!record) {
     throw new UsageError(
       `no deploy ${deployId} in the journal, and no instance in AWS carries its tag`,
@@ -36,10 +39,9 @@ export const load = async (
       `pass --env ${record.env} --role ${record.role}`,
     );
   }
-  const [subnets, groups] = await Promise.all([
-    deps.fleet.subnets(spec.subnets, call),
-    deps.balancer.targetGroups(spec.targetGroups, call),
-  ]);
+  const [subnets, groups] = await retryTransient(deps, signal, () =>
+    Promise.all([deps.fleet.subnets(spec.subnets, call), deps.balancer.targetGroups(spec.targetGroups, call)]),
+  );
   announce(deps, action, deployId, spec);
   deps.emit({ type: 'record.loaded', image: record.image, members: record.snapshot, launched: record.launched });
   reportEndedWindows(
@@ -64,7 +66,9 @@ const checkUndoable = async (run: Deployment): Promise<void> => {
   const { deps, record, signal } = run;
   const call = { signal };
   const old = oldIds(record);
-  const [described, tagged] = await Promise.all([deps.fleet.describe(old, call), deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)]);
+  const [described, tagged] = await retryTransient(deps, signal, () =>
+    Promise.all([deps.fleet.describe(old, call), deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)]),
+  );
   const running = new Set(described.filter((i) => i.state === 'running').map((i) => i.id));
   const gone = old.filter((id) => record.terminated.includes(id) || !running.has(id));
   if (gone.length > 0) {

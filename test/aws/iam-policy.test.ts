@@ -112,13 +112,18 @@ describe('iamPolicy scoping', () => {
     const conditions = granting(policy, 'ec2:CreateTags').map((statement) => statement.Condition);
     expect(conditions).toEqual([
       { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
-      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:state', 'mackerel-replacer:replaced-by'] } },
+      {
+        StringEquals: owner,
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': ['mackerel-replacer:state', 'mackerel-replacer:replaced-by', 'mackerel-replacer:lock'],
+        },
+      },
     ]);
   });
 
   it("removes only the replacing deploy's tag, only from owned instances", () => {
     expect(granting(policy, 'ec2:DeleteTags').map((statement) => statement.Condition)).toEqual([
-      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:replaced-by'] } },
+      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:replaced-by', 'mackerel-replacer:lock'] } },
     ]);
   });
 

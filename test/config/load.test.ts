@@ -479,10 +479,10 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
     [
       'too many tags',
       ({ web: w }) => {
-        w.tags = Object.fromEntries(Array.from({ length: 39 }, (_, i) => [`t${i}`, 'x']));
+        w.tags = Object.fromEntries(Array.from({ length: 38 }, (_, i) => [`t${i}`, 'x']));
       },
       'environments.staging.roles.web.tags',
-      'expected at most 38 tags: EC2 allows 50 per instance and the tool adds up to 12',
+      'expected at most 37 tags: EC2 allows 50 per instance and the tool adds up to 13',
     ],
     [
       'a tag value too long',
@@ -900,19 +900,19 @@ describe('user data variables', () => {
     }
   });
 
-  it("counts each variable as a tag: the role's tags and its variables share 38", async () => {
+  it("counts each variable as a tag: the role's tags and its variables share 37", async () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `\${v${i}}`).join(' ');
     const tags = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`t${i}`, 'x']));
-    const fits = await withTemplate(names(8), (w) => {
+    const fits = await withTemplate(names(7), (w) => {
       w.tags = tags;
     });
     expect((await resolveRole(await loadConfig(fits), { role: 'web' })).template).toBeDefined();
-    const over = await withTemplate(names(9), (w) => {
+    const over = await withTemplate(names(8), (w) => {
       w.tags = tags;
     });
     const error = await configError(resolveRole(await loadConfig(over), { role: 'web' }));
     expect(error.message).toBe(
-      `${over}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')} has 9 variables, and the role 30 tags: each variable is recorded in a tag on every instance, and variables and tags may be at most 38 together (EC2 allows 50 tags per instance, the tool writes up to 12)`,
+      `${over}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')} has 8 variables, and the role 30 tags: each variable is recorded in a tag on every instance, and variables and tags may be at most 37 together (EC2 allows 50 tags per instance, the tool writes up to 13)`,
     );
   });
 });
