@@ -66,7 +66,7 @@ export const runDeploy = async (
     const config = await loadConfig(flags.config);
     const spec = await resolveRole(config, { env: flags.env, role: flags.role });
     const target = targetOf(config, spec.env);
-    const redact = (text: string) => redactEnvSecrets(text, io.env, [target.apiKeyEnv]);
+    const redact = (text: string) => redactEnvSecrets(text, io.env);
     const where = { config: flags.config, env: spec.env, role: spec.role, journalDir };
     say = pasteableIo(io, where);
     if (!flags.dryRun) await proveWritable(journalDir);

@@ -3,6 +3,7 @@ import { TAG_DEPLOY, TAG_ENV, TAG_LIMITS, TAG_MANAGED_BY, TOOL_TAGS, VAR_BUDGET 
 import { VAR_NAME_MAX } from '../rollout/template.js';
 import { AMI_HINT, AMI_ID } from './ami.js';
 import { parseDuration } from './duration.js';
+import { API_KEY_VARIABLE } from '../shared/mask.js';
 import { BATCH_HINT, parseBatch } from '../rollout/waves.js';
 
 // Every message says what is allowed; the loader adds the field path and the value it got.
@@ -344,9 +345,12 @@ const environment = strict({
   mackerel: strict({
     service: name('service'),
     /** The environment variable holding this environment's Mackerel API key: another key is another organization. */
-    apiKeyEnv: matching(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name like "MACKEREL_APIKEY_PRODUCTION"').default(
-      'MACKEREL_APIKEY',
-    ),
+    apiKeyEnv: matching(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name like "MACKEREL_APIKEY_PRODUCTION"')
+      .regex(API_KEY_VARIABLE, {
+        error:
+          'expected a name with APIKEY or API_KEY in it, like "MACKEREL_APIKEY_PRODUCTION": the tool masks the values of such variables in all it prints',
+      })
+      .default('MACKEREL_APIKEY'),
     /** At cutover: the new hosts to `working` before the old ones go to `maintenance`, or `keep` their status. */
     newHostStatus: z.enum(['working', 'keep'], { error: 'expected "working" or "keep"' }).default('working'),
   }),

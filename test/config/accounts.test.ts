@@ -2,7 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { redactEnvSecrets } from '../../src/cli/redact.js';
 import { loadConfig } from '../../src/config/load.js';
+import { MASK } from '../../src/shared/mask.js';
 
 const role = `    roles:
       web:
@@ -39,5 +41,18 @@ describe('environments.E.aws and mackerel.apiKeyEnv', () => {
     await expect(
       load(`  staging:\n    aws: { accountId: 111111111111, assumeRole: { roleArn: deployer } }\n    mackerel: { service: s1 }\n${role}`),
     ).rejects.toThrow(/accountId: expected a 12-digit AWS account id, quoted[\s\S]*roleArn: expected an IAM role ARN/);
+  });
+});
+
+describe('mackerel.apiKeyEnv and secrets', () => {
+  it('refuses a variable name the output masking would not recognise as a key', async () => {
+    await expect(load(`  staging:\n    mackerel: { service: s1, apiKeyEnv: MKR_PROD }\n${role}`)).rejects.toThrow(
+      'environments.staging.mackerel.apiKeyEnv: expected a name with APIKEY or API_KEY in it',
+    );
+  });
+
+  it('masks the value of every variable a config may name for a key, wherever the CLI prints', () => {
+    const env = { MACKEREL_APIKEY_PRODUCTION: 'prod-key-0123456789', PROD_API_KEY: 'other-key-0123456789', HOME: '/root' };
+    expect(redactEnvSecrets('keys prod-key-0123456789 and other-key-0123456789 in /root', env)).toBe(`keys ${MASK} and ${MASK} in /root`);
   });
 });
