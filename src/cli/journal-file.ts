@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, open, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FileProblem, osReason, readRegularFile } from '../config/read.js';
 import { basename, join } from 'node:path';
 import * as z from 'zod';
@@ -49,10 +50,16 @@ const readHolder = async (file: string): Promise<Holder | undefined> => {
 
 const sameHolder = (a: Holder | undefined, b: Holder): boolean => a?.runner === b.runner && a.since === b.since;
 
+/** A takeover guard older than this was left by a process that died inside it (it holds it for milliseconds). */
+const STALE_GUARD_MS = 10_000;
+
+const exists = (error: unknown) => (error as NodeJS.ErrnoException).code === 'EEXIST';
+
 /**
  * `<id>.lock` beside the record names the command working on the deploy. It appears whole or not at
- * all (a link of a written file, which fails if one is there); a holder that does not keep it is
- * moved aside first, and put back if another process took it over in between.
+ * all (a link of a written file, which fails if one is there). A holder that does not keep it is
+ * removed only under `<id>.lock.takeover`, one process at a time, after reading it again there: no
+ * process ever removes a lock that a live holder took in between.
  */
 const fileLock = (dir: string, fileOf: (deployId: string) => string): Pick<Journal, 'lock' | 'unlock' | 'holder'> => {
   const lockOf = (deployId: string) => fileOf(deployId).replace(/\.json$/, '.lock');
@@ -60,9 +67,8 @@ const fileLock = (dir: string, fileOf: (deployId: string) => string): Pick<Journ
     lock: async (deployId, holder, keeps) => {
       await mkdir(dir, { recursive: true });
       const file = lockOf(deployId);
-      const unique = `${process.pid}.${randomUUID().slice(0, 8)}`;
-      const mine = `${file}.${unique}.tmp`;
-      const aside = `${file}.${unique}.stale`;
+      const guard = `${file}.takeover`;
+      const mine = `${file}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
       await writeFile(mine, JSON.stringify(holder));
       try {
         for (;;) {
@@ -70,22 +76,29 @@ const fileLock = (dir: string, fileOf: (deployId: string) => string): Pick<Journ
             await link(mine, file);
             return undefined;
           } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+            if (!exists(error)) throw error;
           }
           const current = await readHolder(file);
           if (current && keeps(current)) return current;
-          const moved = await rename(file, aside).then(
-            () => true,
-            () => false,
-          );
-          if (!moved) continue;
-          const taken = await readHolder(aside);
-          if (taken && keeps(taken)) {
-            await link(aside, file).catch(() => undefined);
-            await unlink(aside);
-            return taken;
+          try {
+            await link(mine, guard);
+          } catch (error) {
+            if (!exists(error)) throw error;
+            const age = await stat(guard).then(
+              (guarded) => Date.now() - guarded.mtimeMs,
+              () => 0,
+            );
+            if (age > STALE_GUARD_MS) await unlink(guard).catch(() => undefined);
+            await sleep(20);
+            continue;
           }
-          await unlink(aside);
+          try {
+            const again = await readHolder(file);
+            if (again && keeps(again)) return again;
+            await unlink(file).catch(() => undefined);
+          } finally {
+            await unlink(guard);
+          }
         }
       } finally {
         await unlink(mine);
