@@ -1,12 +1,14 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { replaceSdkNodeWarning } from './node-support.js';
 import { redactErrors } from './redact.js';
-import { ec2Sdk, elbv2Sdk } from './sdk.js';
+import { ec2Sdk, elbv2Sdk, quotasSdk } from './sdk.js';
 
 export interface AwsClients {
   readonly ec2: EC2Client;
   readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly quotas: ServiceQuotasClient;
 }
 
 /** Both clients use the SDK's default chains for credentials and endpoint (so `AWS_ENDPOINT_URL` works). */
@@ -27,8 +29,12 @@ export const createAwsClients = (options: { region?: string; requestTimeoutMs?: 
     connectionTimeout: 5_000,
   };
   const config = { region, maxAttempts: 5, requestHandler };
-  const clients = { ec2: new ec2Sdk.EC2Client(config), elbv2: new elbv2Sdk.ElasticLoadBalancingV2Client(config) };
-  for (const client of [clients.ec2, clients.elbv2]) {
+  const clients = {
+    ec2: new ec2Sdk.EC2Client(config),
+    elbv2: new elbv2Sdk.ElasticLoadBalancingV2Client(config),
+    quotas: new quotasSdk.ServiceQuotasClient(config),
+  };
+  for (const client of [clients.ec2, clients.elbv2, clients.quotas]) {
     redactErrors(client);
     // Its default no-op logger still gets a sensitive-field-filtered copy of every response: at
     // thousands of instances that copy is a large share of what a poll allocates. The tool logs nothing.

@@ -6,3 +6,4 @@ const require = createRequire(import.meta.url);
 
 export const ec2Sdk: typeof import('@aws-sdk/client-ec2') = require('@aws-sdk/client-ec2');
 export const elbv2Sdk: typeof import('@aws-sdk/client-elastic-load-balancing-v2') = require('@aws-sdk/client-elastic-load-balancing-v2');
+export const quotasSdk: typeof import('@aws-sdk/client-service-quotas') = require('@aws-sdk/client-service-quotas');

@@ -28,6 +28,10 @@ export const buildDeps = (env: NodeJS.ProcessEnv, region: string | undefined, jo
   return {
     fleet: lazily(async () => (await import('../aws/ec2.js')).createFleet((await aws()).ec2)),
     balancer: lazily(async () => (await import('../aws/elbv2.js')).createBalancer((await aws()).elbv2)),
+    capacity: lazily(async () => {
+      const { ec2, quotas } = await aws();
+      return (await import('../aws/capacity.js')).createCapacity(ec2, quotas);
+    }),
     monitor: lazily(async () =>
       (await import('../mackerel/client.js')).createMackerelClient({
         apiKey,

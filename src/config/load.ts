@@ -58,6 +58,7 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     newHostStatus: environment.mackerel.newHostStatus,
     targetsPerGroup: config.limits.targetsPerGroup,
     launchBucket: { burst: config.limits.launchBurst, refillPerSecond: config.limits.launchRefillPerSecond },
+    ...(config.limits.vcpu !== undefined && { vcpuQuota: config.limits.vcpu }),
   };
   return fillNow(spec);
 };

@@ -262,6 +262,8 @@ export const configSchema = strict({
       .positive({ error: 'expected a positive number of instances per second' })
       .max(1000, { error: 'expected at most 1000 instances per second' })
       .default(2),
+    /** The On-Demand Standard vCPU quota, where the credentials may not read it from Service Quotas. */
+    vcpu: z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' }).optional(),
   }).prefault({}),
   environments: named('environment', environment),
 }).superRefine((config, ctx) => {

@@ -15,7 +15,9 @@ export const instanceTypesOf = (spec: Pick<RoleSpec, 'instanceType' | 'instanceT
 /** The plan's token for the first type, a token of its own for each fallback. */
 export const typeToken = (clientToken: string, index: number): string => (index === 0 ? clientToken : `${clientToken}/t${index}`);
 
-const noCapacity = (error: unknown): boolean => error instanceof ApiError && error.code === 'InsufficientInstanceCapacity';
+// Unsupported: the type is not offered in this AZ (preflight warned it is skipped there).
+const noCapacity = (error: unknown): boolean =>
+  error instanceof ApiError && (error.code === 'InsufficientInstanceCapacity' || error.code === 'Unsupported');
 
 export interface AzAttempts {
   /** The type last tried in this AZ (from the journal), or undefined: start with the first. */
@@ -45,7 +47,7 @@ export const launchInAz = async (
     } catch (error) {
       const next = types[index + 1];
       if (!noCapacity(error) || next === undefined) throw error;
-      deps.emit({ type: 'warning', message: `${launch.az}: no ${instanceType} capacity (InsufficientInstanceCapacity); trying ${next}` });
+      deps.emit({ type: 'warning', message: `${launch.az}: no ${instanceType} capacity (${(error as ApiError).code}); trying ${next}` });
       index++;
     }
   }

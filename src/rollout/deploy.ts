@@ -10,6 +10,7 @@ import type { Phase } from './events.js';
 import { runHook, runHookAfter, terminateAfterHook } from './hooks.js';
 import { launchAll } from './launch.js';
 import type { Leftover } from './leftovers.js';
+import { checkHeadroom } from './headroom.js';
 import { holdNewFleet, keepAndHold, registersNow, verifiedSpec } from './hold.js';
 import { keepOldFleet } from './keep.js';
 import { abandon, checkLock } from './lock.js';
@@ -112,12 +113,18 @@ export const replace = async (
       );
     }
     const quota = targets ? [quotaCheck(targets, made.newCount, waves.waves.length)] : [];
+    const headroom = await checkHeadroom(
+      spec,
+      waves.waves.length > 1 ? waves.waves.map((wave) => wave.launches) : [made.launches],
+      deps,
+      call,
+    );
     const permissions = await checkPermissions(spec, made, snapshot, deps, call, {
       write: !options.dryRun,
       startedAt,
       runner: deps.runner,
     });
-    const checked = { ...made, checks: [...resolved.checks, ...snapshot.checks, ...made.checks, ...quota, ...permissions] };
+    const checked = { ...made, checks: [...resolved.checks, ...snapshot.checks, ...made.checks, ...quota, ...headroom, ...permissions] };
     return waves.waves.length > 1 ? { ...checked, waves } : checked;
   });
   deps.emit({ type: 'plan.made', plan });

@@ -57,6 +57,8 @@ export interface RoleSpec {
   readonly newHostStatus: 'working' | 'keep';
   /** The quota of targets per target group (old and new targets must fit). */
   readonly targetsPerGroup: number;
+  /** `limits.vcpu`: the On-Demand Standard vCPU quota, stated where the credentials may not read Service Quotas. */
+  readonly vcpuQuota?: number;
   /** EC2's RunInstances resource bucket for the account and Region (`limits.launchBurst`, `limits.launchRefillPerSecond`). */
   readonly launchBucket: LaunchBucket;
   /** Worker mode: milliseconds between setting the old hosts `maintenance` and terminating them. */

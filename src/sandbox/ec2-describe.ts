@@ -97,7 +97,11 @@ export const describeSubnets = (params: URLSearchParams, { world }: ActionContex
     new QueryError(400, 'InvalidSubnetID.NotFound', `The subnet ID '${missing.join(', ')}' does not exist`);
   const candidates =
     ids.length > 0 ? lookup(world.subnets, ids, 'subnet-', notFound, 'InvalidSubnetID.Malformed') : [...world.subnets.values()];
-  return listEl('subnetSet', 'item', applyFilters(candidates, filterParam(params), subnetFields).map(subnetXml));
+  return listEl(
+    'subnetSet',
+    'item',
+    applyFilters(candidates, filterParam(params), subnetFields).map((subnet) => subnetXml(world, subnet)),
+  );
 };
 
 const instanceFields: Fields<SimInstance> = {

@@ -1,3 +1,4 @@
+import { checkReferences, checkRoom } from './account.js';
 import { dryRunError, findInstances, isDryRun } from './ec2-describe.js';
 import { checkTagCount, checkTags } from './ec2-tags.js';
 import { reservationXml, stateXml } from './ec2-xml.js';
@@ -78,6 +79,7 @@ const alreadyLaunched = (world: World, params: URLSearchParams): SimInstance[] |
 
 export const runInstances = (params: URLSearchParams, { world, now }: ActionContext): string => {
   const spec = launchSpec(params, world);
+  checkReferences(world, spec);
   if (isDryRun(params)) throw dryRunError();
   // Every accepted launch spends tokens, a ClientToken replay too: the harsher reading.
   const prior = alreadyLaunched(world, params);
@@ -87,6 +89,7 @@ export const runInstances = (params: URLSearchParams, { world, now }: ActionCont
   }
   const az = spec.subnet.az;
   takeLaunchTokens(world, spec.count, now);
+  checkRoom(world, spec, spec.count);
   if (world.faults.take((f) => f.type === 'capacity' && f.az === az && (f.instanceType ?? spec.instanceType) === spec.instanceType)) {
     throw new QueryError(
       500,

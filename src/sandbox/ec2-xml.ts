@@ -1,3 +1,4 @@
+import { freeAddresses } from './account.js';
 import { el, leaf, listEl } from './query.js';
 import { ACCOUNT_ID, type InstanceState, type SimImage, type SimInstance, type SimSubnet, type World } from './world.js';
 
@@ -73,13 +74,13 @@ export const imageXml = (image: SimImage): string =>
     leaf('virtualizationType', 'hvm'),
   ].join('');
 
-export const subnetXml = (subnet: SimSubnet): string =>
+export const subnetXml = (world: World, subnet: SimSubnet): string =>
   [
     leaf('subnetId', subnet.id),
     leaf('state', 'available'),
     leaf('vpcId', subnet.vpcId),
     leaf('cidrBlock', subnet.cidr),
-    leaf('availableIpAddressCount', 4091 - subnet.addressesUsed),
+    leaf('availableIpAddressCount', freeAddresses(world, subnet)),
     leaf('availabilityZone', subnet.az),
     leaf('defaultForAz', false),
     leaf('mapPublicIpOnLaunch', false),

@@ -66,6 +66,8 @@ export interface SimSubnet {
   /** Position among the sandbox's subnets: picks its address block. */
   readonly index: number;
   addressesUsed: number;
+  /** Addresses held by what the sandbox does not model (other ENIs): world edit `subnet-free-addresses`. */
+  otherAddresses: number;
 }
 
 export interface SimInstance {
@@ -207,6 +209,13 @@ export interface World {
   readonly subnets: Map<string, SimSubnet>;
   readonly targetGroups: Map<string, SimTargetGroup>;
   readonly loadBalancers: Map<string, SimLoadBalancer>;
+  /** Security group id → its VPC; seeded from the config. */
+  readonly securityGroups: Map<string, string>;
+  readonly keyPairs: Set<string>;
+  /** Instance profile names. */
+  readonly instanceProfiles: Set<string>;
+  /** AZ → the instance types offered there (world edit `instance-type-offerings`); an AZ not listed offers every type. */
+  readonly offerings: Map<string, Set<string>>;
   readonly instances: Map<string, SimInstance>;
   readonly hosts: Map<string, SimHost>;
   /** customIdentifier → the hosts that have it (hosts.ts keeps it): every agent looks its host up by it. */
@@ -258,6 +267,8 @@ export interface Settings {
   /** EC2's RunInstances resource bucket: instances when full, and its refill per simulated second. */
   launchBurst: number;
   launchRefillPerSecond: number;
+  /** The Running On-Demand Standard instances vCPU quota (Service Quotas L-1216C47A). */
+  vcpuQuota: number;
 }
 
 /** What an EC2 or ELBv2 action runs against: the world at one instant. */
@@ -313,6 +324,10 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     subnets: new Map(),
     targetGroups: new Map(),
     loadBalancers: new Map(),
+    securityGroups: new Map(),
+    keyPairs: new Set(),
+    instanceProfiles: new Set(),
+    offerings: new Map(),
     instances: new Map(),
     hosts: new Map(),
     hostsByCustomIdentifier: new Map(),
@@ -325,7 +340,7 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     events,
     faults: createFaultBox(),
     access: { deniedActions: new Set(), readOnlyKeys: new Set() },
-    settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000, launchBurst: 1000, launchRefillPerSecond: 2 },
+    settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000, launchBurst: 1000, launchRefillPerSecond: 2, vcpuQuota: 5120 },
     launchBucket: { tokens: 1000, at: 0 },
     advance,
     schedule: (at, run) => {
