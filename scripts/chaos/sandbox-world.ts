@@ -54,7 +54,7 @@ export interface State {
 }
 export interface RequestRecord {
   t: number;
-  api: 'mackerel' | 'ec2' | 'elbv2';
+  api: 'mackerel' | 'ec2' | 'elbv2' | 'servicequotas';
   action: string;
   status: number;
   mutating: boolean;
