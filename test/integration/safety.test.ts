@@ -51,8 +51,16 @@ describe('ownership before launch', () => {
     for (const instance of fresh) expect(instance.tags).toMatchObject({ Role: 'web', 'mackerel-replacer:role': 'staging/web' });
   });
 
+  it('the sandbox seeds the old fleet with the ownership tag the config names: its own config deploys as it is', async () => {
+    world = await startWorld(configYaml({ web: '        ownership: { tag: Role, value: web }' }));
+    const run = await replaceWeb();
+    expect(run.code, run.stderr).toBe(0);
+  });
+
   it('a configured ownership tag the old fleet lacks refuses, naming the tag', async () => {
     world = await startWorld(configYaml({ web: '        ownership: { tag: Role, value: web }' }));
+    const [untagged] = oldWeb(await world.state());
+    await editWorld(world, { op: 'instance-tags', id: untagged!, tags: { Name: 'legacy-web' } });
     const run = await replaceWeb();
     expect(run.stderr).toContain('does not carry the ownership tag Role=web');
     await expectRefused(world, run);
