@@ -27,6 +27,7 @@ export interface Run {
 export interface SimInstance {
   id: string;
   imageId: string;
+  instanceType: string;
   az: string;
   state: string;
   tags: Record<string, string>;
