@@ -27,7 +27,8 @@ export interface Run {
 export interface SimInstance {
   id: string;
   imageId: string;
-  instanceType: string;
+  /** Absent in the in-memory fakes. */
+  instanceType?: string;
   az: string;
   state: string;
   tags: Record<string, string>;
