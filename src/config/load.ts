@@ -36,7 +36,7 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     const known = Object.keys(environment.roles).join(', ');
     throw new ConfigError(config.file, rolesPath, `no role "${choice.role}"; known roles: ${known}`);
   }
-  const { userDataFile, ownership, vars, ...role } = environment.roles[choice.role]!;
+  const { userDataFile, ownership, vars, verify, ...role } = environment.roles[choice.role]!;
   const rolePath = ['environments', env, 'roles', choice.role];
   const template =
     userDataFile === undefined
@@ -53,6 +53,7 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     ...role,
     instanceType: role.instanceType ?? role.instanceTypes![0]!,
     ownership: ownership ?? defaultOwnership(env, choice.role),
+    roleGrace: verify.roleGrace,
     ...(template && { template }),
     pollInterval: config.pollInterval,
     newHostStatus: environment.mackerel.newHostStatus,

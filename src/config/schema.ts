@@ -189,6 +189,10 @@ const role = strict({
   /** Web mode: every new target healthy this long without a break before the old fleet is touched. */
   stableFor: duration('30s', '1h'),
   gates: gates.optional(),
+  verify: strict({
+    /** A new host without the role counts as not registered yet this long (its user data may restart the agent with it). */
+    roleGrace: duration('2m', '24h'),
+  }).prefault({}),
   timeouts: strict({
     launch: duration('5m', '24h'),
     verify: duration('10m', '24h'),

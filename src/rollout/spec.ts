@@ -33,6 +33,8 @@ export interface RoleSpec {
   readonly maxInstances: number;
   /** New instances per AZ, or `match` to copy the old fleet's distribution. */
   readonly perAz: number | 'match';
+  /** `verify.roleGrace`, ms: a new host without the role is taken as not registered yet this long, then fails. Unset: none. */
+  readonly roleGrace?: number;
   /** Milliseconds every new target must stay healthy, without a break, to pass verification. */
   readonly stableFor: number;
   /** Mackerel gates beside registration and target health; with any, `stableFor` covers every gate, workers' too. */

@@ -76,7 +76,7 @@ describe('the simulated mackerel-agent', () => {
       return found?.status === 'working' ? found : undefined;
     }, 'the host set working');
     // Mackerel's PUT /hosts/<id> adds roles; it never removes the image's.
-    expect(host.roles.shop.toSorted()).toEqual(['api', 'batch', 'worker']);
+    expect(host.roles.shop?.toSorted()).toEqual(['api', 'batch', 'worker']);
     expect(await agentCalls()).toEqual(
       expect.arrayContaining(['POST /api/v0/hosts', 'PUT /api/v0/hosts/:id', 'POST /api/v0/hosts/:id/status']),
     );
