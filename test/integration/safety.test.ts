@@ -136,9 +136,10 @@ describe('Mackerel and EC2 disagree', () => {
 describe('typos cannot succeed', () => {
   it('a role Mackerel lists no host of refuses unless --allow-empty, which launches its first fleet', async () => {
     // The batch role launches from the worker image; like a real agent, it takes its role only
-    // from the config its user data writes.
+    // from the config its user data writes, once the user data restarts it.
     world = await startWorld(configYaml(), {
-      userData: '#!/bin/sh\ncat > /etc/mackerel-agent/mackerel-agent.conf <<\'EOF\'\nroles = ["reactio-staging:batch"]\nEOF\n',
+      userData:
+        '#!/bin/sh\ncat > /etc/mackerel-agent/mackerel-agent.conf <<\'EOF\'\nroles = ["reactio-staging:batch"]\nEOF\nsystemctl restart mackerel-agent\n',
     });
     const renamed = configYaml().replace('      worker:', '      batch:\n        userDataFile: user_data/boot.sh');
     await writeConfig(world, renamed);
