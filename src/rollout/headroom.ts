@@ -15,7 +15,7 @@ type Deps = { readonly capacity: Capacity; readonly emit: Emit };
 const sum = (values: readonly number[]): number => values.reduce((total, n) => total + n, 0);
 
 /** Subnet id → the most new instances one wave launches there: the old ones a wave replaces free theirs before the next. */
-export const addressesNeeded = (waves: readonly (readonly AzLaunch[])[]): Map<string, number> => {
+const addressesNeeded = (waves: readonly (readonly AzLaunch[])[]): Map<string, number> => {
   const needed = new Map<string, number>();
   for (const launches of waves) {
     const inWave = new Map<string, number>();
