@@ -77,6 +77,9 @@ const rolledBackWorld = (ev: Evidence): Violation[] => {
 
 const exit = (detail: string): Violation => ({ invariant: 'exit', detail });
 
+/** What a recovery run beside another says: the other holds the deploy, or has already finished it. */
+const OTHER_AT_WORK = /is being worked on by|cannot be rolled back|can no longer be rolled back/;
+
 /** Exit 4 must name what is left and the command that finishes it. */
 const namesLeftovers = (ev: Evidence, run: CommandRun): boolean =>
   run.stderr.includes(`INCOMPLETE: deploy ${ev.deployId}`) && /\n {2}- .+\n {6}\S/.test(run.stderr);
@@ -94,7 +97,8 @@ const checkCodes = (ev: Evidence): Violation[] => {
       run.code === 2 &&
       i > 0 &&
       !(refusedRollback && ev.commands[i + 1]?.command === 'resume') &&
-      !(refusedWindowResume(run) && followed)
+      !(refusedWindowResume(run) && followed) &&
+      !(run.concurrent && OTHER_AT_WORK.test(run.stderr))
     ) {
       problems.push(exit(`${said}: ${run.stderr.slice(0, 400)}`));
     }
@@ -110,8 +114,31 @@ const checkCodes = (ev: Evidence): Violation[] => {
   return problems;
 };
 
-/** 3 and the exit codes. */
-export const checkEndState = (ev: Evidence): Violation[] => {
+const healthyTargets = (state: Evidence['before']): number =>
+  state.targetGroups.find((group) => group.arn === TG_ARN)!.targets.filter((target) => target.state === 'healthy').length;
+
+/**
+ * However it ended, the role still serves: never both fleets gone, and no success (exit 0) while
+ * the role has fewer healthy targets than before the run.
+ */
+const stillServes = (ev: Evidence): Violation[] => {
+  const problems: Violation[] = [];
+  const running = [...oldIds(ev), ...newIds(ev)].filter((id) => !gone.has(stateOf(ev, id) ?? 'terminated'));
+  if (running.length === 0) problems.push({ invariant: 'serving', detail: 'both fleets are gone: no instance of the role runs' });
+  const last = ev.commands.at(-1)!;
+  if (ev.role === 'web' && last.code === 0 && healthyTargets(ev.after) < healthyTargets(ev.before)) {
+    problems.push({
+      invariant: 'serving',
+      detail: `${last.command} exited 0 with ${healthyTargets(ev.after)} healthy targets; the role had ${healthyTargets(ev.before)}`,
+    });
+  }
+  return problems;
+};
+
+/** 3, the exit codes, and that the role still serves. */
+export const checkEndState = (ev: Evidence): Violation[] => [...endState(ev), ...stillServes(ev)];
+
+const endState = (ev: Evidence): Violation[] => {
   const codes = checkCodes(ev);
   switch (ev.status) {
     case 'replaced':

@@ -14,6 +14,8 @@ export interface CommandRun {
   readonly stderr: string;
   /** Killed with SIGKILL at its crash point. */
   readonly killed: boolean;
+  /** Run while another recovery command of the same deploy ran (schedule.ts, alsoAfter). */
+  readonly concurrent?: true;
 }
 
 export interface Evidence {
@@ -37,7 +39,8 @@ export interface Evidence {
 export interface Violation {
   /**
    * 1-6 as numbered in DESIGN.md's invariants, `exit` for an exit code that contradicts the outcome,
-   * or one of the blue/green options' (window-invariants.ts): `kept`, `held`, `restored`, `beforeTerminate`.
+   * `serving` for a role left serving less than it did (end-state.ts), or one of the blue/green options'
+   * (window-invariants.ts): `kept`, `held`, `restored`, `beforeTerminate`.
    */
   readonly invariant: string;
   readonly detail: string;

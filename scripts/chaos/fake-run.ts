@@ -10,10 +10,12 @@ import { parseYaml } from '../../src/config/yaml.js';
 import { replace } from '../../src/rollout/deploy.js';
 import type { Outcome } from '../../src/rollout/deploy.js';
 import { UsageError } from '../../src/rollout/errors.js';
+import { holdDeploy } from '../../src/rollout/lock.js';
 import { cutoverHeld } from '../../src/rollout/cutover-held.js';
 import { finishKept, shrinkKept } from '../../src/rollout/finish.js';
 import { type Finished, resumeDeploy, rollbackDeploy } from '../../src/rollout/resume.js';
 import type { RoleSpec } from '../../src/rollout/spec.js';
+import { planRecovery } from '../../src/rollout/unfinished.js';
 import { TIME_SCALE, chaosYaml } from './config.js';
 import type { CommandRun, Evidence } from './evidence.js';
 import { type Fakes, addImage, addSubnet, addTargetGroup, createFakes, seedFleet } from './fakes/index.js';
@@ -21,7 +23,18 @@ import { checkInvariants } from './invariants.js';
 import type { RunReport } from './run.js';
 import { TG_ARN } from './sandbox-world.js';
 import { nextCommand } from './operator.js';
-import { AZS, CRASH_POINTS, type Command, type HookName, type Options, type Role, type Schedule, optionsOf } from './schedule.js';
+import {
+  AZS,
+  CRASH_POINTS,
+  type Command,
+  type HookName,
+  type Options,
+  type Recovery,
+  type Role,
+  type Schedule,
+  optionsOf,
+  otherRecovery,
+} from './schedule.js';
 
 const SERVICE = 'reactio-staging';
 const SUBNETS = [
@@ -109,18 +122,25 @@ const act = async (
     if (outcome.kind === 'planned') throw new Error('a dry run was not asked for');
     return outcome;
   }
+  if (command === 'recover') {
+    // As src/cli/recover-role.ts: the choice, then the act through the same path as the command by id.
+    const { choices, act } = await planRecovery(spec, deps, { signal }, { keepHeld: false });
+    if (!act) return { kind: 'finished', deployId, status: choices[0]?.record.status ?? 'replaced' };
+    return ACTS[act.act](spec, act.deployId, deps, signal);
+  }
   // Without --role (given only when the journal is lost), the CLI finds the deploy in the journal or refuses.
   if (!schedule.journalLost && !fakes.disk.has(deployId)) throw new UsageError(`deploy ${deployId} is not in the journal`);
-  if (command === 'shrink') return shrinkKept(spec, deployId, { percent: 50 }, deps, signal);
-  const outcome = await ACTS[command](spec, deployId, deps, signal);
+  const outcome = await holdDeploy(command, deployId, deps, signal, () =>
+    command === 'shrink' ? shrinkKept(spec, deployId, { percent: 50 }, deps, signal) : ACTS[command](spec, deployId, deps, signal),
+  );
   if (command === 'rollback' && outcome.kind === 'finished' && outcome.status === 'replaced') {
     throw new UsageError(`deploy ${deployId} already replaced the fleet and terminated the old instances; it cannot be rolled back`);
   }
   return outcome;
 };
 
-/** Runs one command in a new process; with `kill`, the process dies once its output matches the pattern. */
-const runCommand = async (
+/** Runs one command in a new process (under `fakes.run`); with `kill`, the process dies once its output matches the pattern. */
+const startCommand = async (
   fakes: Fakes,
   command: Command,
   schedule: Schedule,
@@ -155,8 +175,11 @@ const runCommand = async (
     (outcome) => report(outcome, out, err),
     (error: unknown) => reportError(error, io),
   );
-  const code = await fakes.run(Promise.race([work, process.died.then(() => 137)]));
-  return { command, from, code, stdout: out.join('\n'), stderr: err.join('\n'), killed: !process.alive() };
+  const code = await Promise.race([work, process.died.then(() => 137)]);
+  const killed = !process.alive();
+  // The process exits: a lock it left names a process gone.
+  process.kill();
+  return { command, from, code, stdout: out.join('\n'), stderr: err.join('\n'), killed };
 };
 
 /** The failing hooks of the schedule fail until the operator fixes them. */
@@ -170,11 +193,33 @@ const statusOf = (fakes: Fakes, deployId: string): string | undefined => {
   return record === undefined ? undefined : (JSON.parse(record) as { status: string }).status;
 };
 
+/**
+ * The recovery after a kill and, `afterMs` later, the other one by a second operator. A refusal
+ * comes first in the list: the command that did the work is the one the operator goes on from.
+ */
+const twoAtOnce = async (
+  fakes: Fakes,
+  first: Recovery,
+  afterMs: number,
+  schedule: Schedule,
+  spec: RoleSpec,
+  deployId: string,
+): Promise<CommandRun[]> => {
+  const later = fakes.clock.sleep(afterMs, new AbortController().signal);
+  const runs = await fakes.run(
+    Promise.all([
+      startCommand(fakes, first, schedule, spec, deployId),
+      later.then(() => startCommand(fakes, otherRecovery(first), schedule, spec, deployId)),
+    ]),
+  );
+  return runs.map((run) => ({ ...run, concurrent: true as const })).sort((a, b) => Number(b.code === 2) - Number(a.code === 2));
+};
+
 /** `replace`, killed at the crash point if the schedule has one, then what the operator runs next (operator.ts). */
 const runCommands = async (fakes: Fakes, schedule: Schedule, spec: RoleSpec, deployId: string): Promise<CommandRun[]> => {
   const point = schedule.crash && CRASH_POINTS.find((p) => p.name === schedule.crash?.at);
   const kill = point && { pattern: point.pattern, lag: schedule.crash?.lag ?? 0 };
-  const commands = [await runCommand(fakes, 'replace', schedule, spec, deployId, kill)];
+  const commands = [await fakes.run(startCommand(fakes, 'replace', schedule, spec, deployId, kill))];
   let status = statusOf(fakes, deployId);
   for (let next = nextCommand(schedule, commands, status); next; ) {
     if (next.inject) fakes.world.inject(...(schedule.crash?.faults ?? []));
@@ -184,7 +229,12 @@ const runCommands = async (fakes: Fakes, schedule: Schedule, spec: RoleSpec, dep
     }
     if (next.loseJournal) fakes.disk.delete(deployId);
     const crashed = commands.some((run) => run.killed);
-    commands.push(await runCommand(fakes, next.command, schedule, spec, deployId, crashed ? undefined : kill));
+    const crash = next.inject ? schedule.crash : undefined;
+    if (crash?.alsoAfter === undefined) {
+      commands.push(await fakes.run(startCommand(fakes, next.command, schedule, spec, deployId, crashed ? undefined : kill)));
+    } else {
+      commands.push(...(await twoAtOnce(fakes, crash.recover, crash.alsoAfter, schedule, spec, deployId)));
+    }
     status = statusOf(fakes, deployId) ?? status;
     next = nextCommand(schedule, commands, status);
   }

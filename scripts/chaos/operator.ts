@@ -38,6 +38,8 @@ export const nextCommand = (schedule: Schedule, commands: readonly CommandRun[],
   const last = commands.at(-1);
   if (!last || commands.length >= MAX_COMMANDS) return undefined;
   if (last.killed) return { command: schedule.crash!.recover, inject: true };
+  // Refused while the other operator's command held the deploy, which has ended since: run it again.
+  if (last.concurrent && last.code === 2 && /is being worked on by/.test(last.stderr)) return { command: last.command };
   if (last.command === 'rollback' && last.code === 2 && /can no longer be rolled back/.test(last.stderr)) return { command: 'resume' };
   // The first exit 4 only: after the fix a second one is the tool's to answer for.
   if (last.code === 4 && !commands.slice(0, -1).some((run) => run.code === 4)) {

@@ -38,6 +38,7 @@ const statusOf = async (world: World, deployId: string | undefined): Promise<str
 const argsOf = (world: World, schedule: Schedule, command: Command, deployId: string | undefined): string[] => {
   if (command === 'replace')
     return ['replace', '--config', world.configPath, '--role', schedule.role, ...(schedule.hold ? ['--hold'] : [])];
+  if (command === 'recover') return ['recover', '--config', world.configPath, '--env', 'staging', '--role', schedule.role];
   // Without the journal, env and role come from the command line (the deploy from its tags).
   const elsewhere = schedule.journalLost ? ['--env', 'staging', '--role', schedule.role] : [];
   return [command, deployId!, ...(command === 'shrink' ? ['--to', '50%'] : []), '--config', world.configPath, ...elsewhere];

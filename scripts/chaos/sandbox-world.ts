@@ -32,6 +32,8 @@ export interface SimInstance {
   az: string;
   state: string;
   tags: Record<string, string>;
+  launchTemplate?: { id: string; version: number };
+  volumes?: { deviceName: string; volumeSize: number; volumeType: string; encrypted: boolean }[];
 }
 export interface SimHost {
   id: string;

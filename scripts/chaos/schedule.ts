@@ -1,12 +1,13 @@
 // What a chaos run does to the world: faults injected into the sandbox (or the fakes) before the
 // deploy, the blue/green options it deploys with (a rollback window, a hold, a worker drain, hooks)
 // and what the operator does after, and optionally a kill -9 of the CLI at a step boundary,
-// followed by `resume` or `rollback`.
+// followed by `resume`, `rollback`, or `recover` (the supervisor's choice made by the tool).
 import fc from 'fast-check';
 import type { Fault } from '../../src/sandbox/faults.js';
 
 export type Role = 'web' | 'worker';
-export type Recovery = 'resume' | 'rollback';
+/** After a kill: the operator's own choice, or `recover --env --role`, which chooses as a supervisor would need. */
+export type Recovery = 'resume' | 'rollback' | 'recover';
 /** Every command a chaos run may run, in the order a person would. */
 export type Command = 'replace' | Recovery | 'finish' | 'shrink' | 'cutover';
 /** Where a run goes: the in-memory fakes on a fake clock, or the sandbox over HTTP in scaled real time. */
@@ -160,7 +161,15 @@ export interface Crash {
    * a little later than what triggered it). In the sandbox the real process races its kill.
    */
   readonly lag?: number;
+  /**
+   * Fakes only: the operator also runs the other recovery command this many ms after the first
+   * (two operators, a re-triggered job): one of them must refuse while the other works.
+   */
+  readonly alsoAfter?: number;
 }
+
+/** The recovery command that is not `recover`. */
+export const otherRecovery = (recover: Recovery): Recovery => (recover === 'resume' ? 'rollback' : 'resume');
 
 export interface Schedule extends Options {
   /** @default 'sandbox' */
@@ -277,11 +286,18 @@ const crashArb = (role: Role, via: Via, waves: boolean, options: Options): fc.Ar
   fc
     .record({
       at: fc.constantFrom(...crashPointsOf(role, waves, options).map((point) => point.name)),
-      recover: fc.constantFrom<Recovery>('resume', 'rollback'),
+      recover: fc.constantFrom<Recovery>('resume', 'rollback', 'recover'),
       faults: fc.array(faultArb, { maxLength: 2 }),
       lag: via === 'fakes' ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
+      // Three recoveries in seven of the fakes' have a second operator.
+      alsoAfter: via === 'fakes' ? fc.constantFrom(undefined, undefined, undefined, undefined, 0, 2_000, 20_000) : fc.constant(undefined),
     })
-    .map(({ faults, lag, ...crash }) => ({ ...crash, ...(faults.length > 0 ? { faults } : {}), ...(lag > 0 ? { lag } : {}) }));
+    .map(({ faults, lag, alsoAfter, ...crash }) => ({
+      ...crash,
+      ...(faults.length > 0 ? { faults } : {}),
+      ...(lag > 0 ? { lag } : {}),
+      ...(alsoAfter !== undefined ? { alsoAfter } : {}),
+    }));
 
 /** Faults that only a real socket shows in full: the SDK's and undici's own handling of them. */
 const overTheWire = (fault: Fault): boolean => fault.type === 'drop' || fault.type === 'drop-after' || fault.type === 'stall';

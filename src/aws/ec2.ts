@@ -5,11 +5,22 @@ import type {
   Image as Ec2Image,
   Instance as Ec2Instance,
   Filter,
+  LaunchTemplateVersion as Ec2TemplateVersion,
   RunInstancesCommandInput,
   Tag,
 } from '@aws-sdk/client-ec2';
 import { UsageError } from '../rollout/errors.js';
-import type { Call, Fleet, Image, ImageSelector, Instance, InstanceState, LaunchRequest } from '../rollout/ports.js';
+import type {
+  Call,
+  Fleet,
+  Image,
+  ImageSelector,
+  Instance,
+  InstanceState,
+  LaunchRequest,
+  LaunchTemplateChoice,
+  LaunchTemplateVersion,
+} from '../rollout/ports.js';
 import { chunk } from '../shared/chunk.js';
 import { callAws } from './errors.js';
 import { ec2Sdk } from './sdk.js';
@@ -19,7 +30,9 @@ const {
   DeleteTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplateVersionsCommand,
   DescribeSubnetsCommand,
+  ModifyImageAttributeCommand,
   paginateDescribeImages,
   paginateDescribeInstances,
   RunInstancesCommand,
@@ -109,13 +122,33 @@ const describeAll = (ec2: EC2Client, filters: Filter[], call: Call): Promise<Ins
 
 const runInput = (request: LaunchRequest): RunInstancesCommandInput => {
   const tags = Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value }));
+  const { launchTemplate, metadataOptions, blockDevices } = request;
   return {
     ImageId: request.imageId,
     InstanceType: request.instanceType as _InstanceType,
     MinCount: request.count,
     MaxCount: request.count,
     SubnetId: request.subnetId,
-    SecurityGroupIds: [...request.securityGroupIds],
+    // None: the launch template's.
+    SecurityGroupIds: request.securityGroupIds.length > 0 ? [...request.securityGroupIds] : undefined,
+    LaunchTemplate: launchTemplate && { LaunchTemplateId: launchTemplate.id, Version: String(launchTemplate.version) },
+    MetadataOptions: metadataOptions && {
+      HttpTokens: metadataOptions.httpTokens,
+      HttpPutResponseHopLimit: metadataOptions.httpPutResponseHopLimit,
+      InstanceMetadataTags: metadataOptions.instanceMetadataTags,
+    },
+    BlockDeviceMappings: blockDevices?.map((device) => ({
+      DeviceName: device.deviceName,
+      Ebs: {
+        VolumeSize: device.volumeSize,
+        VolumeType: device.volumeType,
+        Iops: device.iops,
+        Throughput: device.throughput,
+        Encrypted: device.encrypted,
+        KmsKeyId: device.kmsKeyId,
+        DeleteOnTermination: device.deleteOnTermination,
+      },
+    })),
     IamInstanceProfile: instanceProfile(request.iamInstanceProfile),
     KeyName: request.keyName,
     // The SDK sends UserData as given; EC2 expects base64.
@@ -133,6 +166,63 @@ const launch = async (ec2: EC2Client, request: LaunchRequest, call: Call): Promi
   const where = `the Availability Zone of ${request.subnetId}`;
   const out = await callAws('EC2', 'RunInstances', () => ec2.send(command, { abortSignal: call.signal }), where);
   return (out.Instances ?? []).map(toInstance);
+};
+
+const TEMPLATE_MISSING = [
+  'InvalidLaunchTemplateId.NotFound',
+  'InvalidLaunchTemplateId.Malformed',
+  'InvalidLaunchTemplateName.NotFoundException',
+  'InvalidLaunchTemplateId.VersionNotFound',
+];
+
+/** What the network interfaces of a template's data fix, if anything. */
+const fixedNetwork = (version: Ec2TemplateVersion): string | undefined => {
+  const interfaces = version.LaunchTemplateData?.NetworkInterfaces ?? [];
+  const fixed = [
+    ...(interfaces.some((ni) => ni.SubnetId) ? ['a subnet'] : []),
+    ...(interfaces.some((ni) => (ni.Groups ?? []).length > 0) ? ['security groups'] : []),
+  ];
+  return fixed.length > 0 ? fixed.join(' and ') : interfaces.length > 0 ? 'a network interface' : undefined;
+};
+
+const toTemplateVersion = (version: Ec2TemplateVersion): LaunchTemplateVersion => {
+  const data = version.LaunchTemplateData ?? {};
+  const network = fixedNetwork(version);
+  return {
+    id: version.LaunchTemplateId ?? '',
+    name: version.LaunchTemplateName ?? '',
+    version: version.VersionNumber ?? 0,
+    ...(data.InstanceType && { instanceType: data.InstanceType }),
+    tags: tagRecord((data.TagSpecifications ?? []).filter((spec) => spec.ResourceType === 'instance').flatMap((spec) => spec.Tags ?? [])),
+    ...(network && { fixedNetwork: network }),
+  };
+};
+
+const launchTemplate = async (ec2: EC2Client, choice: LaunchTemplateChoice, call: Call): Promise<LaunchTemplateVersion> => {
+  const named = 'id' in choice ? `launch template ${choice.id}` : `launch template ${choice.name}`;
+  const versions = await callAws('EC2', 'DescribeLaunchTemplateVersions', async () => {
+    try {
+      const out = await ec2.send(
+        new DescribeLaunchTemplateVersionsCommand({
+          ...('id' in choice ? { LaunchTemplateId: choice.id } : { LaunchTemplateName: choice.name }),
+          Versions: [String(choice.version)],
+        }),
+        { abortSignal: call.signal },
+      );
+      return out.LaunchTemplateVersions ?? [];
+    } catch (error) {
+      if (error instanceof Error && TEMPLATE_MISSING.includes(error.name)) return [];
+      throw error;
+    }
+  });
+  const [version] = versions;
+  if (!version) {
+    throw new UsageError(
+      `${named} version ${choice.version} does not exist in this account and region`,
+      'check launchTemplate in the config (aws ec2 describe-launch-template-versions)',
+    );
+  }
+  return toTemplateVersion(version);
 };
 
 /** Sends a DryRun call; EC2 answers "you would have been allowed" with the error DryRunOperation. */
@@ -172,6 +262,14 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
   resolveImage: (selector: ImageSelector, call) =>
     'id' in selector ? imageById(ec2, selector.id, call) : imageByName(ec2, selector.owners, selector.name, call),
 
+  shareImage: async (imageId, accountId, call) => {
+    await callAws('EC2', 'ModifyImageAttribute', () =>
+      ec2.send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: [{ UserId: accountId }] } }), {
+        abortSignal: call.signal,
+      }),
+    );
+  },
+
   // An `image-id` filter, unlike ImageIds, leaves deregistered images out instead of failing the whole call.
   images: (ids, call) =>
     ids.length === 0
@@ -194,6 +292,8 @@ export const createFleet = (ec2: EC2Client): Fleet => ({
       vpcId: subnet.VpcId ?? '',
     }));
   },
+
+  launchTemplate: (choice, call) => launchTemplate(ec2, choice, call),
 
   launch: (request, call) => launch(ec2, request, call),
 

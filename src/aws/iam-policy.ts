@@ -1,6 +1,6 @@
 // The least IAM policy one role's deploys need: every action the adapters call, each scoped by
 // resource ARN or tag condition wherever AWS supports it. Pure: no SDK import.
-import { TAG_REPLACED_BY, TAG_STATE } from '../rollout/tags.js';
+import { TAG_LOCK, TAG_REPLACED_BY, TAG_STATE } from '../rollout/tags.js';
 import type { RoleSpec } from '../rollout/spec.js';
 import { STANDARD_VCPU_QUOTA } from '../shared/vcpu-quota.js';
 
@@ -37,9 +37,20 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
   const { tag, value } = spec.ownership;
   const owned = { [`aws:RequestTag/${tag}`]: value };
   const launched = [ec2('instance/*'), ec2('volume/*')];
+  const template = spec.launchTemplate;
   const statements: PolicyStatement[] = [
     // Describe calls support no resource-level permissions.
-    { Sid: 'Describe', Effect: 'Allow', Action: ['ec2:DescribeImages', 'ec2:DescribeInstances', 'ec2:DescribeSubnets'], Resource: '*' },
+    {
+      Sid: 'Describe',
+      Effect: 'Allow',
+      Action: [
+        'ec2:DescribeImages',
+        'ec2:DescribeInstances',
+        'ec2:DescribeSubnets',
+        ...(template ? ['ec2:DescribeLaunchTemplateVersions'] : []),
+      ],
+      Resource: '*',
+    },
     // The preflight's capacity checks: types, offerings, the role's security groups and key pair.
     {
       Sid: 'DescribeCapacity',
@@ -72,9 +83,15 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
         // No account in an image ARN; any image, since the newest AMI changes with every build.
         `arn:${partition}:ec2:${region}::image/*`,
         ...spec.subnets.map((id) => ec2(`subnet/${id}`)),
-        ...spec.securityGroupIds.map((id) => ec2(`security-group/${id}`)),
+        // What the role leaves to its launch template is unknown here: any of its kind.
+        ...(spec.securityGroupIds.length > 0
+          ? spec.securityGroupIds.map((id) => ec2(`security-group/${id}`))
+          : template
+            ? [ec2('security-group/*')]
+            : []),
         ec2('network-interface/*'),
-        ...(spec.keyName === undefined ? [] : [ec2(`key-pair/${spec.keyName}`)]),
+        ...(spec.keyName !== undefined ? [ec2(`key-pair/${spec.keyName}`)] : template ? [ec2('key-pair/*')] : []),
+        ...(template ? [ec2(`launch-template/${'id' in template ? template.id : '*'}`)] : []),
       ],
     },
     {
@@ -91,7 +108,7 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
       Resource: ec2('instance/*'),
       Condition: {
         StringEquals: { [`ec2:ResourceTag/${tag}`]: value },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_STATE, TAG_REPLACED_BY] },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_STATE, TAG_REPLACED_BY, TAG_LOCK] },
       },
     },
     {
@@ -101,7 +118,7 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
       Resource: ec2('instance/*'),
       Condition: {
         StringEquals: { [`ec2:ResourceTag/${tag}`]: value },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_REPLACED_BY] },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_REPLACED_BY, TAG_LOCK] },
       },
     },
     {
@@ -112,18 +129,36 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
       Condition: { StringEquals: { [`ec2:ResourceTag/${tag}`]: value } },
     },
   ];
-  if (spec.iamInstanceProfile !== undefined) {
+  if (spec.iamInstanceProfile !== undefined || template) {
     statements.push({
       Sid: 'PassInstanceRole',
       Effect: 'Allow',
       Action: ['iam:PassRole'],
-      Resource: `arn:${partition}:iam::*:role/${passedRoleName(spec.iamInstanceProfile)}`,
+      Resource: `arn:${partition}:iam::*:role/${spec.iamInstanceProfile === undefined ? '*' : passedRoleName(spec.iamInstanceProfile)}`,
       Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
     });
   }
+  const keys = [...new Set((spec.blockDevices ?? []).flatMap((device) => (device.kmsKeyId === undefined ? [] : [device.kmsKeyId])))];
+  if (keys.length > 0) statements.push(kmsStatement(keys, partition, region));
   if (spec.targetGroups.length > 0) statements.push(...balancerStatements(spec.targetGroups));
   return { Version: '2012-10-17', Statement: statements };
 };
+
+/**
+ * What EC2 asks of the caller to launch volumes encrypted with a customer managed key, only through
+ * EC2. An alias names no key ARN: any key, used through EC2.
+ */
+const kmsStatement = (keys: readonly string[], partition: string, region: string): PolicyStatement => ({
+  Sid: 'EncryptVolumesWithRoleKeys',
+  Effect: 'Allow',
+  Action: ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncrypt*'],
+  Resource: keys.map((key) =>
+    key.startsWith('arn:') && key.includes(':key/')
+      ? key
+      : `arn:${partition}:kms:${region}:*:key/${key.startsWith('arn:') || key.startsWith('alias/') ? '*' : key}`,
+  ),
+  Condition: { StringEquals: { 'kms:ViaService': `ec2.${region}.amazonaws.com` } },
+});
 
 const balancerStatements = (targetGroups: readonly string[]): PolicyStatement[] => [
   {

@@ -5,46 +5,62 @@
 // flags: v8.setFlagsFromString after start leaves the heap as it was.
 import nodeModule from 'node:module';
 import { createInterface } from 'node:readline/promises';
+import { BUG, EXIT, reportBug } from './io.js';
+import { lineWriter } from './line-writer.js';
 import { main } from './main.js';
-import { signalPolicy } from './signals.js';
+import { STOP_SIGNALS, type StopSignal, signalPolicy } from './signals.js';
 
 // Node 22 and later keep the code they compile on disk (os.tmpdir()/node-compile-cache, or
 // $NODE_COMPILE_CACHE; NODE_DISABLE_COMPILE_CACHE=1 turns it off): the AWS SDK, loaded at the first
 // AWS call, then loads in about half the time. Node 20 has no such cache.
 (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
-// First SIGINT/SIGTERM: abort, so the engine rolls back what it can (or, past verification,
-// finishes the step in flight) and main returns 130/143. The same signal again within 2s is the
+// First SIGINT/SIGTERM/SIGHUP: abort, so the engine rolls back what it can (or, past verification,
+// finishes the step in flight) and main returns 130/143/129. The same signal again within 2s is the
 // supervisor's process-group delivery and is ignored; a later one, or a third, exits at once: the
 // journal is written atomically after every step, so it stays consistent.
 const interrupt = new AbortController();
 const decide = signalPolicy();
 let recovery: { readonly rollback: string; readonly resume: string } | undefined;
-const say = (line: string) => process.stderr.write(`${line}\n`);
-const onSignal = (name: 'SIGINT' | 'SIGTERM') => () => {
+const out = lineWriter(process.stdout);
+const err = lineWriter(process.stderr);
+const onSignal = (name: StopSignal) => () => {
   switch (decide()) {
     case 'stop':
-      say(`${name}: stopping safely (a second signal after 2s, or a third, exits at once)`);
+      err(`${name}: stopping safely (a second signal after 2s, or a third, exits at once)`);
       interrupt.abort(name);
       return;
     case 'repeat':
-      say(`${name} again within 2s: taken as the same signal (sent to the process group); still stopping safely`);
+      err(`${name} again within 2s: taken as the same signal (sent to the process group); still stopping safely`);
       return;
     case 'exit':
-      say(`${name} again: exiting at once; the deploy may be half done`);
+      err(`${name} again: exiting at once; the deploy may be half done`);
       if (recovery) {
-        say(`  undo it with:   ${recovery.rollback}`);
-        say(`  or finish it:   ${recovery.resume}`);
+        err(`  undo it with:   ${recovery.rollback}`);
+        err(`  or finish it:   ${recovery.resume}`);
       }
-      process.exit(name === 'SIGTERM' ? 143 : 130);
+      process.exit(STOP_SIGNALS[name]);
   }
 };
-process.on('SIGINT', onSignal('SIGINT'));
-process.on('SIGTERM', onSignal('SIGTERM'));
+for (const name of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(name, onSignal(name));
 
-process.exitCode = await main(process.argv.slice(2), {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+// An error nothing caught (a bug in a callback) stops the run as a signal does, so the engine rolls
+// back what it started, or records where it stopped, before the process exits 1.
+let bug = false;
+const onBug = (error: unknown) => {
+  if (!bug) {
+    bug = true;
+    reportBug(error, { err, env: process.env });
+    err('stopping safely before exiting');
+  }
+  interrupt.abort(BUG);
+};
+process.on('uncaughtException', onBug);
+process.on('unhandledRejection', onBug);
+
+const code = await main(process.argv.slice(2), {
+  out,
+  err,
   env: process.env,
   signal: interrupt.signal,
   interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
@@ -65,5 +81,5 @@ process.exitCode = await main(process.argv.slice(2), {
     recovery = commands;
   },
 });
-process.removeAllListeners('SIGINT');
-process.removeAllListeners('SIGTERM');
+process.exitCode = bug ? EXIT.bug : code;
+for (const name of Object.keys(STOP_SIGNALS)) process.removeAllListeners(name);

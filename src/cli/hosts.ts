@@ -3,7 +3,7 @@ import { type RoleHost, type TargetLook, roleHosts } from '../rollout/role-hosts
 import { groupName } from '../rollout/verdicts.js';
 import { EXIT, type Io, reportError } from './io.js';
 import { DEFAULT_JOURNAL_DIR } from './journal-file.js';
-import { buildDeps } from './wiring.js';
+import { buildDeps, targetOf } from './wiring.js';
 
 export interface HostsFlags {
   readonly config: string;
@@ -40,7 +40,7 @@ export const runHosts = async (flags: HostsFlags, io: Io): Promise<number> => {
   try {
     const config = await loadConfig(flags.config);
     const spec = await resolveRole(config, { env: flags.env, role: flags.role });
-    const deps = buildDeps(io.env, config.region, DEFAULT_JOURNAL_DIR, () => {});
+    const deps = buildDeps(io.env, targetOf(config, spec.env), DEFAULT_JOURNAL_DIR, () => {});
     const hosts = await roleHosts(spec, deps, { signal: io.signal });
     if (flags.json) {
       io.out(JSON.stringify({ env: spec.env, role: spec.role, service: spec.service, hosts }));

@@ -1,12 +1,13 @@
 import { ApiError, JournalError, UsageError } from '../rollout/errors.js';
 import { redactEnvSecrets } from './redact.js';
 import type { Write } from './render.js';
+import { STOP_SIGNALS } from './signals.js';
 
 export interface Io {
   readonly out: Write;
   readonly err: Write;
   readonly env: NodeJS.ProcessEnv;
-  /** Aborted with reason 'SIGINT' or 'SIGTERM' on the first signal. */
+  /** Aborted with the signal's name (SIGINT, SIGTERM, SIGHUP) on the first one, or with BUG on an uncaught error. */
   readonly signal: AbortSignal;
   /**
    * Whether a person is at a terminal (stdin and stdout are TTYs): only then does `replace` ask
@@ -28,7 +29,11 @@ export const EXIT = {
   incomplete: 4,
 } as const;
 
-export const interruptCode = (signal: AbortSignal): number => (signal.reason === 'SIGTERM' ? 143 : 130);
+/** The abort reason of a run stopped by an uncaught error in the CLI layer: it stops as a signal would, then exits 1. */
+export const BUG = 'an internal error';
+
+export const interruptCode = (signal: AbortSignal): number =>
+  signal.reason === BUG ? EXIT.bug : (STOP_SIGNALS[signal.reason as keyof typeof STOP_SIGNALS] ?? STOP_SIGNALS.SIGINT);
 
 /** Cuts every word longer than 200 characters (a pasted blob as a flag, say) to its start and its length. */
 export const shorten = (text: string): string => text.replace(/\S{201,}/g, (word) => `${word.slice(0, 80)}…(${word.length} characters)`);
@@ -48,6 +53,11 @@ export const reportError = (error: unknown, io: Io): number => {
     io.err('nothing was changed');
     return EXIT.refused;
   }
+  return reportBug(error, io);
+};
+
+/** Prints a bug, stack included, and returns its exit code. */
+export const reportBug = (error: unknown, io: Pick<Io, 'err' | 'env'>): number => {
   // A bug's message may quote anything, a secret included.
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   io.err(`internal error (a bug, please report it): ${redactEnvSecrets(detail, io.env)}`);

@@ -1,10 +1,11 @@
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, open, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { FileProblem, osReason, readRegularFile } from '../config/read.js';
 import { basename, join } from 'node:path';
 import * as z from 'zod';
 import { DEPLOY_ID } from '../rollout/deploy.js';
 import { JournalError, UsageError } from '../rollout/errors.js';
-import type { Journal } from '../rollout/ports.js';
+import type { Holder, Journal } from '../rollout/ports.js';
 import type { DeployRecord } from '../rollout/record.js';
 import { recordSchema } from './record-schema.js';
 
@@ -32,6 +33,70 @@ const parseRecord = (file: string, text: string): DeployRecord => {
   const named = basename(file, '.json');
   if (parsed.data.deployId !== named) throw damaged(file, `it holds deploy ${parsed.data.deployId}, not ${named}`);
   return parsed.data as DeployRecord;
+};
+
+const holderSchema = z.object({ runner: z.string(), command: z.string(), since: z.number() });
+
+/** The holder a lock file names; undefined when it is gone, or unreadable (a holder that died writing it). */
+const readHolder = async (file: string): Promise<Holder | undefined> => {
+  try {
+    const parsed = holderSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const sameHolder = (a: Holder | undefined, b: Holder): boolean => a?.runner === b.runner && a.since === b.since;
+
+/**
+ * `<id>.lock` beside the record names the command working on the deploy. It appears whole or not at
+ * all (a link of a written file, which fails if one is there); a holder that does not keep it is
+ * moved aside first, and put back if another process took it over in between.
+ */
+const fileLock = (dir: string, fileOf: (deployId: string) => string): Pick<Journal, 'lock' | 'unlock' | 'holder'> => {
+  const lockOf = (deployId: string) => fileOf(deployId).replace(/\.json$/, '.lock');
+  return {
+    lock: async (deployId, holder, keeps) => {
+      await mkdir(dir, { recursive: true });
+      const file = lockOf(deployId);
+      const unique = `${process.pid}.${randomUUID().slice(0, 8)}`;
+      const mine = `${file}.${unique}.tmp`;
+      const aside = `${file}.${unique}.stale`;
+      await writeFile(mine, JSON.stringify(holder));
+      try {
+        for (;;) {
+          try {
+            await link(mine, file);
+            return undefined;
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+          }
+          const current = await readHolder(file);
+          if (current && keeps(current)) return current;
+          const moved = await rename(file, aside).then(
+            () => true,
+            () => false,
+          );
+          if (!moved) continue;
+          const taken = await readHolder(aside);
+          if (taken && keeps(taken)) {
+            await link(aside, file).catch(() => undefined);
+            await unlink(aside);
+            return taken;
+          }
+          await unlink(aside);
+        }
+      } finally {
+        await unlink(mine);
+      }
+    },
+    unlock: async (deployId, holder) => {
+      const file = lockOf(deployId);
+      if (sameHolder(await readHolder(file), holder)) await unlink(file).catch(() => undefined);
+    },
+    holder: (deployId) => readHolder(lockOf(deployId)),
+  };
 };
 
 /** A JSON file per deploy, replaced atomically: write a temp file, fsync it, rename, fsync the folder. */
@@ -77,6 +142,7 @@ export const createFileJournal = (dir: string): Journal => {
     }
   };
   return {
+    ...fileLock(dir, fileOf),
     save: (record) => {
       const saved = queue.then(() => write(record));
       queue = saved.catch(() => undefined);

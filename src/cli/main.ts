@@ -25,7 +25,7 @@ const reportOption = () =>
   );
 
 /** The commands whose `--json` prints NDJSON events ending with an outcome line. */
-const JSON_COMMANDS = new Set(['replace', 'plan', 'resume', 'rollback', 'finish', 'cutover', 'shrink']);
+const JSON_COMMANDS = new Set(['replace', 'plan', 'resume', 'rollback', 'finish', 'cutover', 'shrink', 'recover']);
 
 /** Parses argv, runs one command, and returns its exit code. Never calls process.exit. */
 export const main = async (argv: readonly string[], given: Io): Promise<number> => {
@@ -152,6 +152,18 @@ const run = async (argv: readonly string[], io: Io): Promise<number> => {
     .action(async (deployId: string, flags) => {
       const [{ runRecover }, { shrinkKept }] = await Promise.all([import('./recover.js'), import('../rollout/finish.js')]);
       code = await runRecover('shrink', deployId, flags, io, (spec, id, deps, signal) => shrinkKept(spec, id, flags.to, deps, signal));
+    });
+  program
+    .command('recover')
+    .description("roll back or finish the role's unfinished deploy, whatever stopped it: what a supervisor runs after a failure")
+    .addOption(configOption())
+    .option('--env <env>', 'environment (default: defaultEnv, or the only one)', single('--env'))
+    .requiredOption('--role <role>', 'the role', single('--role'))
+    .option('--keep-held', 'leave a held deploy as it is instead of rolling it back')
+    .addOption(jsonOption())
+    .addOption(journalOption())
+    .action(async (flags) => {
+      code = await (await import('./recover-role.js')).runRecoverRole(flags, io);
     });
   program
     .command('status [deploy-id]')

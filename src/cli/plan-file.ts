@@ -25,6 +25,28 @@ const schema = z.object({
   launches: z.array(z.object({ az: z.string(), count: z.int().positive() })),
   snapshot: names,
   vars: z.record(z.string(), z.string()),
+  launchTemplate: z.object({ id: z.string(), name: z.string(), version: z.int().positive() }).optional(),
+  metadataOptions: z
+    .object({
+      httpTokens: z.enum(['required', 'optional']),
+      httpPutResponseHopLimit: z.int(),
+      instanceMetadataTags: z.enum(['enabled', 'disabled']).optional(),
+    })
+    .optional(),
+  blockDevices: z
+    .array(
+      z.object({
+        deviceName: z.string(),
+        volumeSize: z.int(),
+        volumeType: z.enum(['gp3', 'gp2', 'io1', 'io2', 'st1', 'sc1']),
+        iops: z.int().optional(),
+        throughput: z.int().optional(),
+        encrypted: z.boolean().optional(),
+        kmsKeyId: z.string().optional(),
+        deleteOnTermination: z.boolean().optional(),
+      }),
+    )
+    .optional(),
 });
 
 export const writePlanFile = async (file: string, plan: ReviewedPlan): Promise<void> => {

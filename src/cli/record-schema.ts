@@ -30,6 +30,7 @@ export const recordSchema = z.object({
   status: z.enum(['running', 'interrupted', 'rolling-back', 'rolled-back', 'replaced', 'incomplete', 'kept', 'held', 'abandoned']),
   step: z.enum(STEPS as [string, ...string[]]),
   image: z.object({ id: text, name: text, state: text, createdAt: text }),
+  launchTemplate: z.object({ id: text, name: text, version: z.int().positive() }).optional(),
   // Optional: records written before user data variables and promotion existed lack them.
   vars: z.record(text, text).optional(),
   promotedFrom: z.object({ env: text, deployId: text }).optional(),

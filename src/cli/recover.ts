@@ -2,12 +2,12 @@ import { UsageError } from '../rollout/errors.js';
 import { cutoverHeld } from '../rollout/cutover-held.js';
 import type { Deps, Outcome } from '../rollout/deploy.js';
 import { finishKept } from '../rollout/finish.js';
+import { holdDeploy } from '../rollout/lock.js';
 import { type Finished, resumeDeploy, rollbackDeploy } from '../rollout/resume.js';
 import type { RoleSpec } from '../rollout/spec.js';
 import { type Io, reportError } from './io.js';
 import { DEFAULT_JOURNAL_DIR, createFileJournal } from './journal-file.js';
 import { type DeployFlags, runDeploy } from './run-deploy.js';
-import { runnerState } from './runner.js';
 
 export interface RecoverFlags extends Omit<DeployFlags, 'role'> {
   readonly role?: string;
@@ -38,12 +38,6 @@ export const runRecover = async (
   let role = flags.role;
   try {
     const record = await createFileJournal(flags.journalDir ?? DEFAULT_JOURNAL_DIR).load(deployId);
-    if (record && runnerState(record.runner) === 'alive' && (record.status === 'running' || record.status === 'rolling-back')) {
-      throw new UsageError(
-        `deploy ${deployId} is still running as ${record.runner}`,
-        'wait for it, or stop it (SIGTERM rolls back or finishes its step safely) and try again',
-      );
-    }
     if (!role) {
       if (!record) {
         throw new UsageError(
@@ -58,7 +52,7 @@ export const runRecover = async (
     return reportError(error, io);
   }
   return runDeploy({ ...flags, env, role }, io, async (spec, deps) => {
-    const outcome = await act(spec, deployId, deps, io.signal);
+    const outcome = await holdDeploy(command, deployId, deps, io.signal, () => act(spec, deployId, deps, io.signal));
     if (command === 'rollback' && outcome.kind === 'finished' && outcome.status === 'replaced') {
       throw new UsageError(`deploy ${deployId} already replaced the fleet and terminated the old instances; it cannot be rolled back`);
     }

@@ -17,6 +17,8 @@ export type JsonOutcome =
       readonly plan: Plan;
       readonly old: Snapshot['members'];
       readonly oldImages: Snapshot['images'];
+      /** Present when the role has held deploys: their new instances, never counted as old. */
+      readonly held?: Snapshot['held'];
     }
   | { readonly kind: 'finished'; readonly deployId: string; readonly status: Finished['status'] }
   | {
@@ -37,6 +39,11 @@ export type JsonOutcome =
   | { readonly kind: 'interrupted'; readonly deployId: string; readonly step: string }
   | { readonly kind: 'kept'; readonly deployId: string; readonly keptUntil: string; readonly kept: readonly string[] }
   | { readonly kind: 'held'; readonly deployId: string; readonly registered: boolean; readonly held: readonly string[] }
+  | {
+      readonly kind: 'nothing-to-recover';
+      /** The role's kept deploys (and held ones, with --keep-held), left as they are. */
+      readonly left: readonly { readonly deployId: string; readonly status: string; readonly why: string }[];
+    }
   | { readonly kind: 'error'; readonly error: string; readonly hint?: string };
 
 /** One NDJSON line: `type` first, then `ts` (ISO-8601), then the event's own fields. */

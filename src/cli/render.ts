@@ -1,5 +1,6 @@
 import type { Outcome, Summary } from '../rollout/deploy.js';
 import type { DeployEvent } from '../rollout/events.js';
+import { blockDeviceLabel, metadataLabel, templateLabel } from '../rollout/launch-template.js';
 import type { Plan } from '../rollout/plan.js';
 import type { Image } from '../rollout/ports.js';
 import { type Promotion, formatVars } from '../rollout/promotion.js';
@@ -90,8 +91,10 @@ export const renderEvent = (event: DeployEvent): string | undefined => {
   }
 };
 
-const promoted = (promotion: Promotion): string =>
-  `${promotion.env} deploy ${promotion.deployId}: ${promotion.image.id} (${promotion.image.name}), ${formatVars(promotion.vars)}; running on ${list(promotion.instanceIds)}`;
+const promoted = ({ env, accounts, deployId, image, vars, instanceIds }: Promotion): string =>
+  accounts
+    ? `${env} (${accounts.source}) deploy ${deployId}: ${image.id} shared with ${accounts.target} (${image.name}), ${formatVars(vars)}; running on ${list(instanceIds)}`
+    : `${env} deploy ${deployId}: ${image.id} (${image.name}), ${formatVars(vars)}; running on ${list(instanceIds)}`;
 
 const imageLabel = (image: Image): string => `${image.id} (${image.name}, created ${image.createdAt})`;
 
@@ -112,6 +115,9 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, spec: Pick<RoleSpec, 
     `plan for deploy ${plan.deployId} (nothing was changed):`,
     ...(plan.promotion ? [`  promoted from: ${promoted(plan.promotion)}`] : []),
     `  image: ${imageChange(plan, snapshot)}`,
+    ...snapshot.held.map(
+      ({ deployId, instanceIds }) => `  held: deploy ${deployId}, ${instanceIds.length} new instances verified, switched by cutover`,
+    ),
     ...(plan.vars && plan.vars.length > 0
       ? [`  user data variables:`, ...plan.vars.map((v) => `    ${v.name}=${v.value} (${v.from})`)]
       : []),
@@ -126,6 +132,9 @@ export const renderPlan = (plan: Plan, snapshot: Snapshot, spec: Pick<RoleSpec, 
         launch ? `    new: ${launch.count} x ${plan.instanceType} in ${launch.subnetId}` : '    new: none',
       ];
     }),
+    ...(plan.launchTemplate ? [`  launch template: ${templateLabel(plan.launchTemplate)}`] : []),
+    ...(plan.metadataOptions ? [`  instance metadata: ${metadataLabel(plan.metadataOptions)}`] : []),
+    ...(plan.blockDevices ? [`  block devices: ${plan.blockDevices.map(blockDeviceLabel).join('; ')}`] : []),
     ...(plan.pacing ? [pacingLine(plan.pacing)] : []),
     ...(plan.waves ? wavesLines(plan.waves) : []),
     `  checks passed:`,

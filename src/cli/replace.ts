@@ -1,14 +1,15 @@
-import { resolveRole } from '../config/load.js';
+import { type Config, resolveRole } from '../config/load.js';
 import { newDeployId, replace } from '../rollout/deploy.js';
 import { UsageError } from '../rollout/errors.js';
 import { finishAll, keptToFinish } from '../rollout/finish.js';
 import type { ReviewedPlan } from '../rollout/plan.js';
 import type { Batch } from '../rollout/waves.js';
 import type { KeepPolicy } from '../rollout/record.js';
+import type { PromotionSource } from '../rollout/promotion.js';
 import { readPlanFile, writePlanFile } from './plan-file.js';
 import { type Io, reportError } from './io.js';
 import { type DeployFlags, runDeploy } from './run-deploy.js';
-import { systemClock } from './wiring.js';
+import { awsPorts, systemClock, targetOf } from './wiring.js';
 
 export interface ReplaceFlags extends DeployFlags {
   readonly ami?: string;
@@ -54,6 +55,17 @@ const checkPromotionFlags = (flags: ReplaceFlags): void => {
   }
 };
 
+/** The promoted environment's EC2 with its own credentials (its account guarded), and both accounts when they differ. */
+const sourceOf = (config: Config, from: string, to: string, env: NodeJS.ProcessEnv): PromotionSource => {
+  const source = config.environments[from]!.aws?.accountId;
+  const target = config.environments[to]!.aws?.accountId;
+  return {
+    fleet: awsPorts(env, targetOf(config, from)).fleet,
+    ...(source !== undefined && target !== undefined && source !== target && { accounts: { source, target } }),
+    shareImage: config.environments[to]!.promotion?.shareImage ?? false,
+  };
+};
+
 /** A manual `replace` on a terminal asks before acting; `--yes`, a dry run or no terminal (Jenkins) never asks. */
 export const mustAsk = (flags: Pick<ReplaceFlags, 'dryRun' | 'yes'>, io: Pick<Io, 'interactive'>): boolean =>
   io.interactive === true && flags.dryRun !== true && flags.yes !== true;
@@ -77,6 +89,7 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
       // The source must be an environment of the config with this role: a typo is named, not searched for in AWS.
       await resolveRole(config, { env: flags.promoteFrom, role: spec.role });
     }
+    const promotionSource = flags.promoteFrom === undefined ? undefined : sourceOf(config, flags.promoteFrom, spec.env, io.env);
     const options = {
       deployId: newDeployId(systemClock.now()),
       dryRun: flags.dryRun ?? false,
@@ -84,7 +97,7 @@ export const runReplace = (flags: ReplaceFlags, io: Io): Promise<number> => {
       allowStale: flags.allowStale ?? false,
       allowEmpty: flags.allowEmpty ?? false,
       vars: flags.var ?? {},
-      ...(flags.promoteFrom !== undefined && { promoteFrom: flags.promoteFrom }),
+      ...(flags.promoteFrom !== undefined && { promoteFrom: flags.promoteFrom, promotionSource }),
       ...(flags.plan !== undefined && { reviewed: await readPlanFile(flags.plan) }),
       ...(flags.keepOld && { keepOld: flags.keepOld }),
       ...(flags.hold && { hold: true }),

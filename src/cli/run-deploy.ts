@@ -14,7 +14,7 @@ import { renderEvent, renderFailure, renderPlan, renderSummary } from './render.
 import { type JsonOutcome, jsonEvent, jsonOutcome } from './render-json.js';
 import { reportCollector } from './report-data.js';
 import { checkReportPaths, errorOutcome, writeReports } from './report-file.js';
-import { buildDeps } from './wiring.js';
+import { buildDeps, targetOf } from './wiring.js';
 
 export interface DeployFlags {
   readonly config: string;
@@ -65,6 +65,8 @@ export const runDeploy = async (
     }
     const config = await loadConfig(flags.config);
     const spec = await resolveRole(config, { env: flags.env, role: flags.role });
+    const target = targetOf(config, spec.env);
+    const redact = (text: string) => redactEnvSecrets(text, io.env);
     const where = { config: flags.config, env: spec.env, role: spec.role, journalDir };
     say = pasteableIo(io, where);
     if (!flags.dryRun) await proveWritable(journalDir);
@@ -72,17 +74,17 @@ export const runDeploy = async (
     const log = (text: string) => {
       if (json) return;
       // A hook's output is the one thing printed that the tool did not write itself.
-      for (const line of redactEnvSecrets(text, io.env).split('\n')) say.out(`[${stamp()}] ${line}`);
+      for (const line of redact(text).split('\n')) say.out(`[${stamp()}] ${line}`);
     };
     const out = say.out;
-    const deps = buildDeps(io.env, config.region, journalDir, (event) => {
+    const deps = buildDeps(io.env, target, journalDir, (event) => {
       collector?.add(event, Date.now());
       if (event.type === 'deploy.started') {
         const command = (action: string) => pasteable(`mackerel-replacer ${action} ${event.deployId}`, where);
         io.onDeploy?.({ rollback: command('rollback'), resume: command('resume') });
       }
       if (json) {
-        out(redactEnvSecrets(jsonEvent(event, Date.now()), io.env));
+        out(redact(jsonEvent(event, Date.now())));
         return;
       }
       const line = renderEvent(event);
@@ -97,7 +99,7 @@ export const runDeploy = async (
     };
     const outcome = await act(spec, deps, config, prompt);
     const code = report(outcome, spec, say, log);
-    if (json) out(redactEnvSecrets(jsonOutcome(asJson(outcome), code, Date.now()), io.env));
+    if (json) out(redact(jsonOutcome(asJson(outcome), code, Date.now())));
     await saveReport(asJson(outcome), code);
     return code;
   } catch (error) {
@@ -116,6 +118,7 @@ const asJson = (outcome: AnyOutcome): JsonOutcome => {
         plan: outcome.plan,
         old: outcome.snapshot.members,
         oldImages: outcome.snapshot.images,
+        ...(outcome.snapshot.held.length > 0 && { held: outcome.snapshot.held }),
       };
     case 'replaced':
       return { kind: 'replaced', deployId: outcome.summary.deployId, summary: outcome.summary };

@@ -1,7 +1,8 @@
 import { type Config, loadConfig, resolveRole } from '../config/load.js';
 import type { Deps } from '../rollout/context.js';
 import { UsageError } from '../rollout/errors.js';
-import type { Call } from '../rollout/ports.js';
+import { describeHolder, describeStatus } from '../rollout/lock.js';
+import type { Call, Holder } from '../rollout/ports.js';
 import { recoverRecord } from '../rollout/recovery.js';
 import { type DeployRecord, launchedIds } from '../rollout/record.js';
 import { observeGroups } from '../rollout/verify.js';
@@ -11,7 +12,7 @@ import { EXIT, type Io, reportError } from './io.js';
 import { renderKeptStatus } from './render-window.js';
 import { DEFAULT_JOURNAL_DIR, createFileJournal } from './journal-file.js';
 import { runnerState } from './runner.js';
-import { buildDeps } from './wiring.js';
+import { buildDeps, targetOf } from './wiring.js';
 
 export interface StatusFlags {
   readonly config: string;
@@ -22,14 +23,16 @@ export interface StatusFlags {
   readonly role?: string;
 }
 
-// A deploy whose runner died on this machine stays "running" in its record until resumed or rolled back.
-const state = (record: DeployRecord): string =>
-  (record.status === 'running' || record.status === 'rolling-back') && runnerState(record.runner) === 'gone'
-    ? `stopped (runner gone)${record.status === 'rolling-back' ? ' while rolling back' : ''}`
-    : record.status;
-
-const line = (record: DeployRecord): string =>
-  `${record.deployId}  ${record.env}/${record.role}  ${state(record)} at ${record.step}  started ${new Date(record.startedAt).toISOString()} on ${record.runner}`;
+/**
+ * A deploy whose runner died on this machine stays "running" in its record until resumed or rolled
+ * back; the command working on it now, if any, holds its lock.
+ */
+const line = (record: DeployRecord, holder: Holder | undefined): string => {
+  const working = holder && runnerState(holder.runner) !== 'gone';
+  const state = working ? record.status : describeStatus(record, runnerState(record.runner));
+  const started = `${record.deployId}  ${record.env}/${record.role}  ${state} at ${record.step}  started ${new Date(record.startedAt).toISOString()} on ${record.runner}`;
+  return working ? `${started}  worked on by ${describeHolder(holder)}` : started;
+};
 
 const whereOf = (flags: StatusFlags, record: DeployRecord) => ({
   config: flags.config,
@@ -66,7 +69,7 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
       if (flags.json) io.out(JSON.stringify(records));
       else
         for (const record of records) {
-          io.out(line(record));
+          io.out(line(record, await journal.holder(record.deployId)));
           for (const kept of renderKeptStatus(record, Date.now())) io.out(pasteable(kept, whereOf(flags, record)));
         }
       if (!flags.json && records.length === 0) io.out(`no deploys in ${flags.journalDir ?? DEFAULT_JOURNAL_DIR}`);
@@ -80,9 +83,10 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
       );
     }
     const config = await loadConfig(flags.config);
-    const deps = buildDeps(io.env, config.region, flags.journalDir ?? DEFAULT_JOURNAL_DIR, () => {});
+    const env = journaled?.env ?? (await resolveRole(config, { env: flags.env, role: flags.role! })).env;
+    const deps = buildDeps(io.env, targetOf(config, env), flags.journalDir ?? DEFAULT_JOURNAL_DIR, () => {});
     const call = { signal: io.signal };
-    const record = journaled ?? (await rebuilt(deployId, { env: flags.env, role: flags.role! }, config, deps, call));
+    const record = journaled ?? (await rebuilt(deployId, { env, role: flags.role! }, config, deps, call));
     const spec = await resolveRole(config, { env: record.env, role: record.role });
     const newIds = launchedIds(record);
     const oldIds = record.snapshot.map((member) => member.instanceId);
@@ -102,7 +106,7 @@ export const runStatus = async (deployId: string | undefined, flags: StatusFlags
       io.out(JSON.stringify({ record, now }));
       return EXIT.ok;
     }
-    io.out(line(record));
+    io.out(line(record, await journal.holder(deployId)));
     if (!journaled)
       io.out(`  rebuilt from the instances' tags in AWS: the journal (${flags.journalDir ?? DEFAULT_JOURNAL_DIR}) has no record of it`);
     if (record.reason) io.out(`  reason: ${record.reason}`);

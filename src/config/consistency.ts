@@ -25,6 +25,7 @@ export const checkConsistency = (config: ConfigFile): Problem[] => {
       });
     }
   }
+  problems.push(...missingAccounts(config));
   // Every wait must poll at least once before its deadline.
   const [shortest] = roles
     .flatMap(({ path, role }) => Object.entries(role.timeouts).map(([name, ms]) => ({ field: dotted([...path, 'timeouts', name]), ms })))
@@ -36,4 +37,18 @@ export const checkConsistency = (config: ConfigFile): Problem[] => {
     });
   }
   return problems;
+};
+
+/** Environments reached with different credentials must each name their account, for the guard to tell them apart. */
+const missingAccounts = (config: ConfigFile): Problem[] => {
+  const environments = Object.entries(config.environments);
+  const sources = new Set(environments.map(([, { aws }]) => JSON.stringify([aws?.profile, aws?.assumeRole?.roleArn])));
+  if (sources.size < 2) return [];
+  return environments
+    .filter(([, { aws }]) => aws?.accountId === undefined)
+    .map(([env]) => ({
+      path: dotted(['environments', env, 'aws', 'accountId']),
+      problem:
+        'required: the environments take their AWS credentials from different profiles or roles, so each names the account its credentials must be for',
+    }));
 };

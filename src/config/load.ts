@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../rollout/errors.js';
+import { SECURE_METADATA } from '../rollout/launch-template.js';
 import { defaultOwnership } from '../rollout/ownership.js';
 import type { RoleSpec } from '../rollout/spec.js';
 import { type UserDataTemplate, fillUserData, templateVariables, variableBudget } from '../rollout/template.js';
@@ -51,7 +52,9 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     role: choice.role,
     service: environment.mackerel.service,
     ...role,
-    instanceType: role.instanceType ?? role.instanceTypes![0]!,
+    instanceType: role.instanceType ?? role.instanceTypes?.[0],
+    securityGroupIds: role.securityGroupIds ?? [],
+    metadataOptions: role.metadataOptions ?? (role.launchTemplate ? undefined : SECURE_METADATA),
     ownership: ownership ?? defaultOwnership(env, choice.role),
     roleGrace: verify.roleGrace,
     ...(template && { template }),

@@ -3,6 +3,7 @@ import { TAG_DEPLOY, TAG_ENV, TAG_LIMITS, TAG_MANAGED_BY, TOOL_TAGS, VAR_BUDGET 
 import { VAR_NAME_MAX } from '../rollout/template.js';
 import { AMI_HINT, AMI_ID } from './ami.js';
 import { parseDuration } from './duration.js';
+import { API_KEY_VARIABLE } from '../shared/mask.js';
 import { BATCH_HINT, parseBatch } from '../rollout/waves.js';
 
 // Every message says what is allowed; the loader adds the field path and the value it got.
@@ -126,16 +127,85 @@ const gates = strict({
   }).optional(),
 });
 
+const templateVersionHint = 'expected a version number, "$Latest" or "$Default"';
+const launchTemplateVersion = z
+  .union(
+    [
+      z.int({ error: templateVersionHint }).positive({ error: templateVersionHint }),
+      z.enum(['$Latest', '$Default'], { error: templateVersionHint }),
+    ],
+    {
+      error: templateVersionHint,
+    },
+  )
+  .default('$Default');
+
+/** An EC2 launch template, by name or id, and the version to launch (resolved to its number at plan time). */
+const launchTemplate = z.union(
+  [
+    strict({ name: matching(/^[a-zA-Z0-9().\-/_]{3,128}$/, 'a launch template name'), version: launchTemplateVersion }),
+    strict({ id: matching(/^lt-[0-9a-f]+$/, 'a launch template id like "lt-0123abcd"'), version: launchTemplateVersion }),
+  ],
+  { error: 'expected { name: "…" } or { id: "lt-…" }, each with an optional version (a number, "$Latest" or "$Default")' },
+);
+
+/** Without a launch template, the secure defaults apply (see SECURE_METADATA); with one, only what is set here overrides it. */
+const metadataOptions = strict({
+  httpTokens: z.enum(['required', 'optional'], { error: 'expected "required" (IMDSv2 only) or "optional"' }).default('required'),
+  httpPutResponseHopLimit: z
+    .int({ error: 'expected an integer from 1 to 64' })
+    .min(1, { error: 'expected an integer from 1 to 64' })
+    .max(64, { error: 'expected an integer from 1 to 64' })
+    .default(2),
+  instanceMetadataTags: z.enum(['enabled', 'disabled'], { error: 'expected "enabled" or "disabled"' }).optional(),
+});
+
+const positiveInt = z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' });
+
+/** EC2's rules across a volume's fields, so a typo is named here and not by the DryRun. */
+const blockDevice = strict({
+  deviceName: matching(/^\/dev\/[a-z0-9]+$/, 'a device name like "/dev/xvda"'),
+  volumeSize: positiveInt.max(65_536, { error: 'expected at most 65536 GiB' }),
+  volumeType: z.enum(['gp3', 'gp2', 'io1', 'io2', 'st1', 'sc1'], { error: 'expected gp3, gp2, io1, io2, st1 or sc1' }),
+  iops: positiveInt.optional(),
+  throughput: positiveInt.optional(),
+  encrypted: z.boolean({ error: 'expected true or false' }).optional(),
+  kmsKeyId: text('a KMS key id, ARN or alias').optional(),
+  deleteOnTermination: z.boolean({ error: 'expected true or false' }).optional(),
+}).superRefine((device, ctx) => {
+  const problem = (path: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [path], message, input: device[path as keyof typeof device] });
+  if ((device.volumeType === 'io1' || device.volumeType === 'io2') && device.iops === undefined)
+    problem('iops', `required for ${device.volumeType} volumes`);
+  if (device.iops !== undefined && !['gp3', 'io1', 'io2'].includes(device.volumeType))
+    problem('iops', 'only gp3, io1 and io2 volumes take iops');
+  if (device.throughput !== undefined && device.volumeType !== 'gp3') problem('throughput', 'only gp3 volumes take throughput');
+  if (device.kmsKeyId !== undefined && device.encrypted !== true) problem('kmsKeyId', 'requires encrypted: true');
+});
+
+const blockDevices = z
+  .array(blockDevice, { error: 'expected a list of { deviceName, volumeSize, volumeType, … }' })
+  .min(1, { error: 'expected at least one block device' })
+  .superRefine((devices, ctx) => {
+    const names = devices.map((device) => device.deviceName);
+    const repeated = names.filter((name, i) => names.indexOf(name) !== i);
+    if (repeated.length > 0)
+      ctx.addIssue({ code: 'custom', message: `expected each device once; repeated: ${repeated.join(', ')}`, input: names });
+  });
+
 const role = strict({
   ami,
-  /** Exactly one of instanceType and instanceTypes (checked in consistency.ts). */
+  /** Exactly one of instanceType and instanceTypes; with a launch template, at most one. */
   instanceType: text('an instance type like "t3.small"').optional(),
   /** In order of preference: an AZ without capacity for one gets the next. */
   instanceTypes: list(text('an instance type like "c7g.large"'), 'instance type').optional(),
   subnets,
-  securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id').max(16, {
-    error: 'expected at most 16 security groups (EC2 allows no more per instance)',
-  }),
+  /** Optional with a launch template: its own. */
+  securityGroupIds: list(matching(/^sg-[0-9a-z]+$/, 'a security group id like "sg-0123abcd"'), 'security group id')
+    .max(16, {
+      error: 'expected at most 16 security groups (EC2 allows no more per instance)',
+    })
+    .optional(),
   iamInstanceProfile: text('an instance profile name or ARN').optional(),
   keyName: text('a key pair name').optional(),
   userDataFile: text('a file path, relative to this config file').optional(),
@@ -226,15 +296,28 @@ const role = strict({
     .positive({ error: maxInstancesHint })
     .max(10_000, { error: maxInstancesHint })
     .default(100),
+  /** Its tags and data are kept; the tool overrides the image, the subnet, its own tags and what the role sets. */
+  launchTemplate: launchTemplate.optional(),
+  metadataOptions: metadataOptions.optional(),
+  blockDevices: blockDevices.optional(),
 }).check(
   z.superRefine(
     (given, ctx) => {
-      if ((given.instanceType === undefined) === (given.instanceTypes === undefined)) {
+      const both = given.instanceType !== undefined && given.instanceTypes !== undefined;
+      if (both || (given.launchTemplate === undefined && given.instanceType === undefined && given.instanceTypes === undefined)) {
         ctx.addIssue({
           code: 'custom',
           path: [given.instanceType === undefined ? 'instanceType' : 'instanceTypes'],
-          message: 'expected exactly one of instanceType (one type) and instanceTypes (a list, tried in order where an AZ has no capacity)',
+          message: `expected ${given.launchTemplate === undefined ? 'exactly' : 'at most'} one of instanceType (one type) and instanceTypes (a list, tried in order where an AZ has no capacity)`,
           input: given.instanceType === undefined ? given.instanceTypes : given.instanceType,
+        });
+      }
+      if (given.launchTemplate === undefined && given.securityGroupIds === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['securityGroupIds'],
+          message: 'expected a list of security group ids (only a role with a launchTemplate may leave them to it)',
+          input: undefined,
         });
       }
     },
@@ -243,9 +326,35 @@ const role = strict({
   ),
 );
 
+/** Where an environment's AWS credentials come from, and the account they must be for (the guard). */
+const aws = strict({
+  accountId: matching(/^\d{12}$/, 'a 12-digit AWS account id, quoted, like "123456789012"').optional(),
+  /** A profile of the shared config and credentials files (SSO and credential_process as the SDK makes them work). */
+  profile: text('a profile name of ~/.aws/config').optional(),
+  /** Assumed with STS from the default chain, or from `profile`. */
+  assumeRole: strict({
+    roleArn: matching(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN like "arn:aws:iam::123456789012:role/deployer"'),
+    externalId: text('an external id').optional(),
+    sessionName: matching(/^[\w+=,.@-]{2,64}$/, 'a session name of 2 to 64 letters, digits and +=,.@_-').optional(),
+  }).optional(),
+  region: text('an AWS region like "ap-northeast-1"').optional(),
+});
+
+export type AwsAccount = z.output<typeof aws>;
+
 const environment = strict({
+  aws: aws.optional(),
+  /** On the target environment of `--promote-from`: share the promoted image with this account itself. */
+  promotion: strict({ shareImage: z.boolean({ error: 'expected true or false' }).default(false) }).optional(),
   mackerel: strict({
     service: name('service'),
+    /** The environment variable holding this environment's Mackerel API key: another key is another organization. */
+    apiKeyEnv: matching(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name like "MACKEREL_APIKEY_PRODUCTION"')
+      .regex(API_KEY_VARIABLE, {
+        error:
+          'expected a name with APIKEY or API_KEY in it, like "MACKEREL_APIKEY_PRODUCTION": the tool masks the values of such variables in all it prints',
+      })
+      .default('MACKEREL_APIKEY'),
     /** At cutover: the new hosts to `working` before the old ones go to `maintenance`, or `keep` their status. */
     newHostStatus: z.enum(['working', 'keep'], { error: 'expected "working" or "keep"' }).default('working'),
   }),

@@ -1,6 +1,7 @@
 // When a Mackerel call is worth repeating, and how long to wait before the next attempt.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
+import { CONNECTION_CODES } from '../rollout/errors.js';
 
 export interface RetryPolicy {
   /** Attempts after the first. @default 5 */
@@ -32,22 +33,7 @@ export class AttemptFailed extends Error {
   }
 }
 
-const connectionCodes = new Set([
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-]);
-
-export const isConnectionCode = (code: string): boolean => connectionCodes.has(code);
+export const isConnectionCode = (code: string): boolean => CONNECTION_CODES.has(code);
 
 /** 429, 5xx and dropped or refused connections may heal; any other failure will not. */
 export const isRetryable = (code: string): boolean => code === '429' || /^5\d\d$/.test(code) || isConnectionCode(code);

@@ -8,9 +8,16 @@ import type { AzLaunch } from './plan.js';
 import type { Call, Fleet, Instance, LaunchRequest } from './ports.js';
 import type { RoleSpec } from './spec.js';
 
-/** The types to try, in order: `instanceTypes`, or the one `instanceType`. */
+/** The types to try, in order: `instanceTypes`, or the one `instanceType` (none before a launch template's version is pinned). */
 export const instanceTypesOf = (spec: Pick<RoleSpec, 'instanceType' | 'instanceTypes'>): readonly string[] =>
-  spec.instanceTypes ?? [spec.instanceType];
+  spec.instanceTypes ?? (spec.instanceType === undefined ? [] : [spec.instanceType]);
+
+/** The first type to try; a spec with a launch template has one only once its version is pinned. */
+export const preferredType = (spec: Pick<RoleSpec, 'instanceType' | 'instanceTypes'>): string => {
+  const [first] = instanceTypesOf(spec);
+  if (first === undefined) throw new Error('no instance type: the launch template version was not pinned before launching');
+  return first;
+};
 
 /** The plan's token for the first type, a token of its own for each fallback. */
 export const typeToken = (clientToken: string, index: number): string => (index === 0 ? clientToken : `${clientToken}/t${index}`);

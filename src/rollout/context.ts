@@ -1,6 +1,6 @@
 import { JournalError, message } from './errors.js';
 import type { DeployAction, Emit, Phase } from './events.js';
-import type { Balancer, Capacity, Clock, Fleet, Hooks, Journal, Monitor, Subnet } from './ports.js';
+import type { Balancer, Capacity, Clock, Fleet, Hooks, Journal, Monitor, RunnerState, Subnet } from './ports.js';
 import type { DeployRecord, DeployStatus } from './record.js';
 import type { RoleSpec } from './spec.js';
 
@@ -15,6 +15,8 @@ export interface Deps {
   readonly emit: Emit;
   /** `hostname:pid`, recorded so an operator can tell where a deploy runs. */
   readonly runner: string;
+  /** Whether the process a record or a lock names still runs. */
+  readonly runnerState: (runner: string) => RunnerState;
 }
 
 /** One deploy in progress: its spec, its durable record, and how to time and save steps. */

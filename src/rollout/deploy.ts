@@ -9,6 +9,7 @@ import { JournalError, UsageError, message } from './errors.js';
 import type { Phase } from './events.js';
 import { runHook, runHookAfter, terminateAfterHook } from './hooks.js';
 import { launchAll } from './launch.js';
+import { pinTemplate, templateOf } from './launch-template.js';
 import type { Leftover } from './leftovers.js';
 import { checkHeadroom } from './headroom.js';
 import { holdNewFleet, keepAndHold, registersNow, verifiedSpec } from './hold.js';
@@ -17,7 +18,8 @@ import { abandon, checkLock } from './lock.js';
 import { type Outcome, annotate, recordOutcome, summarize } from './outcome.js';
 import { type Plan, type ReviewedPlan, makePlan, planDifferences, reviewedPlan } from './plan.js';
 import { checkPermissions, fullestGroup, preflight, quotaCheck } from './preflight.js';
-import { findPromotion, shipSpec } from './promotion.js';
+import { type PromotionSource, beforeSharing, checkImageShared, findPromotion, shareImage, sharingChecks, shipSpec } from './promotion.js';
+import type { LaunchRequest } from './ports.js';
 import { type DeployRecord, type KeepPolicy, type Step, isBefore, launchedIds, oldIds, waveLaunches } from './record.js';
 import { releaseOld, restoreOld, rollBackNew } from './rollback.js';
 import { NotServing } from './serving.js';
@@ -42,6 +44,8 @@ export interface ReplaceOptions extends SnapshotOptions {
   readonly vars?: Readonly<Record<string, string>>;
   /** `--promote-from`: launch the image and variables of this environment's last successful deploy of the role. */
   readonly promoteFrom?: string;
+  /** Where the promoted deploy is read (default: this environment's own EC2). */
+  readonly promotionSource?: PromotionSource;
   /** `--keep-old`: the rollback window, over the role's `keepOld:`. */
   readonly keepOld?: KeepPolicy;
   /** `--hold`: stop once the new fleet is verified; `cutover` goes on. */
@@ -73,16 +77,25 @@ export const replace = async (
   const early = { deps, phaseMs };
   announce(deps, 'replace', deployId, given);
   const call = { signal };
-  const { spec, vars, promotion, resolved } = await timed(early, 'preflight', async () => {
-    const promotion =
-      options.promoteFrom === undefined ? undefined : await findPromotion({ env: options.promoteFrom, role: given.role }, deps.fleet, call);
+  const source = options.promotionSource ?? { fleet: deps.fleet, shareImage: false };
+  // The RunInstances DryRuns of an image still to share, run once it is shared.
+  const dryRuns: LaunchRequest[] = [];
+  const { spec, vars, promotion, resolved, toShare, seen } = await timed(early, 'preflight', async () => {
+    const promoted =
+      options.promoteFrom === undefined
+        ? undefined
+        : await findPromotion({ env: options.promoteFrom, role: given.role }, source.fleet, call);
+    const promotion = promoted && source.accounts ? { ...promoted, accounts: source.accounts } : promoted;
     if (promotion) deps.emit({ type: 'promotion.found', promotion });
-    const shipping = shipSpec(given, options.vars ?? {}, promotion);
-    const found = await preflight(shipping.spec, deps, call);
-    if (options.dryRun) return { ...shipping, promotion, resolved: found };
+    const toShare = promotion !== undefined && (await checkImageShared(promotion, source, deps.fleet, call));
+    const seen = toShare ? { ...deps, fleet: beforeSharing(deps.fleet, source.fleet, dryRuns) } : deps;
+    const shipped = shipSpec(given, options.vars ?? {}, promotion);
+    const found = await preflight(shipped.spec, seen, call);
+    const shipping = found.template ? { ...shipped, spec: pinTemplate(shipped.spec, found.template) } : shipped;
+    if (options.dryRun) return { ...shipping, promotion, resolved: found, toShare, seen };
     await checkLock(shipping.spec, deps, call, { forceUnlock: options.forceUnlock });
     const lock = `no other deploy of ${given.env}/${given.role} is in flight`;
-    return { ...shipping, promotion, resolved: { ...found, checks: [...found.checks, lock] } };
+    return { ...shipping, promotion, resolved: { ...found, checks: [...found.checks, lock] }, toShare, seen };
   });
   deps.emit({ type: 'image.resolved', image: resolved.image });
   const snapshot = await timed(early, 'snapshot', () => takeSnapshot(spec, resolved.subnets, deps, call, options));
@@ -116,19 +129,21 @@ export const replace = async (
     const headroom = await checkHeadroom(
       spec,
       waves.waves.length > 1 ? waves.waves.map((wave) => wave.launches) : [made.launches],
-      deps,
+      seen,
       call,
     );
-    const permissions = await checkPermissions(spec, made, snapshot, deps, call, {
+    const permissions = await checkPermissions(spec, made, snapshot, seen, call, {
       write: !options.dryRun,
       startedAt,
       runner: deps.runner,
     });
-    const checked = { ...made, checks: [...resolved.checks, ...snapshot.checks, ...made.checks, ...quota, ...headroom, ...permissions] };
+    const checks = [...resolved.checks, ...snapshot.checks, ...made.checks, ...quota, ...headroom, ...permissions];
+    const checked = { ...made, checks: toShare && promotion ? sharingChecks(checks, promotion) : checks };
     return waves.waves.length > 1 ? { ...checked, waves } : checked;
   });
   deps.emit({ type: 'plan.made', plan });
   if (options.dryRun) return { kind: 'planned', plan, snapshot, reviewed: reviewedPlan(spec, plan, snapshot) };
+  if (toShare && promotion) await shareImage(promotion, source, deps.fleet, dryRuns, call);
 
   const record: DeployRecord = {
     version: 1,
@@ -142,6 +157,7 @@ export const replace = async (
     status: 'running',
     step: 'launch',
     image: resolved.image,
+    ...(spec.pinnedTemplate && { launchTemplate: templateOf(spec.pinnedTemplate) }),
     vars: spec.vars ?? {},
     ...(promotion && { promotedFrom: { env: promotion.env, deployId: promotion.deployId } }),
     snapshot: snapshot.members,

@@ -22,7 +22,7 @@ export class ConfigError extends UsageError {
   }
 }
 
-export type Api = 'EC2' | 'ELBv2' | 'Service Quotas' | 'Mackerel';
+export type Api = 'EC2' | 'ELBv2' | 'Service Quotas' | 'STS' | 'Mackerel';
 
 /** A call to AWS or Mackerel failed after its retries: says which call, why, and what to do. */
 export class ApiError extends Error {
@@ -49,3 +49,35 @@ export class JournalError extends Error {
 
 /** The message of anything thrown, for a progress line or a leftover. */
 export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** A connection dropped, refused or timed out: no answer at all (undici's codes and Node's). */
+export const CONNECTION_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+
+/** AWS's codes for throttling and for its own failures (5xx). */
+const AWS_TRANSIENT = new Set([
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'InternalError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'Unavailable',
+  'TimeoutError',
+]);
+
+/** A call that failed after its retries for a reason that may heal: throttling, a 5xx, a dropped connection. */
+export const isTransient = (error: unknown): error is ApiError =>
+  error instanceof ApiError && (AWS_TRANSIENT.has(error.code) || CONNECTION_CODES.has(error.code) || /^(429|5\d\d)$/.test(error.code));

@@ -1,5 +1,5 @@
 import { bootLook } from './boot-look.js';
-import { launchInAz } from './capacity.js';
+import { launchInAz, preferredType } from './capacity.js';
 import { message } from './errors.js';
 import type { Emit } from './events.js';
 import type { AzLaunch, Plan } from './plan.js';
@@ -12,7 +12,10 @@ import { waitFor } from './wait.js';
 import { launchPaced } from './paced-launch.js';
 import type { DeployRecord } from './record.js';
 
-/** The RunInstances request for one AZ of the plan; preflight's DryRun sends the same. */
+/**
+ * The RunInstances request for one AZ of the plan; preflight's DryRun sends the same. With a launch
+ * template, its pinned version, under what the tool owns (image, subnet, tags) and what the role sets.
+ */
 export const launchRequest = (
   spec: RoleSpec,
   plan: Pick<Plan, 'image'>,
@@ -20,10 +23,13 @@ export const launchRequest = (
   tags: Readonly<Record<string, string>>,
 ): LaunchRequest => ({
   imageId: plan.image.id,
-  instanceType: spec.instanceType,
+  instanceType: preferredType(spec),
   subnetId: launch.subnetId,
   count: launch.count,
   securityGroupIds: spec.securityGroupIds,
+  ...(spec.pinnedTemplate && { launchTemplate: { id: spec.pinnedTemplate.id, version: spec.pinnedTemplate.version } }),
+  ...(spec.metadataOptions && { metadataOptions: spec.metadataOptions }),
+  ...(spec.blockDevices && { blockDevices: spec.blockDevices }),
   iamInstanceProfile: spec.iamInstanceProfile,
   keyName: spec.keyName,
   userData: spec.userData,

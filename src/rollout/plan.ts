@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { instanceTypesOf } from './capacity.js';
+import { instanceTypesOf, preferredType } from './capacity.js';
 import { UsageError } from './errors.js';
 import { type LaunchBucket, launchRounds, refillMs } from './pacing.js';
-import type { Image, Subnet } from './ports.js';
+import { blockDeviceLabel, metadataLabel, type PinnedTemplate, templateLabel, templateOf } from './launch-template.js';
+import type { BlockDevice, Image, MetadataOptions, Subnet } from './ports.js';
 import { type Promotion, type ShippedVar, formatVars } from './promotion.js';
 import type { RoleSpec } from './spec.js';
 import type { Snapshot } from './snapshot.js';
@@ -35,6 +36,12 @@ export interface Plan {
   readonly waves?: Waves;
   /** The role's instance types, in the order each AZ tries them when EC2 has no capacity. */
   readonly instanceTypes?: readonly string[];
+  /** The launch template's version every launch of the deploy uses. */
+  readonly launchTemplate?: PinnedTemplate;
+  /** Absent: the launch template's. */
+  readonly metadataOptions?: MetadataOptions;
+  /** Absent: the image's (or the launch template's). */
+  readonly blockDevices?: readonly BlockDevice[];
 }
 
 /** At most 64 ASCII characters: the deploy id is 20, an AZ name about 15; pacing adds `.round` after the wave. */
@@ -86,7 +93,19 @@ export const makePlan = (
     },
   };
   const capacity = spec.targetGroups.length > 0 ? [`capacity never dips: ${newCount} new instances for ${oldCount} old`] : [];
-  return { deployId, image, instanceType: spec.instanceType, launches, newCount, oldCount, checks: capacity, ...paced };
+  return {
+    deployId,
+    image,
+    instanceType: preferredType(spec),
+    launches,
+    newCount,
+    oldCount,
+    checks: capacity,
+    ...paced,
+    ...(spec.pinnedTemplate && { launchTemplate: templateOf(spec.pinnedTemplate) }),
+    ...(spec.metadataOptions && { metadataOptions: spec.metadataOptions }),
+    ...(spec.blockDevices && { blockDevices: spec.blockDevices }),
+  };
 };
 
 /**
@@ -114,6 +133,10 @@ export interface ReviewedPlan {
   /** The snapshot's instance ids, sorted. */
   readonly snapshot: readonly string[];
   readonly vars: Readonly<Record<string, string>>;
+  /** Absent when the role has none (and in plans saved before launch templates). */
+  readonly launchTemplate?: PinnedTemplate;
+  readonly metadataOptions?: MetadataOptions;
+  readonly blockDevices?: readonly BlockDevice[];
 }
 
 /** The reviewed form of a plan; `spec` is the one the deploy ships (its user data rendered). */
@@ -133,6 +156,9 @@ export const reviewedPlan = (spec: RoleSpec, plan: Plan, snapshot: Pick<Snapshot
   launches: plan.launches.map(({ az, count }) => ({ az, count })),
   snapshot: snapshot.members.map((member) => member.instanceId).sort(),
   vars: Object.fromEntries((plan.vars ?? []).map(({ name, value }) => [name, value])),
+  ...(plan.launchTemplate && { launchTemplate: plan.launchTemplate }),
+  ...(plan.metadataOptions && { metadataOptions: plan.metadataOptions }),
+  ...(plan.blockDevices && { blockDevices: plan.blockDevices }),
 });
 
 const modeOf = (plan: ReviewedPlan): string =>
@@ -162,6 +188,9 @@ export const planDifferences = (reviewed: ReviewedPlan, now: ReviewedPlan): stri
     ['security groups', (plan) => listed(plan.securityGroupIds)],
     ['instance profile', (plan) => plan.iamInstanceProfile ?? 'none'],
     ['key', (plan) => plan.keyName ?? 'none'],
+    ['launch template', (plan) => (plan.launchTemplate ? templateLabel(plan.launchTemplate) : 'none')],
+    ['metadata options', (plan) => (plan.metadataOptions ? metadataLabel(plan.metadataOptions) : 'not set')],
+    ['block devices', (plan) => (plan.blockDevices ? plan.blockDevices.map(blockDeviceLabel).join('; ') : 'not set')],
     ['user data SHA-256', (plan) => plan.userDataSha256 ?? 'no user data'],
     ['user data variables', (plan) => formatVars(plan.vars)],
     ['tags', (plan) => pairs(plan.tags)],

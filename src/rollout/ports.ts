@@ -45,12 +45,59 @@ export interface Subnet {
   readonly vpcId: string;
 }
 
+/** The instance metadata service (IMDS) options of a launch. */
+export interface MetadataOptions {
+  /** `required`: IMDSv2 only. */
+  readonly httpTokens: 'required' | 'optional';
+  readonly httpPutResponseHopLimit: number;
+  readonly instanceMetadataTags?: 'enabled' | 'disabled';
+}
+
+export type VolumeType = 'gp3' | 'gp2' | 'io1' | 'io2' | 'st1' | 'sc1';
+
+/** An EBS volume of a launch. */
+export interface BlockDevice {
+  readonly deviceName: string;
+  /** GiB. */
+  readonly volumeSize: number;
+  readonly volumeType: VolumeType;
+  readonly iops?: number;
+  /** MiB/s, gp3 only. */
+  readonly throughput?: number;
+  readonly encrypted?: boolean;
+  readonly kmsKeyId?: string;
+  readonly deleteOnTermination?: boolean;
+}
+
+/** An EC2 launch template and the version to launch: a number, or resolved to one at plan time. */
+export type LaunchTemplateChoice = ({ readonly id: string } | { readonly name: string }) & {
+  readonly version: number | '$Latest' | '$Default';
+};
+
+/** One version of a launch template, with what the tool reads of its data. */
+export interface LaunchTemplateVersion {
+  readonly id: string;
+  readonly name: string;
+  readonly version: number;
+  readonly instanceType?: string;
+  /** Its tag specifications for instances. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Set when its network interfaces fix a subnet or security groups: the tool cannot choose the subnet per AZ. */
+  readonly fixedNetwork?: string;
+}
+
 export interface LaunchRequest {
   readonly imageId: string;
   readonly instanceType: string;
   readonly subnetId: string;
   readonly count: number;
+  /** Empty: the launch template's. */
   readonly securityGroupIds: readonly string[];
+  /** Its data under the request's own parameters. */
+  readonly launchTemplate?: { readonly id: string; readonly version: number };
+  /** Absent: the launch template's (or EC2's defaults). */
+  readonly metadataOptions?: MetadataOptions;
+  readonly blockDevices?: readonly BlockDevice[];
   readonly iamInstanceProfile?: string;
   readonly keyName?: string;
   /** Plain text; the adapter encodes it. */
@@ -70,9 +117,13 @@ export interface Fleet {
   mayTerminate(ids: readonly string[], call: Call): Promise<void>;
   /** The newest `available` image matching the selector; throws when none matches. */
   resolveImage(selector: ImageSelector, call: Call): Promise<Image>;
+  /** Adds a launch permission for another account to an image this account owns (ModifyImageAttribute). */
+  shareImage(imageId: string, accountId: string, call: Call): Promise<void>;
   /** The images that still exist, in any state; deregistered or unknown ids are left out, not thrown. */
   images(ids: readonly string[], call: Call): Promise<Image[]>;
   subnets(ids: readonly string[], call: Call): Promise<Subnet[]>;
+  /** The version chosen (`$Latest` and `$Default` resolved to its number); throws a UsageError when the template or version does not exist. */
+  launchTemplate(choice: LaunchTemplateChoice, call: Call): Promise<LaunchTemplateVersion>;
   launch(request: LaunchRequest, call: Call): Promise<Instance[]>;
   /** Instances that exist, in any state; unknown ids are left out, not thrown. */
   describe(ids: readonly string[], call: Call): Promise<Instance[]>;
@@ -243,4 +294,25 @@ export interface Journal {
   save(record: DeployRecord): Promise<void>;
   load(deployId: string): Promise<DeployRecord | undefined>;
   list(): Promise<DeployRecord[]>;
+  /**
+   * Takes the deploy's lock for `holder`, atomically across the processes sharing the journal,
+   * unless the holder it finds `keeps` it: returns that one then, undefined once taken (over).
+   */
+  lock(deployId: string, holder: Holder, keeps: (current: Holder) => boolean): Promise<Holder | undefined>;
+  /** Frees the deploy's lock if `holder` still has it. */
+  unlock(deployId: string, holder: Holder): Promise<void>;
+  /** Who holds the deploy's lock, if anyone. */
+  holder(deployId: string): Promise<Holder | undefined>;
 }
+
+/** A command working on a deploy: `resume`, `rollback`, `finish`, `shrink`, `cutover`. */
+export interface Holder {
+  /** `hostname:pid`. */
+  readonly runner: string;
+  readonly command: string;
+  /** Epoch ms. */
+  readonly since: number;
+}
+
+/** What is known of a runner's process: alive or gone when it ran on this machine, unknown when elsewhere. */
+export type RunnerState = 'alive' | 'gone' | 'elsewhere';

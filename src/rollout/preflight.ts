@@ -1,7 +1,19 @@
 import { ApiError, UsageError } from './errors.js';
 import { launchRequest } from './launch.js';
+import { templateCheck } from './launch-template.js';
 import type { Plan } from './plan.js';
-import type { Balancer, Call, Fleet, Image, LoadBalancer, Monitor, Subnet, TargetGroup } from './ports.js';
+import type {
+  Balancer,
+  Call,
+  Fleet,
+  Image,
+  LaunchRequest,
+  LaunchTemplateVersion,
+  LoadBalancer,
+  Monitor,
+  Subnet,
+  TargetGroup,
+} from './ports.js';
 import type { Snapshot } from './snapshot.js';
 import type { RoleSpec } from './spec.js';
 import { type LaunchFacts, TAG_LIMITS, instanceTags, tagLimitProblem } from './tags.js';
@@ -15,6 +27,8 @@ export interface Resolved {
   readonly drainMs: number;
   /** The checks that passed, by name, for the plan. */
   readonly checks: readonly string[];
+  /** The role's launch template, its version resolved to a number: the deploy launches exactly it (pinTemplate). */
+  readonly template?: LaunchTemplateVersion;
 }
 
 /** Added to the longest deregistration delay for the default drain timeout. */
@@ -23,10 +37,11 @@ export const DRAIN_MARGIN_MS = 60_000;
 /** Everything that can be checked without changing anything. Throws UsageError on the first problem found. */
 export const preflight = async (spec: RoleSpec, deps: { fleet: Fleet; balancer: Balancer }, call: Call): Promise<Resolved> => {
   await deps.fleet.checkAccess(call);
-  const [image, subnets, targetGroups] = await Promise.all([
+  const [image, subnets, targetGroups, template] = await Promise.all([
     deps.fleet.resolveImage(spec.ami, call),
     deps.fleet.subnets(spec.subnets, call),
     spec.targetGroups.length > 0 ? deps.balancer.targetGroups(spec.targetGroups, call) : Promise.resolve([]),
+    spec.launchTemplate ? deps.fleet.launchTemplate(spec.launchTemplate, call) : undefined,
   ]);
   checkSubnets(spec, subnets);
   checkTargetGroups(subnets[0]!.vpcId, targetGroups);
@@ -39,6 +54,7 @@ export const preflight = async (spec: RoleSpec, deps: { fleet: Fleet; balancer: 
     'AWS credentials and region (DryRun DescribeInstances)',
     'id' in spec.ami ? `image ${image.id} is available` : `image ${image.id} is the newest available match of "${spec.ami.name}"`,
     `subnets ${spec.subnets.join(', ')} exist, one per Availability Zone, in ${subnets[0]!.vpcId}`,
+    ...(spec.launchTemplate && template ? [templateCheck(spec.launchTemplate, template)] : []),
     ...(targetGroups.length > 0
       ? [
           `target groups ${groups} exist, take instance targets, in ${subnets[0]!.vpcId}`,
@@ -47,7 +63,7 @@ export const preflight = async (spec: RoleSpec, deps: { fleet: Fleet; balancer: 
         ]
       : []),
   ];
-  return { image, subnets: ordered, targetGroups, drainMs, checks };
+  return { image, subnets: ordered, targetGroups, drainMs, checks, ...(template && { template }) };
 };
 
 /**
@@ -87,7 +103,10 @@ export const checkPermissions = async (
   const checks = [`the instance tags fit EC2's limits (${Object.keys(tags).length} of ${TAG_LIMITS.perResource})`];
   const [first] = plan.launches;
   if (first) {
-    await deps.fleet.mayLaunch(launchRequest(spec, plan, first, tags), call);
+    const request = launchRequest(spec, plan, first, tags);
+    await deps.fleet.mayLaunch(request, call).catch((error: unknown) => {
+      throw withImdsHint(error, request);
+    });
     checks.push(`DryRun RunInstances in ${first.az}`);
   }
   const oldIds = snapshot.members.map((member) => member.instanceId);
@@ -108,6 +127,18 @@ export const checkPermissions = async (
     );
   }
 };
+
+/** Many organizations refuse any launch that allows IMDSv1: say so where the launch does. */
+const withImdsHint = (error: unknown, request: LaunchRequest): unknown =>
+  error instanceof ApiError && error.code === 'UnauthorizedOperation' && request.metadataOptions?.httpTokens !== 'required'
+    ? new ApiError(
+        error.api,
+        error.operation,
+        error.code,
+        error.reason,
+        `${error.hint ?? 'check the IAM policy'}; if an organization policy requires IMDSv2, launch with metadataOptions httpTokens: required (the default without a launch template${request.launchTemplate ? ", or in the template's MetadataOptions" : ''})`,
+      )
+    : error;
 
 const checkSubnets = (spec: RoleSpec, subnets: readonly Subnet[]): void => {
   const missing = spec.subnets.filter((id) => !subnets.some((subnet) => subnet.id === id));

@@ -2,7 +2,7 @@
 // the tags of the source environment's running instances (AWS alone), never from a journal that
 // may sit on another machine.
 import { UsageError } from './errors.js';
-import type { Call, Fleet, Instance } from './ports.js';
+import type { Call, Fleet, Instance, LaunchRequest } from './ports.js';
 import type { RoleSpec } from './spec.js';
 import { DONE, IN_FLIGHT, TAG_AMI_NAME, TAG_DEPLOY, TAG_OWNER, TAG_STARTED, TAG_STATE, ownerValue, varsOfTags } from './tags.js';
 import { type Origin, fillUserData } from './template.js';
@@ -16,6 +16,22 @@ export interface Promotion {
   readonly vars: Readonly<Record<string, string>>;
   /** Its running instances, which all agree on the image and the variables. */
   readonly instanceIds: readonly string[];
+  /** When the source environment is another AWS account: it, and the account the image is shared with. */
+  readonly accounts?: Accounts;
+}
+
+export interface Accounts {
+  readonly source: string;
+  readonly target: string;
+}
+
+/** Where `--promote-from` reads the promoted deploy: the source environment's EC2, with its own credentials. */
+export interface PromotionSource {
+  readonly fleet: Fleet;
+  /** Set when the source environment is another AWS account than the one deployed to. */
+  readonly accounts?: Accounts;
+  /** The target's `promotion.shareImage`: the tool adds the launch permission itself, before the launch. */
+  readonly shareImage: boolean;
 }
 
 /** A user data variable of a deploy, and where its value came from (`--var`, `vars:`, `staging deploy <id>`). */
@@ -139,4 +155,54 @@ export const shipSpec = (
     .sort()
     .map((name) => ({ name, value: filled.vars![name]!, from: origin(name) }));
   return { spec: filled, vars };
+};
+
+/**
+ * Whether the target account can launch the promoted image: visible there (DescribeImages by id
+ * with the target's credentials), or else refused with the command that shares it, unless the
+ * tool is to share it itself (then true: still to share).
+ */
+export const checkImageShared = async (promotion: Promotion, source: PromotionSource, target: Fleet, call: Call): Promise<boolean> => {
+  const { accounts } = source;
+  if (!accounts) return false;
+  const imageId = promotion.image.id;
+  if ((await target.images([imageId], call)).length > 0) return false;
+  if (source.shareImage) return true;
+  throw new UsageError(
+    `image ${imageId} of ${promotion.env} (account ${accounts.source}) is not shared with account ${accounts.target}: it cannot be launched there`,
+    `with ${promotion.env}'s credentials, share it: aws ec2 modify-image-attribute --image-id ${imageId} --launch-permission "Add=[{UserId=${accounts.target}}]" ` +
+      `(for an encrypted image, also grant ${accounts.target} the use of its snapshots' KMS key); or set promotion.shareImage: true on the environment deployed to`,
+  );
+};
+
+/**
+ * The target's EC2 as preflight sees it while the promoted image is not yet shared with it: the
+ * image as its owner's account describes it, and each RunInstances DryRun kept in `dryRuns` for
+ * after the sharing (before it, EC2 would not find the image).
+ */
+export const beforeSharing = (target: Fleet, source: Fleet, dryRuns: LaunchRequest[]): Fleet =>
+  new Proxy(target, {
+    get: (fleet, name, receiver) => {
+      if (name === 'resolveImage') return (...args: Parameters<Fleet['resolveImage']>) => source.resolveImage(...args);
+      if (name === 'mayLaunch') return async (request: LaunchRequest) => void dryRuns.push(request);
+      return Reflect.get(fleet, name, receiver);
+    },
+  });
+
+/** The plan's checks, saying the RunInstances DryRun comes once the image is shared. */
+export const sharingChecks = (checks: readonly string[], promotion: Promotion): string[] => [
+  ...checks.map((check) => (check.startsWith('DryRun RunInstances') ? `${check}: after the sharing, before the launch` : check)),
+  `image ${promotion.image.id} is shared with account ${promotion.accounts?.target} (promotion.shareImage, with ${promotion.env}'s credentials) once the deploy goes ahead`,
+];
+
+/** promotion.shareImage: the launch permission added with the source's credentials, then the DryRuns kept for after it. */
+export const shareImage = async (
+  promotion: Promotion,
+  source: PromotionSource,
+  target: Fleet,
+  dryRuns: readonly LaunchRequest[],
+  call: Call,
+) => {
+  await source.fleet.shareImage(promotion.image.id, source.accounts!.target, call);
+  for (const request of dryRuns) await target.mayLaunch(request, call);
 };

@@ -1,4 +1,5 @@
 import type { Leftover } from './leftovers.js';
+import type { PinnedTemplate } from './launch-template.js';
 import type { LaunchBucket, LaunchedChunk } from './pacing.js';
 import type { AzLaunch } from './plan.js';
 import type { Image } from './ports.js';
@@ -49,6 +50,8 @@ export interface DeployRecord {
   status: DeployStatus;
   step: Step;
   readonly image: Image;
+  /** The launch template's version the deploy launches, resolved at plan time: a resume relaunches exactly it. */
+  readonly launchTemplate?: PinnedTemplate;
   /** The values filled into the user data's variables (absent in records written before they existed: none). */
   readonly vars?: Readonly<Record<string, string>>;
   /** The deploy whose image and variables this one promoted. */

@@ -8,7 +8,9 @@ import type { DeployAction } from './events.js';
 import { reportEndedWindows } from './keep.js';
 import { type DeployRecord, isBefore, oldIds, servedIds } from './record.js';
 import { recoverRecord } from './recovery.js';
+import { retryTransient } from './transient.js';
 import type { RoleSpec } from './spec.js';
+import { pinTemplate } from './launch-template.js';
 import { fillUserData } from './template.js';
 import { DONE, TAG_DEPLOY, TAG_STATE } from './tags.js';
 
@@ -22,7 +24,9 @@ export const load = async (
   signal: AbortSignal,
 ): Promise<Deployment> => {
   const call = { signal };
-  const record = (await deps.journal.load(deployId)) ?? (await recoverRecord(spec, deployId, deps, deps.clock.now(), call));
+  const record =
+    (await deps.journal.load(deployId)) ??
+    (await retryTransient(deps, signal, () => recoverRecord(spec, deployId, deps, deps.clock.now(), call)));
   if (!record) {
     throw new UsageError(
       `no deploy ${deployId} in the journal, and no instance in AWS carries its tag`,
@@ -35,10 +39,9 @@ export const load = async (
       `pass --env ${record.env} --role ${record.role}`,
     );
   }
-  const [subnets, groups] = await Promise.all([
-    deps.fleet.subnets(spec.subnets, call),
-    deps.balancer.targetGroups(spec.targetGroups, call),
-  ]);
+  const [subnets, groups] = await retryTransient(deps, signal, () =>
+    Promise.all([deps.fleet.subnets(spec.subnets, call), deps.balancer.targetGroups(spec.targetGroups, call)]),
+  );
   announce(deps, action, deployId, spec);
   deps.emit({ type: 'record.loaded', image: record.image, members: record.snapshot, launched: record.launched });
   reportEndedWindows(
@@ -63,7 +66,9 @@ const checkUndoable = async (run: Deployment): Promise<void> => {
   const { deps, record, signal } = run;
   const call = { signal };
   const old = oldIds(record);
-  const [described, tagged] = await Promise.all([deps.fleet.describe(old, call), deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)]);
+  const [described, tagged] = await retryTransient(deps, signal, () =>
+    Promise.all([deps.fleet.describe(old, call), deps.fleet.findByTag(TAG_DEPLOY, record.deployId, call)]),
+  );
   const running = new Set(described.filter((i) => i.state === 'running').map((i) => i.id));
   const gone = old.filter((id) => record.terminated.includes(id) || !running.has(id));
   if (gone.length > 0) {
@@ -114,10 +119,17 @@ export const resumeDeploy = async (spec: RoleSpec, deployId: string, deps: Deps,
 export const proceed = async (run: Deployment): Promise<Outcome> => {
   const { record } = run;
   if (isBefore(record.step, 'cutover')) record.step = 'launch';
-  // A relaunch must send what the first launch sent (its ClientTokens, its tags, its user data).
-  const filled = isBefore(record.step, 'cutover') ? relaunchable(run.spec, record) : run.spec;
+  // A relaunch must send what the first launch sent (its ClientTokens, its tags, its user data, its template version).
+  const filled = isBefore(record.step, 'cutover') ? await pinnedAsRecorded(relaunchable(run.spec, record), run) : run.spec;
   await setStatus(run, 'running');
   return drive({ ...run, spec: filled });
+};
+
+/** The launch template at the version the deploy recorded, never `$Latest` or `$Default` read again. */
+const pinnedAsRecorded = async (spec: RoleSpec, { record, deps, signal }: Deployment): Promise<RoleSpec> => {
+  const recorded = record.launchTemplate;
+  if (!recorded) return spec;
+  return pinTemplate(spec, await deps.fleet.launchTemplate({ id: recorded.id, version: recorded.version }, { signal }));
 };
 
 /** A kept or held deploy waits for a person's decision; resume is not one. */

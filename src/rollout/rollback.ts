@@ -97,7 +97,8 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
   await orLeftover(
     leftovers,
     `the new instances' Mackerel hosts may still be registered`,
-    `mkr hosts --service ${spec.service} --role ${spec.role}, then mkr retire --force <host ids of ${newIds.join(', ')}>`,
+    // Which hosts is what Mackerel did not say: a rollback run again finds and retires them.
+    `mackerel-replacer rollback ${record.deployId}`,
     async () => {
       const newHosts = await retireHosts(spec, deps.monitor, (host) => host.instanceId !== undefined && ids.has(host.instanceId), call);
       if (newHosts.length > 0) deps.emit({ type: 'step.done', phase: 'rollback', what: 'retired the new Mackerel hosts', ids: newHosts });

@@ -4,7 +4,7 @@ import { describeRest } from './describe-rest.js';
 import { ownershipProblem } from './ownership.js';
 import type { Call, Fleet, Host, HostStatus, Image, Instance, Monitor, Subnet } from './ports.js';
 import type { RoleSpec } from './spec.js';
-import { TAG_LIMITS, TAG_REPLACED_BY } from './tags.js';
+import { HELD, TAG_DEPLOY, TAG_LIMITS, TAG_OWNER, TAG_REPLACED_BY, TAG_STATE, ownerValue } from './tags.js';
 
 /** One old instance of the role, as Mackerel and EC2 agree on it. */
 export interface Member {
@@ -34,6 +34,14 @@ export interface Snapshot {
   readonly images: readonly Image[];
   /** The checks that passed, by name, for the plan. */
   readonly checks: readonly string[];
+  /** Deploys of the role held before cutover: their new instances serve nothing yet and are never old ones. */
+  readonly held: readonly HeldFleet[];
+}
+
+export interface HeldFleet {
+  readonly deployId: string;
+  /** The new instances, verified, waiting for `cutover`. */
+  readonly instanceIds: readonly string[];
 }
 
 export interface SnapshotOptions {
@@ -75,7 +83,11 @@ export const takeSnapshot = async (
     const by = host.instanceId === undefined ? undefined : instances.get(host.instanceId)?.tags[TAG_REPLACED_BY];
     return by !== undefined && options.finishing?.includes(by) ? by : undefined;
   };
-  const findings = hosts.filter((host) => !finishedBy(host)).map((host) => [host, examineHost(spec, subnets, host, instances)] as const);
+  const held = heldFleets(spec, owned);
+  const heldIds = new Set(held.flatMap((fleet) => fleet.instanceIds));
+  const findings = hosts
+    .filter((host) => !finishedBy(host) && !heldIds.has(host.instanceId ?? ''))
+    .map((host) => [host, examineHost(spec, subnets, host, instances)] as const);
   warnUnlisted(spec, owned, new Set(ids), deps.emit);
   refuseDisagreements(spec, findings, options);
   const members = findings.flatMap(([, finding]) => (finding.kind === 'member' ? [finding.member] : []));
@@ -97,7 +109,18 @@ export const takeSnapshot = async (
       return `deploy ${deployId} keeps an old fleet${kept.length > 0 ? ` (${kept.join(', ')})` : ''}: finished first, before this deploy launches`;
     }),
   ];
-  return { members, stale, images, checks };
+  return { members, stale, images, checks, held };
+};
+
+/** The role's instances tagged held (hold.ts), by deploy. */
+const heldFleets = (spec: RoleSpec, owned: readonly Instance[]): HeldFleet[] => {
+  const byDeploy = new Map<string, string[]>();
+  for (const instance of owned) {
+    const deployId = instance.tags[TAG_DEPLOY];
+    if (instance.tags[TAG_STATE] !== HELD || instance.tags[TAG_OWNER] !== ownerValue(spec) || !deployId) continue;
+    byDeploy.set(deployId, [...(byDeploy.get(deployId) ?? []), instance.id]);
+  }
+  return [...byDeploy].map(([deployId, instanceIds]) => ({ deployId, instanceIds: instanceIds.sort() }));
 };
 
 const examineHost = (spec: RoleSpec, subnets: readonly Subnet[], host: Host, instances: ReadonlyMap<string, Instance>): Finding => {

@@ -1,5 +1,13 @@
 import type { LaunchBucket } from './pacing.js';
-import type { AlertStatus, HookName, ImageSelector } from './ports.js';
+import type {
+  AlertStatus,
+  BlockDevice,
+  HookName,
+  ImageSelector,
+  LaunchTemplateChoice,
+  LaunchTemplateVersion,
+  MetadataOptions,
+} from './ports.js';
 import type { HoldPolicy, KeepPolicy } from './record.js';
 import type { UserDataTemplate } from './template.js';
 import type { Batch } from './waves.js';
@@ -11,13 +19,25 @@ export interface RoleSpec {
   /** Mackerel service name; the role is `role` within it. */
   readonly service: string;
   readonly ami: ImageSelector;
-  /** The preferred instance type: `instanceTypes[0]` when the role lists several. */
-  readonly instanceType: string;
+  /**
+   * The preferred instance type: `instanceTypes[0]` when the role lists several. Absent only with a
+   * launch template, until the deploy pins its version (pinTemplate): then the template's.
+   */
+  readonly instanceType?: string;
   /** Types to fall back to, in order, where an AZ has no capacity for the one before. */
   readonly instanceTypes?: readonly string[];
   /** One per Availability Zone. */
   readonly subnets: readonly string[];
+  /** Empty: the launch template's. */
   readonly securityGroupIds: readonly string[];
+  /** `launchTemplate:` as the config names it. */
+  readonly launchTemplate?: LaunchTemplateChoice;
+  /** The launch template's version this deploy launches, resolved once at plan time (pinTemplate). */
+  readonly pinnedTemplate?: LaunchTemplateVersion;
+  /** Absent with a launch template and no `metadataOptions:`: the template's. */
+  readonly metadataOptions?: MetadataOptions;
+  /** Absent: the image's (or the launch template's) own mappings. */
+  readonly blockDevices?: readonly BlockDevice[];
   readonly iamInstanceProfile?: string;
   readonly keyName?: string;
   /** The user data launched: `userDataFile` with its variables filled in. */

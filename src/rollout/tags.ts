@@ -12,6 +12,8 @@ export const TAG_STATE = 'mackerel-replacer:state';
 export const TAG_STARTED = 'mackerel-replacer:started-at';
 export const TAG_RUNNER = 'mackerel-replacer:runner';
 export const TAG_PLAN = 'mackerel-replacer:plan';
+/** On a deploy's new instances while a command works on it (lock.ts): `<runner> <command> since <ISO time>`. */
+export const TAG_LOCK = 'mackerel-replacer:lock';
 /** What the deploy shipped, readable from AWS alone: the AMI's name (its id is the instance's own) ... */
 export const TAG_AMI_NAME = 'mackerel-replacer:ami-name';
 /** ... and one tag per user data variable, `mackerel-replacer:var:<name>` = its value. */
@@ -32,8 +34,11 @@ export const HELD = 'held';
 /** EC2's limits: tags per resource, and characters per key and per value. */
 export const TAG_LIMITS = { perResource: 50, key: 128, value: 256 } as const;
 
-/** The most tags the tool writes on an instance itself: 11 at launch, TAG_REPLACED_BY when the next deploy replaces it. */
-export const TOOL_TAGS = 12;
+/**
+ * The most tags the tool writes on an instance itself: 11 at launch, TAG_LOCK while a command works
+ * on its deploy, TAG_REPLACED_BY when the next deploy replaces it.
+ */
+export const TOOL_TAGS = 13;
 /** The role's own tags and its user data variables (a tag each) share what is left. */
 export const VAR_BUDGET = TAG_LIMITS.perResource - TOOL_TAGS;
 
@@ -56,6 +61,9 @@ export interface LaunchFacts {
  * another tag: it marks what the tool launched.
  */
 export const instanceTags = (spec: RoleSpec, facts: LaunchFacts): Record<string, string> => ({
+  // The launch template's own tags are sent again, under the role's and the tool's: they are kept
+  // whether EC2 merges a request's tag specifications with the template's or replaces them.
+  ...spec.pinnedTemplate?.tags,
   ...spec.tags,
   Name: `${spec.service}-${spec.role}`,
   [TAG_ENV]: spec.env,

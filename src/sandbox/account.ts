@@ -4,7 +4,7 @@
 import { dryRunError, isDryRun } from './ec2-describe.js';
 import { el, type Filter, filterParam, leaf, listEl, listParam, QueryError } from './query.js';
 import { isStandardFamily } from '../shared/vcpu-quota.js';
-import { ACCOUNT_ID, type ActionContext, type SimSubnet, type World } from './world.js';
+import type { ActionContext, SimSubnet, World } from './world.js';
 
 /** A subnet's /20 less the 5 addresses AWS reserves. */
 const SUBNET_ADDRESSES = 4091;
@@ -149,7 +149,7 @@ export const describeSecurityGroups = (params: URLSearchParams, { world }: Actio
     'securityGroupInfo',
     'item',
     filtered(candidates, filterParam(params), { 'group-id': (id) => id }).map(
-      (id) => leaf('ownerId', ACCOUNT_ID) + leaf('groupId', id) + leaf('groupName', id) + leaf('vpcId', world.securityGroups.get(id)),
+      (id) => leaf('ownerId', world.accountId) + leaf('groupId', id) + leaf('groupName', id) + leaf('vpcId', world.securityGroups.get(id)),
     ),
   );
 };

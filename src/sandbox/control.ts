@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Reply } from './dispatch.js';
+import { visibleImages } from './ec2-describe.js';
 import { applyEdits, checkEdits, worldEditSchema } from './edits.js';
 import { type FaultApi, faultSchema, type RequestFault } from './faults.js';
 import { healthyCount } from './targets.js';
@@ -47,7 +48,7 @@ const state = (world: World, now: number) => ({
     targets: [...group.targets.values()].map(({ id, port, state, reason }) => ({ id, port, state, reason })),
   })),
   loadBalancers: [...world.loadBalancers.values()].map(({ arn, name, azs }) => ({ arn, name, azs: [...azs] })),
-  images: [...world.images.values()],
+  images: [...visibleImages(world).values()].map((image) => ({ ...image, launchPermissions: [...image.launchPermissions] })),
   subnets: [...world.subnets.values()].map(({ id, az, vpcId, cidr }) => ({ id, az, vpcId, cidr })),
   annotations: world.annotations,
   alerts: world.alerts,

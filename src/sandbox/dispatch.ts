@@ -5,7 +5,8 @@ import { elbActions, elbMutates } from './elbv2.js';
 import type { FaultApi, RequestFault } from './faults.js';
 import { findMackerelRoute, JsonText, MackerelError } from './mackerel.js';
 import { ec2ErrorResponse, ec2Response, elbErrorResponse, elbResponse, QueryError } from './query.js';
-import { ACCOUNT_ID, type ActionContext, type World } from './world.js';
+import { stsActions, stsErrorResponse, stsResponse } from './sts.js';
+import type { ActionContext, Caller, World } from './world.js';
 
 export interface Reply {
   readonly status: number;
@@ -32,12 +33,28 @@ export interface IncomingCall {
   readonly body: string;
   /** Permissions and faults apply to the tool (`client`), never to the simulated agent. */
   readonly by: 'client' | 'agent';
+  /** Who signed an AWS request; none when its access key id is not one of the sandbox's. */
+  readonly caller?: Caller;
 }
 
-const VERSIONS: Readonly<Record<string, 'ec2' | 'elbv2'>> = { '2016-11-15': 'ec2', '2015-12-01': 'elbv2' };
+type AwsApi = 'ec2' | 'elbv2' | 'sts';
+
+const VERSIONS: Readonly<Record<string, AwsApi>> = { '2016-11-15': 'ec2', '2015-12-01': 'elbv2', '2011-06-15': 'sts' };
+
+const PROTOCOL = {
+  ec2: { actions: ec2Actions, response: ec2Response, error: ec2ErrorResponse },
+  elbv2: { actions: elbActions, response: elbResponse, error: elbErrorResponse },
+  sts: { actions: stsActions, response: stsResponse, error: stsErrorResponse },
+} as const;
+
+// What AWS answers a signature by an access key id it does not know.
+const unknownKey = (api: AwsApi): QueryError =>
+  api === 'ec2'
+    ? new QueryError(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials')
+    : new QueryError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
 
 // What an injected AWS error looks like when the fault names only a status.
-const injectedAwsError = (api: 'ec2' | 'elbv2', status: number, code: string | undefined): QueryError => {
+const injectedAwsError = (api: AwsApi, status: number, code: string | undefined): QueryError => {
   const throttling = status < 500 || status === 503;
   const fallback = throttling
     ? api === 'ec2'
@@ -54,45 +71,47 @@ const injectedAwsError = (api: 'ec2' | 'elbv2', status: number, code: string | u
 };
 
 // What IAM answers when the tool's credentials may not call `action` (a `deny` world edit).
-const accessDenied = (api: 'ec2' | 'elbv2', action: string): QueryError =>
+const accessDenied = (world: World, api: AwsApi, action: string): QueryError =>
   api === 'ec2'
     ? new QueryError(403, 'UnauthorizedOperation', 'You are not authorized to perform this operation.')
     : new QueryError(
         403,
         'AccessDenied',
-        `User: arn:aws:iam::${ACCOUNT_ID}:user/sandbox is not authorized to perform: elasticloadbalancing:${action} because no identity-based policy allows the elasticloadbalancing:${action} action`,
+        `User: arn:aws:iam::${world.accountId}:user/sandbox is not authorized to perform: ${api === 'sts' ? 'sts' : 'elasticloadbalancing'}:${action} because no identity-based policy allows the ${api === 'sts' ? 'sts' : 'elasticloadbalancing'}:${action} action`,
       );
 
-const awsCall = ({ world, body, by }: IncomingCall): ApiCall => {
+const awsCall = ({ world, body, by, caller }: IncomingCall): ApiCall => {
   const params = new URLSearchParams(body);
   const version = params.get('Version') ?? '';
   const action = params.get('Action') ?? '';
   const api = VERSIONS[version] ?? 'ec2';
+  const protocol = PROTOCOL[api];
   const render = (produce: () => string): Reply => {
     const requestId = randomUUID();
     const headers = { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId };
     try {
-      return { status: 200, headers, body: (api === 'ec2' ? ec2Response : elbResponse)(action, requestId, produce()) };
+      return { status: 200, headers, body: protocol.response(action, requestId, produce()) };
     } catch (error) {
       const known = error instanceof QueryError ? error : new QueryError(500, 'InternalError', `sandbox bug: ${String(error)}`);
-      return { status: known.status, headers, body: (api === 'ec2' ? ec2ErrorResponse : elbErrorResponse)(known, requestId) };
+      return { status: known.status, headers, body: protocol.error(known, requestId) };
     }
   };
-  const handlers: Readonly<Record<string, (params: URLSearchParams, context: ActionContext) => string>> =
-    api === 'ec2' ? ec2Actions : elbActions;
+  const handlers: Readonly<Record<string, (params: URLSearchParams, context: ActionContext) => string>> = protocol.actions;
   return {
     api,
     action,
-    mutating: api === 'ec2' ? ec2Mutates(action, params) : elbMutates(action),
+    mutating: api === 'ec2' ? ec2Mutates(action, params) : api === 'elbv2' && elbMutates(action),
     answer: (now) =>
       render(() => {
+        if (!caller) throw unknownKey(api);
         if (VERSIONS[version] === undefined)
           throw new QueryError(400, 'NoSuchVersion', `The requested version (${version}) of service is not supported.`);
         if (!Object.hasOwn(handlers, action))
           throw new QueryError(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
         // IAM decides before the action looks at its parameters, so a DryRun is refused too.
-        if (by === 'client' && world.access.deniedActions.has(action)) throw accessDenied(api, action);
-        return handlers[action]!(params, { world, now });
+        if (by === 'client' && world.access.deniedActions.has(action) && action !== 'GetCallerIdentity')
+          throw accessDenied(world, api, action);
+        return handlers[action]!(params, { world, now, caller });
       }),
     fail: (fault) =>
       render(() => {
@@ -147,19 +166,16 @@ const jsonAwsError = (status: number, code: string, message: string): Reply => (
 const QUOTAS_TARGET = 'ServiceQuotasV20190624.';
 
 /** Service Quotas (JSON 1.1, the action in X-Amz-Target): GetServiceQuota of the EC2 vCPU quota. */
-const serviceQuotasCall = ({ world, body, by }: IncomingCall, target: string): ApiCall => {
+const serviceQuotasCall = ({ world, body, by, caller }: IncomingCall, target: string): ApiCall => {
   const action = target.slice(QUOTAS_TARGET.length);
   return {
     api: 'servicequotas',
     action,
     mutating: !action.startsWith('Get') && !action.startsWith('List'),
     answer: () => {
+      if (!caller) return jsonAwsError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
       if (by === 'client' && world.access.deniedActions.has(action)) {
-        return jsonAwsError(
-          400,
-          'AccessDeniedException',
-          `User: arn:aws:iam::${ACCOUNT_ID}:user/sandbox is not authorized to perform: servicequotas:${action}`,
-        );
+        return jsonAwsError(400, 'AccessDeniedException', `User: ${caller.arn} is not authorized to perform: servicequotas:${action}`);
       }
       if (action !== 'GetServiceQuota') return jsonAwsError(400, 'UnknownOperationException', `${action} is not served by the sandbox`);
       const input = JSON.parse(body || '{}') as { ServiceCode?: string; QuotaCode?: string };
@@ -173,7 +189,7 @@ const serviceQuotasCall = ({ world, body, by }: IncomingCall, target: string): A
           Quota: {
             ServiceCode: 'ec2',
             ServiceName: 'Amazon Elastic Compute Cloud (Amazon EC2)',
-            QuotaArn: `arn:aws:servicequotas:${world.region}:${ACCOUNT_ID}:ec2/${STANDARD_VCPU_QUOTA}`,
+            QuotaArn: `arn:aws:servicequotas:${world.region}:${world.accountId}:ec2/${STANDARD_VCPU_QUOTA}`,
             QuotaCode: STANDARD_VCPU_QUOTA,
             QuotaName: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances',
             Value: world.settings.vcpuQuota,

@@ -1,6 +1,6 @@
 import { imageXml, reservationXml, subnetXml } from './ec2-xml.js';
 import { type Filter, filterParam, intParam, leaf, listEl, listParam, QueryError, wildcardMatcher } from './query.js';
-import { ACCOUNT_ID, type ActionContext, type SimImage, type SimInstance, type SimSubnet, type World } from './world.js';
+import { type ActionContext, canSee, type SimImage, type SimInstance, type SimSubnet, type World } from './world.js';
 
 export const isDryRun = (params: URLSearchParams): boolean => params.get('DryRun') === 'true';
 
@@ -69,8 +69,12 @@ const imageFields: Fields<SimImage> = {
   'owner-id': (image) => [image.ownerId],
 };
 
-const ownedBy = (image: SimImage, owner: string): boolean =>
-  owner === 'self' ? image.ownerId === ACCOUNT_ID : owner === image.ownerId || owner === image.ownerAlias;
+const ownedBy = (world: World, image: SimImage, owner: string): boolean =>
+  owner === 'self' ? image.ownerId === world.accountId : owner === image.ownerId || owner === image.ownerAlias;
+
+/** The images the world's account may describe and launch: its own and those shared with it. */
+export const visibleImages = (world: World): ReadonlyMap<string, SimImage> =>
+  new Map([...world.images].filter(([, image]) => canSee(image, world.accountId)));
 
 export const describeImages = (params: URLSearchParams, { world }: ActionContext): string => {
   if (isDryRun(params)) throw dryRunError();
@@ -78,8 +82,9 @@ export const describeImages = (params: URLSearchParams, { world }: ActionContext
   const owners = listParam(params, 'Owner');
   const notFound = (missing: string[]) =>
     new QueryError(400, 'InvalidAMIID.NotFound', `The image id '[${missing.join(', ')}]' does not exist`);
-  const candidates = ids.length > 0 ? lookup(world.images, ids, 'ami-', notFound, 'InvalidAMIID.Malformed') : [...world.images.values()];
-  const owned = owners.length > 0 ? candidates.filter((image) => owners.some((owner) => ownedBy(image, owner))) : candidates;
+  const visible = visibleImages(world);
+  const candidates = ids.length > 0 ? lookup(visible, ids, 'ami-', notFound, 'InvalidAMIID.Malformed') : [...visible.values()];
+  const owned = owners.length > 0 ? candidates.filter((image) => owners.some((owner) => ownedBy(world, image, owner))) : candidates;
   const images = applyFilters(owned, filterParam(params), imageFields);
   return listEl('imagesSet', 'item', images.map(imageXml));
 };

@@ -1,15 +1,22 @@
 import { checkReferences, checkRoom } from './account.js';
 import { dryRunError, findInstances, isDryRun } from './ec2-describe.js';
+import { blockDevicesParam, DEFAULT_METADATA, mergeBlockDevices, metadataParam, volumeOf, withRootDevice } from './ec2-launch-options.js';
 import { checkTagCount, checkTags } from './ec2-tags.js';
 import { reservationXml, stateXml } from './ec2-xml.js';
 import { takeLaunchTokens } from './launch-bucket.js';
 import { type LaunchSpec, launchInstances, terminateInstances } from './instances.js';
-import { intParam, leaf, listEl, listParam, QueryError, requiredParam, structListParam } from './query.js';
-import type { ActionContext, SimInstance, World } from './world.js';
+import { findTemplate, findVersion, type TemplateData } from './launch-templates.js';
+import { intParam, leaf, listEl, listParam, QueryError, structListParam } from './query.js';
+import { type ActionContext, canSee, type SimInstance, type World } from './world.js';
 
-/** The instance tags of the TagSpecifications, every resource's checked against EC2's tag restrictions. */
-const instanceTags = (params: URLSearchParams): Record<string, string> => {
-  const byResource = new Map<string, Record<string, string>>();
+/**
+ * The instance tags: the template's tag specifications merged with the request's (the request's
+ * value wins for a key both give), every resource's checked against EC2's tag restrictions.
+ */
+const instanceTags = (params: URLSearchParams, template: TemplateData | undefined): Record<string, string> => {
+  const byResource = new Map<string, Record<string, string>>(
+    Object.entries(template?.tags ?? {}).map(([resource, tags]) => [resource, { ...tags }]),
+  );
   for (const spec of structListParam(params, 'TagSpecification')) {
     const resource = spec.get('ResourceType') ?? '';
     const tags = structListParam(spec, 'Tag').map((tag) => [tag.get('Key') ?? '', tag.get('Value') ?? ''] as const);
@@ -31,35 +38,78 @@ const launchCount = (params: URLSearchParams): number => {
 };
 
 /** UserData, decoded. */
-const userDataOf = (params: URLSearchParams): string | undefined => {
-  const userData = params.get('UserData');
-  if (userData === null) return undefined;
+const decodeUserData = (userData: string | undefined): string | undefined => {
+  if (userData === undefined) return undefined;
   if (userData.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(userData)) {
     throw new QueryError(400, 'InvalidParameterValue', 'Invalid BASE64 encoding of user data.');
   }
   return Buffer.from(userData, 'base64').toString('utf8');
 };
 
+/** `LaunchTemplate.*`: the version the launch uses, or nothing. */
+const launchTemplateOf = (params: URLSearchParams, world: World) => {
+  if (params.get('LaunchTemplate.LaunchTemplateId') === null && params.get('LaunchTemplate.LaunchTemplateName') === null) return undefined;
+  const template = findTemplate(world, params, 'LaunchTemplate.');
+  return { id: template.id, ...findVersion(template, params.get('LaunchTemplate.Version') ?? '$Default') };
+};
+
+/** A template whose network interfaces fix the network leaves the request none of its own, as EC2 requires. */
+const networkOf = (params: URLSearchParams, template: TemplateData | undefined) => {
+  const securityGroupIds = listParam(params, 'SecurityGroupId');
+  const subnetId = params.get('SubnetId');
+  const [primary] = template?.networkInterfaces ?? [];
+  if (!primary) return { subnetId, securityGroupIds: securityGroupIds.length > 0 ? securityGroupIds : (template?.securityGroupIds ?? []) };
+  if (subnetId !== null) {
+    throw new QueryError(
+      400,
+      'InvalidParameterCombination',
+      'Network interfaces and an instance-level subnet ID may not be specified on the same request',
+    );
+  }
+  if (securityGroupIds.length > 0) {
+    throw new QueryError(
+      400,
+      'InvalidParameterCombination',
+      'Network interfaces and an instance-level security groups may not be specified on the same request',
+    );
+  }
+  return { subnetId: primary.subnetId ?? null, securityGroupIds: primary.groups };
+};
+
+/** What the launch is: the request's parameters over its launch template's, validated as EC2 does. */
 const launchSpec = (params: URLSearchParams, world: World): LaunchSpec => {
-  const imageId = requiredParam(params, 'ImageId');
+  const template = launchTemplateOf(params, world);
+  const data = template?.data;
+  const imageId = params.get('ImageId') ?? data?.imageId;
+  if (!imageId) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter ImageId');
   if (!imageId.startsWith('ami-')) throw new QueryError(400, 'InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
-  if (!world.images.has(imageId)) throw new QueryError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
-  const subnetId = requiredParam(params, 'SubnetId');
-  const subnet = world.subnets.get(subnetId);
-  if (!subnet) throw new QueryError(400, 'InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);
-  const userData = userDataOf(params);
-  const keyName = params.get('KeyName');
-  const profile = params.get('IamInstanceProfile.Name') ?? params.get('IamInstanceProfile.Arn')?.split('/').pop();
+  // An image of another account not shared with this one does not exist for it.
+  const image = world.images.get(imageId);
+  if (!image || !canSee(image, world.accountId))
+    throw new QueryError(400, 'InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+  const network = networkOf(params, data);
+  if (!network.subnetId) throw new QueryError(400, 'MissingParameter', 'The request must contain the parameter SubnetId');
+  const subnet = world.subnets.get(network.subnetId);
+  if (!subnet) throw new QueryError(400, 'InvalidSubnetID.NotFound', `The subnet ID '${network.subnetId}' does not exist`);
+  const userData = decodeUserData(params.get('UserData') ?? data?.userData);
+  const keyName = params.get('KeyName') ?? data?.keyName;
+  const profile =
+    params.get('IamInstanceProfile.Name') ?? params.get('IamInstanceProfile.Arn')?.split('/').pop() ?? data?.iamInstanceProfile;
+  const blockDevices = mergeBlockDevices(data?.blockDevices ?? [], blockDevicesParam(params, ''));
+  for (const mapping of withRootDevice(blockDevices)) volumeOf(mapping, '');
   return {
     imageId,
-    instanceType: params.get('InstanceType') ?? 'm1.small',
+    instanceType: params.get('InstanceType') ?? data?.instanceType ?? 'm1.small',
     subnet,
     count: launchCount(params),
-    securityGroupIds: listParam(params, 'SecurityGroupId'),
-    ...(keyName === null ? {} : { keyName }),
+    securityGroupIds: network.securityGroupIds,
+    ...(keyName === undefined ? {} : { keyName }),
     ...(profile === undefined ? {} : { iamInstanceProfile: profile }),
-    tags: instanceTags(params),
+    tags: instanceTags(params, data),
     ...(userData === undefined ? {} : { userData }),
+    metadataOptions: { ...DEFAULT_METADATA, ...data?.metadataOptions, ...metadataParam(params, '') },
+    blockDevices,
+    ...(template && { launchTemplate: { id: template.id, version: template.number } }),
   };
 };
 
@@ -79,6 +129,14 @@ const alreadyLaunched = (world: World, params: URLSearchParams): SimInstance[] |
 
 export const runInstances = (params: URLSearchParams, { world, now }: ActionContext): string => {
   const spec = launchSpec(params, world);
+  // An organization policy decides on the launch as a whole, DryRun or not.
+  if (world.settings.requireImdsv2 && spec.metadataOptions?.httpTokens !== 'required') {
+    throw new QueryError(
+      403,
+      'UnauthorizedOperation',
+      'You are not authorized to perform this operation. (an organization policy requires MetadataOptions.HttpTokens=required)',
+    );
+  }
   checkReferences(world, spec);
   if (isDryRun(params)) throw dryRunError();
   // Every accepted launch spends tokens, a ClientToken replay too: the harsher reading.

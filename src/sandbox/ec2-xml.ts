@@ -1,6 +1,7 @@
 import { freeAddresses } from './account.js';
+import { DEFAULT_METADATA, metadataXml, ROOT_DEVICE } from './ec2-launch-options.js';
 import { el, leaf, listEl } from './query.js';
-import { ACCOUNT_ID, type InstanceState, type SimImage, type SimInstance, type SimSubnet, type World } from './world.js';
+import type { InstanceState, SimImage, SimInstance, SimSubnet, World } from './world.js';
 
 const stateCodes: Record<InstanceState, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
 
@@ -40,17 +41,34 @@ const instanceXml = (world: World, instance: SimInstance): string =>
     ),
     instance.iamInstanceProfile === undefined
       ? ''
-      : el('iamInstanceProfile', leaf('arn', `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${instance.iamInstanceProfile}`)),
+      : el('iamInstanceProfile', leaf('arn', `arn:aws:iam::${world.accountId}:instance-profile/${instance.iamInstanceProfile}`)),
     leaf('architecture', 'x86_64'),
     leaf('rootDeviceType', 'ebs'),
+    leaf('rootDeviceName', ROOT_DEVICE),
+    listEl(
+      'blockDeviceMapping',
+      'item',
+      (instance.volumes ?? []).map(
+        (volume) =>
+          leaf('deviceName', volume.deviceName) +
+          el(
+            'ebs',
+            leaf('volumeId', volume.volumeId),
+            leaf('status', 'attached'),
+            leaf('attachTime', new Date(world.clock.epoch(instance.launchedAt)).toISOString()),
+            leaf('deleteOnTermination', volume.deleteOnTermination),
+          ),
+      ),
+    ),
     leaf('virtualizationType', 'hvm'),
+    metadataXml('metadataOptions', instance.metadataOptions ?? DEFAULT_METADATA, 'applied'),
     tagSetXml(instance.tags),
   ].join('');
 
 /** `<reservationId>…<instancesSet>` for instances of one reservation. */
 export const reservationXml = (world: World, instances: readonly SimInstance[]): string =>
   leaf('reservationId', instances[0]?.reservationId) +
-  leaf('ownerId', ACCOUNT_ID) +
+  leaf('ownerId', world.accountId) +
   listEl('groupSet', 'item', []) +
   listEl(
     'instancesSet',
@@ -84,5 +102,5 @@ export const subnetXml = (world: World, subnet: SimSubnet): string =>
     leaf('availabilityZone', subnet.az),
     leaf('defaultForAz', false),
     leaf('mapPublicIpOnLaunch', false),
-    leaf('ownerId', ACCOUNT_ID),
+    leaf('ownerId', world.accountId),
   ].join('');

@@ -48,6 +48,8 @@ export const worldEditSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('instance-type-offerings'), az: z.string().min(1), types: z.array(z.string().min(1)) }),
   /** The Mackerel organization's default status of a new host. */
   z.object({ op: z.literal('default-host-status'), status: hostStatus }),
+  /** An organization policy (SCP): RunInstances without MetadataOptions.HttpTokens=required gets 403 UnauthorizedOperation, DryRun or not. */
+  z.object({ op: z.literal('require-imdsv2'), enabled: z.boolean() }),
   /** Changes the agent config baked into an image; `idFile: true` bakes in the id of a host registered by the instance it was built on. */
   z.object({
     op: z.literal('image-agent'),
@@ -193,6 +195,9 @@ const applyEdit = (world: World, edit: WorldEdit, now: number): void => {
     case 'default-host-status':
       world.settings.defaultHostStatus = edit.status;
       return;
+    case 'require-imdsv2':
+      world.settings.requireImdsv2 = edit.enabled;
+      return;
     case 'image-agent': {
       const image = world.images.get(edit.id)!;
       const { agent } = image;
@@ -218,6 +223,7 @@ const applyEdit = (world: World, edit: WorldEdit, now: number): void => {
         ownerId,
         ...(ownerAlias && { ownerAlias }),
         createdAt,
+        launchPermissions: new Set(),
         state: 'available',
         agent: { ...agent, roles: [...agent.roles] },
       });

@@ -1,3 +1,4 @@
+import { type BlockDeviceSpec, type MetadataOptions, volumeOf, withRootDevice } from './ec2-launch-options.js';
 import { instanceStoppedRunning } from './targets.js';
 import type { InstanceState, SimInstance, SimSubnet, StateReason, World } from './world.js';
 
@@ -12,6 +13,11 @@ export interface LaunchSpec {
   readonly tags: Readonly<Record<string, string>>;
   /** Decoded. */
   readonly userData?: string;
+  /** RunInstances' own: absent for the seeded fleet. */
+  readonly metadataOptions?: MetadataOptions;
+  /** Validated (volumeOf); the image's root volume is added when they leave it out. */
+  readonly blockDevices?: readonly BlockDeviceSpec[];
+  readonly launchTemplate?: { readonly id: string; readonly version: number };
 }
 
 // Each subnet owns a /20 of the VPC's 10.0.0.0/16; the first addresses are reserved, as in AWS.
@@ -37,6 +43,9 @@ const place = (world: World, spec: LaunchSpec, reservationId: string, launchedAt
     ...(spec.iamInstanceProfile === undefined ? {} : { iamInstanceProfile: spec.iamInstanceProfile }),
     tags: { ...spec.tags },
     ...(spec.userData === undefined ? {} : { userData: spec.userData }),
+    ...(spec.metadataOptions && { metadataOptions: spec.metadataOptions }),
+    volumes: withRootDevice(spec.blockDevices ?? []).map((mapping) => volumeOf(mapping, world.nextId('vol'))),
+    ...(spec.launchTemplate && { launchTemplate: spec.launchTemplate }),
     launchedAt,
     agentSilent,
     state: 'pending',

@@ -3,16 +3,7 @@ import { agentHostBody } from './host-payload.js';
 import { createHost } from './hosts.js';
 import { seedInstances, subnetCidr } from './instances.js';
 import { healthyCount } from './targets.js';
-import {
-  ACCOUNT_ID,
-  type SimImage,
-  type SimInstance,
-  type SimLoadBalancer,
-  type SimSubnet,
-  type SimTargetGroup,
-  VPC_ID,
-  type World,
-} from './world.js';
+import { type SimImage, type SimInstance, type SimLoadBalancer, type SimSubnet, type SimTargetGroup, VPC_ID, type World } from './world.js';
 
 /** Tags of the seeded fleet, as the tool tags what it launches. */
 const ENV_TAG = 'mackerel-replacer:env';
@@ -37,7 +28,16 @@ export interface SeedRole {
 /** What the sandbox builds its world from: per environment, its Mackerel service and roles. */
 export interface SandboxSeed {
   readonly region: string;
-  readonly environments: Readonly<Record<string, { readonly service: string; readonly roles: Readonly<Record<string, SeedRole>> }>>;
+  readonly environments: Readonly<Record<string, SeedEnvironment>>;
+}
+
+export interface SeedEnvironment {
+  readonly service: string;
+  readonly roles: Readonly<Record<string, SeedRole>>;
+  /** Its own account (default: the sandbox's first). */
+  readonly accountId?: string;
+  /** Its own Mackerel organization, whose key is this variable's value (default: MACKEREL_APIKEY, the --api-key). */
+  readonly apiKeyEnv?: string;
 }
 
 /** The part of the parsed config (examples/replacer.yml) the seed reads. */
@@ -47,7 +47,8 @@ export interface SeedableConfig {
     Record<
       string,
       {
-        readonly mackerel: { readonly service: string };
+        readonly aws?: { readonly accountId?: string };
+        readonly mackerel: { readonly service: string; readonly apiKeyEnv?: string };
         readonly roles: Readonly<
           Record<
             string,
@@ -77,6 +78,8 @@ export const seedFromConfig = (config: SeedableConfig): SandboxSeed => ({
   region: config.region,
   environments: mapValues(config.environments, (env) => ({
     service: env.mackerel.service,
+    ...(env.aws?.accountId !== undefined && { accountId: env.aws.accountId }),
+    ...(env.mackerel.apiKeyEnv !== undefined && { apiKeyEnv: env.mackerel.apiKeyEnv }),
     roles: mapValues(env.roles, (role) => ({
       ami: role.ami,
       // The old fleet runs the preferred type.
@@ -98,12 +101,24 @@ const NEW_DATE = '2026-11-01';
 const AZ_LETTERS = 'acdbefghijklmnopqrstuvwxyz';
 
 // A team bakes an image per role, its agent configured with that role and nothing else.
-const addImage = (world: World, roleFullname: string, image: Omit<SimImage, 'id' | 'state' | 'agent'> & { id?: string }): SimImage => {
-  const existing = [...world.images.values()].find((known) => known.name === image.name);
+// Images are one registry for every account of the sandbox: a name is unique within its owner's,
+// and an id pinned by environments of several accounts is one image shared with the others.
+const addImage = (
+  world: World,
+  roleFullname: string,
+  image: Omit<SimImage, 'id' | 'state' | 'agent' | 'launchPermissions'> & { id?: string },
+): SimImage => {
+  const pinned = image.id === undefined ? undefined : world.images.get(image.id);
+  if (pinned) {
+    if (pinned.ownerId !== world.accountId) pinned.launchPermissions.add(world.accountId);
+    return pinned;
+  }
+  const existing = [...world.images.values()].find((known) => known.name === image.name && known.ownerId === image.ownerId);
   if (existing) return existing;
   const stored = {
     ...image,
     id: image.id ?? world.nextId('ami'),
+    launchPermissions: new Set<string>(),
     state: 'available',
     agent: { roles: [roleFullname], autoRetirement: false },
   };
@@ -115,15 +130,15 @@ const addImage = (world: World, roleFullname: string, image: Omit<SimImage, 'id'
 const seedImages = (world: World, env: string, role: string, roleFullname: string, ami: SeedAmi): SimImage => {
   const at = (date: string) => `${date}T00:00:00.000Z`;
   if ('id' in ami) {
-    addImage(world, roleFullname, { id: ami.id, name: `${env}-${role}-pinned`, ownerId: ACCOUNT_ID, createdAt: at(NEW_DATE) });
-    return addImage(world, roleFullname, { name: `${env}-${role}-${OLD_DATE}`, ownerId: ACCOUNT_ID, createdAt: at(OLD_DATE) });
+    addImage(world, roleFullname, { id: ami.id, name: `${env}-${role}-pinned`, ownerId: world.accountId, createdAt: at(NEW_DATE) });
+    return addImage(world, roleFullname, { name: `${env}-${role}-${OLD_DATE}`, ownerId: world.accountId, createdAt: at(OLD_DATE) });
   }
   const owner = ami.owners[0] ?? 'self';
   const ownership = /^\d{12}$/.test(owner)
     ? { ownerId: owner }
     : owner === 'self'
-      ? { ownerId: ACCOUNT_ID }
-      : { ownerId: ACCOUNT_ID, ownerAlias: owner };
+      ? { ownerId: world.accountId }
+      : { ownerId: world.accountId, ownerAlias: owner };
   const named = (date: string) => ami.name.replaceAll('*', date).replaceAll('?', '0');
   addImage(world, roleFullname, { name: named(NEW_DATE), createdAt: at(NEW_DATE), ...ownership });
   return addImage(world, roleFullname, { name: named(OLD_DATE), createdAt: at(OLD_DATE), ...ownership });
@@ -169,7 +184,7 @@ const seedTargetGroup = (world: World, arn: string): SimTargetGroup => {
 const seedLoadBalancer = (world: World, group: SimTargetGroup): void => {
   const id = (world.loadBalancers.size + 1).toString(16).padStart(16, '0');
   const lb: SimLoadBalancer = {
-    arn: `arn:aws:elasticloadbalancing:${world.region}:${ACCOUNT_ID}:loadbalancer/app/${group.name}/${id}`,
+    arn: `arn:aws:elasticloadbalancing:${world.region}:${world.accountId}:loadbalancer/app/${group.name}/${id}`,
     name: group.name,
     azs: new Set([...world.subnets.values()].map((subnet) => subnet.az)),
   };

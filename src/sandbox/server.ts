@@ -3,14 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { startAgent } from './agent.js';
 import { agentConfigOf, bakedAgentConfigOf, instanceMetadata, userDataRestartsAgent } from './agent-config.js';
 import { type ApiServer, send, serveApi } from './api-request.js';
-import { createSimClock } from './clock.js';
+import { DEFAULT_KEY_ENV, SeedError, splitByAccount } from './accounts.js';
+import { createSimClock, type SimClock } from './clock.js';
 import { handleControl, type RequestRecord } from './control.js';
 import { type SandboxSeed, type SeedableConfig, seedFromConfig, seedWorld } from './seed.js';
-import { createWorld } from './world.js';
+import { createShared, createWorld, type World } from './world.js';
 
 export type SandboxOptions = ({ readonly seed: SandboxSeed } | { readonly config: SeedableConfig }) & {
   /** The Mackerel API key the sandbox accepts. @default 'sandbox' */
   readonly apiKey?: string;
+  /** Where the keys of the organizations of environments that name an `apiKeyEnv` are read. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
   /** @default 0 (any free port) */
   readonly port?: number;
   /** Real ms per simulated ms. @default DEFAULT_TIME_SCALE */
@@ -24,6 +27,8 @@ export interface Sandbox {
   /** `http://127.0.0.1:<port>`: the Mackerel API base and the AWS endpoint at once. */
   readonly url: string;
   readonly port: number;
+  /** The accounts it serves; the first is where the access key id `sandbox` acts. */
+  readonly accountIds: readonly string[];
   /** Stops the agent and the server, closing every connection. */
   close(): Promise<void>;
 }
@@ -37,8 +42,13 @@ const readBody = async (request: IncomingMessage): Promise<string> => {
 const handler = (server: ApiServer) => async (request: IncomingMessage, response: ServerResponse) => {
   const body = await readBody(request);
   const path = new URL(request.url ?? '/', 'http://sandbox').pathname;
-  if (path.startsWith('/_sandbox/'))
-    return send(response, handleControl(server.world, server.requests, request.method ?? 'GET', path, body));
+  if (path.startsWith('/_sandbox/')) {
+    // `?account=<id>`: another account than the first.
+    const account = new URL(request.url ?? '/', 'http://sandbox').searchParams.get('account');
+    const world = account === null ? server.worlds[0] : server.worlds.find((known) => known.accountId === account);
+    if (!world) return send(response, { status: 404, headers: { 'content-type': 'text/plain' }, body: `no account ${account}\n` });
+    return send(response, handleControl(world, server.requests, request.method ?? 'GET', path, body));
+  }
   await serveApi(server, request, response, body);
 };
 
@@ -52,11 +62,25 @@ const listen = (server: ReturnType<typeof createServer>, port: number) =>
 export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> => {
   const seed = 'seed' in options ? options.seed : seedFromConfig(options.config);
   const apiKey = options.apiKey ?? 'sandbox';
+  const env = options.env ?? process.env;
   const clock = createSimClock(options.timeScale ?? DEFAULT_TIME_SCALE);
-  const world = createWorld({ clock, region: seed.region });
-  seedWorld(world, seed);
+  const shared = createShared();
+  const apiKeys = new Map<World, string>();
+  for (const account of splitByAccount(seed)) {
+    const world = createWorld({ clock, region: seed.region, accountId: account.accountId, shared });
+    seedWorld(world, account.seed);
+    const key = account.apiKeyEnv === DEFAULT_KEY_ENV ? apiKey : (env[account.apiKeyEnv] ?? apiKey);
+    const same = [...apiKeys].find(([, known]) => known === key);
+    if (same) {
+      throw new SeedError(
+        `the Mackerel organizations of accounts ${same[0].accountId} and ${account.accountId} would have the same key: set ${account.apiKeyEnv} to another key before starting the sandbox`,
+      );
+    }
+    apiKeys.set(world, key);
+  }
+  const worlds = [...apiKeys.keys()];
   const requests: RequestRecord[] = [];
-  const serve = handler({ world, apiKey, requests });
+  const serve = handler({ worlds, apiKeys, requests });
   const server = createServer((request, response) => {
     serve(request, response).catch((error: unknown) => {
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
@@ -65,6 +89,22 @@ export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> =>
   });
   const port = await listen(server, options.port ?? 0);
   const url = `http://127.0.0.1:${port}`;
+  const agents = worlds.map((world) => runAgents(world, url, apiKeys.get(world)!, clock));
+  return {
+    url,
+    port,
+    accountIds: worlds.map((world) => world.accountId),
+    close: async () => {
+      await Promise.all(agents.map((stop) => stop()));
+      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+};
+
+/** The simulated mackerel-agent of every instance of one account, reporting to its organization. Returns what stops them. */
+const runAgents = (world: World, url: string, apiKey: string, clock: SimClock): (() => Promise<void>) => {
   const agent = startAgent({
     mackerelBase: url,
     apiKey,
@@ -84,15 +124,8 @@ export const startSandbox = async (options: SandboxOptions): Promise<Sandbox> =>
     if (event.type === 'instance.running') agent.booted(event.instanceId, event.t);
     else if (event.type === 'instance.terminating') agent.stopping(event.instanceId, event.t);
   });
-  return {
-    url,
-    port,
-    close: async () => {
-      unobserve();
-      await agent.stop();
-      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-      server.closeAllConnections();
-      await closed;
-    },
+  return async () => {
+    unobserve();
+    await agent.stop();
   };
 };

@@ -1,7 +1,9 @@
 import type { SimClock } from './clock.js';
+import type { MetadataOptions, SimVolume } from './ec2-launch-options.js';
 import type { WorldEdit } from './edits.js';
 import { createFaultBox, type FaultBox } from './faults.js';
 import type { LaunchBucketState } from './launch-bucket.js';
+import type { SimLaunchTemplate } from './launch-templates.js';
 import { createTimeline, type Transition } from './timeline.js';
 
 export const ACCOUNT_ID = '123456789012';
@@ -52,6 +54,8 @@ export interface SimImage {
   readonly ownerId: string;
   readonly ownerAlias?: string;
   readonly createdAt: string;
+  /** The other accounts it is shared with (ModifyImageAttribute): they may describe and launch it. */
+  readonly launchPermissions: Set<string>;
   /** `available` unless a world edit says otherwise. */
   state: string;
   /** The agent configuration baked into it. */
@@ -87,6 +91,12 @@ export interface SimInstance {
   readonly tags: Record<string, string>;
   /** RunInstances UserData, decoded. */
   readonly userData?: string;
+  /** Absent on instances the sandbox seeds: EC2's defaults. */
+  readonly metadataOptions?: MetadataOptions;
+  /** Absent on instances the sandbox seeds: the image's root volume. */
+  readonly volumes?: readonly SimVolume[];
+  /** The template and version it was launched from. */
+  readonly launchTemplate?: { readonly id: string; readonly version: number };
   /** Simulated ms. */
   readonly launchedAt: number;
   /** agent-silent fault: the simulated agent never registers this one. */
@@ -201,7 +211,33 @@ export type WorldEvent =
   /** POST /_sandbox/world changed the world (the changes it causes are logged after it). */
   | { readonly t: number; readonly type: 'world.edited'; readonly edit: WorldEdit };
 
+/** Who a request's access key id acts as. */
+export interface Caller {
+  readonly keyId: string;
+  readonly accountId: string;
+  readonly arn: string;
+}
+
+/** What the accounts of one sandbox share: their images (each visible to its owner and whom it is shared with), ids and STS sessions. */
+export interface Shared {
+  readonly images: Map<string, SimImage>;
+  readonly counters: Map<string, number>;
+  /** AssumeRole's temporary access key ids. */
+  readonly sessions: Map<string, Caller>;
+  /** The accounts the sandbox serves, in the config's order. */
+  readonly accountIds: string[];
+}
+
+export const createShared = (): Shared => ({ images: new Map(), counters: new Map(), sessions: new Map(), accountIds: [] });
+
+/** Its owner and the accounts it is shared with see an image; no one else. */
+export const canSee = (image: SimImage, accountId: string): boolean =>
+  image.ownerId === accountId || image.launchPermissions.has(accountId);
+
+/** One AWS account and the Mackerel organization of its environments. */
 export interface World {
+  readonly accountId: string;
+  readonly shared: Shared;
   readonly clock: SimClock;
   readonly timing: Timing;
   readonly region: string;
@@ -217,6 +253,7 @@ export interface World {
   /** AZ → the instance types offered there (world edit `instance-type-offerings`); an AZ not listed offers every type. */
   readonly offerings: Map<string, Set<string>>;
   readonly instances: Map<string, SimInstance>;
+  readonly launchTemplates: Map<string, SimLaunchTemplate>;
   readonly hosts: Map<string, SimHost>;
   /** customIdentifier → the hosts that have it (hosts.ts keeps it): every agent looks its host up by it. */
   readonly hostsByCustomIdentifier: Map<string, Set<SimHost>>;
@@ -247,8 +284,8 @@ export interface World {
    * same: every request applies what is due first). Returns what stops it.
    */
   observe(listener: (event: WorldEvent) => void): () => void;
-  /** A fresh id: `i-0…`, `r-0…`, `ami-0…` (17 hex digits after the dash), or an opaque Mackerel id. */
-  nextId(kind: 'i' | 'r' | 'ami' | 'host' | 'annotation' | 'alert'): string;
+  /** A fresh id: `i-0…`, `r-0…`, `ami-0…`, `lt-0…`, `vol-0…` (17 hex digits after the dash), or an opaque Mackerel id. */
+  nextId(kind: 'i' | 'r' | 'ami' | 'lt' | 'vol' | 'host' | 'annotation' | 'alert'): string;
 }
 
 export interface Access {
@@ -269,18 +306,25 @@ export interface Settings {
   launchRefillPerSecond: number;
   /** The Running On-Demand Standard instances vCPU quota (Service Quotas L-1216C47A). */
   vcpuQuota: number;
+  /** An organization policy (SCP): RunInstances is refused unless the instance requires IMDSv2 tokens. */
+  requireImdsv2: boolean;
 }
 
 /** What an EC2 or ELBv2 action runs against: the world at one instant. */
 export interface ActionContext {
   readonly world: World;
   readonly now: number;
+  /** Who signed the request. */
+  readonly caller?: Caller;
 }
 
-export const createWorld = (options: { clock: SimClock; region: string }): World => {
+export const createWorld = (options: { clock: SimClock; region: string; accountId?: string; shared?: Shared }): World => {
   const { clock } = options;
   const timeline = createTimeline();
-  const counters = new Map<string, number>();
+  const shared = options.shared ?? createShared();
+  const accountId = options.accountId ?? ACCOUNT_ID;
+  shared.accountIds.push(accountId);
+  const { counters } = shared;
   const events: WorldEvent[] = [];
   const listeners = new Set<(event: WorldEvent) => void>();
   /** The one timer that applies the earliest transition on time, while anyone listens. */
@@ -317,10 +361,12 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
   };
 
   return {
+    accountId,
+    shared,
     clock,
     timing: defaultTiming,
     region: options.region,
-    images: new Map(),
+    images: shared.images,
     subnets: new Map(),
     targetGroups: new Map(),
     loadBalancers: new Map(),
@@ -329,6 +375,7 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     instanceProfiles: new Set(),
     offerings: new Map(),
     instances: new Map(),
+    launchTemplates: new Map(),
     hosts: new Map(),
     hostsByCustomIdentifier: new Map(),
     services: new Map(),
@@ -340,7 +387,14 @@ export const createWorld = (options: { clock: SimClock; region: string }): World
     events,
     faults: createFaultBox(),
     access: { deniedActions: new Set(), readOnlyKeys: new Set() },
-    settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000, launchBurst: 1000, launchRefillPerSecond: 2, vcpuQuota: 5120 },
+    settings: {
+      defaultHostStatus: 'standby',
+      targetsPerGroup: 1000,
+      launchBurst: 1000,
+      launchRefillPerSecond: 2,
+      vcpuQuota: 5120,
+      requireImdsv2: false,
+    },
     launchBucket: { tokens: 1000, at: 0 },
     advance,
     schedule: (at, run) => {

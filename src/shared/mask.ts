@@ -18,3 +18,9 @@ export const maskSecrets = (text: string, secrets: readonly (string | undefined)
           : masked.replace(new RegExp(`(?<![\\p{L}\\p{N}_])${escaped(secret)}(?![\\p{L}\\p{N}_])`, 'gu'), MASK),
       text,
     );
+
+/**
+ * The variables that hold a Mackerel key: MACKEREL_APIKEY, or what an environment's
+ * `mackerel.apiKeyEnv` names (the config accepts only names that match, so every key is masked).
+ */
+export const API_KEY_VARIABLE = /API_?KEY/i;

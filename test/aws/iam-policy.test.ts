@@ -66,13 +66,18 @@ describe('iamPolicy names exactly the actions the adapters call', () => {
     expect(called).toContain('elasticloadbalancing:RegisterTargets');
   });
 
+  // Only a role with a launch template reads one.
+  const withoutTemplate = [...called].filter((action) => action !== 'ec2:DescribeLaunchTemplateVersions');
+
   it('web role: every called action and nothing more (plus iam:PassRole, which RunInstances needs for IamInstanceProfile)', () => {
     expect(readFileSync(`${AWS_DIR}ec2.ts`, 'utf8')).toContain('IamInstanceProfile:');
-    expect([...actionsOf(iamPolicy(web, region))].sort()).toEqual([...called, 'iam:PassRole'].sort());
+    expect([...actionsOf(iamPolicy(web, region))].sort()).toEqual([...withoutTemplate, 'iam:PassRole'].sort());
+    const templated = iamPolicy({ ...web, launchTemplate: { name: 'web-lt', version: '$Default' } }, region);
+    expect([...actionsOf(templated)].sort()).toEqual([...called, 'iam:PassRole'].sort());
   });
 
   it('worker role without a key pair: the EC2 and Service Quotas actions but DescribeKeyPairs, and no load balancer action at all', () => {
-    const calls = [...called].filter((action) => !action.startsWith('elasticloadbalancing:') && action !== 'ec2:DescribeKeyPairs');
+    const calls = withoutTemplate.filter((action) => !action.startsWith('elasticloadbalancing:') && action !== 'ec2:DescribeKeyPairs');
     expect([...actionsOf(iamPolicy(worker, region))].sort()).toEqual(calls.sort());
     expect(calls).toContain('ec2:DescribeInstances');
   });
@@ -126,13 +131,18 @@ describe('iamPolicy scoping', () => {
     const conditions = granting(policy, 'ec2:CreateTags').map((statement) => statement.Condition);
     expect(conditions).toEqual([
       { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
-      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:state', 'mackerel-replacer:replaced-by'] } },
+      {
+        StringEquals: owner,
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': ['mackerel-replacer:state', 'mackerel-replacer:replaced-by', 'mackerel-replacer:lock'],
+        },
+      },
     ]);
   });
 
   it("removes only the replacing deploy's tag, only from owned instances", () => {
     expect(granting(policy, 'ec2:DeleteTags').map((statement) => statement.Condition)).toEqual([
-      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:replaced-by'] } },
+      { StringEquals: owner, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['mackerel-replacer:replaced-by', 'mackerel-replacer:lock'] } },
     ]);
   });
 
@@ -163,5 +173,51 @@ describe('iamPolicy scoping', () => {
     const china = JSON.stringify(iamPolicy({ ...web, targetGroups: [] }, 'cn-north-1'));
     expect(china).toContain('arn:aws-cn:ec2:cn-north-1::image/*');
     expect(china).not.toContain('arn:aws:');
+  });
+});
+
+describe('iamPolicy for launch templates and block devices', () => {
+  const runResources = (policy: PolicyDocument) => granting(policy, 'ec2:RunInstances').flatMap(resources);
+
+  it('launches from the named template, with what the role leaves to it of any of its kind', () => {
+    const byId = iamPolicy({ ...spec({ securityGroupIds: [] }), launchTemplate: { id: 'lt-0abc', version: 3 } }, region);
+    expect(runResources(byId)).toEqual(
+      expect.arrayContaining([
+        'arn:aws:ec2:ap-northeast-1:*:launch-template/lt-0abc',
+        'arn:aws:ec2:ap-northeast-1:*:security-group/*',
+        'arn:aws:ec2:ap-northeast-1:*:key-pair/*',
+      ]),
+    );
+    expect(granting(byId, 'iam:PassRole')).toEqual([expect.objectContaining({ Resource: 'arn:aws:iam::*:role/*' })]);
+    const byName = iamPolicy({ ...web, launchTemplate: { name: 'web-lt', version: '$Latest' } }, region);
+    expect(runResources(byName)).toEqual(
+      expect.arrayContaining(['arn:aws:ec2:ap-northeast-1:*:launch-template/*', 'arn:aws:ec2:ap-northeast-1:*:security-group/sg-1']),
+    );
+    expect(runResources(byName)).not.toContain('arn:aws:ec2:ap-northeast-1:*:security-group/*');
+  });
+
+  it('grows by kms only for a customer managed key, used through EC2 only; metadata options and unencrypted or default-key volumes need nothing', () => {
+    const plain = iamPolicy(
+      {
+        ...web,
+        metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 2 },
+        blockDevices: [{ deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'gp3', encrypted: true }],
+      },
+      region,
+    );
+    expect([...actionsOf(plain)].filter((action) => action.startsWith('kms:'))).toEqual([]);
+    const keyed = iamPolicy(
+      {
+        ...web,
+        blockDevices: [{ deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'gp3', encrypted: true, kmsKeyId: '1234abcd-12ab' }],
+      },
+      region,
+    );
+    expect(granting(keyed, 'kms:CreateGrant')).toEqual([
+      expect.objectContaining({
+        Resource: ['arn:aws:kms:ap-northeast-1:*:key/1234abcd-12ab'],
+        Condition: { StringEquals: { 'kms:ViaService': 'ec2.ap-northeast-1.amazonaws.com' } },
+      }),
+    ]);
   });
 });

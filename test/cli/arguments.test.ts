@@ -1,6 +1,11 @@
 // Flags are checked before anything runs: each refusal exits 2 and names the flag.
 import { describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { configYaml } from '../integration/harness.js';
 
 const run = async (...argv: string[]) => {
   const err: string[] = [];
@@ -66,6 +71,24 @@ describe('sandbox --port', () => {
     const { code, stderr } = await run('sandbox', '--port', port);
     expect(code).toBe(2);
     expect(stderr).toMatch(/error: --port (must be an integer from 0 to 65535, got|is empty)/);
+  });
+
+  it('in use is refused as such (exit 2), not reported as a bug', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const dir = await mkdtemp(join(tmpdir(), 'port-'));
+    await writeFile(join(dir, 'replacer.yml'), configYaml());
+    await mkdir(join(dir, 'user_data'));
+    await writeFile(join(dir, 'user_data', 'boot.sh'), '#!/bin/sh\n');
+    try {
+      const { code, stderr } = await run('sandbox', '--config', join(dir, 'replacer.yml'), '--port', String(port));
+      expect(stderr).toMatch(new RegExp(`error: port ${port} on 127.0.0.1 is already in use`));
+      expect(stderr).not.toMatch(/a bug/);
+      expect(code).toBe(2);
+    } finally {
+      taken.close();
+    }
   });
 });
 

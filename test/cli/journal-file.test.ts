@@ -142,3 +142,38 @@ describe('a record the journal cannot write', () => {
     await rm(dir);
   });
 });
+
+describe("the file journal's deploy lock", () => {
+  const holder = (runner: string) => ({ runner, command: 'rollback', since: 1 });
+  const keepsUnless = (dead: string) => (current: { runner: string }) => current.runner !== dead;
+
+  it('goes to one of two commands taking it at once; the other learns who holds it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'journal-'));
+    const [a, b] = [createFileJournal(dir), createFileJournal(dir)];
+    const results = await Promise.all([a.lock(A, holder('h:1'), () => true), b.lock(A, holder('h:2'), () => true)]);
+    expect(results.filter((other) => other === undefined)).toHaveLength(1);
+    const winner = (await a.holder(A))!;
+    expect(results.find((other) => other !== undefined)).toEqual(winner);
+    await b.unlock(A, holder(winner.runner === 'h:1' ? 'h:2' : 'h:1'));
+    await expect(a.holder(A)).resolves.toEqual(winner);
+    await a.unlock(A, winner);
+    await expect(a.holder(A)).resolves.toBeUndefined();
+  });
+
+  it('is taken over from a dead holder by exactly one of two commands at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'journal-'));
+    const journal = createFileJournal(dir);
+    await journal.lock(A, holder('h:dead'), () => true);
+    for (let round = 0; round < 20; round++) {
+      const results = await Promise.all(
+        ['h:1', 'h:2', 'h:3'].map((runner) => createFileJournal(dir).lock(A, holder(runner), keepsUnless('h:dead'))),
+      );
+      expect(results.filter((other) => other === undefined)).toHaveLength(1);
+      const winner = (await journal.holder(A))!;
+      expect(winner.runner).not.toBe('h:dead');
+      await journal.unlock(A, winner);
+      await journal.lock(A, holder('h:dead'), () => true);
+    }
+    expect(await readdir(dir)).toEqual([`${A}.lock`]);
+  });
+});

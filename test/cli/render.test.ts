@@ -135,6 +135,7 @@ describe('renderPlan', () => {
     const snapshot = {
       members: [member('i-1', 'ap-northeast-1a', 'ami-old'), member('i-2', 'ap-northeast-1a', 'ami-gone')],
       stale: [],
+      held: [],
       images: [image('ami-old', 'web-1', '2026-10-01T00:00:00.000Z')],
       checks: [],
     };
@@ -157,7 +158,7 @@ describe('renderPlan', () => {
   });
 
   it('names the Mackerel gates the role configures, and that stableFor then covers every gate', () => {
-    const snapshot = { members: [], stale: [], images: [], checks: [] };
+    const snapshot = { members: [], stale: [], images: [], checks: [], held: [] };
     const gates = { metrics: { name: 'loadavg5', maxAge: 180_000 }, alerts: { statuses: ['CRITICAL', 'WARNING'] as const } };
     expect(renderPlan(plan, snapshot, { targetGroups: [], stableFor: 60_000, gates }).find((line) => line.startsWith('  gates:'))).toBe(
       '  gates: Mackerel registration, loadavg5 posted within 3m, no open CRITICAL/WARNING alert, all held for 1m',

@@ -74,6 +74,7 @@ describe('the example config', () => {
       instanceType: 't3.small',
       subnets: ['subnet-0aaa1111', 'subnet-0ccc3333'],
       securityGroupIds: ['sg-0123abcd'],
+      metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 2 },
       iamInstanceProfile: 'reactio-staging-instance',
       keyName: 'reactio',
       userData: await readFile('examples/user_data/boot-web.sh', 'utf8'),
@@ -111,6 +112,7 @@ describe('the example config', () => {
       instanceType: 't3.small',
       subnets: ['subnet-0aaa1111', 'subnet-0ccc3333'],
       securityGroupIds: ['sg-0123abcd'],
+      metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 2 },
       tags: {},
       ownership: { tag: 'mackerel-replacer:role', value: 'staging/worker' },
       roleGrace: 120_000,
@@ -124,6 +126,37 @@ describe('the example config', () => {
       targetsPerGroup: 1000,
       launchBucket: { burst: 1000, refillPerSecond: 2 },
     });
+  });
+});
+
+describe('a role with a launch template', () => {
+  it('may leave the instance type, security groups and metadata options to the template, which launches at its default version', async () => {
+    const file = await write(
+      config(({ web: w }) => {
+        delete w.instanceType;
+        delete w.securityGroupIds;
+        w.launchTemplate = { id: 'lt-0123abcd' };
+      }),
+    );
+    const spec = await resolveRole(await loadConfig(file), { role: 'web' });
+    expect(spec).toMatchObject({ launchTemplate: { id: 'lt-0123abcd', version: '$Default' }, securityGroupIds: [] });
+    expect(spec.instanceType).toBeUndefined();
+    expect(spec.metadataOptions).toBeUndefined();
+  });
+
+  it('fills what the role sets of metadataOptions with the secure defaults, and keeps its block devices', async () => {
+    const blockDevices = [{ deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'gp3', encrypted: true, throughput: 250 }];
+    const file = await write(
+      config(({ web: w }) => {
+        w.launchTemplate = { name: 'web-lt', version: 4 };
+        w.metadataOptions = { instanceMetadataTags: 'enabled' };
+        w.blockDevices = blockDevices;
+      }),
+    );
+    const spec = await resolveRole(await loadConfig(file), { role: 'web' });
+    expect(spec.metadataOptions).toEqual({ httpTokens: 'required', httpPutResponseHopLimit: 2, instanceMetadataTags: 'enabled' });
+    expect(spec.blockDevices).toEqual(blockDevices);
+    expect(spec.launchTemplate).toEqual({ name: 'web-lt', version: 4 });
   });
 });
 
@@ -448,10 +481,10 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
     [
       'too many tags',
       ({ web: w }) => {
-        w.tags = Object.fromEntries(Array.from({ length: 39 }, (_, i) => [`t${i}`, 'x']));
+        w.tags = Object.fromEntries(Array.from({ length: 38 }, (_, i) => [`t${i}`, 'x']));
       },
       'environments.staging.roles.web.tags',
-      'expected at most 38 tags: EC2 allows 50 per instance and the tool adds up to 12',
+      'expected at most 37 tags: EC2 allows 50 per instance and the tool adds up to 13',
     ],
     [
       'a tag value too long',
@@ -501,6 +534,46 @@ describe('loadConfig errors name the file, the field path and what is allowed', 
       },
       'environments.staging.roles.web.hooks.afterCutover',
       'unknown key; allowed: beforeCutover, beforeTerminate, afterDeploy, onRollback',
+    ],
+    [
+      'an io1 volume without iops',
+      ({ web: w }) => {
+        w.blockDevices = [{ deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'io1' }];
+      },
+      'environments.staging.roles.web.blockDevices[0].iops',
+      'missing; required for io1 volumes',
+    ],
+    [
+      'a KMS key on a volume not encrypted',
+      ({ web: w }) => {
+        w.blockDevices = [{ deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'gp3', kmsKeyId: 'alias/ebs' }];
+      },
+      'environments.staging.roles.web.blockDevices[0].kmsKeyId',
+      'requires encrypted: true',
+    ],
+    [
+      'a hop limit EC2 refuses',
+      ({ web: w }) => {
+        w.metadataOptions = { httpPutResponseHopLimit: 65 };
+      },
+      'environments.staging.roles.web.metadataOptions.httpPutResponseHopLimit',
+      'expected an integer from 1 to 64',
+    ],
+    [
+      'a launch template version that is neither a number nor $Latest or $Default',
+      ({ web: w }) => {
+        w.launchTemplate = { name: 'web-lt', version: 'latest' };
+      },
+      'environments.staging.roles.web.launchTemplate',
+      'expected { name: "…" } or { id: "lt-…" }',
+    ],
+    [
+      'no security groups without a launch template',
+      ({ web: w }) => {
+        delete w.securityGroupIds;
+      },
+      'environments.staging.roles.web.securityGroupIds',
+      'missing; expected a list of security group ids (only a role with a launchTemplate may leave them to it)',
     ],
     [
       'an unknown defaultEnv',
@@ -829,19 +902,19 @@ describe('user data variables', () => {
     }
   });
 
-  it("counts each variable as a tag: the role's tags and its variables share 38", async () => {
+  it("counts each variable as a tag: the role's tags and its variables share 37", async () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `\${v${i}}`).join(' ');
     const tags = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`t${i}`, 'x']));
-    const fits = await withTemplate(names(8), (w) => {
+    const fits = await withTemplate(names(7), (w) => {
       w.tags = tags;
     });
     expect((await resolveRole(await loadConfig(fits), { role: 'web' })).template).toBeDefined();
-    const over = await withTemplate(names(9), (w) => {
+    const over = await withTemplate(names(8), (w) => {
       w.tags = tags;
     });
     const error = await configError(resolveRole(await loadConfig(over), { role: 'web' }));
     expect(error.message).toBe(
-      `${over}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')} has 9 variables, and the role 30 tags: each variable is recorded in a tag on every instance, and variables and tags may be at most 38 together (EC2 allows 50 tags per instance, the tool writes up to 12)`,
+      `${over}: environments.staging.roles.web.userDataFile: ${resolve(dir, 'boot.sh')} has 8 variables, and the role 30 tags: each variable is recorded in a tag on every instance, and variables and tags may be at most 37 together (EC2 allows 50 tags per instance, the tool writes up to 13)`,
     );
   });
 });

@@ -1,6 +1,6 @@
 // Whole deploys against a real sandbox on loopback: the CLI either in-process (main) or as the
 // real child process, with the standard environment switches pointing at the sandbox.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ export interface World {
   cli(...args: string[]): Promise<Run>;
   /** Runs the built CLI as a child process. */
   spawn(...args: string[]): Promise<Run>;
+  /** Starts the built CLI as a child process; `printed` settles once its stdout matches. */
+  start(...args: string[]): { printed(pattern: RegExp): Promise<void>; readonly done: Promise<Run> };
   /** Runs the built CLI as a child process and sends it `signal` (or runs it) when its stdout first matches `when`. */
   spawnUntil(when: RegExp, signal: NodeJS.Signals | (() => void), ...args: string[]): Promise<Run & { signalled: boolean }>;
   inject(...faults: Fault[]): Promise<void>;
@@ -85,6 +87,7 @@ export const startWorld = async (yaml: string, options: WorldOptions = {}): Prom
     env,
     cli: (...args) => runInProcess(args),
     spawn: (...args) => runChild(args, env),
+    start: (...args) => startChild(args, env),
     spawnUntil: (when, signal, ...args) => runChildUntil(args, env, when, signal),
     inject: async (...faults) => {
       await control('faults', { method: 'POST', body: JSON.stringify(faults) });
@@ -111,6 +114,31 @@ const runChild = (args: string[], env: Record<string, string>): Promise<Run> =>
       },
     );
   });
+
+const startChild = (args: string[], env: Record<string, string>) => {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })));
+  const printed = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const look = () => {
+        if (!pattern.test(stdout)) return;
+        child.stdout.off('data', look);
+        resolve();
+      };
+      child.stdout.on('data', look);
+      look();
+      void done.then((run) => reject(new Error(`exited ${run.code} before printing ${pattern}: ${run.stdout}${run.stderr}`)));
+    });
+  return { printed, done };
+};
 
 /** A config with one web and one worker role; `web` and `worker` override their fields; `environments` adds environments after staging. */
 export const configYaml = (

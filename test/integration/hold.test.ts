@@ -91,3 +91,56 @@ describe('replace --hold', () => {
     await expectUntouched(world, 'web', before);
   });
 });
+
+describe('a held deploy in plan and status', () => {
+  const heldLine = (deployId: string) => `held: deploy ${deployId}, 2 new instances verified, switched by cutover`;
+
+  it('plan of a web role with a held fleet shows the hold and plans for the serving fleet alone, not the held one as old', async () => {
+    world = await startWorld(configYaml());
+    const oldIds = live(await world.state(), 'web').running.map((i) => i.id);
+    const held = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--hold');
+    expect(held.code).toBe(0);
+    const deployId = deployIdOf(held.stdout);
+    const plan = await world.cli('plan', '--config', world.configPath, '--role', 'web');
+    expect(plan.stderr).toBe('');
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain(heldLine(deployId));
+    expect(plan.stdout).toContain(`terminated once the new fleet passes: ${[...oldIds].sort().join(', ')}`);
+    expect(plan.stdout.match(/ old: i-\S+/g)).toHaveLength(oldIds.length);
+    const json = await world.cli('plan', '--config', world.configPath, '--role', 'web', '--json');
+    const outcome = JSON.parse(json.stdout.trim().split('\n').at(-1)!);
+    expect(outcome.old.map((m: { instanceId: string }) => m.instanceId).sort()).toEqual([...oldIds].sort());
+    expect(outcome.held).toEqual([{ deployId, instanceIds: expect.any(Array) }]);
+    expect(outcome.held[0].instanceIds).toHaveLength(2);
+  });
+
+  it('plan of a worker role with a held fleet never lists the held instances among those terminated', async () => {
+    world = await startWorld(configYaml());
+    const oldIds = live(await world.state(), 'worker').running.map((i) => i.id);
+    const held = await world.cli('replace', '--config', world.configPath, '--role', 'worker', '--hold');
+    expect(held.code).toBe(0);
+    const deployId = deployIdOf(held.stdout);
+    const heldIds = live(await world.state(), 'worker')
+      .running.map((i) => i.id)
+      .filter((id) => !oldIds.includes(id));
+    const plan = await world.cli('plan', '--config', world.configPath, '--role', 'worker');
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain(heldLine(deployId));
+    expect(plan.stdout).toContain(`terminated once the new fleet passes: ${[...oldIds].sort().join(', ')}`);
+    for (const id of heldIds) expect(plan.stdout).not.toMatch(new RegExp(`old: ${id}`));
+  });
+
+  it('status --json lists the held deploy as a record a script finds by env, role and status', async () => {
+    world = await startWorld(configYaml());
+    const held = await world.cli('replace', '--config', world.configPath, '--role', 'web', '--hold');
+    const deployId = deployIdOf(held.stdout);
+    const status = await world.cli('status', '--config', world.configPath, '--json');
+    expect(status.code).toBe(0);
+    const records = JSON.parse(status.stdout) as { env: string; role: string; status: string; deployId: string }[];
+    // The shape the Jenkins step reads: keep it stable.
+    expect(Array.isArray(records)).toBe(true);
+    expect(records.filter((r) => r.env === 'staging' && r.role === 'web' && r.status === 'held').map((r) => r.deployId)).toEqual([
+      deployId,
+    ]);
+  });
+});

@@ -11,6 +11,7 @@ export type WorldEdit =
   | { op: 'image-agent'; id: string; roles?: string[]; onStart?: string | null; idFile?: boolean; autoRetirement?: boolean }
   | { op: 'launch-bucket'; burst: number; refillPerSecond: number }
   | { op: 'default-host-status'; status: string }
+  | { op: 'require-imdsv2'; enabled: boolean }
   | { op: 'image'; id: string; state: string }
   | { op: 'add-image'; name: string; like: string; createdAt?: string }
   | { op: 'deny'; action: string }

@@ -75,7 +75,10 @@ describe('ownership right before termination', () => {
     const running = replaceWeb();
     // Old targets deregistered: the drain that follows leaves time to change the tags before termination.
     await until(running, async () => (await toolRequests(world)).some((r) => r.action === 'DeregisterTargets' && r.mutating));
-    await editWorld(world, { op: 'instance-tags', id: kept!, tags: { Name: 'staging-web' } });
+    // Only the ownership tag goes: the deploy's replaced-by tag stays, so this instance alone is skipped.
+    const { 'mackerel-replacer:role': _, ...tags } = (await world.state()).instances.find((i) => i.id === kept)!.tags;
+    expect(tags['mackerel-replacer:replaced-by']).toBeDefined();
+    await editWorld(world, { op: 'instance-tags', id: kept!, tags });
     const run = await running;
     expect(run.code, run.stderr).toBe(4);
     expect(run.stderr).toContain(`skipped ${kept}: it does not carry the ownership tag mackerel-replacer:role=staging/web`);

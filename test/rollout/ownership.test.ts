@@ -77,12 +77,14 @@ describe('instanceTags', () => {
     expect(varsOfTags(tags)).toEqual({ artifact: 's3://builds/web/app-1234.tar.gz', service: 'reactio-staging' });
   });
 
-  it("stays within 50 tags, leaving room for the next deploy's replaced-by, with as many tags and variables as the config allows", () => {
+  it("stays within 50 tags, leaving room for a recovery's lock and the next deploy's replaced-by, with as many tags and variables as the config allows", () => {
     const own = (prefix: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'v'.repeat(256)]));
     const full = spec({ ownership: { tag: 'Role', value: 'web' }, tags: own('t', 20), vars: own('v', VAR_BUDGET - 20) });
     const tags = instanceTags(full, facts);
-    expect(Object.keys(tags)).toHaveLength(TAG_LIMITS.perResource - 1);
-    expect(tagLimitProblem({ ...tags, 'mackerel-replacer:replaced-by': 'd-2' })).toBeUndefined();
+    expect(Object.keys(tags)).toHaveLength(TAG_LIMITS.perResource - 2);
+    expect(
+      tagLimitProblem({ ...tags, 'mackerel-replacer:lock': 'resume h:1 since t', 'mackerel-replacer:replaced-by': 'd-2' }),
+    ).toBeUndefined();
   });
 });
 

@@ -240,7 +240,7 @@ describe('throttling through api-error', () => {
   const retrying = (sandbox: Sandbox) => ({
     endpoint: sandbox.url,
     region: 'ap-northeast-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'test' },
     maxAttempts: 2,
   });
 

@@ -45,7 +45,7 @@ export const startTestSandbox = (): Promise<Sandbox> => startSandbox({ seed: tes
 const clientConfig = (sandbox: Sandbox) => ({
   endpoint: sandbox.url,
   region: 'ap-northeast-1',
-  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  credentials: { accessKeyId: 'sandbox', secretAccessKey: 'test' },
   maxAttempts: 1,
 });
 

@@ -166,6 +166,19 @@ export const createFleet = (c: Conduit): Fleet => {
     mayTerminate: async (ids, call) => {
       for (const ids100 of chunk(ids, BATCH)) await send(c, 'ec2', 'TerminateInstances', () => void find(world, ids100), call.signal);
     },
+    // The fake world holds no launch templates.
+    launchTemplate: (choice, call) =>
+      send(
+        c,
+        'ec2',
+        'DescribeLaunchTemplateVersions',
+        () => {
+          throw new UsageError(`launch template ${'id' in choice ? choice.id : choice.name} does not exist`);
+        },
+        call.signal,
+      ),
+    // The fakes' world is one account: an image has no one to be shared with.
+    shareImage: (imageId) => Promise.reject(new UsageError(`image ${imageId}: the fake world has no other account`)),
     resolveImage: async (selector, call) => {
       const images = await send(c, 'ec2', 'DescribeImages', () => [...world.images.values()].map(toImage), call.signal);
       if ('id' in selector) {

@@ -10,7 +10,7 @@ import { createCapacity } from './capacity.js';
 import { createFleet } from './ec2.js';
 import { createBalancer, healthyCount } from './elbv2.js';
 import { type HookLog, createHookLog, createHooks } from './hooks.js';
-import { createJournal, type JournalDisk } from './journal.js';
+import { createJournal, type JournalDisk, type LockFiles } from './journal.js';
 import { createMonitor } from './mackerel.js';
 import { createProcess, type FakeProcess } from './process.js';
 import type { Conduit } from './transport.js';
@@ -50,6 +50,8 @@ export const createFakes = (options: FakesOptions = {}): Fakes => {
   const clock = createFakeClock();
   const world = createWorld(clock, { timeScale: options.timeScale, seed: options.seed });
   const disk: JournalDisk = new Map();
+  const locks: LockFiles = new Map();
+  const processes = new Map<string, FakeProcess>();
   const events: DeployEvent[] = [];
   const hooks = createHookLog();
   let pid = 100;
@@ -62,13 +64,14 @@ export const createFakes = (options: FakesOptions = {}): Fakes => {
     start: (startOptions = {}) => {
       pid++;
       const process = createProcess(`fakehost:${pid}`, clock.owned);
+      processes.set(process.name, process);
       const conduit: Conduit = { world, process, clock: process.clock };
       const deps: Deps = {
         fleet: withCallFaults(world, process, 'fleet', createFleet(conduit)),
         balancer: withCallFaults(world, process, 'balancer', createBalancer(conduit)),
         capacity: createCapacity(),
         monitor: withCallFaults(world, process, 'monitor', createMonitor(conduit)),
-        journal: withCallFaults(world, process, 'journal', createJournal(disk, process)),
+        journal: withCallFaults(world, process, 'journal', createJournal(disk, locks, process)),
         hooks: createHooks(hooks, conduit),
         clock: process.clock,
         emit: (event) => {
@@ -77,6 +80,10 @@ export const createFakes = (options: FakesOptions = {}): Fakes => {
           startOptions.emit?.(event);
         },
         runner: process.name,
+        runnerState: (runner) => {
+          const other = processes.get(runner);
+          return other === undefined ? 'elsewhere' : other.alive() ? 'alive' : 'gone';
+        },
       };
       return { process, deps };
     },
