@@ -38,11 +38,11 @@ const refusal = (sent: Promise<unknown>) =>
     (error: Error) => ({ name: error.name, message: error.message }),
   );
 
-const quotas = () =>
+const quotas = (accessKeyId = 'sandbox') =>
   new ServiceQuotasClient({
     endpoint: made.sandbox.url,
     region: 'ap-northeast-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: { accessKeyId, secretAccessKey: 'test' },
     maxAttempts: 1,
   });
 
@@ -80,6 +80,14 @@ describe('the account limits', () => {
       name: 'AccessDeniedException',
     });
     client.destroy();
+  });
+
+  it('Service Quotas refuses an access key id of no account of the sandbox', async () => {
+    const stranger = quotas('AKIASTRANGER');
+    expect(await refusal(stranger.send(new GetServiceQuotaCommand({ ServiceCode: 'ec2', QuotaCode: 'L-1216C47A' })))).toMatchObject({
+      name: 'UnrecognizedClientException',
+    });
+    stranger.destroy();
   });
 
   it('a subnet shows its free addresses and refuses a launch past them with InsufficientFreeAddressesInSubnet', async () => {
