@@ -59,7 +59,8 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
         'ec2:DescribeInstanceTypes',
         'ec2:DescribeInstanceTypeOfferings',
         'ec2:DescribeSecurityGroups',
-        ...(spec.keyName === undefined ? [] : ['ec2:DescribeKeyPairs']),
+        // A launch template may name the key pair.
+        ...(spec.keyName === undefined && !template ? [] : ['ec2:DescribeKeyPairs']),
       ],
       Resource: '*',
     },

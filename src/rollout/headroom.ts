@@ -25,25 +25,44 @@ const addressesNeeded = (waves: readonly (readonly AzLaunch[])[]): Map<string, n
   return needed;
 };
 
-const checkReferences = async (spec: RoleSpec, deps: Deps, call: Call): Promise<string> => {
+const TEMPLATE_S = " (the launch template's)";
+
+/** The security groups and key pair the launch names: the role's, or else its launch template's. */
+const references = (spec: RoleSpec) => {
+  const template = spec.pinnedTemplate;
+  const groupsFromTemplate = spec.securityGroupIds.length === 0 && template?.securityGroupIds !== undefined;
+  const keyFromTemplate = spec.keyName === undefined && template?.keyName !== undefined;
+  return {
+    groups: groupsFromTemplate ? template!.securityGroupIds! : spec.securityGroupIds,
+    groupsOf: groupsFromTemplate ? TEMPLATE_S : '',
+    keyName: spec.keyName ?? template?.keyName,
+    keyOf: keyFromTemplate ? TEMPLATE_S : '',
+  };
+};
+
+const checkReferences = async (spec: RoleSpec, deps: Deps, call: Call): Promise<string | undefined> => {
+  const { groups, groupsOf, keyName, keyOf } = references(spec);
   const [missing, keyFound] = await Promise.all([
-    deps.capacity.missingSecurityGroups(spec.securityGroupIds, call),
-    spec.keyName === undefined ? true : deps.capacity.keyPairExists(spec.keyName, call),
+    deps.capacity.missingSecurityGroups(groups, call),
+    keyName === undefined ? true : deps.capacity.keyPairExists(keyName, call),
   ]);
   if (missing.length > 0) {
     throw new UsageError(
-      `security groups not found in EC2: ${missing.join(', ')} (RunInstances would fail with InvalidGroup.NotFound)`,
-      "fix securityGroupIds in the role: each must be a security group of the subnets' VPC",
+      `security groups not found in EC2: ${missing.join(', ')}${groupsOf} (RunInstances would fail with InvalidGroup.NotFound)`,
+      `${groupsOf ? 'fix SecurityGroupIds in the launch template, or set securityGroupIds in the role' : 'fix securityGroupIds in the role'}: each must be a security group of the subnets' VPC`,
     );
   }
   if (!keyFound) {
     throw new UsageError(
-      `key pair "${spec.keyName}" not found in EC2 (RunInstances would fail with InvalidKeyPair.NotFound)`,
-      'fix keyName in the role, or import the key pair into this region',
+      `key pair "${keyName}"${keyOf} not found in EC2 (RunInstances would fail with InvalidKeyPair.NotFound)`,
+      `${keyOf ? 'fix KeyName in the launch template' : 'fix keyName in the role'}, or import the key pair into this region`,
     );
   }
-  const key = spec.keyName === undefined ? '' : ` and key pair ${spec.keyName}`;
-  return `security groups ${spec.securityGroupIds.join(', ')}${key} exist`;
+  const named = [
+    ...(groups.length > 0 ? [`security groups ${groups.join(', ')}${groupsOf}`] : []),
+    ...(keyName === undefined ? [] : [`key pair ${keyName}${keyOf}`]),
+  ];
+  return named.length > 0 ? `${named.join(' and ')} exist` : undefined;
 };
 
 const checkOfferings = async (spec: RoleSpec, launches: readonly AzLaunch[], deps: Deps, call: Call): Promise<string> => {

@@ -80,6 +80,10 @@ export interface LaunchTemplateVersion {
   readonly name: string;
   readonly version: number;
   readonly instanceType?: string;
+  /** Its SecurityGroupIds, used when the role names none. */
+  readonly securityGroupIds?: readonly string[];
+  /** Its KeyName, used when the role names none. */
+  readonly keyName?: string;
   /** Its tag specifications for instances. */
   readonly tags: Readonly<Record<string, string>>;
   /** Set when its network interfaces fix a subnet or security groups: the tool cannot choose the subnet per AZ. */

@@ -1,5 +1,6 @@
 // The account's real room, checked at preflight: each limit refuses the deploy (exit 2, nothing
 // changed) naming the subnet, quota or AZ, and the sandbox enforces the same limits at launch.
+import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type World, configYaml, startWorld } from './harness.js';
 import { editWorld, expectRefused, toolRequests, writeConfig } from './refusals.js';
@@ -92,5 +93,44 @@ describe('capacity checks at preflight', () => {
     const key = await replace();
     await expectRefused(world, key);
     expect(key.stderr).toContain('key pair "reactio-deploy" not found in EC2');
+  });
+
+  it("checks the security groups and key pair a role leaves to its launch template: the template's, named as its", async () => {
+    // The web role names no security groups; the worker's seed sg-0123abcd in the account.
+    const templated = configYaml({ web: '        launchTemplate: { name: reactio-web }' }).replace(
+      '        securityGroupIds: [sg-0123abcd]\n',
+      '',
+    );
+    world = await startWorld(templated);
+    const ec2 = new EC2Client({
+      endpoint: world.sandbox.url,
+      region: 'ap-northeast-1',
+      credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+      maxAttempts: 1,
+    });
+    const template = (name: string, groups: string[], keyName?: string) =>
+      ec2.send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: name,
+          LaunchTemplateData: {
+            SecurityGroupIds: groups,
+            ...(keyName && { KeyName: keyName }),
+            MetadataOptions: { HttpTokens: 'required' },
+          },
+        }),
+      );
+    await template('reactio-web', ['sg-0123abcd']);
+    const run = await plan();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("security groups sg-0123abcd (the launch template's) exist");
+
+    await template('reactio-web-nope', ['sg-0nope'], 'reactio-nope');
+    await writeConfig(world, templated.replace('{ name: reactio-web }', '{ name: reactio-web-nope }'));
+    const since = (await world.requests()).length;
+    const refused = await replace();
+    await expectRefused(world, refused, since);
+    expect(refused.stderr).toContain("security groups not found in EC2: sg-0nope (the launch template's)");
+    expect((await toolRequests(world, since)).some((request) => request.action === 'RunInstances')).toBe(false);
+    ec2.destroy();
   });
 });
