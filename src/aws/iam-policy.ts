@@ -30,7 +30,11 @@ export const passedRoleName = (instanceProfile: string): string => instanceProfi
  * The policy for deploying `spec` in `region` (`*` when unknown). Accounts are `*`: the config
  * names none, and the ids in the ARNs are unique anyway.
  */
-export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
+/**
+ * `sharesImages`: another environment of the config promotes this one's images with
+ * `promotion.shareImage`, which shares them with its account using this environment's credentials.
+ */
+export const iamPolicy = (spec: RoleSpec, region: string, { sharesImages = false } = {}): PolicyDocument => {
   const partition = partitionOf(region);
   const ec2 = (resource: string) => `arn:${partition}:ec2:${region}:*:${resource}`;
   // Every instance the tool launches carries the ownership tag too, so one tag covers old and new.
@@ -141,6 +145,14 @@ export const iamPolicy = (spec: RoleSpec, region: string): PolicyDocument => {
   }
   const keys = [...new Set((spec.blockDevices ?? []).flatMap((device) => (device.kmsKeyId === undefined ? [] : [device.kmsKeyId])))];
   if (keys.length > 0) statements.push(kmsStatement(keys, partition, region));
+  if (sharesImages) {
+    statements.push({
+      Sid: 'ShareImagesForPromotion',
+      Effect: 'Allow',
+      Action: ['ec2:ModifyImageAttribute'],
+      Resource: `arn:${partition}:ec2:${region}::image/*`,
+    });
+  }
   if (spec.targetGroups.length > 0) statements.push(...balancerStatements(spec.targetGroups));
   return { Version: '2012-10-17', Statement: statements };
 };

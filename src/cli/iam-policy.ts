@@ -15,7 +15,10 @@ export const runIamPolicy = async (flags: IamPolicyFlags, io: Io): Promise<numbe
     const spec = await resolveRole(config, { env: flags.env, role: flags.role });
     // The same precedence as the AWS clients: AWS_REGION outranks the config's region.
     const region = io.env.AWS_REGION || config.region || '*';
-    io.out(JSON.stringify(iamPolicy(spec, region), null, 2));
+    const sharesImages = Object.entries(config.environments).some(
+      ([name, environment]) => name !== spec.env && environment.promotion?.shareImage === true && spec.role in environment.roles,
+    );
+    io.out(JSON.stringify(iamPolicy(spec, region, { sharesImages }), null, 2));
     if (spec.iamInstanceProfile !== undefined) {
       io.err(
         `note: iam:PassRole assumes the instance profile ${spec.iamInstanceProfile} holds a role named ` +

@@ -180,7 +180,11 @@ export const renderFailure = (outcome: Extract<Outcome, { kind: 'rolled-back' | 
           ? [
               `  waves 1 to ${outcome.waves.completed} of ${outcome.waves.total} completed and stay in service; wave ${outcome.waves.completed + 1} was rolled back: its new instances were terminated and its old ones are as they were; later waves were not started`,
             ]
-          : ['  the new instances were terminated and their hosts retired; the old fleet is as it was']),
+          : [
+              outcome.undone === 0
+                ? '  no new instance had been launched; the old fleet is as it was'
+                : '  the new instances were terminated and their hosts retired; the old fleet is as it was',
+            ]),
         ...(outcome.journal
           ? [`  but ${outcome.journal.what}`, `  once the journal folder can be written, settle the record: ${outcome.journal.fix}`]
           : []),

@@ -259,7 +259,10 @@ export const undo = async (run: Deployment, reason: string, requested = false): 
   record.reason = reason;
   await setStatus(run, 'rolling-back');
   deps.emit({ type: 'rollback.started', reason });
-  const leftovers = await timed(run, 'rollback', async () => [...(await rollBackNew(run)), ...(await releaseOld(run))]);
+  const { leftovers, undone } = await timed(run, 'rollback', async () => {
+    const rolled = await rollBackNew(run);
+    return { ...rolled, leftovers: [...rolled.leftovers, ...(await releaseOld(run))] };
+  });
   await annotate(run, leftovers.length > 0 ? `rollback incomplete: ${reason}` : `rolled back: ${reason}`);
   await runHookAfter(run, 'onRollback');
   const waves = wavesDone(record);
@@ -269,6 +272,7 @@ export const undo = async (run: Deployment, reason: string, requested = false): 
     reason,
     aborted: run.signal.aborted,
     requested,
+    undone,
     ...(waves && { waves }),
   });
 };

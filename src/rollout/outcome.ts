@@ -24,6 +24,8 @@ export type Outcome =
       readonly reason: string;
       readonly aborted: boolean;
       readonly requested: boolean;
+      /** How many new instances there were to terminate (none when the first launch failed). */
+      readonly undone: number;
       /** A deploy in waves: the waves before the one rolled back completed and stay in service. */
       readonly waves?: { readonly completed: number; readonly total: number };
       /** The journal could not record the rollback: its error, and the command that settles the record. */

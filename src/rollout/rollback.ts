@@ -24,9 +24,10 @@ const waitCall = (run: Deployment, call: Call): Call =>
 /**
  * Undoes the new side only: deregisters and drains the new targets, terminates the new instances
  * (also any launched under the deploy's tag whose answer never reached us) and retires their
- * Mackerel hosts. The old fleet is never touched. Returns what could not be undone.
+ * Mackerel hosts. The old fleet is never touched. Returns what could not be undone, and how many
+ * new instances there were to undo.
  */
-export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
+export const rollBackNew = async (run: Deployment): Promise<{ readonly leftovers: Leftover[]; readonly undone: number }> => {
   const { spec, deps, record } = run;
   const call = rollbackCall(run);
   const waits = waitCall(run, call);
@@ -47,7 +48,7 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
     },
   );
   const newIds = [...ids];
-  if (newIds.length === 0) return leftovers;
+  if (newIds.length === 0) return { leftovers, undone: 0 };
   const leftBefore = leftovers.length;
   for (const arn of record.registeredGroups) {
     await orLeftover(
@@ -115,7 +116,7 @@ export const rollBackNew = async (run: Deployment): Promise<Leftover[]> => {
       }
     },
   );
-  return leftovers;
+  return { leftovers, undone: newIds.length };
 };
 
 /** The live hosts that name these instances by customIdentifier, a few look-ups at a time. */

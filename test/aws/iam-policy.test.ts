@@ -66,14 +66,24 @@ describe('iamPolicy names exactly the actions the adapters call', () => {
     expect(called).toContain('elasticloadbalancing:RegisterTargets');
   });
 
-  // Only a role with a launch template reads one.
-  const withoutTemplate = [...called].filter((action) => action !== 'ec2:DescribeLaunchTemplateVersions');
+  // Only a role with a launch template reads one; only the source environment of a promotion that shares its image shares it.
+  const withoutTemplate = [...called].filter(
+    (action) => action !== 'ec2:DescribeLaunchTemplateVersions' && action !== 'ec2:ModifyImageAttribute',
+  );
 
   it('web role: every called action and nothing more (plus iam:PassRole, which RunInstances needs for IamInstanceProfile)', () => {
     expect(readFileSync(`${AWS_DIR}ec2.ts`, 'utf8')).toContain('IamInstanceProfile:');
     expect([...actionsOf(iamPolicy(web, region))].sort()).toEqual([...withoutTemplate, 'iam:PassRole'].sort());
     const templated = iamPolicy({ ...web, launchTemplate: { name: 'web-lt', version: '$Default' } }, region);
-    expect([...actionsOf(templated)].sort()).toEqual([...called, 'iam:PassRole'].sort());
+    expect([...actionsOf(templated)].sort()).toEqual(
+      [...called.values()]
+        .filter((action) => action !== 'ec2:ModifyImageAttribute')
+        .concat('iam:PassRole')
+        .sort(),
+    );
+    const source = iamPolicy(web, region, { sharesImages: true });
+    expect([...actionsOf(source)].sort()).toEqual([...withoutTemplate, 'ec2:ModifyImageAttribute', 'iam:PassRole'].sort());
+    expect(granting(source, 'ec2:ModifyImageAttribute')[0]!.Resource).toBe(`arn:aws:ec2:${region}::image/*`);
   });
 
   it('worker role without a key pair: the EC2 and Service Quotas actions but DescribeKeyPairs, and no load balancer action at all', () => {

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -71,5 +73,20 @@ describe('iam-policy', () => {
     const { code, stderr } = await run(['iam-policy', '--config', EXAMPLE]);
     expect(code).toBe(2);
     expect(stderr).toContain("required option '--role <role>' not specified");
+  });
+});
+
+describe('iam-policy of a promotion that shares its image', () => {
+  it('grants ec2:ModifyImageAttribute to the source environment only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mr-iam-'));
+    const role = `    roles:\n      web:\n        ami: { id: ami-0123456789abcdef0 }\n        instanceType: t3.small\n        subnets: [subnet-0aaa1111]\n        securityGroupIds: [sg-0123abcd]\n`;
+    writeFileSync(
+      join(dir, 'replacer.yml'),
+      `region: ap-northeast-1\nenvironments:\n  staging:\n    mackerel: { service: st }\n${role}  production:\n    mackerel: { service: pr }\n    promotion: { shareImage: true }\n${role}`,
+    );
+    const policyOf = async (env: string) =>
+      (await run(['iam-policy', '--config', join(dir, 'replacer.yml'), '--env', env, '--role', 'web'])).stdout;
+    expect(await policyOf('staging')).toContain('"ec2:ModifyImageAttribute"');
+    expect(await policyOf('production')).not.toContain('ModifyImageAttribute');
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { live } from './expect.js';
 import { TG_ARN, type World, configYaml, startWorld } from './harness.js';
-import { editWorld, expectRefused, writeConfig } from './refusals.js';
+import { editWorld, expectRefused, toolRequests, writeConfig } from './refusals.js';
 
 let world: World;
 afterEach(() => world?.close());
@@ -27,9 +27,16 @@ const refusedWithoutChange = async (args: string[], message: string) => {
     .running.map((i) => i.id)
     .sort();
   const since = (await world.requests()).length;
+  const tagsBefore = (await world.state()).instances.map((i) => [i.id, i.tags]);
   const run = await world.cli(...args, '--config', world.configPath);
   expect(run.stderr).toContain(message);
-  await expectRefused(world, run, since);
+  // A command that got as far as the deploy's lock (a tag on its instances) gave it back: the only
+  // writes are that tag's, and every instance ends with the tags it had.
+  expect(run.code, run.stderr).toBe(2);
+  expect(run.stderr).toContain('nothing was changed');
+  const writes = (await toolRequests(world, since)).filter((request) => request.mutating).map((request) => request.action);
+  expect([[], ['CreateTags', 'DeleteTags']]).toContainEqual(writes);
+  expect((await world.state()).instances.map((i) => [i.id, i.tags])).toEqual(tagsBefore);
   expect(
     live(await world.state(), 'web')
       .running.map((i) => i.id)

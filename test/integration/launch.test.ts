@@ -25,7 +25,7 @@ const clientOf = (w: World) => {
   ec2 = new EC2Client({
     endpoint: w.sandbox.url,
     region: 'ap-northeast-1',
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    credentials: { accessKeyId: 'sandbox', secretAccessKey: 'b' },
     maxAttempts: 1,
   });
   return ec2;

@@ -125,7 +125,7 @@ describe('recover', () => {
     await writeFile(file, JSON.stringify({ ...record, runner: `${hostname()}:${process.pid}` }));
     const since = (await world.requests()).length;
     const run = await recover('--role', 'web');
-    expect(run.stderr).toContain(`deploy ${id} is still running as ${hostname()}:${process.pid}`);
+    expect(run.stderr).toContain(`deploy ${id} is being worked on by replace on ${hostname()}:${process.pid}`);
     await expectRefused(world, run, since);
     expect(await stillRunning(id)).toHaveLength(2);
   });

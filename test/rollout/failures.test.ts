@@ -2,6 +2,7 @@
 // side is gone (terminated, deregistered, hosts retired), the old fleet is exactly as it was and
 // healthy targets never fell below the old count.
 import { describe, expect, it } from 'vitest';
+import { renderFailure } from '../../src/cli/render.js';
 import { replace } from '../../src/rollout/deploy.js';
 import { ApiError } from '../../src/rollout/errors.js';
 import { terminateInstances } from '../../scripts/chaos/fakes/ec2.js';
@@ -23,7 +24,7 @@ import {
 
 const rolledBack = async (s: Stage, options: { allowStale?: boolean } = {}) => {
   const outcome = await runReplace(s, options);
-  expect(outcome).toMatchObject({ kind: 'rolled-back', aborted: false, requested: false });
+  expect(outcome).toMatchObject({ kind: 'rolled-back', aborted: false, requested: false, undone: launched(s).length });
   expect(recordOf(s)).toMatchObject({ status: 'rolled-back', leftovers: [], terminated: [] });
   expect(expectUntouched(s)).toEqual([]);
   expect(capacityDips(s)).toEqual([]);
@@ -36,6 +37,17 @@ describe('a failure before cutover rolls back and leaves the old fleet untouched
     s.fakes.world.inject({ type: 'capacity', az: 'ap-northeast-1c' });
     expect(await rolledBack(s)).toMatch(/launch failed in ap-northeast-1c: EC2 RunInstances failed: InsufficientInstanceCapacity/);
     expect(launched(s)).toHaveLength(1);
+  });
+
+  it('no capacity in either AZ: nothing was launched, and the outcome says none was to terminate', async () => {
+    const s = stage('web');
+    s.fakes.world.inject({ type: 'capacity', az: 'ap-northeast-1a' }, { type: 'capacity', az: 'ap-northeast-1c' });
+    const outcome = await runReplace(s);
+    expect(outcome).toMatchObject({ kind: 'rolled-back', undone: 0 });
+    expect(launched(s)).toEqual([]);
+    expect(renderFailure(outcome as Extract<typeof outcome, { kind: 'rolled-back' }>)).toContain(
+      '  no new instance had been launched; the old fleet is as it was',
+    );
   });
 
   it('an instance that dies while booting', async () => {
