@@ -13,4 +13,5 @@ roles = ["${mackerel_role}"]
 [host_status]
 on_start = "working"
 CONF
-systemctl start reactio-web mackerel-agent
+systemctl start reactio-web
+systemctl restart mackerel-agent

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Pull deploy: the instance fetches the application at boot, then starts mackerel-agent.
+# Pull deploy: the instance fetches the application at boot, then restarts mackerel-agent (which
+# started from the image's config before the user data ran) so that it takes this config.
 set -eu
 aws s3 cp s3://reactio-artifacts/web/current.tar.gz /tmp/app.tar.gz
 mkdir -p /opt/reactio && tar -xzf /tmp/app.tar.gz -C /opt/reactio
@@ -13,4 +14,5 @@ roles = ["reactio-staging:web"]
 [host_status]
 on_start = "working"
 CONF
-systemctl start reactio-web mackerel-agent
+systemctl start reactio-web
+systemctl restart mackerel-agent

@@ -27,6 +27,8 @@ export interface Run {
 export interface SimInstance {
   id: string;
   imageId: string;
+  /** Absent in the in-memory fakes. */
+  instanceType?: string;
   az: string;
   state: string;
   tags: Record<string, string>;
@@ -56,7 +58,7 @@ export interface State {
 }
 export interface RequestRecord {
   t: number;
-  api: 'mackerel' | 'ec2' | 'elbv2';
+  api: 'mackerel' | 'ec2' | 'elbv2' | 'servicequotas';
   action: string;
   status: number;
   mutating: boolean;

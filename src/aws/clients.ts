@@ -1,14 +1,16 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsAccount } from '../config/schema.js';
 import { replaceSdkNodeWarning } from './node-support.js';
 import { redactErrors } from './redact.js';
-import { credentialProviders, ec2Sdk, elbv2Sdk, stsSdk } from './sdk.js';
+import { credentialProviders, ec2Sdk, elbv2Sdk, quotasSdk, stsSdk } from './sdk.js';
 
 export interface AwsClients {
   readonly ec2: EC2Client;
   readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly quotas: ServiceQuotasClient;
   /** For the account guard: the same credentials as the others. */
   readonly sts: STSClient;
 }
@@ -50,9 +52,10 @@ export const createAwsClients = (options: { region?: string; requestTimeoutMs?: 
   const clients = {
     ec2: new ec2Sdk.EC2Client(config),
     elbv2: new elbv2Sdk.ElasticLoadBalancingV2Client(config),
+    quotas: new quotasSdk.ServiceQuotasClient(config),
     sts: new stsSdk.STSClient(config),
   };
-  for (const client of [clients.ec2, clients.elbv2, clients.sts]) {
+  for (const client of [clients.ec2, clients.elbv2, clients.quotas, clients.sts]) {
     redactErrors(client);
     // Its default no-op logger still gets a sensitive-field-filtered copy of every response: at
     // thousands of instances that copy is a large share of what a poll allocates. The tool logs nothing.

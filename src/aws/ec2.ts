@@ -193,6 +193,8 @@ const toTemplateVersion = (version: Ec2TemplateVersion): LaunchTemplateVersion =
     name: version.LaunchTemplateName ?? '',
     version: version.VersionNumber ?? 0,
     ...(data.InstanceType && { instanceType: data.InstanceType }),
+    ...((data.SecurityGroupIds ?? []).length > 0 && { securityGroupIds: data.SecurityGroupIds }),
+    ...(data.KeyName && { keyName: data.KeyName }),
     tags: tagRecord((data.TagSpecifications ?? []).filter((spec) => spec.ResourceType === 'instance').flatMap((spec) => spec.Tags ?? [])),
     ...(network && { fixedNetwork: network }),
   };

@@ -1,8 +1,8 @@
 import { ApiError } from '../rollout/errors.js';
 
-export type AwsApi = 'EC2' | 'ELBv2' | 'STS';
+export type AwsApi = 'EC2' | 'ELBv2' | 'Service Quotas' | 'STS';
 
-const iamPrefix: Record<AwsApi, string> = { EC2: 'ec2', ELBv2: 'elasticloadbalancing', STS: 'sts' };
+const iamPrefix: Record<AwsApi, string> = { EC2: 'ec2', ELBv2: 'elasticloadbalancing', 'Service Quotas': 'servicequotas', STS: 'sts' };
 
 const hintFor = (api: AwsApi, operation: string, code: string, message: string, where?: string): string | undefined => {
   switch (code) {

@@ -2,6 +2,7 @@
 // resource ARN or tag condition wherever AWS supports it. Pure: no SDK import.
 import { TAG_LOCK, TAG_REPLACED_BY, TAG_STATE } from '../rollout/tags.js';
 import type { RoleSpec } from '../rollout/spec.js';
+import { STANDARD_VCPU_QUOTA } from '../shared/vcpu-quota.js';
 
 export interface PolicyStatement {
   readonly Sid: string;
@@ -54,6 +55,29 @@ export const iamPolicy = (spec: RoleSpec, region: string, { sharesImages = false
       ],
       Resource: '*',
     },
+    // The preflight's capacity checks: types, offerings, the role's security groups and key pair.
+    {
+      Sid: 'DescribeCapacity',
+      Effect: 'Allow',
+      Action: [
+        'ec2:DescribeInstanceTypes',
+        'ec2:DescribeInstanceTypeOfferings',
+        'ec2:DescribeSecurityGroups',
+        // A launch template may name the key pair.
+        ...(spec.keyName === undefined && !template ? [] : ['ec2:DescribeKeyPairs']),
+      ],
+      Resource: '*',
+    },
+    ...(spec.vcpuQuota === undefined
+      ? [
+          {
+            Sid: 'ReadVcpuQuota',
+            Effect: 'Allow' as const,
+            Action: ['servicequotas:GetServiceQuota'],
+            Resource: `arn:${partition}:servicequotas:${region}:*:ec2/${STANDARD_VCPU_QUOTA}`,
+          },
+        ]
+      : []),
     // What RunInstances creates must carry the ownership tag; what it uses is the role's own.
     { Sid: 'LaunchOwnedOnly', Effect: 'Allow', Action: ['ec2:RunInstances'], Resource: launched, Condition: { StringEquals: owned } },
     {

@@ -1,8 +1,9 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { maskSecrets } from '../shared/mask.js';
-import { ec2Sdk, elbv2Sdk } from './sdk.js';
+import { ec2Sdk, elbv2Sdk, quotasSdk } from './sdk.js';
 
 type Credentials = EC2Client['config']['credentials'];
 
@@ -36,8 +37,9 @@ const step = { step: 'initialize', name: 'redactSecretsInErrors' } as const;
  * Masks the request's secrets in any error the client throws: a server, or a proxy before it, may
  * quote the request's headers or body in its message. Runs outermost, after the SDK's retries.
  */
-export const redactErrors = (client: EC2Client | ElasticLoadBalancingV2Client | STSClient): void => {
+export const redactErrors = (client: EC2Client | ElasticLoadBalancingV2Client | ServiceQuotasClient | STSClient): void => {
   if (client instanceof ec2Sdk.EC2Client) client.middlewareStack.add(redacting(client.config.credentials), step);
   else if (client instanceof elbv2Sdk.ElasticLoadBalancingV2Client) client.middlewareStack.add(redacting(client.config.credentials), step);
+  else if (client instanceof quotasSdk.ServiceQuotasClient) client.middlewareStack.add(redacting(client.config.credentials), step);
   else client.middlewareStack.add(redacting(client.config.credentials), step);
 };

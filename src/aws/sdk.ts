@@ -6,5 +6,6 @@ const require = createRequire(import.meta.url);
 
 export const ec2Sdk: typeof import('@aws-sdk/client-ec2') = require('@aws-sdk/client-ec2');
 export const elbv2Sdk: typeof import('@aws-sdk/client-elastic-load-balancing-v2') = require('@aws-sdk/client-elastic-load-balancing-v2');
+export const quotasSdk: typeof import('@aws-sdk/client-service-quotas') = require('@aws-sdk/client-service-quotas');
 export const stsSdk: typeof import('@aws-sdk/client-sts') = require('@aws-sdk/client-sts');
 export const credentialProviders: typeof import('@aws-sdk/credential-providers') = require('@aws-sdk/credential-providers');

@@ -4,7 +4,7 @@ import type { AwsAccount } from '../config/schema.js';
 import type { Deps } from '../rollout/deploy.js';
 import { UsageError } from '../rollout/errors.js';
 import type { Emit } from '../rollout/events.js';
-import type { Balancer, Clock, Fleet } from '../rollout/ports.js';
+import type { Balancer, Capacity, Clock, Fleet } from '../rollout/ports.js';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkEndpoints } from './endpoints.js';
@@ -44,11 +44,12 @@ export const targetOf = (config: Config, env: string): Target => {
 interface AwsPorts {
   readonly fleet: Fleet;
   readonly balancer: Balancer;
+  readonly capacity: Capacity;
   /** Resolves once the credentials are known to be for the environment's account (at once when it names none). */
   readonly guard: () => Promise<void>;
 }
 
-/** EC2 and ELBv2 with the environment's credentials; the account guard runs before their first request. */
+/** EC2, ELBv2 and Service Quotas with the environment's credentials; the account guard runs before their first request. */
 export const awsPorts = (env: NodeJS.ProcessEnv, target: Target): AwsPorts => {
   checkEndpoints(env);
   let clients: Promise<AwsClients> | undefined;
@@ -61,6 +62,10 @@ export const awsPorts = (env: NodeJS.ProcessEnv, target: Target): AwsPorts => {
   return {
     fleet: lazily(async () => (await import('../aws/ec2.js')).createFleet((await aws()).ec2)),
     balancer: lazily(async () => (await import('../aws/elbv2.js')).createBalancer((await aws()).elbv2)),
+    capacity: lazily(async () => {
+      const { ec2, quotas } = await aws();
+      return (await import('../aws/capacity.js')).createCapacity(ec2, quotas);
+    }),
     guard: async () => {
       if (target.aws?.accountId !== undefined) await aws();
     },
@@ -69,13 +74,14 @@ export const awsPorts = (env: NodeJS.ProcessEnv, target: Target): AwsPorts => {
 
 /** The real adapters, configured from the environment the way mkr and the AWS CLI are. */
 export const buildDeps = (env: NodeJS.ProcessEnv, target: Target, journalDir: string, emit: Emit): Deps => {
-  const { fleet, balancer, guard } = awsPorts(env, target);
+  const { fleet, balancer, capacity, guard } = awsPorts(env, target);
   const apiKey = env[target.apiKeyEnv];
   if (!apiKey)
     throw new UsageError(`${target.apiKeyEnv} is not set`, `export ${target.apiKeyEnv} with a Read+Write API key of the organization`);
   return {
     fleet,
     balancer,
+    capacity,
     monitor: lazily(async () => {
       // Nothing reaches Mackerel either before the guard has passed.
       await guard();

@@ -37,7 +37,7 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     const known = Object.keys(environment.roles).join(', ');
     throw new ConfigError(config.file, rolesPath, `no role "${choice.role}"; known roles: ${known}`);
   }
-  const { userDataFile, ownership, vars, ...role } = environment.roles[choice.role]!;
+  const { userDataFile, ownership, vars, verify, ...role } = environment.roles[choice.role]!;
   const rolePath = ['environments', env, 'roles', choice.role];
   const template =
     userDataFile === undefined
@@ -56,11 +56,13 @@ export const resolveRole = async (config: Config, choice: { env?: string; role: 
     securityGroupIds: role.securityGroupIds ?? [],
     metadataOptions: role.metadataOptions ?? (role.launchTemplate ? undefined : SECURE_METADATA),
     ownership: ownership ?? defaultOwnership(env, choice.role),
+    roleGrace: verify.roleGrace,
     ...(template && { template }),
     pollInterval: config.pollInterval,
     newHostStatus: environment.mackerel.newHostStatus,
     targetsPerGroup: config.limits.targetsPerGroup,
     launchBucket: { burst: config.limits.launchBurst, refillPerSecond: config.limits.launchRefillPerSecond },
+    ...(config.limits.vcpu !== undefined && { vcpuQuota: config.limits.vcpu }),
   };
   return fillNow(spec);
 };

@@ -259,6 +259,10 @@ const role = strict({
   /** Web mode: every new target healthy this long without a break before the old fleet is touched. */
   stableFor: duration('30s', '1h'),
   gates: gates.optional(),
+  verify: strict({
+    /** A new host without the role counts as not registered yet this long (its user data may restart the agent with it). */
+    roleGrace: duration('2m', '24h'),
+  }).prefault({}),
   timeouts: strict({
     launch: duration('5m', '24h'),
     verify: duration('10m', '24h'),
@@ -371,6 +375,8 @@ export const configSchema = strict({
       .positive({ error: 'expected a positive number of instances per second' })
       .max(1000, { error: 'expected at most 1000 instances per second' })
       .default(2),
+    /** The On-Demand Standard vCPU quota, where the credentials may not read it from Service Quotas. */
+    vcpu: z.int({ error: 'expected a positive integer' }).positive({ error: 'expected a positive integer' }).optional(),
   }).prefault({}),
   environments: named('environment', environment),
 }).superRefine((config, ctx) => {

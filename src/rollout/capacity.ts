@@ -22,7 +22,9 @@ export const preferredType = (spec: Pick<RoleSpec, 'instanceType' | 'instanceTyp
 /** The plan's token for the first type, a token of its own for each fallback. */
 export const typeToken = (clientToken: string, index: number): string => (index === 0 ? clientToken : `${clientToken}/t${index}`);
 
-const noCapacity = (error: unknown): boolean => error instanceof ApiError && error.code === 'InsufficientInstanceCapacity';
+// The type cannot launch in this AZ now (no capacity) or at all (not offered: preflight warned it is skipped there).
+const cannotLaunchHere = (error: unknown): boolean =>
+  error instanceof ApiError && (error.code === 'InsufficientInstanceCapacity' || error.code === 'Unsupported');
 
 export interface AzAttempts {
   /** The type last tried in this AZ (from the journal), or undefined: start with the first. */
@@ -51,8 +53,12 @@ export const launchInAz = async (
       return { instances, instanceType };
     } catch (error) {
       const next = types[index + 1];
-      if (!noCapacity(error) || next === undefined) throw error;
-      deps.emit({ type: 'warning', message: `${launch.az}: no ${instanceType} capacity (InsufficientInstanceCapacity); trying ${next}` });
+      if (!cannotLaunchHere(error) || next === undefined) throw error;
+      const why =
+        (error as ApiError).code === 'Unsupported'
+          ? `${instanceType} not offered (Unsupported)`
+          : `no ${instanceType} capacity (InsufficientInstanceCapacity)`;
+      deps.emit({ type: 'warning', message: `${launch.az}: ${why}; trying ${next}` });
       index++;
     }
   }

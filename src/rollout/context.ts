@@ -1,12 +1,13 @@
 import { JournalError, message } from './errors.js';
 import type { DeployAction, Emit, Phase } from './events.js';
-import type { Balancer, Clock, Fleet, Hooks, Journal, Monitor, RunnerState, Subnet } from './ports.js';
+import type { Balancer, Capacity, Clock, Fleet, Hooks, Journal, Monitor, RunnerState, Subnet } from './ports.js';
 import type { DeployRecord, DeployStatus } from './record.js';
 import type { RoleSpec } from './spec.js';
 
 export interface Deps {
   readonly fleet: Fleet;
   readonly balancer: Balancer;
+  readonly capacity: Capacity;
   readonly monitor: Monitor;
   readonly journal: Journal;
   readonly hooks: Hooks;

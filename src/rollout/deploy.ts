@@ -11,6 +11,7 @@ import { runHook, runHookAfter, terminateAfterHook } from './hooks.js';
 import { launchAll } from './launch.js';
 import { pinTemplate, templateOf } from './launch-template.js';
 import type { Leftover } from './leftovers.js';
+import { checkHeadroom } from './headroom.js';
 import { holdNewFleet, keepAndHold, registersNow, verifiedSpec } from './hold.js';
 import { keepOldFleet } from './keep.js';
 import { abandon, checkLock } from './lock.js';
@@ -125,12 +126,18 @@ export const replace = async (
       );
     }
     const quota = targets ? [quotaCheck(targets, made.newCount, waves.waves.length)] : [];
+    const headroom = await checkHeadroom(
+      spec,
+      waves.waves.length > 1 ? waves.waves.map((wave) => wave.launches) : [made.launches],
+      seen,
+      call,
+    );
     const permissions = await checkPermissions(spec, made, snapshot, seen, call, {
       write: !options.dryRun,
       startedAt,
       runner: deps.runner,
     });
-    const checks = [...resolved.checks, ...snapshot.checks, ...made.checks, ...quota, ...permissions];
+    const checks = [...resolved.checks, ...snapshot.checks, ...made.checks, ...quota, ...headroom, ...permissions];
     const checked = { ...made, checks: toShare && promotion ? sharingChecks(checks, promotion) : checks };
     return waves.waves.length > 1 ? { ...checked, waves } : checked;
   });

@@ -22,7 +22,7 @@ export class ConfigError extends UsageError {
   }
 }
 
-export type Api = 'EC2' | 'ELBv2' | 'STS' | 'Mackerel';
+export type Api = 'EC2' | 'ELBv2' | 'Service Quotas' | 'STS' | 'Mackerel';
 
 /** A call to AWS or Mackerel failed after its retries: says which call, why, and what to do. */
 export class ApiError extends Error {

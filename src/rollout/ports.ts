@@ -80,6 +80,10 @@ export interface LaunchTemplateVersion {
   readonly name: string;
   readonly version: number;
   readonly instanceType?: string;
+  /** Its SecurityGroupIds, used when the role names none. */
+  readonly securityGroupIds?: readonly string[];
+  /** Its KeyName, used when the role names none. */
+  readonly keyName?: string;
   /** Its tag specifications for instances. */
   readonly tags: Readonly<Record<string, string>>;
   /** Set when its network interfaces fix a subnet or security groups: the tool cannot choose the subnet per AZ. */
@@ -142,6 +146,23 @@ export interface Fleet {
   tag(ids: readonly string[], tags: Readonly<Record<string, string>>, call: Call): Promise<void>;
   /** Removes each tag `key` from instances where it has exactly `value`. */
   untag(ids: readonly string[], tags: Readonly<Record<string, string>>, call: Call): Promise<void>;
+}
+
+/** What the account has room for, read without changing anything: EC2's own facts and the Service Quotas vCPU quota. */
+export interface Capacity {
+  /** The Running On-Demand Standard instances vCPU quota (Service Quotas `ec2` / L-1216C47A). */
+  vcpuQuota(call: Call): Promise<number>;
+  /** Each type's default vCPUs. */
+  vcpus(types: readonly string[], call: Call): Promise<ReadonlyMap<string, number>>;
+  /** The type of every pending or running instance of the account in the region, one entry per instance. */
+  runningTypes(call: Call): Promise<string[]>;
+  /** AZ → the types of `types` offered there. */
+  offered(types: readonly string[], azs: readonly string[], call: Call): Promise<ReadonlyMap<string, ReadonlySet<string>>>;
+  /** Subnet id → its free addresses. */
+  freeAddresses(subnetIds: readonly string[], call: Call): Promise<ReadonlyMap<string, number>>;
+  /** The ids of `ids` that name no security group. */
+  missingSecurityGroups(ids: readonly string[], call: Call): Promise<string[]>;
+  keyPairExists(name: string, call: Call): Promise<boolean>;
 }
 
 export interface TargetGroup {

@@ -53,6 +53,8 @@ export interface RoleSpec {
   readonly maxInstances: number;
   /** New instances per AZ, or `match` to copy the old fleet's distribution. */
   readonly perAz: number | 'match';
+  /** `verify.roleGrace`, ms: a new host without the role is taken as not registered yet this long, then fails. Unset: none. */
+  readonly roleGrace?: number;
   /** Milliseconds every new target must stay healthy, without a break, to pass verification. */
   readonly stableFor: number;
   /** Mackerel gates beside registration and target health; with any, `stableFor` covers every gate, workers' too. */
@@ -77,6 +79,8 @@ export interface RoleSpec {
   readonly newHostStatus: 'working' | 'keep';
   /** The quota of targets per target group (old and new targets must fit). */
   readonly targetsPerGroup: number;
+  /** `limits.vcpu`: the On-Demand Standard vCPU quota, stated where the credentials may not read Service Quotas. */
+  readonly vcpuQuota?: number;
   /** EC2's RunInstances resource bucket for the account and Region (`limits.launchBurst`, `limits.launchRefillPerSecond`). */
   readonly launchBucket: LaunchBucket;
   /** Worker mode: milliseconds between setting the old hosts `maintenance` and terminating them. */

@@ -33,14 +33,17 @@ export interface Registrations {
   readonly lookedUp: ReadonlyMap<string, Host | undefined>;
   /** Host id → the new instance it stood for at earlier looks. */
   readonly earlierClaims: ReadonlyMap<string, string>;
+  /** A host without the role may still gain it (its user data restarts the agent later): it is waited for, not failed. */
+  readonly withinRoleGrace?: boolean;
 }
 
 const ID_FILE_FIX = "the image was baked with mackerel-agent's id file: delete /var/lib/mackerel-agent/id before baking the AMI";
 
 /**
  * Gate (a): every new instance is a non-retired host of the role in `working` or `standby` (a
- * default agent leaves the organization's starting status). A host under other roles, or one
- * host standing for two instances, fails at once: waiting would not fix either.
+ * default agent leaves the organization's starting status). A host under other roles or none is
+ * waited for within the role grace (user data may restart the agent with its role), then fails;
+ * one host standing for two instances fails at once: waiting would not fix it.
  */
 export const registrationVerdict = (roleFullname: string, ids: readonly string[], seen: Registrations): Verdict => {
   const wanted = new Set(ids);
@@ -71,9 +74,13 @@ export const registrationVerdict = (roleFullname: string, ids: readonly string[]
     const elsewhere = seen.lookedUp.get(id);
     if (elsewhere && !elsewhere.roles.includes(roleFullname)) {
       const roles = elsewhere.roles.length > 0 ? `roles ${elsewhere.roles.join(', ')}` : 'no roles';
+      if (seen.withinRoleGrace) {
+        waitingFor.push(`${id} (host ${elsewhere.id} has ${roles}, not yet ${roleFullname})`);
+        continue;
+      }
       return {
         kind: 'failed',
-        reason: `instance ${id} registered as host ${elsewhere.id} with ${roles}, not ${roleFullname}: set roles = ["${roleFullname}"] in its mackerel-agent.conf`,
+        reason: `instance ${id} registered as host ${elsewhere.id} with ${roles}, not ${roleFullname}: set roles = ["${roleFullname}"] in its mackerel-agent.conf (user data that writes it must restart the agent: systemctl restart mackerel-agent)`,
       };
     }
     waitingFor.push(`${id} (not registered)`);

@@ -28,11 +28,12 @@ export const observeGroups = (balancer: Balancer, arns: readonly string[], call:
 const registrationLook = (
   spec: RoleSpec,
   ids: readonly string[],
-  deps: Pick<VerifyDeps, 'monitor' | 'emit'>,
+  deps: Pick<VerifyDeps, 'monitor' | 'emit' | 'clock'>,
   signal: AbortSignal,
   hostOf: Map<string, string>,
 ) => {
   const { monitor } = deps;
+  const graceEnds = deps.clock.now() + (spec.roleGrace ?? 0);
   const roleFullname = `${spec.service}:${spec.role}`;
   const wanted = new Set(ids);
   const markRegistered = marker(deps.emit, 'registered');
@@ -52,7 +53,8 @@ const registrationLook = (
         .map((host) => host.instanceId!),
     );
     for (const host of roleHosts) if (host.instanceId !== undefined && wanted.has(host.instanceId)) hostOf.set(host.instanceId, host.id);
-    const verdict = registrationVerdict(roleFullname, ids, { roleHosts, lookedUp, earlierClaims: claims });
+    const withinRoleGrace = deps.clock.now() < graceEnds;
+    const verdict = registrationVerdict(roleFullname, ids, { roleHosts, lookedUp, earlierClaims: claims, withinRoleGrace });
     claims = claimsOf(ids, roleHosts, claims);
     const listed = new Set(roleHosts.map((host) => host.instanceId));
     missing = ids.filter((id) => !listed.has(id)).length;

@@ -39,11 +39,10 @@ const onStartIn = (text: string): HostStatus | undefined => {
 /** The shipped sample config: no roles, nothing set. */
 const SAMPLE: AgentConfig = { roles: [], autoRetirement: false };
 
-/** The agent config an instance runs with (the sample config on an instance the sandbox does not know). */
+/** The agent config on an instance's disk once its user data ran (the sample config on an instance the sandbox does not know). */
 export const agentConfigOf = (world: World, instanceId: string): AgentConfig => {
-  const instance = world.instances.get(instanceId);
-  const baked = (instance && world.images.get(instance.imageId)?.agent) ?? SAMPLE;
-  const text = withoutComments(instance?.userData ?? '');
+  const baked = bakedAgentConfigOf(world, instanceId);
+  const text = withoutComments(world.instances.get(instanceId)?.userData ?? '');
   const onStart = onStartIn(text) ?? baked.onStart;
   return {
     ...baked,
@@ -52,6 +51,20 @@ export const agentConfigOf = (world: World, instanceId: string): AgentConfig => 
     autoRetirement: baked.autoRetirement || /\bAUTO_RETIREMENT=["']?1\b/.test(text),
   };
 };
+
+/** The config the agent starts with at boot: the image's, before cloud-init runs the user data. */
+export const bakedAgentConfigOf = (world: World, instanceId: string): AgentConfig => {
+  const instance = world.instances.get(instanceId);
+  return (instance && world.images.get(instance.imageId)?.agent) ?? SAMPLE;
+};
+
+/** `systemctl restart|reload … mackerel-agent` or `service mackerel-agent restart|reload`: `start` leaves a running agent as it is. */
+const RESTART =
+  /\bsystemctl\s+(?:restart|reload|try-restart|reload-or-restart|try-reload-or-restart)\s+(?:[\w@.-]+\s+)*mackerel-agent\b|\bservice\s+mackerel-agent\s+(?:restart|reload|force-reload)\b/;
+
+/** Whether the user data (run by cloud-final, after the agent started) restarts or reloads the agent. */
+export const userDataRestartsAgent = (world: World, instanceId: string): boolean =>
+  RESTART.test(withoutComments(world.instances.get(instanceId)?.userData ?? ''));
 
 /** Where the image was built: an address in the default VPC, not in any sandbox subnet. */
 const BUILDER_IP = '172.31.0.10';

@@ -8,6 +8,8 @@ import { type AgentConfig, HOST_STATUSES, type SimHost } from './world.js';
 
 /** Simulated ms from "running" until the agent has started and registered. */
 const REGISTER_DELAY = 10_000;
+/** Simulated ms from "running" until cloud-final has run the user data: after the agent started. */
+const USER_DATA_DELAY = 30_000;
 /** Simulated ms from the start of a shutdown until an auto-retiring agent's ExecStopPost has retired its host. */
 const RETIRE_DELAY = 1_000;
 /** Simulated ms before an agent whose registration failed tries again. */
@@ -20,8 +22,12 @@ export interface AgentOptions {
   readonly mackerelBase: string;
   readonly apiKey: string;
   readonly clock: SimClock;
-  /** The agent config on an instance's disk: its image's, as its user data rewrote it. */
+  /** The agent config on an instance's disk once the user data ran: its image's, as the user data rewrote it. */
   readonly configOf: (instanceId: string) => AgentConfig;
+  /** The config the agent starts with when the instance boots: the image's. */
+  readonly bootConfigOf: (instanceId: string) => AgentConfig;
+  /** Whether the user data restarts or reloads the agent (which then reads the config on disk). */
+  readonly restartedByUserData: (instanceId: string) => boolean;
   /** What the instance metadata service on an instance tells its agent (undefined: no such instance). */
   readonly metadataOf: (instanceId: string) => InstanceFacts | undefined;
   /** Instances whose agent never starts. */
@@ -64,7 +70,9 @@ const limiter = (n: number) => {
 
 /**
  * A mackerel-agent on every running instance, as `prepareHost` in mackerel-agent's
- * command/command.go (v0.87.0) starts it, some seconds after the instance starts running:
+ * command/command.go (v0.87.0) starts it, some seconds after the instance starts running, from the
+ * image's config: the user data runs later (cloud-final), and its config takes effect only when it
+ * restarts or reloads the agent, which then updates its host (roles, and status per on_start):
  * - no id file: find the host by customIdentifier, else POST /hosts and GET it back. The host keeps
  *   the organization's default status unless `[host_status] on_start` is set and differs.
  * - an id file baked into the image: GET /hosts/<id>, then PUT its specs there. The real agent
@@ -144,10 +152,14 @@ export const startAgent = (options: AgentOptions): Agent => {
   const stopped = new Set<string>();
   const retired = new Set<string>();
 
+  /** Instances whose user data restarted the agent: it runs with the config on disk. */
+  const restarted = new Set<string>();
+  const configNow = (id: string): AgentConfig => (restarted.has(id) ? options.configOf(id) : options.bootConfigOf(id));
+
   /** The host id, or undefined when the instance shut down before its agent registered. */
   const register = async (facts: InstanceFacts): Promise<string | undefined> => {
     if (stopped.has(facts.id)) return undefined;
-    const config = options.configOf(facts.id);
+    const config = configNow(facts.id);
     const adopted = config.idFileHostId === undefined ? await findHost(facts) : undefined;
     if (adopted !== undefined) return adopted;
     if (stopped.has(facts.id)) return undefined;
@@ -206,10 +218,26 @@ export const startAgent = (options: AgentOptions): Agent => {
     wake();
   };
 
+  // The restarted agent reads its id file and updates its host; one not registered yet registers with the new config.
+  const restart = async (id: string): Promise<void> => {
+    restarted.add(id);
+    const host = hosts.get(id);
+    const facts = options.metadataOf(id);
+    if (host === undefined || facts === undefined || stopped.has(id)) return;
+    const config = configNow(id);
+    await mackerel('PUT', `/hosts/${host}`, agentHostBody(facts, config.roles));
+    if (config.onStart !== undefined && config.onStart !== (await getHost(host)).status)
+      await mackerel('POST', `/hosts/${host}/status`, { status: config.onStart });
+  };
+
   const firstSeen = (id: string, at: number): void => {
     if (known.has(id) || options.isSilent(id)) return;
     known.add(id);
     registerAt(id, at + REGISTER_DELAY);
+    if (options.restartedByUserData(id)) {
+      agenda.schedule(at + USER_DATA_DELAY, () => track(run(() => restart(id))));
+      wake();
+    }
   };
 
   // The fleet running before the sandbox started: what the id files on its disks say.

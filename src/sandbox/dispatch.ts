@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { STANDARD_VCPU_QUOTA } from '../shared/vcpu-quota.js';
 import { ec2Actions, ec2Mutates } from './ec2.js';
 import { elbActions, elbMutates } from './elbv2.js';
 import type { FaultApi, RequestFault } from './faults.js';
@@ -155,9 +156,66 @@ const mackerelCall = ({ world, apiKey, method, url, headers, body }: IncomingCal
   };
 };
 
-/** The API a request is for: Mackerel under /api/v0/, AWS (by its Version field) on POST /. */
+/** The JSON protocol's error: the code in `__type`, the status 400 for a client's fault. */
+const jsonAwsError = (status: number, code: string, message: string): Reply => ({
+  status,
+  headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID(), 'x-amzn-errortype': code },
+  body: JSON.stringify({ __type: code, Message: message }),
+});
+
+const QUOTAS_TARGET = 'ServiceQuotasV20190624.';
+
+/** Service Quotas (JSON 1.1, the action in X-Amz-Target): GetServiceQuota of the EC2 vCPU quota. */
+const serviceQuotasCall = ({ world, body, by, caller }: IncomingCall, target: string): ApiCall => {
+  const action = target.slice(QUOTAS_TARGET.length);
+  return {
+    api: 'servicequotas',
+    action,
+    mutating: !action.startsWith('Get') && !action.startsWith('List'),
+    answer: () => {
+      if (!caller) return jsonAwsError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+      if (by === 'client' && world.access.deniedActions.has(action)) {
+        return jsonAwsError(400, 'AccessDeniedException', `User: ${caller.arn} is not authorized to perform: servicequotas:${action}`);
+      }
+      if (action !== 'GetServiceQuota') return jsonAwsError(400, 'UnknownOperationException', `${action} is not served by the sandbox`);
+      const input = JSON.parse(body || '{}') as { ServiceCode?: string; QuotaCode?: string };
+      if (input.ServiceCode !== 'ec2' || input.QuotaCode !== STANDARD_VCPU_QUOTA) {
+        return jsonAwsError(400, 'NoSuchResourceException', `The request failed because the specified service or quota does not exist.`);
+      }
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() },
+        body: JSON.stringify({
+          Quota: {
+            ServiceCode: 'ec2',
+            ServiceName: 'Amazon Elastic Compute Cloud (Amazon EC2)',
+            QuotaArn: `arn:aws:servicequotas:${world.region}:${world.accountId}:ec2/${STANDARD_VCPU_QUOTA}`,
+            QuotaCode: STANDARD_VCPU_QUOTA,
+            QuotaName: 'Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances',
+            Value: world.settings.vcpuQuota,
+            Unit: 'None',
+            Adjustable: true,
+            GlobalQuota: false,
+          },
+        }),
+      };
+    },
+    fail: (fault) =>
+      jsonAwsError(
+        fault.status,
+        fault.code ?? (fault.status < 500 ? 'TooManyRequestsException' : 'ServiceException'),
+        'injected by the sandbox',
+      ),
+  };
+};
+
+/** The API a request is for: Mackerel under /api/v0/, AWS (by its Version field, or Service Quotas by its X-Amz-Target) on POST /. */
 export const classify = (incoming: IncomingCall): ApiCall | undefined => {
   if (incoming.url.pathname.startsWith('/api/v0/')) return mackerelCall(incoming);
+  const target = incoming.headers['x-amz-target'];
+  if (incoming.method === 'POST' && incoming.url.pathname === '/' && typeof target === 'string' && target.startsWith(QUOTAS_TARGET)) {
+    return serviceQuotasCall(incoming, target);
+  }
   if (incoming.method === 'POST' && incoming.url.pathname === '/') return awsCall(incoming);
   return undefined;
 };

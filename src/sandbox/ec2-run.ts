@@ -1,3 +1,4 @@
+import { checkReferences, checkRoom } from './account.js';
 import { dryRunError, findInstances, isDryRun } from './ec2-describe.js';
 import { blockDevicesParam, DEFAULT_METADATA, mergeBlockDevices, metadataParam, volumeOf, withRootDevice } from './ec2-launch-options.js';
 import { checkTagCount, checkTags } from './ec2-tags.js';
@@ -136,6 +137,7 @@ export const runInstances = (params: URLSearchParams, { world, now }: ActionCont
       'You are not authorized to perform this operation. (an organization policy requires MetadataOptions.HttpTokens=required)',
     );
   }
+  checkReferences(world, spec);
   if (isDryRun(params)) throw dryRunError();
   // Every accepted launch spends tokens, a ClientToken replay too: the harsher reading.
   const prior = alreadyLaunched(world, params);
@@ -145,6 +147,7 @@ export const runInstances = (params: URLSearchParams, { world, now }: ActionCont
   }
   const az = spec.subnet.az;
   takeLaunchTokens(world, spec.count, now);
+  checkRoom(world, spec, spec.count);
   if (world.faults.take((f) => f.type === 'capacity' && f.az === az && (f.instanceType ?? spec.instanceType) === spec.instanceType)) {
     throw new QueryError(
       500,

@@ -1,3 +1,4 @@
+import { freeAddresses } from './account.js';
 import { DEFAULT_METADATA, metadataXml, ROOT_DEVICE } from './ec2-launch-options.js';
 import { el, leaf, listEl } from './query.js';
 import type { InstanceState, SimImage, SimInstance, SimSubnet, World } from './world.js';
@@ -97,7 +98,7 @@ export const subnetXml = (world: World, subnet: SimSubnet): string =>
     leaf('state', 'available'),
     leaf('vpcId', subnet.vpcId),
     leaf('cidrBlock', subnet.cidr),
-    leaf('availableIpAddressCount', 4091 - subnet.addressesUsed),
+    leaf('availableIpAddressCount', freeAddresses(world, subnet)),
     leaf('availabilityZone', subnet.az),
     leaf('defaultForAz', false),
     leaf('mapPublicIpOnLaunch', false),

@@ -1,3 +1,4 @@
+import { describeInstanceTypeOfferings, describeInstanceTypes, describeKeyPairs, describeSecurityGroups } from './account.js';
 import { describeImages, describeInstances, describeSubnets, isDryRun } from './ec2-describe.js';
 import { describeImageAttribute, modifyImageAttribute } from './ec2-images.js';
 import { runInstances, terminate } from './ec2-run.js';
@@ -16,6 +17,10 @@ export const ec2Actions: Readonly<Record<string, (params: URLSearchParams, conte
   DescribeImages: describeImages,
   DescribeSubnets: describeSubnets,
   DescribeInstances: describeInstances,
+  DescribeInstanceTypes: describeInstanceTypes,
+  DescribeInstanceTypeOfferings: describeInstanceTypeOfferings,
+  DescribeSecurityGroups: describeSecurityGroups,
+  DescribeKeyPairs: describeKeyPairs,
   RunInstances: runInstances,
   TerminateInstances: terminate,
   CreateTags: createTags,

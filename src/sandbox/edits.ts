@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { setFreeAddresses } from './account.js';
 import { bakeIdFile } from './agent-config.js';
 import { terminateInstances } from './instances.js';
 import { resetLaunchBucket } from './launch-bucket.js';
@@ -39,6 +40,12 @@ export const worldEditSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('targets-per-group'), limit: z.number().int().positive() }),
   /** EC2's RunInstances resource bucket (defaults 1000 and 2/s); it starts full at the new limits. */
   z.object({ op: z.literal('launch-bucket'), burst: z.number().int().positive(), refillPerSecond: z.number().positive() }),
+  /** The account's Running On-Demand Standard instances vCPU quota (what Service Quotas answers for L-1216C47A). */
+  z.object({ op: z.literal('vcpu-quota'), limit: z.number().int().nonnegative() }),
+  /** Others hold the subnet's addresses but `count`: DescribeSubnets shows it, a larger launch fails. */
+  z.object({ op: z.literal('subnet-free-addresses'), id: z.string().startsWith('subnet-'), count: z.number().int().nonnegative() }),
+  /** The AZ offers these instance types only. */
+  z.object({ op: z.literal('instance-type-offerings'), az: z.string().min(1), types: z.array(z.string().min(1)) }),
   /** The Mackerel organization's default status of a new host. */
   z.object({ op: z.literal('default-host-status'), status: hostStatus }),
   /** An organization policy (SCP): RunInstances without MetadataOptions.HttpTokens=required gets 403 UnauthorizedOperation, DryRun or not. */
@@ -94,7 +101,10 @@ export type WorldEdit = z.infer<typeof worldEditSchema>;
 const references = (world: World, edit: WorldEdit): readonly (readonly [string, string, boolean])[] => {
   switch (edit.op) {
     case 'subnet':
+    case 'subnet-free-addresses':
       return [['subnet', edit.id, world.subnets.has(edit.id)]];
+    case 'instance-type-offerings':
+      return [['subnet in AZ', edit.az, [...world.subnets.values()].some((subnet) => subnet.az === edit.az)]];
     case 'target-group':
       return [['target group', edit.arn, world.targetGroups.has(edit.arn)]];
     case 'load-balancer-az':
@@ -172,6 +182,15 @@ const applyEdit = (world: World, edit: WorldEdit, now: number): void => {
       world.settings.launchBurst = edit.burst;
       world.settings.launchRefillPerSecond = edit.refillPerSecond;
       resetLaunchBucket(world, now);
+      return;
+    case 'vcpu-quota':
+      world.settings.vcpuQuota = edit.limit;
+      return;
+    case 'subnet-free-addresses':
+      setFreeAddresses(world, world.subnets.get(edit.id)!, edit.count);
+      return;
+    case 'instance-type-offerings':
+      world.offerings.set(edit.az, new Set(edit.types));
       return;
     case 'default-host-status':
       world.settings.defaultHostStatus = edit.status;

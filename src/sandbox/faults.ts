@@ -3,7 +3,7 @@ import { z } from 'zod';
 // Every fault the sandbox can inject. A new kind is one more member here plus the one place in
 // the world or the server that asks for it with `take`.
 
-const api = z.enum(['mackerel', 'ec2', 'elbv2', 'sts']);
+const api = z.enum(['mackerel', 'ec2', 'elbv2', 'servicequotas', 'sts']);
 const count = z.number().int().positive();
 /** EC2/ELBv2 Action, or `METHOD /route` for Mackerel (`POST /api/v0/hosts/:id/status`); absent: any. */
 const action = z.string().min(1).optional();

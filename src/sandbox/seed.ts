@@ -17,6 +17,10 @@ export interface SeedRole {
   readonly instanceType: string;
   readonly subnets: readonly string[];
   readonly securityGroupIds: readonly string[];
+  readonly keyName?: string;
+  readonly iamInstanceProfile?: string;
+  /** The tag that owns the role's fleet, when the config names one: the old fleet carries it too. */
+  readonly ownership?: { readonly tag: string; readonly value: string };
   readonly targetGroups: readonly string[];
   readonly perAz: number | 'match';
 }
@@ -54,6 +58,9 @@ export interface SeedableConfig {
               readonly instanceTypes?: readonly string[];
               readonly subnets: readonly string[];
               readonly securityGroupIds?: readonly string[];
+              readonly keyName?: string;
+              readonly iamInstanceProfile?: string;
+              readonly ownership?: { readonly tag: string; readonly value: string };
               readonly targetGroups?: readonly string[];
               readonly perAz?: number | 'match';
             }
@@ -79,6 +86,9 @@ export const seedFromConfig = (config: SeedableConfig): SandboxSeed => ({
       instanceType: role.instanceType ?? role.instanceTypes?.[0] ?? 't3.small',
       subnets: role.subnets,
       securityGroupIds: role.securityGroupIds ?? [],
+      ...(role.keyName && { keyName: role.keyName }),
+      ...(role.iamInstanceProfile && { iamInstanceProfile: role.iamInstanceProfile }),
+      ...(role.ownership && { ownership: role.ownership }),
       targetGroups: role.targetGroups ?? [],
       perAz: role.perAz ?? 1,
     })),
@@ -145,6 +155,7 @@ const seedSubnet = (world: World, id: string): SimSubnet => {
     cidr: subnetCidr(index),
     index,
     addressesUsed: 0,
+    otherAddresses: 0,
   };
   world.subnets.set(id, subnet);
   return subnet;
@@ -181,6 +192,14 @@ const seedLoadBalancer = (world: World, group: SimTargetGroup): void => {
   group.loadBalancerArns = [lb.arn];
 };
 
+/** What the role's launches name exists in the account, as it does in the account the config was written for. */
+const seedReferences = (world: World, spec: SeedRole): void => {
+  for (const id of spec.securityGroupIds) world.securityGroups.set(id, VPC_ID);
+  if (spec.keyName) world.keyPairs.add(spec.keyName);
+  // EC2 takes a profile by name or ARN; the ARN ends in its name.
+  if (spec.iamInstanceProfile) world.instanceProfiles.add(spec.iamInstanceProfile.split('/').pop()!);
+};
+
 // The old fleet has been up for a week: running, registered in Mackerel, healthy everywhere.
 const LAUNCHED_AT = -7 * 24 * 3600 * 1000;
 
@@ -191,7 +210,14 @@ const seedHost = (world: World, instance: SimInstance, roleFullname: string): vo
 const seedRole = (world: World, env: string, service: string, role: string, spec: SeedRole): void => {
   const image = seedImages(world, env, role, `${service}:${role}`, spec.ami);
   const groups = spec.targetGroups.map((arn) => seedTargetGroup(world, arn));
-  const tags = { Name: `${env}-${role}`, [ENV_TAG]: env, [ROLE_TAG]: `${env}/${role}`, 'managed-by': 'mackerel-replacer' };
+  const tags = {
+    Name: `${env}-${role}`,
+    [ENV_TAG]: env,
+    [ROLE_TAG]: `${env}/${role}`,
+    'managed-by': 'mackerel-replacer',
+    ...(spec.ownership && { [spec.ownership.tag]: spec.ownership.value }),
+  };
+  seedReferences(world, spec);
   for (const subnetId of spec.subnets) {
     const count = spec.perAz === 'match' ? 1 : spec.perAz;
     const launch = {

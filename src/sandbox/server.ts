@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startAgent } from './agent.js';
-import { agentConfigOf, instanceMetadata } from './agent-config.js';
+import { agentConfigOf, bakedAgentConfigOf, instanceMetadata, userDataRestartsAgent } from './agent-config.js';
 import { type ApiServer, send, serveApi } from './api-request.js';
 import { DEFAULT_KEY_ENV, SeedError, splitByAccount } from './accounts.js';
 import { createSimClock, type SimClock } from './clock.js';
@@ -110,6 +110,8 @@ const runAgents = (world: World, url: string, apiKey: string, clock: SimClock): 
     apiKey,
     clock,
     configOf: (id) => agentConfigOf(world, id),
+    bootConfigOf: (id) => bakedAgentConfigOf(world, id),
+    restartedByUserData: (id) => userDataRestartsAgent(world, id),
     metadataOf: (id) => {
       const instance = world.instances.get(id);
       return instance && instanceMetadata(world, instance);

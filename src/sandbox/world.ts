@@ -70,6 +70,8 @@ export interface SimSubnet {
   /** Position among the sandbox's subnets: picks its address block. */
   readonly index: number;
   addressesUsed: number;
+  /** Addresses held by what the sandbox does not model (other ENIs): world edit `subnet-free-addresses`. */
+  otherAddresses: number;
 }
 
 export interface SimInstance {
@@ -243,6 +245,13 @@ export interface World {
   readonly subnets: Map<string, SimSubnet>;
   readonly targetGroups: Map<string, SimTargetGroup>;
   readonly loadBalancers: Map<string, SimLoadBalancer>;
+  /** Security group id → its VPC; seeded from the config. */
+  readonly securityGroups: Map<string, string>;
+  readonly keyPairs: Set<string>;
+  /** Instance profile names. */
+  readonly instanceProfiles: Set<string>;
+  /** AZ → the instance types offered there (world edit `instance-type-offerings`); an AZ not listed offers every type. */
+  readonly offerings: Map<string, Set<string>>;
   readonly instances: Map<string, SimInstance>;
   readonly launchTemplates: Map<string, SimLaunchTemplate>;
   readonly hosts: Map<string, SimHost>;
@@ -295,6 +304,8 @@ export interface Settings {
   /** EC2's RunInstances resource bucket: instances when full, and its refill per simulated second. */
   launchBurst: number;
   launchRefillPerSecond: number;
+  /** The Running On-Demand Standard instances vCPU quota (Service Quotas L-1216C47A). */
+  vcpuQuota: number;
   /** An organization policy (SCP): RunInstances is refused unless the instance requires IMDSv2 tokens. */
   requireImdsv2: boolean;
 }
@@ -359,6 +370,10 @@ export const createWorld = (options: { clock: SimClock; region: string; accountI
     subnets: new Map(),
     targetGroups: new Map(),
     loadBalancers: new Map(),
+    securityGroups: new Map(),
+    keyPairs: new Set(),
+    instanceProfiles: new Set(),
+    offerings: new Map(),
     instances: new Map(),
     launchTemplates: new Map(),
     hosts: new Map(),
@@ -372,7 +387,14 @@ export const createWorld = (options: { clock: SimClock; region: string; accountI
     events,
     faults: createFaultBox(),
     access: { deniedActions: new Set(), readOnlyKeys: new Set() },
-    settings: { defaultHostStatus: 'standby', targetsPerGroup: 1000, launchBurst: 1000, launchRefillPerSecond: 2, requireImdsv2: false },
+    settings: {
+      defaultHostStatus: 'standby',
+      targetsPerGroup: 1000,
+      launchBurst: 1000,
+      launchRefillPerSecond: 2,
+      vcpuQuota: 5120,
+      requireImdsv2: false,
+    },
     launchBucket: { tokens: 1000, at: 0 },
     advance,
     schedule: (at, run) => {

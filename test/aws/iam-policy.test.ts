@@ -6,10 +6,14 @@ import { TAG_OWNER } from '../../src/rollout/tags.js';
 import { spec } from '../rollout/fixtures.js';
 
 const AWS_DIR = fileURLToPath(new URL('../../src/aws/', import.meta.url));
-const iamPrefix: Record<string, string> = { ec2: 'ec2', 'elastic-load-balancing-v2': 'elasticloadbalancing' };
+const iamPrefix: Record<string, string> = {
+  ec2: 'ec2',
+  'elastic-load-balancing-v2': 'elasticloadbalancing',
+  'service-quotas': 'servicequotas',
+};
 
 /** The SDK client packages, by the name src/aws/sdk.ts requires each as. */
-const sdkPackages: Record<string, string> = { ec2Sdk: 'ec2', elbv2Sdk: 'elastic-load-balancing-v2' };
+const sdkPackages: Record<string, string> = { ec2Sdk: 'ec2', elbv2Sdk: 'elastic-load-balancing-v2', quotasSdk: 'service-quotas' };
 
 /** What each adapter file takes from an SDK client package (see src/aws/sdk.ts): export name → IAM service prefix. */
 const sdkImports = (source: string): Map<string, string> => {
@@ -82,10 +86,25 @@ describe('iamPolicy names exactly the actions the adapters call', () => {
     expect(granting(source, 'ec2:ModifyImageAttribute')[0]!.Resource).toBe(`arn:aws:ec2:${region}::image/*`);
   });
 
-  it('worker role: the EC2 actions, and no load balancer action at all', () => {
-    const ec2Calls = withoutTemplate.filter((action) => action.startsWith('ec2:'));
-    expect([...actionsOf(iamPolicy(worker, region))].sort()).toEqual(ec2Calls.sort());
-    expect(ec2Calls).toContain('ec2:DescribeInstances');
+  it('worker role without a key pair: the EC2 and Service Quotas actions but DescribeKeyPairs, and no load balancer action at all', () => {
+    const calls = withoutTemplate.filter((action) => !action.startsWith('elasticloadbalancing:') && action !== 'ec2:DescribeKeyPairs');
+    expect([...actionsOf(iamPolicy(worker, region))].sort()).toEqual(calls.sort());
+    expect(calls).toContain('ec2:DescribeInstances');
+  });
+
+  it('reads the vCPU quota and the capacity facts the preflight checks; not the quota when limits.vcpu states it', () => {
+    for (const action of [
+      'ec2:DescribeInstanceTypes',
+      'ec2:DescribeInstanceTypeOfferings',
+      'ec2:DescribeSecurityGroups',
+      'ec2:DescribeKeyPairs',
+    ]) {
+      expect(called).toContain(action);
+    }
+    expect(granting(iamPolicy(web, region), 'servicequotas:GetServiceQuota')).toEqual([
+      expect.objectContaining({ Resource: 'arn:aws:servicequotas:ap-northeast-1:*:ec2/L-1216C47A' }),
+    ]);
+    expect(granting(iamPolicy({ ...web, vcpuQuota: 256 }, region), 'servicequotas:GetServiceQuota')).toEqual([]);
   });
 });
 

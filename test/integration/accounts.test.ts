@@ -6,16 +6,18 @@ import { DescribeInstancesCommand, EC2Client, ModifyImageAttributeCommand } from
 import { fromIni } from '@aws-sdk/credential-providers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type State, type World, startWorld } from './harness.js';
-import { expectRefused, toolRequests } from './refusals.js';
+import { editWorld, expectRefused, toolRequests } from './refusals.js';
 
 const STAGING = '111111111111';
 const PRODUCTION = '222222222222';
 const KEYS = { MACKEREL_APIKEY_STAGING: 'sk-staging-org-41c2', MACKEREL_APIKEY_PRODUCTION: 'sk-production-org-9e07' };
-// The agent's role is each environment's own (its vars:), whichever account built the image.
+// The agent's role is each environment's own (its vars:), whichever account built the image: the
+// image bakes none, and the agent, started from the image's config, is restarted by the user data.
 const USER_DATA = `#!/bin/sh
 cat > /etc/mackerel-agent/mackerel-agent.conf <<CONF
 roles = ["\${mackerel_role}"]
 CONF
+systemctl restart mackerel-agent
 `;
 const tg = (account: string, name: string) => `arn:aws:elasticloadbalancing:ap-northeast-1:${account}:targetgroup/${name}/0123456789abcdef`;
 
@@ -79,6 +81,7 @@ const running = (state: State, owner: string) =>
 
 const deployStagingOlder = async (): Promise<{ ami: string; deployId: string }> => {
   const ami = olderImage(await stateOf(STAGING));
+  await editWorld(world, { op: 'image-agent', id: ami, roles: [] });
   const run = await world.cli('replace', '--config', world.configPath, '--env', 'staging', '--role', 'web', '--ami', ami);
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);

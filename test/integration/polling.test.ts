@@ -29,7 +29,8 @@ const verifyRequests = async (perAz: number) => {
     .replace(/(worker:[\s\S]*perAz: )1/, `$1${perAz}`);
   await world?.close();
   world = await startWorld(yaml);
-  await editWorld(world, { op: 'launch-bucket', burst: BURST, refillPerSecond: 2 });
+  // Nor the vCPU quota: 2,001 old and 2,001 new t3.small need about 8,000 vCPUs, a quota AWS raises on request.
+  await editWorld(world, { op: 'launch-bucket', burst: BURST, refillPerSecond: 2 }, { op: 'vcpu-quota', limit: 10_000 });
   const run = await world.cli('replace', '--config', world.configPath, '--role', 'worker');
   expect(run.code, run.stderr).toBe(0);
   const window = verifyWindow(await world.requests());

@@ -19,6 +19,7 @@ aws s3 cp \${artifact} /tmp/app.tar.gz
 cat > /etc/mackerel-agent/mackerel-agent.conf <<CONF
 roles = ["\${mackerel_role}"]
 CONF
+systemctl restart mackerel-agent
 echo "pid $$, home $HOME, literally $\${HOME}"
 `;
 
@@ -145,7 +146,7 @@ describe('user data variables', () => {
     for (const instance of launched as (State['instances'][number] & { userData?: string })[]) {
       expect(instance.imageId).toBe(image.id);
       expect(instance.userData).toBe(
-        `#!/bin/sh\naws s3 cp ${ARTIFACT} /tmp/app.tar.gz\ncat > /etc/mackerel-agent/mackerel-agent.conf <<CONF\nroles = ["reactio-staging:web"]\nCONF\necho "pid $$, home $HOME, literally \${HOME}"\n`,
+        `#!/bin/sh\naws s3 cp ${ARTIFACT} /tmp/app.tar.gz\ncat > /etc/mackerel-agent/mackerel-agent.conf <<CONF\nroles = ["reactio-staging:web"]\nCONF\nsystemctl restart mackerel-agent\necho "pid $$, home $HOME, literally \${HOME}"\n`,
       );
       expect(instance.tags).toMatchObject({
         'mackerel-replacer:deploy-id': deployId,

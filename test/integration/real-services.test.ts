@@ -68,7 +68,10 @@ describe('a default mackerel-agent (hosts start in standby)', () => {
   });
 });
 
-describe('a misconfigured agent fails verification at once, naming the cause', () => {
+// The agent's config comes from the image alone here: nothing will restart it with the role.
+const NO_GRACE = { web: '        verify: { roleGrace: 100ms }', worker: '        verify: { roleGrace: 100ms }' };
+
+describe('a misconfigured agent fails verification once the role grace is over, naming the cause', () => {
   const failsWith = async (role: string, reason: string, ...flags: string[]) => {
     const before = await world.state();
     const run = await world.spawn('replace', '--config', world.configPath, '--role', role, ...flags);
@@ -78,7 +81,7 @@ describe('a misconfigured agent fails verification at once, naming the cause', (
   };
 
   it('an image whose agent config has no roles', async () => {
-    world = await startWorld(configYaml());
+    world = await startWorld(configYaml(NO_GRACE));
     await editWorld(world, { op: 'image-agent', id: await newestImageOf('worker'), roles: [] });
     const before = await failsWith(
       'worker',
@@ -88,7 +91,7 @@ describe('a misconfigured agent fails verification at once, naming the cause', (
   });
 
   it('an image whose agent config names another role', async () => {
-    world = await startWorld(configYaml());
+    world = await startWorld(configYaml(NO_GRACE));
     await editWorld(world, { op: 'image-agent', id: await newestImageOf('web'), roles: ['reactio-staging:api'] });
     const before = await failsWith('web', 'with roles reactio-staging:api, not reactio-staging:web: set roles = ["reactio-staging:web"]');
     await expectUntouched(world, 'web', before);

@@ -18,7 +18,10 @@ export type WorldEdit =
   | { op: 'read-only-key'; key: string }
   | { op: 'instance-tags'; id: string; tags: Record<string, string> }
   | { op: 'instance-vpc'; id: string; vpcId: string }
-  | { op: 'terminate'; id: string };
+  | { op: 'terminate'; id: string }
+  | { op: 'vcpu-quota'; limit: number }
+  | { op: 'subnet-free-addresses'; id: string; count: number }
+  | { op: 'instance-type-offerings'; az: string; types: string[] };
 
 export const editWorld = async (world: World, ...edits: WorldEdit[]): Promise<void> => {
   const response = await fetch(`${world.sandbox.url}/_sandbox/world`, { method: 'POST', body: JSON.stringify(edits) });

@@ -51,8 +51,16 @@ describe('ownership before launch', () => {
     for (const instance of fresh) expect(instance.tags).toMatchObject({ Role: 'web', 'mackerel-replacer:role': 'staging/web' });
   });
 
+  it('the sandbox seeds the old fleet with the ownership tag the config names: its own config deploys as it is', async () => {
+    world = await startWorld(configYaml({ web: '        ownership: { tag: Role, value: web }' }));
+    const run = await replaceWeb();
+    expect(run.code, run.stderr).toBe(0);
+  });
+
   it('a configured ownership tag the old fleet lacks refuses, naming the tag', async () => {
     world = await startWorld(configYaml({ web: '        ownership: { tag: Role, value: web }' }));
+    const [untagged] = oldWeb(await world.state());
+    await editWorld(world, { op: 'instance-tags', id: untagged!, tags: { Name: 'legacy-web' } });
     const run = await replaceWeb();
     expect(run.stderr).toContain('does not carry the ownership tag Role=web');
     await expectRefused(world, run);
@@ -131,9 +139,10 @@ describe('Mackerel and EC2 disagree', () => {
 describe('typos cannot succeed', () => {
   it('a role Mackerel lists no host of refuses unless --allow-empty, which launches its first fleet', async () => {
     // The batch role launches from the worker image; like a real agent, it takes its role only
-    // from the config its user data writes.
+    // from the config its user data writes, once the user data restarts it.
     world = await startWorld(configYaml(), {
-      userData: '#!/bin/sh\ncat > /etc/mackerel-agent/mackerel-agent.conf <<\'EOF\'\nroles = ["reactio-staging:batch"]\nEOF\n',
+      userData:
+        '#!/bin/sh\ncat > /etc/mackerel-agent/mackerel-agent.conf <<\'EOF\'\nroles = ["reactio-staging:batch"]\nEOF\nsystemctl restart mackerel-agent\n',
     });
     const renamed = configYaml().replace('      worker:', '      batch:\n        userDataFile: user_data/boot.sh');
     await writeConfig(world, renamed);

@@ -64,12 +64,12 @@ describe('registrationVerdict', () => {
     });
   });
 
-  it('fails at once on a host registered under other roles, or none, and says what to set', () => {
+  it('fails on a host registered under other roles, or none, once the role grace is over, and says what to set', () => {
     const api = host('h9', 'i-1', 'standby', { roles: ['reactio-staging:api'] });
     expect(registrationVerdict(role, ['i-1'], look([], [['i-1', api]]))).toEqual({
       kind: 'failed',
       reason:
-        'instance i-1 registered as host h9 with roles reactio-staging:api, not reactio-staging:web: set roles = ["reactio-staging:web"] in its mackerel-agent.conf',
+        'instance i-1 registered as host h9 with roles reactio-staging:api, not reactio-staging:web: set roles = ["reactio-staging:web"] in its mackerel-agent.conf (user data that writes it must restart the agent: systemctl restart mackerel-agent)',
     });
     const none = host('h9', 'i-1', 'standby', { roles: [] });
     expect(registrationVerdict(role, ['i-1'], look([], [['i-1', none]]))).toMatchObject({
@@ -77,6 +77,15 @@ describe('registrationVerdict', () => {
       reason: expect.stringContaining('with no roles, not'),
     });
     expect(registrationVerdict(role, ['i-1'], look([], [['i-1', undefined]]))).toMatchObject({ kind: 'pending' });
+  });
+
+  it('waits for a host without the role within the role grace: its user data may still restart the agent with it', () => {
+    const worker = host('h9', 'i-1', 'standby', { roles: ['reactio-staging:worker'] });
+    expect(registrationVerdict(role, ['i-1'], { ...look([], [['i-1', worker]]), withinRoleGrace: true })).toMatchObject({
+      kind: 'pending',
+      done: 0,
+      waitingFor: ['i-1 (host h9 has roles reactio-staging:worker, not yet reactio-staging:web)'],
+    });
   });
 
   it("fails at once on a host that carries another instance's customIdentifier", () => {

@@ -18,9 +18,9 @@ import {
 
 const WORKER_AMI = 'ami-0pinnedworker';
 
-/** User data as a user writes it: the agent config by heredoc, then the agent started. */
+/** User data as a user writes it: the agent config by heredoc, then the agent (started at boot from the image's config) restarted. */
 const bootScript = (conf: string, extra = '') =>
-  `#!/bin/bash\nset -eu\n${extra}cat > /etc/mackerel-agent/mackerel-agent.conf <<'EOF'\napikey = "from-ssm"\n${conf}\nEOF\nsystemctl start mackerel-agent\n`;
+  `#!/bin/bash\nset -eu\n${extra}cat > /etc/mackerel-agent/mackerel-agent.conf <<'EOF'\napikey = "from-ssm"\n${conf}\nEOF\nsystemctl restart mackerel-agent\n`;
 
 describe('the simulated mackerel-agent', () => {
   let sandbox: Sandbox;
@@ -65,19 +65,30 @@ describe('the simulated mackerel-agent', () => {
     expect((await sandboxState(sandbox)).settings.defaultHostStatus).toBe('working');
   });
 
-  it('takes on_start and roles from the user data, which replace the image config', async () => {
+  it('starts from the image config; a user data that restarts the agent adds its roles and sets on_start', async () => {
     const id = await launch(
       bootScript('roles = [ "shop:api", "shop:batch" ]\n\n[host_status]\non_start = "working"\non_stop = "poweroff"'),
     );
+    const first = await registered(id);
+    expect(first).toMatchObject({ status: 'standby', roles: { shop: ['worker'] } });
     const host = await until(async () => {
       const found = await hostOf(id);
       return found?.status === 'working' ? found : undefined;
     }, 'the host set working');
-    expect(host.roles).toEqual({ shop: ['api', 'batch'] });
+    // Mackerel's PUT /hosts/<id> adds roles; it never removes the image's.
+    expect(host.roles.shop?.toSorted()).toEqual(['api', 'batch', 'worker']);
     expect(await agentCalls()).toEqual(
-      expect.arrayContaining(['POST /api/v0/hosts', 'GET /api/v0/hosts/:id', 'POST /api/v0/hosts/:id/status']),
+      expect.arrayContaining(['POST /api/v0/hosts', 'PUT /api/v0/hosts/:id', 'POST /api/v0/hosts/:id/status']),
     );
-    expect(await listed('service=shop&role=worker')).not.toContain(host.id);
+  });
+
+  it('a user data that writes the config but only starts the running agent changes nothing: the host keeps the image roles', async () => {
+    const id = await launch(bootScript('roles = [ "shop:api" ]\n\n[host_status]\non_start = "working"').replace('restart', 'start'));
+    await registered(id);
+    // Well after cloud-final has run the user data.
+    await sleep(200);
+    expect(await hostOf(id)).toMatchObject({ status: 'standby', roles: { shop: ['worker'] } });
+    expect(await agentCalls()).not.toContain('PUT /api/v0/hosts/:id');
   });
 
   it('registers a host with no roles when its config has none, listed under no service', async () => {

@@ -6,6 +6,7 @@ import type { DeployEvent, Emit } from '../../../src/rollout/events.js';
 import type { State } from '../sandbox-world.js';
 import { withCallFaults } from './call-faults.js';
 import { createFakeClock, type FakeClock } from './clock.js';
+import { createCapacity } from './capacity.js';
 import { createFleet } from './ec2.js';
 import { createBalancer, healthyCount } from './elbv2.js';
 import { type HookLog, createHookLog, createHooks } from './hooks.js';
@@ -68,6 +69,7 @@ export const createFakes = (options: FakesOptions = {}): Fakes => {
       const deps: Deps = {
         fleet: withCallFaults(world, process, 'fleet', createFleet(conduit)),
         balancer: withCallFaults(world, process, 'balancer', createBalancer(conduit)),
+        capacity: createCapacity(),
         monitor: withCallFaults(world, process, 'monitor', createMonitor(conduit)),
         journal: withCallFaults(world, process, 'journal', createJournal(disk, locks, process)),
         hooks: createHooks(hooks, conduit),
