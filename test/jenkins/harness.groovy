@@ -320,5 +320,5 @@ for (Map scenario in scenarios) {
   wrong.each { println "  ${it}" }
   failures += wrong ? 1 : 0
 }
-println "${scenarios.size() - failures} passed, ${failures} failed"
+println "pipeline scenarios: ${scenarios.size() - failures} of ${scenarios.size()} as expected, ${failures} not"
 System.exit(failures ? 1 : 0)
