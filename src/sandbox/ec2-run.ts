@@ -1,4 +1,4 @@
-import { checkReferences, checkRoom } from './account.js';
+import { checkReferences, checkRoom } from './capacity.js';
 import { dryRunError, findInstances, isDryRun } from './ec2-describe.js';
 import { blockDevicesParam, DEFAULT_METADATA, mergeBlockDevices, metadataParam, volumeOf, withRootDevice } from './ec2-launch-options.js';
 import { checkTagCount, checkTags } from './ec2-tags.js';

@@ -1,4 +1,4 @@
-import { freeAddresses } from './account.js';
+import { freeAddresses } from './capacity.js';
 import { DEFAULT_METADATA, metadataXml, ROOT_DEVICE } from './ec2-launch-options.js';
 import { el, leaf, listEl } from './query.js';
 import type { InstanceState, SimImage, SimInstance, SimSubnet, World } from './world.js';

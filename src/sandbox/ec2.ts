@@ -1,4 +1,4 @@
-import { describeInstanceTypeOfferings, describeInstanceTypes, describeKeyPairs, describeSecurityGroups } from './account.js';
+import { describeInstanceTypeOfferings, describeInstanceTypes, describeKeyPairs, describeSecurityGroups } from './capacity.js';
 import { describeImages, describeInstances, describeSubnets, isDryRun } from './ec2-describe.js';
 import { describeImageAttribute, modifyImageAttribute } from './ec2-images.js';
 import { runInstances, terminate } from './ec2-run.js';

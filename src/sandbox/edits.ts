@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { setFreeAddresses } from './account.js';
+import { setFreeAddresses } from './capacity.js';
 import { bakeIdFile } from './agent-config.js';
 import { terminateInstances } from './instances.js';
 import { resetLaunchBucket } from './launch-bucket.js';
